@@ -1,0 +1,96 @@
+"""The durable, de-duplicated inbound path: from a parsed WeChat message to "stored, answer WeChat".
+
+WeChat retries a message up to three times when it has no answer within 5 s, sometimes while the
+first try is still running. ``InboundLog.ingest`` stores each message once (the store's unique
+key survives restarts) and gives concurrent retries the very same answer (single flight per key).
+The message is handed on for processing only after it is durable, and processing runs in order
+per customer, in the background, so WeChat's answer never waits for routing or delivery.
+Messages stored but not processed (a crash in between) are processed again at start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from wechat.messages import InboundMessage
+from wechat.replies import SUCCESS
+
+log = logging.getLogger("kefu.desk.inbound")
+
+Processor = Callable[[str, InboundMessage], Awaitable[str | None]]
+
+
+class InboundLog:
+    """Single-flight storing of inbound messages and ordered background processing."""
+
+    def __init__(self, store: Any, process: Processor, clock: Callable[[], float] = time.time) -> None:
+        self._store = store
+        self._process = process
+        self._clock = clock
+        self._inflight: dict[str, asyncio.Future[str]] = {}
+        self._chains: dict[str, asyncio.Task[None]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def ingest(self, message: InboundMessage) -> str:
+        """Store ``message`` once and return WeChat's answer; retries get the first answer."""
+        key = message.dedup_key
+        pending = self._inflight.get(key)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self._inflight[key] = future
+        try:
+            created, record = await self._store.put_inbound(key, message.openid, message.to_dict(), self._clock())
+            answer = SUCCESS if created else (record.get("reply") or SUCCESS)
+            if created:
+                self._schedule(key, message)
+            future.set_result(answer)
+            return answer
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: the caller that raised is the one who reports it
+            raise
+        finally:
+            self._inflight.pop(key, None)
+
+    def _schedule(self, key: str, message: InboundMessage) -> None:
+        """Chain processing after the same customer's previous message."""
+        previous = self._chains.get(message.openid)
+        task = asyncio.ensure_future(self._run(previous, key, message))
+        self._chains[message.openid] = task
+        self._tasks.add(task)
+        task.add_done_callback(lambda t, openid=message.openid: self._done(t, openid))
+
+    async def _run(self, previous: asyncio.Task[None] | None, key: str, message: InboundMessage) -> None:
+        if previous is not None and not previous.done():
+            await asyncio.wait([previous])
+        try:
+            session_id = await self._process(key, message)
+            await self._store.mark_inbound_processed(key, session_id)
+        except Exception:
+            # Left unprocessed in the store: the next start processes it again.
+            log.exception("inbound processing failed", extra={"fields": {"key": key}})
+
+    def _done(self, task: asyncio.Task[None], openid: str) -> None:
+        self._tasks.discard(task)
+        if self._chains.get(openid) is task:
+            del self._chains[openid]
+
+    async def recover(self) -> int:
+        """Process what was stored but not processed before the last stop; returns how many."""
+        records = await self._store.unprocessed_inbound(limit=100000)
+        for record in records:
+            self._schedule(record["key"], InboundMessage.from_dict(record["message"]))
+        await self.drain()
+        if records:
+            log.info("recovered inbound messages", extra={"fields": {"count": len(records)}})
+        return len(records)
+
+    async def drain(self) -> None:
+        """Wait until every scheduled message has been processed."""
+        while self._tasks:
+            await asyncio.wait(list(self._tasks))

@@ -1,0 +1,126 @@
+"""The handlers' base layer: access declarations, token authentication, JSON errors and bodies.
+
+Every handler class declares ``access``: ``PUBLIC``, ``AUTHENTICATED`` or a frozenset of roles.
+``make_app`` refuses to start when a handler does not (auth fails closed). API handlers answer
+errors as ``{"error": {"code", "message"}}`` and never echo internals.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import tornado.web
+
+log = logging.getLogger("kefu.handlers")
+
+PUBLIC = "public"
+AUTHENTICATED = "authenticated"
+
+
+def roles(*names: str) -> frozenset[str]:
+    return frozenset(names)
+
+
+STAFF = roles("admin", "supervisor")
+ANY_ROLE = AUTHENTICATED
+
+
+class APIError(tornado.web.HTTPError):
+    """An error with a stable code and a message safe to show to the caller."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(status, reason=None)
+        self.code = code
+        self.message = message
+
+
+def check_handler_access(routes: list[Any]) -> None:
+    """Refuse to build an app in which a handler has not declared who may call it."""
+    for route in routes:
+        handler = route[1] if isinstance(route, (tuple, list)) else route.target
+        if not isinstance(handler, type) or not issubclass(handler, tornado.web.RequestHandler):
+            continue
+        access = getattr(handler, "access", None)
+        if access is None:
+            raise RuntimeError(f"{handler.__name__} does not declare its access (PUBLIC, AUTHENTICATED or roles)")
+
+
+class BaseHandler(tornado.web.RequestHandler):
+    """Authenticates a bearer token in ``prepare`` and enforces the class's ``access``."""
+
+    access: Any = None
+
+    def initialize(self, services: Any) -> None:
+        self.services = services
+
+    async def prepare(self) -> None:
+        if self.access == PUBLIC:
+            return
+        token = self._bearer_token()
+        if not token:
+            raise APIError(401, "unauthorized", "a Bearer token is required")
+        from desk.accounts import AuthError
+
+        try:
+            self.current_user = await self.services.accounts.authenticate(token)
+        except AuthError as exc:
+            raise APIError(401, "unauthorized", str(exc)) from None
+        self.token = token
+        if isinstance(self.access, frozenset) and not self.access & set(self.current_user["roles"]):
+            raise APIError(403, "forbidden", "your role does not allow this")
+
+    def _bearer_token(self) -> str | None:
+        header = self.request.headers.get("Authorization", "")
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() == "bearer" and value.strip():
+            return value.strip()
+        return None
+
+    def has_role(self, *names: str) -> bool:
+        return bool(self.current_user and set(names) & set(self.current_user["roles"]))
+
+
+class APIHandler(BaseHandler):
+    """JSON in, JSON out."""
+
+    def set_default_headers(self) -> None:
+        self.set_header("Content-Type", "application/json; charset=UTF-8")
+        self.set_header("Cache-Control", "no-store")
+        self.set_header("X-Content-Type-Options", "nosniff")
+
+    def json_body(self) -> dict[str, Any]:
+        try:
+            body = json.loads(self.request.body or b"null")
+        except (ValueError, UnicodeDecodeError):
+            raise APIError(400, "invalid_json", "the body is not valid JSON") from None
+        if not isinstance(body, dict):
+            raise APIError(400, "invalid_json", "the body must be a JSON object")
+        return body
+
+    def write_json(self, value: Any, status: int = 200) -> None:
+        self.set_status(status)
+        self.finish(json.dumps(value, ensure_ascii=False, default=str))
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(exc, APIError):
+            code, message = exc.code, exc.message
+        else:
+            code = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+                    405: "method_not_allowed", 409: "conflict", 413: "too_large",
+                    429: "too_many_attempts"}.get(status_code, "internal")
+            message = self._reason if status_code < 500 else "internal error"
+        self.set_header("Content-Type", "application/json; charset=UTF-8")
+        self.finish(json.dumps({"error": {"code": code, "message": message}}, ensure_ascii=False))
+
+
+class JSONNotFoundHandler(APIHandler):
+    access = PUBLIC
+
+    def initialize(self, services: Any = None, **_: Any) -> None:
+        self.services = services
+
+    def prepare(self) -> None:  # type: ignore[override]
+        raise APIError(404, "not_found", f"no such path: {self.request.path}")

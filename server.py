@@ -1,0 +1,184 @@
+"""Kefu's composition root: read the configuration, build the services, make the app, serve, stop.
+
+This is the only module that knows the concrete store, bus and WeChat client. Tests build the
+application through the same :func:`build_services` and :func:`make_app`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tornado.httpserver
+import tornado.web
+
+from kefu_config import Config, ConfigError, parse_config
+from kefu_logging import setup_logging
+
+log = logging.getLogger("kefu.server")
+
+ROOT = Path(__file__).resolve().parent
+MAX_WEBHOOK_BODY_BYTES = 256 * 1024
+# Browsers cannot send large frames by accident; anything bigger is an attack or a bug.
+WEBSOCKET_MAX_MESSAGE_BYTES = 64 * 1024
+# A ping every 20 s finds a dead peer within 40 s, well inside the agent-disconnect grace.
+WEBSOCKET_PING_INTERVAL_SECS = 20
+WEBSOCKET_PING_TIMEOUT_SECS = 40
+SHUTDOWN_DRAIN_SECS = 10
+
+
+@dataclass
+class Services:
+    """Everything the handlers may be given; each route takes only what it needs."""
+
+    config: Config
+    store: Any
+    bus: Any
+    accounts: Any
+    desk: Any
+    wechat_client: Any
+    cipher: Any = None
+    simulator: Any = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+async def build_services(config: Config) -> Services:
+    """Create the store, bus, accounts, WeChat client and desk inside the running loop."""
+    from bus.local import LocalBus
+    from desk.accounts import Accounts
+    from desk.desk import Desk
+    from store import open_store
+    from wechat.client import WeChatClient
+    from wechat.crypto import MessageCipher
+
+    store = open_store(config.store)
+    await store.open()
+    bus = LocalBus()
+    accounts = Accounts(store, bus, secret=config.jwt_secret or "kefu-demo-secret-do-not-use-in-production",
+                        token_lifetime=config.token_lifetime)
+    simulator = None
+    wechat_api = config.wechat_api
+    appid, secret, token = config.wechat_appid, config.wechat_secret, config.wechat_token
+    aes_key = config.wechat_aes_key
+    if config.demo:
+        from wechat.sim.demo import DemoSimulator
+
+        appid = appid or "wxdemo0000000000"
+        secret = secret or "demo-app-secret"
+        token = token or "kefu-demo-token"
+        simulator = DemoSimulator(appid=appid, secret=secret, token=token, aes_key=aes_key or None,
+                                  webhook_url=f"http://127.0.0.1:{config.port}/wechat")
+        if config.wechat_api == Config.wechat_api:
+            wechat_api = f"http://127.0.0.1:{config.port}/sim"
+    cipher = MessageCipher(token, aes_key, appid) if aes_key else None
+    wechat_client = WeChatClient(appid, secret, api_base=wechat_api)
+    desk = Desk(store=store, bus=bus, accounts=accounts, wechat=wechat_client, config=config)
+    services = Services(config=config, store=store, bus=bus, accounts=accounts, desk=desk,
+                        wechat_client=wechat_client, cipher=cipher, simulator=simulator)
+    # The effective WeChat identity (demo values filled in) is what the webhook checks against.
+    services.extras["wechat_token"] = token
+    services.extras["wechat_appid"] = appid
+    if config.bootstrap_credentials:
+        await accounts.ensure_bootstrap_admin(*config.bootstrap_credentials)
+    if config.demo:
+        await accounts.seed_demo()
+    await desk.start()
+    return services
+
+
+def make_app(services: Services, **settings: Any) -> tornado.web.Application:
+    """Join every handler module's routes in a fixed order, check their access, add a JSON 404."""
+    from handlers import api, auth, health, pages, socket, users, wechat
+    from handlers.base import JSONNotFoundHandler, check_handler_access
+
+    routes: list[Any] = []
+    for module in (wechat, health, auth, users, api, socket, pages):
+        routes.extend(module.default_handlers(services))
+    if services.simulator is not None:
+        routes.extend(services.simulator.routes())
+    check_handler_access(routes)
+    app_settings: dict[str, Any] = dict(
+        template_path=str(ROOT / "templates"),
+        static_path=str(ROOT / "static"),
+        websocket_max_message_size=WEBSOCKET_MAX_MESSAGE_BYTES,
+        websocket_ping_interval=WEBSOCKET_PING_INTERVAL_SECS,
+        websocket_ping_timeout=WEBSOCKET_PING_TIMEOUT_SECS,
+        default_handler_class=JSONNotFoundHandler,
+        xsrf_cookies=False,
+        log_function=_log_request,
+        services=services,
+    )
+    app_settings.update(settings)
+    return tornado.web.Application(routes, **app_settings)
+
+
+def _log_request(handler: tornado.web.RequestHandler) -> None:
+    status = handler.get_status()
+    level = logging.INFO if status < 400 else logging.WARNING if status < 500 else logging.ERROR
+    if handler.request.path in ("/healthz", "/metrics") and status < 400:
+        level = logging.DEBUG
+    # The path only: query strings carry WeChat signatures and must not land in logs.
+    logging.getLogger("kefu.access").log(
+        level, "http", extra={"fields": {"method": handler.request.method, "path": handler.request.path,
+                                          "status": status,
+                                          "ms": round(1000.0 * handler.request.request_time(), 1)}})
+
+
+async def serve(config: Config, ready: asyncio.Future[Any] | None = None) -> None:
+    """Run until SIGTERM/SIGINT, then stop accepting, drain, flush and close sockets with 1001."""
+    services = await build_services(config)
+    app = make_app(services)
+    server = tornado.httpserver.HTTPServer(app, max_body_size=MAX_WEBHOOK_BODY_BYTES * 4, xheaders=False)
+    server.listen(config.port, config.address)
+    log.info("listening", extra={"fields": {"url": f"http://{config.address}:{config.port}/",
+                                             "store": config.store.split(":", 1)[0], "demo": config.demo}})
+    if services.simulator is not None:
+        await services.simulator.start(services)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    if ready is not None and not ready.done():
+        ready.set_result(services)
+    await stop.wait()
+    log.info("shutting down")
+    server.stop()
+    try:
+        await asyncio.wait_for(services.desk.drain(), SHUTDOWN_DRAIN_SECS)
+    except TimeoutError:
+        log.warning("shutdown drain timed out")
+    if services.simulator is not None:
+        await services.simulator.stop()
+    await services.desk.stop()
+    services.bus.close_all(1001, "server shutting down")
+    await server.close_all_connections()
+    await services.store.close()
+    log.info("stopped")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        config = parse_config(argv)
+    except ConfigError as exc:
+        print(f"kefu: {exc}", file=sys.stderr)
+        return 2
+    setup_logging(config.log_level, config.log_format)
+    try:
+        asyncio.run(serve(config))
+    except ConfigError as exc:
+        print(f"kefu: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"kefu: cannot start: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

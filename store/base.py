@@ -1,0 +1,440 @@
+"""The persistence contract of Kefu: one async `Store` interface and the record shapes it deals in.
+
+Everything the desk keeps goes through a `Store`: the WeChat inbound log (de-duplication and
+crash recovery), customers, sessions, messages, users, revoked tokens, the audit log, the routing
+event log and small settings. Two implementations exist, `store.sqlite.SQLiteStore` (embedded
+default) and `store.mongo.MongoStore` (production); `tests/contract/` runs the same suite on both.
+
+Conventions shared by every implementation:
+
+* Records are plain JSON-able dicts, in and out. A returned dict is the caller's to mutate; the
+  store never hands out a reference to its own state.
+* Ids are strings. When a record passed to a ``create_*``/``add_*`` method has no ``id`` (or a
+  falsy one) the store fills in ``new_id()`` (uuid4 hex, 32 chars); a caller may supply its own id
+  (any non-empty string) when it needs to know the id before the write. Inbound records are keyed
+  by the caller's de-duplication ``key`` instead of an id; routing events by a store-assigned
+  ``seq``.
+* Times are float epoch seconds (``time.time()``). Where a time is left out the store uses now.
+* ``get_*`` returns ``None`` for a missing record; ``update_*``/``set_*``/``mark_*`` raise
+  `NotFound`. Updates merge the given fields into the record and return the whole updated
+  record. Fields the store does not know are kept and returned as they are (both backends), so
+  the desk can add a field without a migration; identity fields (``id``, a message's
+  ``session_id`` and ``seq``) cannot be changed.
+* A write's awaitable completes only after the write is durable (committed); see each backend's
+  module docstring for what durable means there.
+"""
+
+from __future__ import annotations
+
+import abc
+import copy
+import time
+import uuid
+from typing import Any
+
+SESSION_STATES = ("queued", "offered", "assigned", "closed", "diverted")
+OPEN_SESSION_STATES = ("queued", "offered", "assigned")
+MESSAGE_DIRECTIONS = ("in", "out", "internal")
+MESSAGE_STATUSES = ("received", "pending", "sent", "failed")
+
+
+class StoreError(Exception):
+    """Base class of the errors a store raises on purpose."""
+
+
+class DuplicateError(StoreError):
+    """A record with that unique value (e.g. a username, case-insensitively) already exists."""
+
+
+class NotFound(StoreError):
+    """The record to update does not exist."""
+
+
+def new_id() -> str:
+    """A fresh record id: uuid4 as 32 lowercase hex characters."""
+    return uuid.uuid4().hex
+
+
+def _now(value: float | None) -> float:
+    return time.time() if value is None else float(value)
+
+
+# ---------------------------------------------------------------------------------------------
+# Record shapes. Each `*_record` function fills the defaults of a record a caller passes in, so
+# both backends store and return exactly the same keys. Extra keys are kept.
+# ---------------------------------------------------------------------------------------------
+
+def inbound_record(key: str, openid: str, message: dict, received_at: float) -> dict:
+    """Shape of an inbound log entry: the WeChat message as parsed, and what became of it."""
+    return {
+        "key": key,
+        "openid": openid,
+        "message": copy.deepcopy(message),
+        "received_at": float(received_at),
+        "reply": None,  # passive reply text WeChat was given, if any
+        "session_id": None,  # session the message was filed under
+        "processed": False,  # the desk finished with it (routing, relay); False = recover on start
+        "processed_at": None,
+    }
+
+
+def customer_record(openid: str, seen_at: float, fields: dict) -> dict:
+    """Shape of a customer, keyed by the WeChat ``openid``."""
+    rec = {
+        "openid": openid,
+        "first_seen": seen_at,
+        "last_seen": seen_at,
+        "nickname": None,
+        "tags": [],
+        "budget": {},  # reply budget, e.g. {"window_start": ts, "sent": n}: the desk owns its keys
+        "last_skill": None,
+    }
+    rec.update(copy.deepcopy(fields))
+    rec["openid"] = openid
+    return rec
+
+
+def session_record(data: dict) -> dict:
+    """Shape of a session. ``openid`` is required; everything else has a default."""
+    if not data.get("openid"):
+        raise ValueError("a session needs an openid")
+    created = _now(data.get("created_at"))
+    rec = {
+        "id": new_id(),
+        "openid": None,
+        "skill": None,
+        "state": "queued",
+        "agent_id": None,
+        "agents": [],  # every agent who held it, in order
+        "priority": 0,
+        "created_at": created,
+        "queued_at": created,
+        "offered_at": None,
+        "accepted_at": None,
+        "closed_at": None,
+        "wrapup": None,
+        "note": None,
+        "transfers": [],  # [{"from", "to_agent"|"to_skill", "ts", "by"}, …] as the desk records them
+        "close_reason": None,
+        "last_customer_at": None,
+    }
+    rec.update(copy.deepcopy(data))
+    rec["id"] = rec["id"] or new_id()
+    rec["created_at"] = created
+    if rec["state"] not in SESSION_STATES:
+        raise ValueError(f"unknown session state {rec['state']!r}")
+    return rec
+
+
+def message_record(data: dict) -> dict:
+    """Shape of a message. ``session_id`` is required; ``seq`` is assigned by the store."""
+    if not data.get("session_id"):
+        raise ValueError("a message needs a session_id")
+    rec = {
+        "id": new_id(),
+        "session_id": None,
+        "openid": None,
+        "seq": None,  # 1, 2, 3 … within the session, assigned by the store
+        "direction": "in",
+        "author": "customer",  # customer | agent | supervisor | bot | system
+        "author_id": None,
+        "type": "text",  # text | image | voice | video | location | link | event | whisper | …
+        "text": None,
+        "media": None,  # {"media_id", "url", "format", …} for non-text messages
+        "ts": None,
+        "status": "received",
+        "error": None,
+    }
+    rec.update(copy.deepcopy(data))
+    rec["id"] = rec["id"] or new_id()
+    rec["ts"] = _now(rec["ts"])
+    rec["seq"] = None
+    if rec["direction"] not in MESSAGE_DIRECTIONS:
+        raise ValueError(f"unknown message direction {rec['direction']!r}")
+    return rec
+
+
+def user_record(data: dict) -> dict:
+    """Shape of a user (agent, supervisor, admin, QA). ``username`` is required."""
+    if not data.get("username"):
+        raise ValueError("a user needs a username")
+    rec = {
+        "id": new_id(),
+        "username": None,
+        "name": None,
+        "password_hash": None,
+        "roles": [],  # e.g. ["agent"], ["supervisor", "agent"], ["admin"]
+        "skills": [],  # [{"name": "billing", "level": 1..5}, …]
+        "max_sessions": 3,
+        "disabled": False,
+        "created_at": None,
+    }
+    rec.update(copy.deepcopy(data))
+    rec["id"] = rec["id"] or new_id()
+    rec["name"] = rec["name"] or rec["username"]
+    rec["created_at"] = _now(rec["created_at"])
+    return rec
+
+
+def audit_record(data: dict) -> dict:
+    """Shape of an audit entry: who did what to which session or target."""
+    rec = {
+        "id": new_id(),
+        "ts": None,
+        "actor_id": None,
+        "action": None,
+        "session_id": None,
+        "target": None,
+        "details": {},
+    }
+    rec.update(copy.deepcopy(data))
+    rec["id"] = rec["id"] or new_id()
+    rec["ts"] = _now(rec["ts"])
+    return rec
+
+
+def check_update(kind: str, fields: dict, frozen: tuple[str, ...]) -> dict:
+    """Reject changes to identity fields; return a private copy of the fields."""
+    bad = [f for f in frozen if f in fields]
+    if bad:
+        raise ValueError(f"cannot change {', '.join(bad)} of a {kind}")
+    if "state" in fields and kind == "session" and fields["state"] not in SESSION_STATES:
+        raise ValueError(f"unknown session state {fields['state']!r}")
+    return copy.deepcopy(fields)
+
+
+class Store(abc.ABC):
+    """Async persistence for the desk. See the module docstring for the shared conventions.
+
+    Use: ``store = open_store(url); await store.open(); …; await store.close()``.
+    """
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    async def open(self) -> None:
+        """Connect, create the schema / indexes (idempotent) and start any background workers.
+
+        Must be awaited inside the event loop that will use the store."""
+
+    @abc.abstractmethod
+    async def close(self) -> None:
+        """Commit every pending write, then release connections and workers. Idempotent."""
+
+    @abc.abstractmethod
+    async def ping(self) -> bool:
+        """True when the backend answers a trivial query (for /healthz); never raises."""
+
+    @abc.abstractmethod
+    async def flush(self) -> None:
+        """Return once every write queued before this call is durable."""
+
+    # -- inbound log / de-duplication (WeChat webhook hot path) -------------------------------
+
+    @abc.abstractmethod
+    async def put_inbound(self, key: str, openid: str, message: dict,
+                          received_at: float) -> tuple[bool, dict]:
+        """Record an inbound WeChat message once per ``key``, atomically.
+
+        ``key`` is the de-duplication key (``MsgId``, or ``FromUserName+CreateTime`` for events).
+        Returns ``(True, record)`` for the call that stored it and ``(False, existing_record)``
+        for every later or concurrent call with the same key, also after a restart. Returns
+        only once the record is durable: the webhook may acknowledge WeChat after this.
+        Record: ``{key, openid, message, received_at, reply, session_id, processed,
+        processed_at}``."""
+
+    @abc.abstractmethod
+    async def set_inbound_result(self, key: str, reply: str | None,
+                                 session_id: str | None) -> dict:
+        """Store what the desk made of an inbound message (passive reply, session). NotFound if
+        the key is unknown. Returns the updated record."""
+
+    @abc.abstractmethod
+    async def get_inbound(self, key: str) -> dict | None:
+        """The inbound record for ``key`` or None."""
+
+    @abc.abstractmethod
+    async def mark_inbound_processed(self, key: str, session_id: str | None = None,
+                                     processed_at: float | None = None) -> dict:
+        """Flag an inbound message as fully handled by the desk (and optionally file it under a
+        session). NotFound if the key is unknown. Returns the updated record."""
+
+    @abc.abstractmethod
+    async def unprocessed_inbound(self, limit: int = 1000) -> list[dict]:
+        """Inbound records not yet marked processed, oldest first (``received_at``, then insertion
+        order): what the desk must replay after a crash."""
+
+    # -- customers -----------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    async def upsert_customer(self, openid: str, seen_at: float | None = None,
+                              **fields: Any) -> dict:
+        """Create the customer on first contact or touch it on each message.
+
+        New: ``first_seen = last_seen = seen_at`` plus defaults and ``fields``. Existing:
+        ``last_seen = max(last_seen, seen_at)`` and ``fields`` merged. Returns the record
+        ``{openid, first_seen, last_seen, nickname, tags, budget, last_skill, …}``."""
+
+    @abc.abstractmethod
+    async def get_customer(self, openid: str) -> dict | None:
+        """The customer or None."""
+
+    @abc.abstractmethod
+    async def update_customer(self, openid: str, **fields: Any) -> dict:
+        """Merge ``fields`` into the customer; NotFound if absent. Returns the updated record."""
+
+    # -- sessions ------------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    async def create_session(self, data: dict) -> dict:
+        """Insert a session (shape: `session_record`); returns the stored record with its id.
+        DuplicateError if the id exists."""
+
+    @abc.abstractmethod
+    async def update_session(self, session_id: str, **fields: Any) -> dict:
+        """Merge ``fields`` into the session; NotFound if absent. Returns the updated record."""
+
+    @abc.abstractmethod
+    async def get_session(self, session_id: str) -> dict | None:
+        """The session or None."""
+
+    @abc.abstractmethod
+    async def open_session_for_customer(self, openid: str) -> dict | None:
+        """The customer's open (queued/offered/assigned) session, newest if several, or None."""
+
+    @abc.abstractmethod
+    async def list_open_sessions(self) -> list[dict]:
+        """Every open (queued/offered/assigned) session, by ``queued_at`` then ``created_at``:
+        what the desk re-queues at start-up."""
+
+    @abc.abstractmethod
+    async def customer_sessions(self, openid: str, limit: int = 20) -> list[dict]:
+        """The customer's sessions, newest (``created_at``) first."""
+
+    @abc.abstractmethod
+    async def search_sessions(self, openid: str | None = None, agent_id: str | None = None,
+                              skill: str | None = None, since: float | None = None,
+                              until: float | None = None, text: str | None = None,
+                              limit: int = 50, offset: int = 0) -> tuple[int, list[dict]]:
+        """Sessions matching every given criterion, newest first, as ``(total, page)``.
+
+        ``agent_id`` matches the current agent or any agent in ``agents``; ``since <= created_at
+        < until``; ``text`` is a case-insensitive substring of any message text in the session.
+        ``total`` counts all matches, ``page`` is ``[offset, offset+limit)`` of them."""
+
+    @abc.abstractmethod
+    async def count_sessions_by_state(self) -> dict[str, int]:
+        """``{state: count}`` for every state (zero included), for /metrics."""
+
+    # -- messages ------------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    async def add_message(self, data: dict) -> dict:
+        """Append a message to its session (shape: `message_record`). The store assigns ``seq``
+        (1, 2, … per session, gap-free, atomically). Returns the stored record."""
+
+    @abc.abstractmethod
+    async def update_message(self, message_id: str, **fields: Any) -> dict:
+        """Merge ``fields`` (typically ``status``, ``error``) into a message; NotFound if absent.
+        Returns the updated record."""
+
+    @abc.abstractmethod
+    async def get_message(self, message_id: str) -> dict | None:
+        """The message or None."""
+
+    @abc.abstractmethod
+    async def session_messages(self, session_id: str, after_seq: int = 0) -> list[dict]:
+        """The session's messages with ``seq > after_seq``, in ``seq`` order."""
+
+    @abc.abstractmethod
+    async def customer_messages(self, openid: str, limit: int = 100) -> list[dict]:
+        """The customer's latest ``limit`` messages across sessions, oldest first (``ts``)."""
+
+    # -- users ---------------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    async def create_user(self, data: dict) -> dict:
+        """Insert a user (shape: `user_record`). DuplicateError when the username exists,
+        compared case-insensitively, or the id exists. Returns the stored record."""
+
+    @abc.abstractmethod
+    async def get_user(self, user_id: str) -> dict | None:
+        """The user or None."""
+
+    @abc.abstractmethod
+    async def get_user_by_username(self, username: str) -> dict | None:
+        """The user with that username, case-insensitively, or None."""
+
+    @abc.abstractmethod
+    async def list_users(self) -> list[dict]:
+        """Every user, by username (case-insensitive)."""
+
+    @abc.abstractmethod
+    async def update_user(self, user_id: str, **fields: Any) -> dict:
+        """Merge ``fields``; NotFound if absent; DuplicateError if a new ``username`` is taken."""
+
+    # -- revoked tokens ------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    async def revoke_token(self, jti: str, expires_at: float) -> None:
+        """Remember a revoked JWT id until ``expires_at`` (after that the token is dead anyway).
+        Idempotent."""
+
+    @abc.abstractmethod
+    async def is_token_revoked(self, jti: str) -> bool:
+        """True when ``jti`` was revoked."""
+
+    @abc.abstractmethod
+    async def purge_revoked_tokens(self, now: float | None = None) -> int:
+        """Forget revocations whose token expired before ``now``; returns how many."""
+
+    # -- audit log -----------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    async def add_audit(self, data: dict) -> dict:
+        """Append an audit entry ``{id, ts, actor_id, action, session_id, target, details}``."""
+
+    @abc.abstractmethod
+    async def list_audit(self, limit: int = 50, offset: int = 0, actor_id: str | None = None,
+                         session_id: str | None = None) -> list[dict]:
+        """Audit entries, newest first (``ts``, then insertion order), optionally filtered."""
+
+    # -- routing event log -------------------------------------------------------------------
+
+    @abc.abstractmethod
+    async def append_routing_events(self, events: list[dict]) -> list[int]:
+        """Append events in order, atomically as a batch; the store adds an increasing ``seq``
+        to each (also in the returned list of seqs). The caller's dicts are not modified."""
+
+    @abc.abstractmethod
+    async def routing_events(self, after_seq: int = 0) -> list[dict]:
+        """Events with ``seq > after_seq`` in ``seq`` order, each with its ``seq`` key."""
+
+    @abc.abstractmethod
+    async def save_routing_snapshot(self, seq: int, snapshot: dict) -> None:
+        """Replace the routing snapshot: the engine's state after applying events up to ``seq``."""
+
+    @abc.abstractmethod
+    async def load_routing_snapshot(self) -> tuple[int, dict] | None:
+        """``(seq, snapshot)`` of the last saved snapshot, or None. Rebuild = snapshot, then
+        ``routing_events(after_seq=seq)``."""
+
+    @abc.abstractmethod
+    async def prune_routing_events(self, upto_seq: int) -> int:
+        """Delete events with ``seq <= upto_seq`` (covered by a snapshot); returns how many.
+        Seqs keep increasing after a prune."""
+
+    # -- settings ------------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    async def get_setting(self, key: str, default: Any = None) -> Any:
+        """The JSON value stored under ``key``, or ``default``."""
+
+    @abc.abstractmethod
+    async def set_setting(self, key: str, value: Any) -> None:
+        """Store a JSON-able ``value`` under ``key``, replacing any previous one."""
+
+
+def username_key(username: str) -> str:
+    """The case-insensitive form of a username under which uniqueness is enforced."""
+    return username.casefold()

@@ -1,0 +1,98 @@
+"""Errors of the WeChat channel.
+
+Inbound problems (a body that is not a WeChat message, a bad signature, a message for another
+AppID) and outbound API errors. Every API error carries WeChat's numeric ``code`` and ``errmsg``
+plus ``human``: a sentence an agent or an operator understands, shown in the console as the
+reason a message could not be delivered.
+"""
+
+from __future__ import annotations
+
+
+class MalformedMessage(ValueError):
+    """The body is not a WeChat message we accept (not XML, DTD, wrong root, missing field...)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class InvalidSignature(ValueError):
+    """The request's signature (or msg_signature) does not match our Token."""
+
+
+class InvalidAppId(ValueError):
+    """An encrypted message was sealed for another AppID."""
+
+
+# Human sentences for the codes an agent meets in practice. Anything else falls back to a
+# generic sentence that still names the code so an operator can look it up.
+_HUMAN: dict[int, str] = {
+    -1: "WeChat is busy right now; the message will be retried.",
+    40001: "The WeChat access token was rejected; Kefu will fetch a new one.",
+    40003: "This openid does not belong to the Official Account.",
+    40013: "The AppID is not valid: check --wechat-appid.",
+    40014: "The WeChat access token is malformed; Kefu will fetch a new one.",
+    40125: "The AppSecret is wrong: check --wechat-secret.",
+    40164: "This server's IP address is not on the Official Account's IP whitelist.",
+    42001: "The WeChat access token has expired; Kefu will fetch a new one.",
+    43004: "The customer has unfollowed the Official Account.",
+    44002: "The message was empty.",
+    45002: "The message is too long for WeChat.",
+    45009: "The Official Account has reached today's API call limit.",
+    45015: (
+        "The customer's 48-hour reply window has closed: WeChat accepts no more messages "
+        "until the customer writes again."
+    ),
+    45047: (
+        "The reply limit for this customer is used up: WeChat accepts no more messages "
+        "until the customer writes again."
+    ),
+    48001: "The Official Account is not authorised to use this WeChat API.",
+}
+
+
+class WeChatAPIError(Exception):
+    """WeChat answered an API call with a non-zero errcode."""
+
+    def __init__(self, code: int, errmsg: str = "") -> None:
+        self.code = int(code)
+        self.errmsg = errmsg or ""
+        super().__init__(f"WeChat API error {self.code}: {self.errmsg}")
+
+    @property
+    def human(self) -> str:
+        """A sentence a person understands, for the console and the logs."""
+        return _HUMAN.get(self.code, f"WeChat refused the request (error {self.code}: {self.errmsg}).")
+
+
+class WindowClosedError(WeChatAPIError):
+    """45015: the 48-hour customer-service window is closed."""
+
+
+class ReplyQuotaError(WeChatAPIError):
+    """45047: the per-customer-message reply quota is used up."""
+
+
+class WeChatBusyError(WeChatAPIError):
+    """-1: WeChat's system is busy; worth retrying."""
+
+
+class InvalidTokenError(WeChatAPIError):
+    """40001 / 42001 / 40014: the access token is invalid, expired or malformed."""
+
+
+TOKEN_ERROR_CODES = frozenset({40001, 42001, 40014})
+
+_BY_CODE: dict[int, type[WeChatAPIError]] = {
+    45015: WindowClosedError,
+    45047: ReplyQuotaError,
+    -1: WeChatBusyError,
+    **{code: InvalidTokenError for code in TOKEN_ERROR_CODES},
+}
+
+
+def api_error(code: int, errmsg: str = "") -> WeChatAPIError:
+    """Build the most specific exception for a WeChat errcode."""
+    cls = _BY_CODE.get(int(code), WeChatAPIError)
+    return cls(code, errmsg)
