@@ -82,6 +82,24 @@ class InvalidTokenError(WeChatAPIError):
     """40001 / 42001 / 40014: the access token is invalid, expired or malformed."""
 
 
+class WeChatUnreachableError(WeChatAPIError):
+    """No usable answer from WeChat at all (network error, timeout, HTTP error, not JSON).
+
+    ``code`` is ``UNREACHABLE_CODE`` (-2, which WeChat itself never uses); whether the message
+    reached WeChat is unknown, so the client does not retry sends on it.
+    """
+
+    def __init__(self, errmsg: str) -> None:
+        super().__init__(UNREACHABLE_CODE, errmsg)
+
+    @property
+    def human(self) -> str:
+        return f"Kefu could not reach WeChat ({self.errmsg}); the message may not have been delivered."
+
+
+UNREACHABLE_CODE = -2
+
+
 TOKEN_ERROR_CODES = frozenset({40001, 42001, 40014})
 
 _BY_CODE: dict[int, type[WeChatAPIError]] = {

@@ -1,0 +1,384 @@
+"""Accounts: users, password hashes, login tokens (JWT), revocation and login throttling.
+
+Passwords are hashed with scrypt (n=2**14, r=8, p=1, a random 16-byte salt per user) and kept as
+``scrypt$n$r$p$salt$hash`` (base64), so the parameters can be raised later without breaking old
+hashes. Tokens are HS256 JWTs with ``sub``, ``roles``, ``iat``, ``exp`` and ``jti``; decoding pins
+the algorithm. A logout revokes the ``jti`` and closes the sockets opened with it; disabling a
+user or changing their roles closes all their sockets (close code 4010).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import logging
+import re
+import secrets
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+import jwt
+
+from desk.errors import (  # re-exported: handlers import them from here
+    AuthError,
+    BadCredentials,
+    Exists,
+    NotFoundError,
+    ThrottledError,
+    ValidationError,
+)
+from desk.frames import CLOSE_REVOKED
+
+__all__ = ["Accounts", "AuthError", "BadCredentials", "ThrottledError", "ValidationError",
+           "hash_password", "verify_password", "ROLES"]
+
+log = logging.getLogger("kefu.accounts")
+
+ROLES = ("admin", "supervisor", "agent", "qa")
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
+SCRYPT_MAXMEM = 64 * 1024 * 1024
+USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,32}$")
+SKILL_RE = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")
+MIN_PASSWORD_CHARS = 8
+MAX_PASSWORD_CHARS = 1024  # scrypt of a megabyte password is a cheap way to burn our CPU
+DEFAULT_SKILL_LEVEL = 3
+DEFAULT_MAX_SESSIONS = 3
+MAX_SESSIONS_LIMIT = 20
+# Failed logins: the first 3 are free, then each failure doubles the wait, 1 s up to 60 s.
+FREE_LOGIN_FAILURES = 3
+THROTTLE_MAX_SECS = 60.0
+THROTTLE_TRACKED_USERNAMES = 10_000  # bounded memory against username spraying
+UPDATABLE_FIELDS = ("name", "password", "roles", "skills", "max_sessions", "disabled")
+
+DEMO_USERS: list[dict[str, Any]] = [
+    {"username": "admin", "password": "admin123", "name": "Admin", "roles": ["admin"]},
+    {"username": "super", "password": "super123", "name": "Supervisor", "roles": ["supervisor"]},
+    {"username": "alice", "password": "alice123", "name": "Alice", "roles": ["agent"],
+     "skills": [{"name": "general", "level": 5}, {"name": "loans", "level": 3}], "max_sessions": 3},
+    {"username": "bob", "password": "bob123", "name": "Bob", "roles": ["agent"],
+     "skills": [{"name": "general", "level": 3}, {"name": "cards", "level": 5}], "max_sessions": 2},
+    {"username": "carol", "password": "carol123", "name": "Carol", "roles": ["agent"],
+     "skills": [{"name": "loans", "level": 4}, {"name": "cards", "level": 2}], "max_sessions": 2},
+    {"username": "qa", "password": "qa123456", "name": "QA", "roles": ["qa"]},
+]
+
+
+def _b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode("ascii")
+
+
+def hash_password(password: str, salt: bytes | None = None) -> str:
+    salt = salt if salt is not None else secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P,
+                            maxmem=SCRYPT_MAXMEM, dklen=32)
+    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${_b64(salt)}${_b64(digest)}"
+
+
+def verify_password(password: str, encoded: str | None) -> bool:
+    """Constant-time check of ``password`` against an encoded hash; False for any malformed hash."""
+    try:
+        scheme, n, r, p, salt_b64, digest_b64 = (encoded or "").split("$")
+        if scheme != "scrypt":
+            return False
+        salt, expected = base64.b64decode(salt_b64), base64.b64decode(digest_b64)
+        digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=int(n), r=int(r), p=int(p),
+                                maxmem=SCRYPT_MAXMEM, dklen=len(expected))
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(digest, expected)
+
+
+# Verified against when the username does not exist, so that answer takes as long as a wrong password.
+_DUMMY_HASH = hash_password(secrets.token_hex(16))
+
+
+class Accounts:
+    """Users and tokens. ``store`` is a `store.base.Store`; ``bus`` a `bus.base.Bus`."""
+
+    def __init__(self, store: Any, bus: Any, secret: str, token_lifetime: int = 43200,
+                 clock: Callable[[], float] = time.time) -> None:
+        if not secret:
+            raise ValueError("a JWT secret is required")
+        self.store = store
+        self.bus = bus
+        self._secret = secret
+        self.token_lifetime = int(token_lifetime)
+        self._clock = clock
+        # username (casefolded) -> (consecutive failures, time of the last failure)
+        self._failures: OrderedDict[str, tuple[int, float]] = OrderedDict()
+
+    # -- passwords (scrypt is ~50 ms of CPU: keep it off the event loop) --------------------------
+
+    async def _hash(self, password: str) -> str:
+        return await asyncio.get_running_loop().run_in_executor(None, hash_password, password)
+
+    async def _verify(self, password: str, encoded: str | None) -> bool:
+        return await asyncio.get_running_loop().run_in_executor(None, verify_password, password, encoded)
+
+    # -- login / tokens ----------------------------------------------------------------------------
+
+    def _check_throttle(self, key: str) -> None:
+        entry = self._failures.get(key)
+        if entry is None:
+            return
+        failures, last = entry
+        if failures < FREE_LOGIN_FAILURES:
+            return
+        wait = min(THROTTLE_MAX_SECS, 2.0 ** (failures - FREE_LOGIN_FAILURES))
+        remaining = last + wait - self._clock()
+        if remaining > 0:
+            raise ThrottledError(remaining)
+
+    def _record_failure(self, key: str) -> int:
+        failures = self._failures.pop(key, (0, 0.0))[0] + 1
+        self._failures[key] = (failures, self._clock())
+        while len(self._failures) > THROTTLE_TRACKED_USERNAMES:
+            self._failures.popitem(last=False)
+        return failures
+
+    async def login(self, username: str, password: str) -> dict[str, Any]:
+        """``{"token", "expires_at", "user"}``; BadCredentials, or ThrottledError after repeated failures."""
+        if not isinstance(username, str) or not isinstance(password, str):
+            raise BadCredentials("wrong username or password")
+        key = username.casefold()
+        self._check_throttle(key)
+        user = await self.store.get_user_by_username(username) if username else None
+        ok = await self._verify(password[:MAX_PASSWORD_CHARS],
+                                user.get("password_hash") if user else _DUMMY_HASH)
+        if not ok or user is None or user.get("disabled"):
+            failures = self._record_failure(key)
+            # Never the password; the username is what an operator needs to spot an attack.
+            log.warning("login failed", extra={"fields": {"username": username[:64], "failures": failures}})
+            raise BadCredentials("wrong username or password")
+        self._failures.pop(key, None)
+        token, expires_at = self.issue_token(user)
+        log.info("login", extra={"fields": {"user_id": user["id"]}})
+        return {"token": token, "expires_at": expires_at, "user": self.public(user)}
+
+    def issue_token(self, user: dict[str, Any]) -> tuple[str, float]:
+        now = int(self._clock())
+        expires_at = now + self.token_lifetime
+        claims = {"sub": user["id"], "roles": list(user.get("roles") or []), "iat": now,
+                  "exp": expires_at, "jti": uuid.uuid4().hex}
+        return jwt.encode(claims, self._secret, algorithm="HS256"), float(expires_at)
+
+    def decode(self, token: str) -> dict[str, Any]:
+        """Verify the signature (HS256 only) and the claims; AuthError with the reason otherwise."""
+        if not isinstance(token, str) or not token:
+            raise AuthError("invalid token")
+        try:
+            # exp is checked below against our clock (injectable); pyjwt checks the rest.
+            claims = jwt.decode(token, self._secret, algorithms=["HS256"],
+                                options={"require": ["exp", "iat", "sub", "jti"], "verify_exp": False,
+                                         "verify_iat": False})
+        except jwt.PyJWTError:
+            raise AuthError("invalid token") from None
+        exp, iat = claims.get("exp"), claims.get("iat")
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (exp, iat)):
+            raise AuthError("invalid token")
+        if not isinstance(claims.get("sub"), str) or not isinstance(claims.get("jti"), str):
+            raise AuthError("invalid token")
+        if exp <= self._clock():
+            raise AuthError("token expired")
+        return claims
+
+    async def authenticate_token(self, token: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        """``(public user, claims)`` of a valid token of an enabled user; AuthError otherwise."""
+        claims = self.decode(token)
+        if await self.store.is_token_revoked(claims["jti"]):
+            raise AuthError("token revoked")
+        user = await self.store.get_user(claims["sub"])
+        if user is None:
+            raise AuthError("invalid token")
+        if user.get("disabled"):
+            raise AuthError("user disabled")
+        if claims["iat"] < (user.get("tokens_valid_after") or 0):
+            raise AuthError("token revoked")
+        return self.public(user), claims
+
+    async def authenticate(self, token: str) -> dict[str, Any]:
+        """The public user of a valid token; AuthError ("token expired", "token revoked",
+        "user disabled", "invalid token") otherwise."""
+        user, _claims = await self.authenticate_token(token)
+        return user
+
+    async def logout(self, token: str) -> None:
+        """Revoke the token and close every socket opened with it (4010)."""
+        claims = self.decode(token)
+        await self.store.revoke_token(claims["jti"], float(claims["exp"]))
+        self.bus.disconnect_token(claims["jti"], CLOSE_REVOKED, "logged out")
+        log.info("logout", extra={"fields": {"user_id": claims["sub"]}})
+
+    # -- users ---------------------------------------------------------------------------------
+
+    @staticmethod
+    def public(user: dict[str, Any]) -> dict[str, Any]:
+        """The user as the API shows it: never the password hash."""
+        return {
+            "id": user["id"],
+            "username": user.get("username"),
+            "name": user.get("name") or user.get("username"),
+            "roles": list(user.get("roles") or []),
+            "skills": [dict(s) for s in user.get("skills") or []],
+            "max_sessions": user.get("max_sessions", DEFAULT_MAX_SESSIONS),
+            "disabled": bool(user.get("disabled")),
+            "created_at": user.get("created_at"),
+        }
+
+    @staticmethod
+    def _validate(fields: dict[str, Any], creating: bool, allow_short_password: bool = False) -> dict[str, Any]:
+        """Check every field; return the record fields (password not yet hashed)."""
+        if not isinstance(fields, dict):
+            raise ValidationError("body", "must be a JSON object")
+        allowed = ("username",) + UPDATABLE_FIELDS if creating else UPDATABLE_FIELDS
+        unknown = sorted(set(fields) - set(allowed))
+        if unknown:
+            raise ValidationError(unknown[0], "is not a field you can set here")
+        out: dict[str, Any] = {}
+        if creating or "username" in fields:
+            username = fields.get("username")
+            if not isinstance(username, str) or not USERNAME_RE.match(username):
+                raise ValidationError("username", "3 to 32 letters, digits, '_', '.' or '-'")
+            out["username"] = username
+        if creating or "password" in fields:
+            password = fields.get("password")
+            if not isinstance(password, str) or not password:
+                raise ValidationError("password", "is required")
+            if len(password) < MIN_PASSWORD_CHARS and not allow_short_password:
+                raise ValidationError("password", f"must be at least {MIN_PASSWORD_CHARS} characters")
+            if len(password) > MAX_PASSWORD_CHARS:
+                raise ValidationError("password", f"must be at most {MAX_PASSWORD_CHARS} characters")
+            out["password"] = password
+        if "name" in fields:
+            name = fields["name"]
+            if name is not None and (not isinstance(name, str) or not name.strip() or len(name) > 64):
+                raise ValidationError("name", "1 to 64 characters")
+            out["name"] = name.strip() if isinstance(name, str) else None
+        if creating or "roles" in fields:
+            roles = fields.get("roles", ["agent"] if creating and "roles" not in fields else None)
+            if (not isinstance(roles, list) or not roles
+                    or not all(isinstance(r, str) and r in ROLES for r in roles)):
+                raise ValidationError("roles", f"a non-empty list of {', '.join(ROLES)}")
+            out["roles"] = list(dict.fromkeys(roles))
+        if creating or "skills" in fields:
+            out["skills"] = Accounts._skills(fields.get("skills", []))
+        if creating or "max_sessions" in fields:
+            value = fields.get("max_sessions", DEFAULT_MAX_SESSIONS)
+            if (not isinstance(value, int) or isinstance(value, bool)
+                    or not 1 <= value <= MAX_SESSIONS_LIMIT):
+                raise ValidationError("max_sessions", f"a whole number from 1 to {MAX_SESSIONS_LIMIT}")
+            out["max_sessions"] = value
+        if "disabled" in fields:
+            if not isinstance(fields["disabled"], bool):
+                raise ValidationError("disabled", "true or false")
+            out["disabled"] = fields["disabled"]
+        return out
+
+    @staticmethod
+    def _skills(skills: Any) -> list[dict[str, Any]]:
+        if not isinstance(skills, list):
+            raise ValidationError("skills", 'a list of "name" or {"name", "level"}')
+        out: dict[str, dict[str, Any]] = {}
+        for item in skills:
+            if isinstance(item, str):
+                name, level = item, DEFAULT_SKILL_LEVEL
+            elif isinstance(item, dict) and set(item) <= {"name", "level"}:
+                name, level = item.get("name"), item.get("level", DEFAULT_SKILL_LEVEL)
+            else:
+                raise ValidationError("skills", 'each skill is "name" or {"name", "level"}')
+            if not isinstance(name, str) or not SKILL_RE.match(name):
+                raise ValidationError("skills", "a skill name is 1 to 32 letters, digits, '_', '.' or '-'")
+            if not isinstance(level, int) or isinstance(level, bool) or not 1 <= level <= 5:
+                raise ValidationError("skills", f"the level of {name!r} must be 1 to 5")
+            if name in out:
+                raise ValidationError("skills", f"{name!r} is listed twice")
+            out[name] = {"name": name, "level": level}
+        return list(out.values())
+
+    async def create_user(self, fields: dict[str, Any], *, actor_id: str | None = None,
+                          _allow_short_password: bool = False) -> dict[str, Any]:
+        """Validate and create a user; ValidationError naming the field, Exists (409) when taken."""
+        from store.base import DuplicateError
+
+        record = self._validate(fields, creating=True, allow_short_password=_allow_short_password)
+        record["password_hash"] = await self._hash(record.pop("password"))
+        record.setdefault("name", None)
+        record["name"] = record["name"] or record["username"]
+        record["disabled"] = False
+        record["created_at"] = self._clock()
+        try:
+            user = await self.store.create_user(record)
+        except DuplicateError:
+            raise Exists(f"the username {record['username']!r} is taken") from None
+        await self._audit(actor_id, "user.create", user["id"], {"username": user["username"]})
+        return self.public(user)
+
+    async def update_user(self, user_id: str, fields: dict[str, Any], *,
+                          actor_id: str | None = None) -> dict[str, Any]:
+        """Change a user; disabling, a role change or a new password closes their sockets (4010)."""
+        from store.base import NotFound
+
+        changes = self._validate(fields, creating=False)
+        if not changes:
+            raise ValidationError("body", "nothing to change")
+        before = await self.store.get_user(user_id)
+        if before is None:
+            raise NotFoundError("no such user")
+        if "password" in changes:
+            changes["password_hash"] = await self._hash(changes.pop("password"))
+            # Tokens issued before this second stop working: a new password ends old logins.
+            changes["tokens_valid_after"] = int(self._clock())
+        try:
+            user = await self.store.update_user(user_id, **changes)
+        except NotFound:
+            raise NotFoundError("no such user") from None
+        reason = None
+        if changes.get("disabled") and not before.get("disabled"):
+            reason = "user disabled"
+        elif "roles" in changes and set(changes["roles"]) != set(before.get("roles") or []):
+            reason = "roles changed"
+        elif "password_hash" in changes:
+            reason = "password changed"
+        if reason:
+            self.bus.disconnect_user(user_id, CLOSE_REVOKED, reason)
+        await self._audit(actor_id, "user.update", user_id,
+                          {"fields": sorted(k for k in fields if k != "password") +
+                           (["password"] if "password" in fields else [])})
+        return self.public(user)
+
+    async def get_user(self, user_id: str) -> dict[str, Any] | None:
+        user = await self.store.get_user(user_id)
+        return self.public(user) if user else None
+
+    async def list_users(self) -> list[dict[str, Any]]:
+        return [self.public(u) for u in await self.store.list_users()]
+
+    async def ensure_bootstrap_admin(self, username: str, password: str) -> dict[str, Any] | None:
+        """Create an admin only when the store holds no user at all; the created user or None."""
+        if await self.store.list_users():
+            return None
+        user = await self.create_user({"username": username, "password": password, "roles": ["admin"]})
+        log.info("bootstrap admin created", extra={"fields": {"username": username}})
+        return user
+
+    async def seed_demo(self) -> list[dict[str, Any]]:
+        """Create the demo users that are missing (short demo passwords are allowed only here)."""
+        created = []
+        for spec in DEMO_USERS:
+            if await self.store.get_user_by_username(spec["username"]) is None:
+                created.append(await self.create_user(dict(spec), _allow_short_password=True))
+        return created
+
+    async def _audit(self, actor_id: str | None, action: str, target: str, details: dict[str, Any]) -> None:
+        add_audit = getattr(self.store, "add_audit", None)
+        if add_audit is None:
+            return
+        try:
+            await add_audit({"actor_id": actor_id, "action": action, "target": target, "details": details})
+        except Exception:  # the audit log must not undo a change that is already made
+            log.exception("audit write failed")

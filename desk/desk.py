@@ -1,0 +1,620 @@
+"""The service desk: the session lifecycle from a customer's message to a closed transcript.
+
+``Desk`` is the one object handlers and console connections talk to. It joins the inbound log
+(durable, de-duplicated WeChat messages), the routing engine (through ``RoutingDriver``), the
+store (transcripts), the bus (events to consoles) and the WeChat client (replies). Every public
+coroutine takes the acting user (the dict ``Accounts.authenticate`` returns) and raises
+``DeskError`` with a stable code when the action is not allowed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from desk.errors import DeskError
+from desk.inbound import InboundLog
+from desk.routing_driver import RoutingDriver
+from desk.transcripts import inbound_to_message, public_message
+from desk.watchers import Watchers
+from store.base import DuplicateError
+from wechat.budget import ReplyBudget
+from wechat.errors import WeChatAPIError
+from wechat.messages import InboundMessage
+
+log = logging.getLogger("kefu.desk")
+
+HISTORY_SESSIONS = 5
+IDLE_CHECK_SECS = 15.0
+DEFAULT_SKILLS = (("general", "综合咨询"), ("loans", "贷款业务"), ("cards", "信用卡"))
+WRAPUP_CODES = ("resolved", "follow_up", "transferred", "no_response", "complaint", "other")
+STAFF_ROLES = frozenset({"admin", "supervisor"})
+READ_ALL_ROLES = frozenset({"admin", "supervisor", "qa"})
+IDLE_NOTICE = "您好，由于长时间未收到您的回复，本次会话已结束。如需帮助，请随时再发消息给我们。"
+
+
+def _roles(user: dict[str, Any]) -> set[str]:
+    return set(user.get("roles") or ())
+
+
+class Desk:
+    def __init__(self, store: Any, bus: Any, accounts: Any, wechat: Any, config: Any,
+                 clock: Any = time.time, metrics: Any = None) -> None:
+        self.store = store
+        self.bus = bus
+        self.accounts = accounts
+        self.wechat = wechat
+        self.config = config
+        self.clock = clock
+        self.metrics = metrics
+        self.inbound = InboundLog(store, self._process_inbound, clock)
+        self.watchers = Watchers(self._publish, self.wall_snapshot)
+        self.routing = RoutingDriver(store, clock, self, offer_timeout=config.offer_timeout,
+                                     disconnect_grace=config.disconnect_grace)
+        self._sends: set[asyncio.Task[None]] = set()
+        self._idle_task: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    async def start(self) -> None:
+        await self.routing.start(await self.skills_catalogue_names())
+        await self._register_agents()
+        self.bus.on_user_gone(self._user_gone)
+        self.bus.on_user_back(self._user_back)
+        await self.inbound.recover()
+        self._idle_task = asyncio.ensure_future(self._idle_loop())
+
+    async def _register_agents(self) -> None:
+        for user in await self.store.list_users():
+            if "agent" in (user.get("roles") or ()) and not user.get("disabled"):
+                await self.routing.agent_known(user)
+
+    async def drain(self) -> None:
+        """Finish in-flight webhooks' processing and replies (graceful shutdown)."""
+        await self.inbound.drain()
+        while self._sends:
+            await asyncio.wait(list(self._sends))
+
+    async def stop(self) -> None:
+        self._stopping = True
+        if self._idle_task is not None:
+            self._idle_task.cancel()
+        self.watchers.close()
+        await self.routing.stop()
+
+    # -- inbound -------------------------------------------------------------------------------
+    async def ingest(self, message: InboundMessage) -> str:
+        """Store a WeChat message durably (once) and return WeChat's answer."""
+        return await self.inbound.ingest(message)
+
+    async def _process_inbound(self, key: str, message: InboundMessage) -> str | None:
+        now = self.clock()
+        customer = await self.store.upsert_customer(message.openid, seen_at=now)
+        budget = ReplyBudget.from_dict(customer.get("budget"))
+        changes: dict[str, Any] = {}
+        if message.is_event:
+            budget.on_customer_event(message.event or "", now)
+            skill = message.skill_from_menu
+            if skill:
+                changes["last_skill"] = skill
+        else:
+            budget.on_customer_message(now)
+        changes["budget"] = budget.to_dict()
+        customer = await self.store.update_customer(message.openid, **changes)
+        if self.metrics is not None:
+            self.metrics.message_in()
+
+        session = await self.store.open_session_for_customer(message.openid)
+        if message.is_event:
+            if session is None:
+                return None
+            if message.event == "unsubscribe" and session["state"] in ("queued", "offered"):
+                await self.routing.customer_left(session["id"])
+            elif message.skill_from_menu and session["state"] in ("queued", "offered"):
+                session = await self.store.update_session(session["id"], skill=message.skill_from_menu)
+                await self.routing.skill_changed(session["id"], message.skill_from_menu)
+        if session is None:
+            skill = customer.get("last_skill") or self.config.default_skill
+            priority = 10 if "vip" in (customer.get("tags") or ()) else 0
+            session = await self.store.create_session({
+                "openid": message.openid, "skill": skill, "state": "queued", "priority": priority,
+                "created_at": now, "queued_at": now, "last_customer_at": now,
+            })
+            await self._record(message, key, session, now)
+            await self.routing.request(session, customer)
+            self.watchers.queues_changed()
+            return session["id"]
+        if not message.is_event:
+            session = await self.store.update_session(session["id"], last_customer_at=now)
+        stored = await self._record(message, key, session, now)
+        if stored is not None:
+            await self._session_event(session, "message", {"session_id": session["id"],
+                                                             "message": public_message(stored)})
+            if session.get("agent_id"):
+                await self._publish([session["agent_id"]], "session_updated",
+                                    {"session": await self._public_session(session, customer)})
+        return session["id"]
+
+    async def _record(self, message: InboundMessage, key: str, session: dict[str, Any], now: float) -> dict | None:
+        try:
+            return await self.store.add_message(inbound_to_message(key, message, session["id"], now))
+        except DuplicateError:
+            return None  # reprocessing after a crash: already in the transcript
+
+    # -- events out ------------------------------------------------------------------------------
+    async def _publish(self, user_ids: list[str], event: str, data: dict[str, Any]) -> None:
+        if user_ids:
+            await self.bus.publish(user_ids, event, data)
+
+    async def _session_event(self, session: dict[str, Any], event: str, data: dict[str, Any],
+                             agent: bool = True) -> None:
+        """An event about a session goes to its agent and to every supervisor monitoring it."""
+        targets = set(self.watchers.monitors_of(session["id"]))
+        if agent and session.get("agent_id") and session.get("state") == "assigned":
+            targets.add(session["agent_id"])
+        await self._publish(sorted(targets), event, data)
+
+    async def _public_session(self, session: dict[str, Any], customer: dict[str, Any] | None = None) -> dict:
+        if customer is None:
+            customer = await self.store.get_customer(session["openid"]) or {"openid": session["openid"]}
+        budget = ReplyBudget.from_dict(customer.get("budget"))
+        out = {k: v for k, v in session.items() if k not in ("_id",)}
+        out["customer"] = {"openid": customer["openid"], "nickname": customer.get("nickname"),
+                           "tags": customer.get("tags") or [], "first_seen": customer.get("first_seen"),
+                           "last_seen": customer.get("last_seen")}
+        out["budget"] = budget.to_public(self.clock())
+        return out
+
+    async def _session_bundle(self, session: dict[str, Any], with_history: bool = False) -> dict[str, Any]:
+        messages = await self.store.session_messages(session["id"])
+        bundle: dict[str, Any] = {
+            "session": await self._public_session(session),
+            "messages": [public_message(m) for m in messages],
+        }
+        if with_history:
+            past = await self.store.customer_sessions(session["openid"], limit=HISTORY_SESSIONS + 1)
+            bundle["history"] = [s for s in past if s["id"] != session["id"]][:HISTORY_SESSIONS]
+        return bundle
+
+    # -- routing decisions (called by RoutingDriver) ---------------------------------------------
+    async def on_offer(self, session_id: str, agent_id: str, skill: str, expires_in: float) -> None:
+        session = await self.store.update_session(session_id, state="offered", offered_at=self.clock(),
+                                                  offered_to=agent_id)
+        customer = await self.store.get_customer(session["openid"]) or {}
+        messages = await self.store.session_messages(session_id)
+        preview = next((m.get("text") for m in reversed(messages) if m["direction"] == "in"), None)
+        await self._publish([agent_id], "offer", {
+            "session_id": session_id, "skill": skill, "expires_in": round(expires_in, 1),
+            "customer": {"openid": session["openid"], "nickname": customer.get("nickname"),
+                         "tags": customer.get("tags") or []},
+            "waited_s": round(self.clock() - (session.get("queued_at") or session["created_at"]), 1),
+            "preview": preview,
+        })
+        self.watchers.queues_changed()
+
+    async def on_offer_revoked(self, session_id: str, agent_id: str, reason: str) -> None:
+        await self._publish([agent_id], "offer_revoked", {"session_id": session_id, "reason": reason})
+        session = await self.store.get_session(session_id)
+        if session is not None and session["state"] == "offered":
+            await self.store.update_session(session_id, state="queued", offered_to=None)
+        self.watchers.queues_changed()
+
+    async def on_assigned(self, session_id: str, agent_id: str) -> dict[str, Any]:
+        session = await self.store.get_session(session_id)
+        if session is None:
+            raise DeskError("not_found", "no such session")
+        previous = session.get("agent_id")
+        agents = list(session.get("agents") or [])
+        if agent_id not in agents:
+            agents.append(agent_id)
+        session = await self.store.update_session(session_id, state="assigned", agent_id=agent_id, agents=agents,
+                                                  accepted_at=session.get("accepted_at") or self.clock(),
+                                                  offered_to=None)
+        if previous and previous != agent_id:
+            await self._publish([previous], "session_closed", {"session_id": session_id, "reason": "transferred"})
+        bundle = await self._session_bundle(session, with_history=True)
+        await self._publish([agent_id], "session_assigned", bundle)
+        self.watchers.queues_changed()
+        return bundle
+
+    async def on_requeued(self, session_id: str, skill: str, reason: str) -> None:
+        session = await self.store.get_session(session_id)
+        if session is None:
+            return
+        previous = session.get("agent_id") if session["state"] == "assigned" else None
+        await self.store.update_session(session_id, state="queued", skill=skill, agent_id=None, offered_to=None)
+        if previous:
+            await self._publish([previous], "session_closed", {"session_id": session_id, "reason": reason})
+        self.watchers.queues_changed()
+
+    async def on_diverted(self, session_id: str, reason: str) -> None:
+        session = await self.store.update_session(session_id, state="diverted", closed_at=self.clock(),
+                                                  close_reason=reason)
+        note = {
+            "outside_hours": "您好，现在不是人工服务时间。请留言，我们会在工作时间尽快回复您。",
+            "no_agents": "您好，目前暂无客服在线。请留言，我们会尽快回复您。",
+            "max_wait": "抱歉让您久等了。请留言，我们会尽快回复您。",
+        }.get(reason, "请留言，我们会尽快回复您。")
+        await self._system_reply(session, note)
+        self.watchers.session_ended(session_id)
+        self.watchers.queues_changed()
+
+    async def on_transfer_returned(self, session_id: str, agent_id: str, declined_by: str, reason: str) -> None:
+        session = await self.store.get_session(session_id)
+        if session is None:
+            return
+        if session.get("agent_id") != agent_id or session["state"] != "assigned":
+            await self.on_assigned(session_id, agent_id)
+        await self._publish([agent_id], "notice", {
+            "level": "info", "code": "transfer_returned", "session_id": session_id,
+            "text": "The transfer was not taken; the session stays with you."})
+
+    async def on_agent_presence(self, agent_id: str, status: str, since: float, reason: str | None = None) -> None:
+        data: dict[str, Any] = {"agent_id": agent_id, "status": status, "since": since}
+        if reason:
+            data["reason"] = reason
+        await self._publish([agent_id], "presence", data)
+        if reason == "missed_offers":
+            await self._publish([agent_id], "notice", {
+                "level": "warning", "code": "set_away_missed_offers",
+                "text": "You missed several offers in a row and were set to away."})
+        self.watchers.queues_changed()
+
+    # -- agent commands --------------------------------------------------------------------------
+    async def welcome(self, user: dict[str, Any]) -> dict[str, Any]:
+        sessions = []
+        if "agent" in _roles(user):
+            await self.routing.agent_known(user)
+            for session in await self.store.list_open_sessions():
+                if session.get("agent_id") == user["id"] and session["state"] == "assigned":
+                    sessions.append(await self._session_bundle(session))
+        offers = []
+        for session_id, expires_in in self.routing.pending_offers(user["id"]):
+            session = await self.store.get_session(session_id)
+            if session is not None:
+                customer = await self.store.get_customer(session["openid"]) or {}
+                offers.append({"session_id": session_id, "skill": session["skill"], "expires_in": expires_in,
+                               "customer": {"openid": session["openid"], "nickname": customer.get("nickname"),
+                                            "tags": customer.get("tags") or []}})
+        status, since = self.routing.presence_of(user["id"])
+        return {"sessions": sessions, "presence": {"status": status, "since": since}, "offers": offers}
+
+    async def set_presence(self, user: dict[str, Any], status: str) -> dict[str, Any]:
+        self._require_agent(user)
+        if status not in ("available", "away"):
+            raise DeskError("bad_request", "status must be available or away")
+        await self.routing.agent_known(user)
+        await self.routing.set_presence(user["id"], status)
+        current, since = self.routing.presence_of(user["id"])
+        return {"status": current, "since": since}
+
+    async def accept(self, user: dict[str, Any], session_id: str) -> dict[str, Any]:
+        self._require_agent(user)
+        if not self.routing.is_offered_to(session_id, user["id"]):
+            raise DeskError("invalid_state", "this session is not offered to you (the offer may have expired)")
+        return await self.routing.accept(session_id, user["id"])
+
+    async def reject(self, user: dict[str, Any], session_id: str) -> dict[str, Any]:
+        self._require_agent(user)
+        if not self.routing.is_offered_to(session_id, user["id"]):
+            raise DeskError("invalid_state", "this session is not offered to you")
+        await self.routing.reject(session_id, user["id"])
+        return {}
+
+    async def send(self, user: dict[str, Any], session_id: str, text: str) -> dict[str, Any]:
+        session = await self._own_session(user, session_id)
+        return await self._reply(session, text, author="agent", user=user)
+
+    async def transfer(self, user: dict[str, Any], session_id: str, to_agent: str | None = None,
+                       to_skill: str | None = None, note: str | None = None) -> dict[str, Any]:
+        session = await self._own_session(user, session_id)
+        if bool(to_agent) == bool(to_skill):
+            raise DeskError("bad_request", "give exactly one of to_agent or to_skill")
+        if to_agent:
+            target = await self._resolve_agent(to_agent)
+            if target["id"] == user["id"]:
+                raise DeskError("bad_request", "you cannot transfer a session to yourself")
+            to_agent = target["id"]
+            await self.routing.agent_known(target)
+        elif to_skill not in await self.skills_catalogue_names():
+            raise DeskError("bad_request", f"unknown skill {to_skill!r}")
+        transfers = list(session.get("transfers") or [])
+        transfers.append({"from": user["id"], "to_agent": to_agent, "to_skill": to_skill, "note": note,
+                          "ts": self.clock(), "by": user["id"]})
+        await self.store.update_session(session_id, transfers=transfers)
+        await self.routing.transfer(session_id, user["id"], to_agent=to_agent, to_skill=to_skill)
+        return {}
+
+    async def close(self, user: dict[str, Any], session_id: str, wrapup: str, note: str | None = None,
+                    reason: str = "closed") -> dict[str, Any]:
+        session = await self._own_session(user, session_id)
+        await self._close(session, wrapup=wrapup, note=note, reason=reason)
+        return {}
+
+    async def _close(self, session: dict[str, Any], wrapup: str | None, note: str | None, reason: str) -> None:
+        session = await self.store.update_session(session["id"], state="closed", closed_at=self.clock(),
+                                                  wrapup=wrapup, note=note, close_reason=reason)
+        await self.routing.close(session["id"])
+        await self._session_event(session, "session_closed", {"session_id": session["id"], "reason": reason},
+                                  agent=False)
+        if session.get("agent_id"):
+            await self._publish([session["agent_id"]], "session_closed",
+                                {"session_id": session["id"], "reason": reason})
+        self.watchers.session_ended(session["id"])
+        self.watchers.queues_changed()
+
+    # -- replies ---------------------------------------------------------------------------------
+    async def _reply(self, session: dict[str, Any], text: str, author: str, user: dict[str, Any] | None) -> dict:
+        text = (text or "").strip()
+        if not text:
+            raise DeskError("bad_request", "text is empty")
+        if len(text) > 2000:
+            raise DeskError("bad_request", "text is longer than WeChat's 2,000 characters")
+        customer = await self.store.get_customer(session["openid"]) or {}
+        budget = ReplyBudget.from_dict(customer.get("budget"))
+        now = self.clock()
+        ok, reason = budget.check(now)
+        if not ok:
+            raise DeskError(
+                "reply_window_closed" if reason == "window_closed" else "reply_quota_used",
+                "The customer's 48-hour reply window has closed: WeChat accepts no more messages until the "
+                "customer writes again." if reason == "window_closed" else
+                "All 5 replies WeChat allows since the customer's last message are used: wait for the customer "
+                "to write again.")
+        budget.record_send(now)
+        customer = await self.store.update_customer(session["openid"], budget=budget.to_dict())
+        message = await self.store.add_message({
+            "session_id": session["id"], "openid": session["openid"], "direction": "out", "author": author,
+            "author_id": user["id"] if user else None, "author_name": user.get("name") if user else None,
+            "type": "text", "text": text, "ts": now, "status": "pending",
+        })
+        public = public_message(message)
+        await self._session_event(session, "message", {"session_id": session["id"], "message": public})
+        if session.get("agent_id"):
+            await self._publish([session["agent_id"]], "session_updated",
+                                {"session": await self._public_session(session, customer)})
+        task = asyncio.ensure_future(self._deliver(session, message))
+        self._sends.add(task)
+        task.add_done_callback(self._sends.discard)
+        return {"message": public}
+
+    async def _deliver(self, session: dict[str, Any], message: dict[str, Any]) -> None:
+        error = None
+        try:
+            await self.wechat.send_text(session["openid"], message["text"])
+            status = "sent"
+            if self.metrics is not None:
+                self.metrics.message_out()
+        except WeChatAPIError as exc:
+            status, error = "failed", {"code": f"wechat_{exc.code}", "message": exc.human}
+            if self.metrics is not None:
+                self.metrics.wechat_error(exc.code)
+        except Exception as exc:  # network down, timeouts: the agent must still learn it failed
+            log.warning("reply delivery failed", extra={"fields": {"session_id": session["id"], "error": repr(exc)}})
+            status, error = "failed", {"code": "delivery_failed", "message": "WeChat could not be reached."}
+        await self.store.update_message(message["id"], status=status, error=error)
+        data: dict[str, Any] = {"session_id": session["id"], "message_id": message["id"], "status": status}
+        if error:
+            data["error"] = error
+        current = await self.store.get_session(session["id"]) or session
+        await self._session_event(current, "message_status", data)
+
+    async def _system_reply(self, session: dict[str, Any], text: str) -> None:
+        """Tell the customer something (idle close, leave-message) when WeChat still allows it."""
+        customer = await self.store.get_customer(session["openid"]) or {}
+        budget = ReplyBudget.from_dict(customer.get("budget"))
+        if not budget.check(self.clock())[0]:
+            return
+        try:
+            await self._reply(session, text, author="system", user=None)
+        except DeskError:
+            pass
+
+    # -- supervisors -----------------------------------------------------------------------------
+    async def subscribe_queues(self, user: dict[str, Any], conn_key: str) -> dict[str, Any]:
+        self._require_staff(user)
+        # Snapshot and subscribe with no await in between: no change can fall in a gap.
+        snapshot = self.routing.wall_now()
+        self.watchers.subscribe_queues(user["id"], conn_key)
+        return await self._decorate_wall(snapshot)
+
+    async def unsubscribe_queues(self, user: dict[str, Any], conn_key: str) -> dict[str, Any]:
+        self.watchers.unsubscribe_queues(user["id"], conn_key)
+        return {}
+
+    async def monitor(self, user: dict[str, Any], session_id: str, conn_key: str) -> dict[str, Any]:
+        self._require_staff(user)
+        session = await self._session_or_404(session_id)
+        self.watchers.monitor(session_id, user["id"], conn_key)
+        await self._audit(user, "monitor", session_id)
+        return await self._session_bundle(session)
+
+    async def unmonitor(self, user: dict[str, Any], session_id: str, conn_key: str) -> dict[str, Any]:
+        self.watchers.unmonitor(session_id, user["id"], conn_key)
+        return {}
+
+    async def whisper(self, user: dict[str, Any], session_id: str, text: str) -> dict[str, Any]:
+        self._require_staff(user)
+        session = await self._session_or_404(session_id)
+        if session["state"] != "assigned":
+            raise DeskError("invalid_state", "whispers go to the agent of an assigned session")
+        text = (text or "").strip()
+        if not text:
+            raise DeskError("bad_request", "text is empty")
+        message = await self.store.add_message({
+            "session_id": session_id, "openid": session["openid"], "direction": "internal", "author": "supervisor",
+            "author_id": user["id"], "author_name": user.get("name"), "type": "whisper", "text": text,
+            "ts": self.clock(), "status": "sent",
+        })
+        public = public_message(message)
+        await self._session_event(session, "whisper", {"session_id": session_id, "message": public})
+        await self._audit(user, "whisper", session_id)
+        return {"message": public}
+
+    async def barge(self, user: dict[str, Any], session_id: str, text: str) -> dict[str, Any]:
+        self._require_staff(user)
+        session = await self._session_or_404(session_id)
+        if session["state"] in ("closed", "diverted"):
+            raise DeskError("invalid_state", "the session is closed")
+        result = await self._reply(session, text, author="supervisor", user=user)
+        await self._audit(user, "barge", session_id)
+        return result
+
+    async def reassign(self, user: dict[str, Any], session_id: str, to_agent: str) -> dict[str, Any]:
+        self._require_staff(user)
+        session = await self._session_or_404(session_id)
+        if session["state"] in ("closed", "diverted"):
+            raise DeskError("invalid_state", "the session is closed")
+        target = await self._resolve_agent(to_agent)
+        await self.routing.agent_known(target)
+        await self.routing.reassign(session_id, target["id"])
+        await self._audit(user, "reassign", session_id, target=target["id"])
+        return {}
+
+    async def set_agent_presence(self, user: dict[str, Any], agent_id: str, status: str) -> dict[str, Any]:
+        self._require_staff(user)
+        if status not in ("available", "away", "offline"):
+            raise DeskError("bad_request", "status must be available, away or offline")
+        target = await self._resolve_agent(agent_id)
+        await self.routing.agent_known(target)
+        await self.routing.set_presence(target["id"], status)
+        await self._audit(user, "set_presence", None, target=target["id"], details={"status": status})
+        return {}
+
+    async def explain(self, user: dict[str, Any], session_id: str) -> dict[str, Any]:
+        self._require_staff(user)
+        await self._session_or_404(session_id)
+        text, explanation = self.routing.explain(session_id)
+        await self._audit(user, "explain", session_id)
+        return {"text": text, "explanation": explanation}
+
+    async def connection_closed(self, user: dict[str, Any], conn_key: str) -> None:
+        self.watchers.connection_closed(user["id"], conn_key)
+
+    async def _audit(self, user: dict[str, Any], action: str, session_id: str | None, target: str | None = None,
+                     details: dict[str, Any] | None = None) -> None:
+        await self.store.add_audit({"ts": self.clock(), "actor_id": user["id"], "action": action,
+                                    "session_id": session_id, "target": target, "details": details or {}})
+
+    # -- wall, reads -----------------------------------------------------------------------------
+    async def wall_snapshot(self) -> dict[str, Any]:
+        return await self._decorate_wall(self.routing.wall_now())
+
+    async def _decorate_wall(self, wall: dict[str, Any]) -> dict[str, Any]:
+        users = {u["id"]: u for u in await self.store.list_users()}
+        for agent in wall["agents"]:
+            user = users.get(agent["id"]) or {}
+            agent["name"] = user.get("name") or agent["id"]
+            agent["username"] = user.get("username")
+        wall["sessions"] = [
+            {k: s.get(k) for k in ("id", "openid", "skill", "state", "agent_id", "queued_at", "accepted_at",
+                                   "priority", "last_customer_at")}
+            for s in await self.store.list_open_sessions()
+        ]
+        wall["ts"] = self.clock()
+        return wall
+
+    async def queues_snapshot(self) -> dict[str, Any]:
+        return {"queues": self.routing.wall_now()["queues"]}
+
+    async def agents_snapshot(self) -> dict[str, Any]:
+        wall = await self.wall_snapshot()
+        return {"agents": wall["agents"]}
+
+    async def get_session(self, user: dict[str, Any], session_id: str) -> dict[str, Any]:
+        session = await self._session_or_404(session_id)
+        if not _roles(user) & READ_ALL_ROLES and user["id"] not in (session.get("agents") or []) \
+                and session.get("offered_to") != user["id"]:
+            raise DeskError("not_your_session", "you did not handle this session")
+        return await self._session_bundle(session)
+
+    async def search_sessions(self, user: dict[str, Any], **filters: Any) -> dict[str, Any]:
+        if not _roles(user) & READ_ALL_ROLES:
+            filters["agent_id"] = user["id"]
+        total, sessions = await self.store.search_sessions(**filters)
+        return {"total": total, "sessions": sessions}
+
+    async def get_customer(self, user: dict[str, Any], openid: str) -> dict[str, Any]:
+        customer = await self.store.get_customer(openid)
+        if customer is None:
+            raise DeskError("not_found", "no such customer")
+        out = dict(customer)
+        out["budget"] = ReplyBudget.from_dict(customer.get("budget")).to_public(self.clock())
+        return out
+
+    async def customer_sessions(self, user: dict[str, Any], openid: str) -> dict[str, Any]:
+        return {"sessions": await self.store.customer_sessions(openid, limit=50)}
+
+    async def canned_replies(self) -> dict[str, Any]:
+        return {"replies": await self.store.get_setting("canned_replies", [])}
+
+    async def skills_catalogue(self) -> dict[str, Any]:
+        skills = await self.store.get_setting("skills", None)
+        if not skills:
+            skills = [{"name": name, "label": label} for name, label in DEFAULT_SKILLS]
+            if self.config.default_skill not in {s["name"] for s in skills}:
+                skills.insert(0, {"name": self.config.default_skill, "label": self.config.default_skill})
+        return {"skills": skills, "wrapup_codes": list(WRAPUP_CODES)}
+
+    async def skills_catalogue_names(self) -> list[str]:
+        return [s["name"] for s in (await self.skills_catalogue())["skills"]]
+
+    # -- agents coming and going ---------------------------------------------------------------
+    async def _user_gone(self, user_id: str) -> None:
+        if not self._stopping:
+            await self.routing.agent_disconnected(user_id)
+
+    async def _user_back(self, user_id: str) -> None:
+        await self.routing.agent_reconnected(user_id)
+
+    async def agent_disabled(self, user_id: str) -> None:
+        await self.routing.set_presence(user_id, "offline")
+
+    async def _idle_loop(self) -> None:
+        while True:
+            await asyncio.sleep(IDLE_CHECK_SECS)
+            try:
+                await self.close_idle_sessions()
+            except Exception:
+                log.exception("idle check failed")
+
+    async def close_idle_sessions(self) -> int:
+        """Close assigned sessions whose customer has been silent longer than the idle timeout."""
+        limit = self.clock() - self.config.idle_timeout
+        closed = 0
+        for session in await self.store.list_open_sessions():
+            last = session.get("last_customer_at") or session.get("accepted_at") or session["created_at"]
+            if session["state"] == "assigned" and last < limit:
+                await self._system_reply(session, IDLE_NOTICE)
+                await self._close(session, wrapup="no_response", note=None, reason="idle")
+                closed += 1
+        return closed
+
+    # -- checks ----------------------------------------------------------------------------------
+    def _require_agent(self, user: dict[str, Any]) -> None:
+        if "agent" not in _roles(user):
+            raise DeskError("forbidden", "only agents take sessions")
+
+    def _require_staff(self, user: dict[str, Any]) -> None:
+        if not _roles(user) & STAFF_ROLES:
+            raise DeskError("forbidden", "only supervisors and admins may do this")
+
+    async def _session_or_404(self, session_id: str) -> dict[str, Any]:
+        session = await self.store.get_session(session_id) if isinstance(session_id, str) else None
+        if session is None:
+            raise DeskError("not_found", "no such session")
+        return session
+
+    async def _own_session(self, user: dict[str, Any], session_id: str) -> dict[str, Any]:
+        session = await self._session_or_404(session_id)
+        if session.get("agent_id") != user["id"] or session["state"] != "assigned":
+            raise DeskError("not_your_session", "this session is not assigned to you")
+        return session
+
+    async def _resolve_agent(self, ref: str) -> dict[str, Any]:
+        user = await self.store.get_user(ref) or await self.store.get_user_by_username(ref)
+        if user is None or "agent" not in (user.get("roles") or ()) or user.get("disabled"):
+            raise DeskError("not_found", f"no active agent {ref!r}")
+        return user

@@ -1,0 +1,301 @@
+"""Drives the pure routing engine from the async desk: events in, decisions carried out.
+
+Owns the one ``RoutingEngine`` of this process, its durable event log (every applied event is
+appended to the store before its decisions are acted on, so a restart can rebuild the engine by
+snapshot + replay), the single timer that delivers ``Tick`` at the engine's next deadline, and the
+translation of decisions into desk actions (offers, assignments, requeues, diversions).
+All engine access is serialised by one lock: decisions are carried out in the order made.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from routing import decisions as dec
+from routing import events as ev
+from routing.engine import RoutingEngine
+
+log = logging.getLogger("kefu.desk.routing")
+
+# A snapshot every this many events keeps replay at start-up short.
+SNAPSHOT_EVERY_EVENTS = 500
+
+
+def _skills_of(user: dict[str, Any]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for skill in user.get("skills") or ():
+        if isinstance(skill, str):
+            out[skill] = 3
+        else:
+            out[str(skill["name"])] = int(skill.get("level", 3))
+    return out
+
+
+class RoutingDriver:
+    def __init__(self, store: Any, clock: Callable[[], float], desk: Any, offer_timeout: float = 20,
+                 disconnect_grace: float = 60) -> None:
+        self.store = store
+        self.clock = clock
+        self.desk = desk
+        self.offer_timeout = float(offer_timeout)
+        self.disconnect_grace = float(disconnect_grace)
+        self.engine: RoutingEngine | None = None
+        self._lock = asyncio.Lock()
+        self._timer: asyncio.TimerHandle | None = None
+        self._events_since_snapshot = 0
+        self._last_seq = 0
+        self._agents: dict[str, tuple[tuple[tuple[str, int], ...], int]] = {}
+        self._stopped = False
+
+    # -- start / stop ----------------------------------------------------------------------------
+    async def start(self, skills: list[str]) -> None:
+        settings = {"disconnect_grace_secs": self.disconnect_grace,
+                    "default_offer_timeout_secs": self.offer_timeout}
+        loaded = await self.store.load_routing_snapshot()
+        if loaded is not None:
+            self._last_seq, snapshot = loaded
+            self.engine = RoutingEngine.restore(snapshot)
+        else:
+            self.engine = RoutingEngine(settings=self._settings(settings))
+        replayed = 0
+        for record in await self.store.routing_events(after_seq=self._last_seq):
+            self._last_seq = record["seq"]
+            event = ev.Event.from_dict({k: v for k, v in record.items() if k != "seq"})
+            self.engine.apply(event)
+            replayed += 1
+        log.info("routing engine rebuilt", extra={"fields": {"snapshot_seq": loaded[0] if loaded else 0,
+                                                             "replayed": replayed}})
+        for agent in self.engine.agent_stats(self.clock()):
+            self._agents[agent["id"]] = ((), -1)  # known to the engine; skills refreshed on login
+        async with self._lock:
+            for skill in skills:
+                if not self.engine.has_queue(skill):
+                    await self._apply(ev.ConfigureQueue(skill=skill, offer_timeout_secs=self.offer_timeout,
+                                                        now=self.clock()))
+            # Nobody is connected to a process that just started: every agent's grace begins now.
+            for agent in self.engine.agent_stats(self.clock()):
+                if agent["status"] != "offline" and not agent.get("disconnected"):
+                    await self._apply(ev.AgentDisconnected(agent_id=agent["id"], now=self.clock()))
+        await self._reconcile_store()
+
+    def _settings(self, overrides: dict[str, Any]) -> Any:
+        from routing.config import EngineSettings
+
+        return EngineSettings(**overrides)
+
+    async def _reconcile_store(self) -> None:
+        """Make stored sessions agree with the engine (the engine's log is written first)."""
+        assert self.engine is not None
+        for session in await self.store.list_open_sessions():
+            state = self.engine.session(session["id"])
+            if state is None:
+                continue
+            if state["state"] in ("closed", "diverted", "abandoned"):
+                await self.store.update_session(session["id"], state="closed" if state["state"] != "diverted"
+                                                else "diverted", closed_at=self.clock(),
+                                                close_reason=session.get("close_reason") or state["state"])
+            elif state["state"] == "assigned" and session.get("agent_id") != state.get("agent_id"):
+                await self.store.update_session(session["id"], state="assigned", agent_id=state.get("agent_id"))
+            elif state["state"] == "queued" and session["state"] != "queued":
+                await self.store.update_session(session["id"], state="queued", agent_id=None, offered_to=None)
+
+    async def stop(self) -> None:
+        self._stopped = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self.engine is not None and self._events_since_snapshot:
+            await self.store.save_routing_snapshot(self._last_seq, self.engine.snapshot())
+
+    # -- applying --------------------------------------------------------------------------------
+    async def _apply(self, event: ev.Event) -> list[Any]:
+        """Apply one event (lock held), log it durably, carry out its decisions in order."""
+        assert self.engine is not None
+        started = time.perf_counter()
+        decisions = self.engine.apply(event)
+        metrics = getattr(self.desk, "metrics", None)
+        if metrics is not None:
+            metrics.routing_latency(time.perf_counter() - started)
+        seqs = await self.store.append_routing_events([event.to_dict()])
+        self._last_seq = seqs[-1]
+        self._events_since_snapshot += 1
+        results = []
+        for decision in decisions:
+            results.append(await self._carry_out(decision))
+        if self._events_since_snapshot >= SNAPSHOT_EVERY_EVENTS:
+            await self.store.save_routing_snapshot(self._last_seq, self.engine.snapshot())
+            await self.store.prune_routing_events(self._last_seq)
+            self._events_since_snapshot = 0
+        self._schedule_tick()
+        return results
+
+    async def apply(self, event: ev.Event) -> list[Any]:
+        async with self._lock:
+            return await self._apply(event)
+
+    def _schedule_tick(self) -> None:
+        assert self.engine is not None
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._stopped:
+            return
+        deadline = self.engine.next_deadline()
+        if deadline is None:
+            return
+        delay = max(0.0, deadline - self.clock())
+        self._timer = asyncio.get_running_loop().call_later(delay, self._fire_tick)
+
+    def _fire_tick(self) -> None:
+        self._timer = None
+        task = asyncio.ensure_future(self.apply(ev.Tick(now=self.clock())))
+        task.add_done_callback(_log_failure)
+
+    async def _carry_out(self, decision: Any) -> Any:
+        d = self.desk
+        now = self.clock()
+        if isinstance(decision, dec.OfferSession):
+            await d.on_offer(decision.session_id, decision.agent_id, decision.skill, max(0.0, decision.expires_at - now))
+        elif isinstance(decision, dec.RevokeOffer):
+            await d.on_offer_revoked(decision.session_id, decision.agent_id, decision.reason)
+        elif isinstance(decision, dec.OfferTimedOut):
+            await d.on_offer_revoked(decision.session_id, decision.agent_id, "timeout")
+        elif isinstance(decision, dec.SessionAssigned):
+            return await d.on_assigned(decision.session_id, decision.agent_id)
+        elif isinstance(decision, dec.Requeued):
+            await d.on_requeued(decision.session_id, decision.skill, decision.reason)
+        elif isinstance(decision, dec.Divert):
+            await d.on_diverted(decision.session_id, decision.reason)
+        elif isinstance(decision, dec.SetAgentAway):
+            await d.on_agent_presence(decision.agent_id, "away", now, reason=decision.reason)
+        elif isinstance(decision, dec.AgentPresence):
+            await d.on_agent_presence(decision.agent_id, decision.status, now)
+        elif isinstance(decision, dec.TransferReturned):
+            await d.on_transfer_returned(decision.session_id, decision.agent_id, decision.declined_by, decision.reason)
+        elif isinstance(decision, dec.SessionQueued):
+            d.watchers.queues_changed()
+        return None
+
+    # -- commands --------------------------------------------------------------------------------
+    async def agent_known(self, user: dict[str, Any]) -> None:
+        """Log the agent into the engine, or refresh their skills and capacity."""
+        skills = _skills_of(user)
+        signature = (tuple(sorted(skills.items())), int(user.get("max_sessions") or 1))
+        async with self._lock:
+            assert self.engine is not None
+            known = self._agents.get(user["id"])
+            if known == signature:
+                return
+            current = self.engine.agent(user["id"])
+            status = current["status"] if current else "away"
+            self._agents[user["id"]] = signature
+            await self._apply(ev.AgentLoggedIn(agent_id=user["id"], skills=skills, capacity=signature[1],
+                                               status=status if status != "offline" else "away", now=self.clock()))
+
+    async def set_presence(self, agent_id: str, status: str) -> None:
+        await self.apply(ev.PresenceChanged(agent_id=agent_id, status=status, now=self.clock()))
+
+    async def request(self, session: dict[str, Any], customer: dict[str, Any]) -> None:
+        async with self._lock:
+            assert self.engine is not None
+            if self.engine.session(session["id"]) is not None:
+                return
+            if not self.engine.has_queue(session["skill"]):
+                await self._apply(ev.ConfigureQueue(skill=session["skill"], offer_timeout_secs=self.offer_timeout,
+                                                    now=self.clock()))
+            await self._apply(ev.SessionRequested(
+                session_id=session["id"], customer_id=session["openid"], skill=session["skill"],
+                priority=int(session.get("priority") or 0), vip="vip" in (customer.get("tags") or ()),
+                now=self.clock()))
+
+    def knows(self, session_id: str) -> bool:
+        return self.engine is not None and self.engine.session(session_id) is not None
+
+    async def skill_changed(self, session_id: str, skill: str) -> None:
+        async with self._lock:
+            assert self.engine is not None
+            if not self.engine.has_queue(skill):
+                await self._apply(ev.ConfigureQueue(skill=skill, offer_timeout_secs=self.offer_timeout,
+                                                    now=self.clock()))
+            await self._apply(ev.SkillChanged(session_id=session_id, skill=skill, now=self.clock()))
+
+    async def customer_left(self, session_id: str) -> None:
+        await self.apply(ev.CustomerLeft(session_id=session_id, now=self.clock()))
+
+    async def accept(self, session_id: str, agent_id: str) -> dict[str, Any]:
+        results = await self.apply(ev.OfferAccepted(session_id=session_id, agent_id=agent_id, now=self.clock()))
+        bundle = next((r for r in results if isinstance(r, dict)), None)
+        if bundle is None:
+            from desk.errors import DeskError
+
+            raise DeskError("invalid_state", "the offer is no longer open")
+        return bundle
+
+    async def reject(self, session_id: str, agent_id: str) -> None:
+        await self.apply(ev.OfferRejected(session_id=session_id, agent_id=agent_id, now=self.clock()))
+
+    async def close(self, session_id: str) -> None:
+        await self.apply(ev.SessionClosed(session_id=session_id, now=self.clock()))
+
+    async def transfer(self, session_id: str, from_agent: str, to_agent: str | None, to_skill: str | None) -> None:
+        async with self._lock:
+            assert self.engine is not None
+            if to_skill and not self.engine.has_queue(to_skill):
+                await self._apply(ev.ConfigureQueue(skill=to_skill, offer_timeout_secs=self.offer_timeout,
+                                                    now=self.clock()))
+            await self._apply(ev.TransferRequested(session_id=session_id, from_agent=from_agent,
+                                                   to_agent=to_agent, to_skill=to_skill, now=self.clock()))
+
+    async def reassign(self, session_id: str, to_agent: str) -> None:
+        async with self._lock:
+            assert self.engine is not None
+            state = self.engine.session(session_id)
+            if state is not None and state["state"] == "assigned" and state.get("agent_id"):
+                await self._apply(ev.TransferRequested(session_id=session_id, from_agent=state["agent_id"],
+                                                       to_agent=to_agent, now=self.clock()))
+            else:
+                from desk.errors import DeskError
+
+                raise DeskError("invalid_state", "only an assigned session can be reassigned")
+
+    async def agent_disconnected(self, agent_id: str) -> None:
+        if agent_id in self._agents:
+            await self.apply(ev.AgentDisconnected(agent_id=agent_id, now=self.clock()))
+
+    async def agent_reconnected(self, agent_id: str) -> None:
+        if agent_id in self._agents:
+            await self.apply(ev.AgentReconnected(agent_id=agent_id, now=self.clock()))
+
+    # -- reads -----------------------------------------------------------------------------------
+    def is_offered_to(self, session_id: str, agent_id: str) -> bool:
+        state = self.engine.session(session_id) if self.engine else None
+        return bool(state and state["state"] == "offered" and state.get("offered_to") == agent_id)
+
+    def pending_offers(self, agent_id: str) -> list[tuple[str, float]]:
+        assert self.engine is not None
+        now = self.clock()
+        return [(sid, max(0.0, expires - now)) for sid, expires in self.engine.offers_for(agent_id)]
+
+    def presence_of(self, agent_id: str) -> tuple[str, float | None]:
+        agent = self.engine.agent(agent_id) if self.engine else None
+        if agent is None:
+            return "offline", None
+        return agent["status"], agent.get("since")
+
+    def explain(self, session_id: str) -> tuple[str, Any]:
+        assert self.engine is not None
+        return self.engine.explain(session_id), self.engine.explanation(session_id)
+
+    def wall_now(self) -> dict[str, Any]:
+        assert self.engine is not None
+        now = self.clock()
+        return {"queues": self.engine.queue_stats(now), "agents": self.engine.agent_stats(now)}
+
+
+def _log_failure(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("routing tick failed", exc_info=task.exception())

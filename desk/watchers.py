@@ -1,0 +1,104 @@
+"""Who is watching what: supervisors subscribed to the queue wall and monitoring sessions.
+
+Subscriptions belong to one connection (``conn_key``) of a user; events still go to the user,
+so every tab of that user sees them. Queue updates are coalesced: many changes within
+``QUEUES_MIN_INTERVAL_SECS`` become one ``queues`` event carrying the state at send time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+# A wall that repaints more than a few times a second helps nobody and costs every supervisor.
+QUEUES_MIN_INTERVAL_SECS = 0.3
+
+
+class Watchers:
+    def __init__(self, publish: Callable[[list[str], str, dict[str, Any]], Awaitable[None]],
+                 snapshot: Callable[[], Awaitable[dict[str, Any]]], clock: Callable[[], float] = time.monotonic) -> None:
+        self._publish = publish
+        self._snapshot = snapshot
+        self._clock = clock
+        self._queue_subs: dict[str, set[str]] = defaultdict(set)  # user_id -> conn keys
+        self._monitors: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))  # session -> user -> conns
+        self._dirty = False
+        self._last_sent = 0.0
+        self._flush_handle: asyncio.TimerHandle | None = None
+        self._flush_task: asyncio.Task[None] | None = None
+
+    # -- queue wall ------------------------------------------------------------------------------
+    def subscribe_queues(self, user_id: str, conn_key: str) -> None:
+        self._queue_subs[user_id].add(conn_key)
+
+    def unsubscribe_queues(self, user_id: str, conn_key: str) -> None:
+        conns = self._queue_subs.get(user_id)
+        if conns is not None:
+            conns.discard(conn_key)
+            if not conns:
+                del self._queue_subs[user_id]
+
+    def queue_subscribers(self) -> list[str]:
+        return sorted(self._queue_subs)
+
+    def queues_changed(self) -> None:
+        """Note a change; a ``queues`` event follows within the coalescing interval."""
+        if not self._queue_subs:
+            return
+        self._dirty = True
+        if self._flush_handle is not None or (self._flush_task and not self._flush_task.done()):
+            return
+        delay = max(0.0, self._last_sent + QUEUES_MIN_INTERVAL_SECS - self._clock())
+        loop = asyncio.get_running_loop()
+        self._flush_handle = loop.call_later(delay, self._start_flush)
+
+    def _start_flush(self) -> None:
+        self._flush_handle = None
+        self._flush_task = asyncio.ensure_future(self._flush())
+
+    async def _flush(self) -> None:
+        if not self._dirty or not self._queue_subs:
+            return
+        self._dirty = False
+        self._last_sent = self._clock()
+        data = await self._snapshot()
+        await self._publish(self.queue_subscribers(), "queues", data)
+        if self._dirty:
+            self._flush_task = None
+            self.queues_changed()
+
+    # -- session monitors ------------------------------------------------------------------------
+    def monitor(self, session_id: str, user_id: str, conn_key: str) -> None:
+        self._monitors[session_id][user_id].add(conn_key)
+
+    def unmonitor(self, session_id: str, user_id: str, conn_key: str) -> None:
+        users = self._monitors.get(session_id)
+        if not users:
+            return
+        conns = users.get(user_id)
+        if conns is not None:
+            conns.discard(conn_key)
+            if not conns:
+                del users[user_id]
+        if not users:
+            del self._monitors[session_id]
+
+    def monitors_of(self, session_id: str) -> list[str]:
+        users = self._monitors.get(session_id)
+        return sorted(users) if users else []
+
+    def connection_closed(self, user_id: str, conn_key: str) -> None:
+        self.unsubscribe_queues(user_id, conn_key)
+        for session_id in list(self._monitors):
+            self.unmonitor(session_id, user_id, conn_key)
+
+    def session_ended(self, session_id: str) -> None:
+        self._monitors.pop(session_id, None)
+
+    def close(self) -> None:
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+            self._flush_handle = None

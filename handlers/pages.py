@@ -1,0 +1,124 @@
+"""The consoles' HTML shells: login (``/``), the agent workbench and the supervisor wall.
+
+The pages are public and carry no data: the browser keeps the token in sessionStorage and gets
+everything over ``/api/`` and ``/ws``. Each shell is a Jinja2 template (autoescaped) that links
+its assets through Tornado's ``static_url`` (``?v=<hash>``, cached for a year by
+StaticFileHandler) and an import map, so the ES modules' own imports are versioned too. The shell
+itself is never cached, which is what lets the assets be cached hard.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import tornado.web
+
+from handlers.base import PUBLIC
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+# Every ES module the consoles import, by bare name -> file under static/. The import map in
+# base.html maps each name to its versioned URL, so an import never goes stale in a cache.
+MODULES = {
+    "kefu/api": "js/api.js",
+    "kefu/socket": "js/socket.js",
+    "kefu/i18n": "js/i18n.js",
+    "kefu/ui": "js/ui.js",
+    "kefu/login": "js/login.js",
+    "kefu/agent": "js/agent.js",
+    "kefu/supervisor": "js/supervisor.js",
+    "kefu/chart": "js/chart.js",
+    "kefu/lang/zh-CN": "i18n/zh-CN.js",
+    "kefu/lang/en": "i18n/en.js",
+}
+
+
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        autoescape=jinja2.select_autoescape(["html"], default_for_string=True, default=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+class PageHandler(tornado.web.RequestHandler):
+    """Renders one template with the security headers every console page shares."""
+
+    access: Any = PUBLIC
+    template = ""
+    page = ""
+    jinja: jinja2.Environment | None = None
+
+    def initialize(self, services: Any = None, jinja: jinja2.Environment | None = None) -> None:
+        self.services = services
+        self.jinja = jinja
+
+    def set_default_headers(self) -> None:
+        self.set_header("X-Frame-Options", "DENY")
+        self.set_header("Referrer-Policy", "no-referrer")
+        self.set_header("X-Content-Type-Options", "nosniff")
+        self.set_header("Cross-Origin-Opener-Policy", "same-origin")
+        self.set_header("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+
+    def _csp(self, nonce: str) -> str:
+        ws_scheme = "wss" if self.request.protocol == "https" else "ws"
+        host = self.request.host
+        return "; ".join([
+            "default-src 'self'",
+            # The one inline script is the import map, allowed by this response's nonce.
+            f"script-src 'self' 'nonce-{nonce}'",
+            "style-src 'self'",
+            "img-src 'self' data: blob:",
+            "media-src 'self' blob:",
+            "font-src 'self'",
+            f"connect-src 'self' {ws_scheme}://{host}",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        ])
+
+    def get(self) -> None:
+        nonce = secrets.token_urlsafe(18)
+        assert self.jinja is not None
+        html = self.jinja.get_template(self.template).render(
+            static_url=self.static_url,
+            page=self.page,
+            nonce=nonce,
+            modules={name: self.static_url(path) for name, path in MODULES.items()},
+        )
+        self.set_header("Content-Security-Policy", self._csp(nonce))
+        self.set_header("Cache-Control", "no-cache")
+        self.set_header("Content-Type", "text/html; charset=UTF-8")
+        self.finish(html)
+
+
+class LoginPage(PageHandler):
+    access = PUBLIC
+    template = "login.html"
+    page = "login"
+
+
+class AgentPage(PageHandler):
+    access = PUBLIC
+    template = "agent.html"
+    page = "agent"
+
+
+class SupervisorPage(PageHandler):
+    access = PUBLIC
+    template = "supervisor.html"
+    page = "supervisor"
+
+
+def default_handlers(services: Any) -> list[Any]:
+    args = {"services": services, "jinja": _environment()}
+    return [
+        (r"/", LoginPage, args),
+        (r"/agent/?", AgentPage, args),
+        (r"/supervisor/?", SupervisorPage, args),
+    ]

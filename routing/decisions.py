@@ -1,0 +1,249 @@
+"""Routing decisions and their explanations: everything the engine tells the desk to do.
+
+Owns the decision classes returned by ``RoutingEngine.apply`` and the structured
+:class:`Explanation` each one carries (strategy, candidates considered with a verdict and a
+reason, notes), with ``explain_text()`` rendering it as plain English for agents, supervisors
+and logs. Decisions are frozen dataclasses with a ``kind`` tag, JSON-able via ``to_dict()``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from routing.serial import Tagged, register
+
+STRATEGY_WORDS = {
+    "longest_idle": "longest idle (the agent who has waited longest since their last offer)",
+    "least_occupied": "least occupied (lowest share of capacity in use)",
+    "best_proficiency": "best proficiency (highest skill level, then longest idle)",
+    "round_robin": "round robin (the agent offered least recently from this queue)",
+    "sticky": "sticky (the customer's last agent first)",
+    "agent_freed": "first waiting session for an agent who became free",
+    "direct_transfer": "direct transfer to a named agent",
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Candidate:
+    """One agent the engine looked at, with its ``verdict`` and the ``reason`` in words.
+
+    Verdicts: ``chosen``, ``passed`` (eligible but ranked lower), ``excluded`` (eligible but not
+    for this session), ``unavailable`` (away, offline, in wrap-up, at capacity, lacks skill).
+    """
+
+    agent_id: str
+    verdict: str
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"agent_id": self.agent_id, "verdict": self.verdict, "reason": self.reason}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Candidate:
+        return cls(agent_id=data["agent_id"], verdict=data["verdict"], reason=data["reason"])
+
+
+@dataclass(frozen=True, kw_only=True)
+class Explanation:
+    """Why a decision was taken: a structured record, rendered by :meth:`explain_text`."""
+
+    summary: str
+    strategy: str | None = None
+    skill: str | None = None
+    candidates: tuple[Candidate, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    def explain_text(self) -> str:
+        """The explanation in plain English sentences."""
+        parts = [self.summary.rstrip(".") + "."]
+        if self.strategy:
+            words = STRATEGY_WORDS.get(self.strategy, self.strategy.replace("_", " "))
+            where = f" for the {self.skill} queue" if self.skill else ""
+            parts.append(f"Strategy{where}: {words}.")
+        if self.candidates:
+            listed = "; ".join(f"{c.agent_id}: {c.reason}" for c in self.candidates)
+            parts.append(f"Agents considered: {listed}.")
+        for note in self.notes:
+            parts.append(note.rstrip(".") + ".")
+        return " ".join(parts)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "summary": self.summary,
+            "strategy": self.strategy,
+            "skill": self.skill,
+            "candidates": [c.to_dict() for c in self.candidates],
+            "notes": list(self.notes),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Explanation:
+        return cls(
+            summary=data["summary"],
+            strategy=data.get("strategy"),
+            skill=data.get("skill"),
+            candidates=tuple(Candidate.from_dict(c) for c in data.get("candidates", ())),
+            notes=tuple(data.get("notes", ())),
+        )
+
+
+class Decision(Tagged):
+    """Base of all routing decisions (``Decision.from_dict`` decodes any of them)."""
+
+    registry: ClassVar[dict[str, type[Tagged]]] = {}
+    explanation: Explanation
+
+    def explain_text(self) -> str:
+        return self.explanation.explain_text()
+
+    @classmethod
+    def _decode_field(cls, name: str, type_text: str, value: Any) -> Any:
+        if name == "explanation" and isinstance(value, dict):
+            return Explanation.from_dict(value)
+        return super()._decode_field(name, type_text, value)
+
+
+@register
+@dataclass(frozen=True, kw_only=True)
+class SessionQueued(Decision):
+    """The session waits in ``skill``'s queue at 1-based ``position``; tell the customer."""
+
+    kind: ClassVar[str] = "session_queued"
+    session_id: str
+    skill: str
+    position: int
+    explanation: Explanation
+
+
+@register
+@dataclass(frozen=True, kw_only=True)
+class OfferSession(Decision):
+    """Offer the session to the agent until ``expires_at``.
+
+    ``transfer_from`` is set when this is a direct transfer from that agent.
+    """
+
+    kind: ClassVar[str] = "offer_session"
+    session_id: str
+    agent_id: str
+    skill: str
+    expires_at: float
+    transfer_from: str | None = None
+    explanation: Explanation
+
+
+@register
+@dataclass(frozen=True, kw_only=True)
+class OfferTimedOut(Decision):
+    """The agent did not answer the offer in time; withdraw it from their console."""
+
+    kind: ClassVar[str] = "offer_timed_out"
+    session_id: str
+    agent_id: str
+    explanation: Explanation
+
+
+@register
+@dataclass(frozen=True, kw_only=True)
+class RevokeOffer(Decision):
+    """Withdraw an outstanding offer (``customer_left``, ``agent_away``, ``agent_disconnected``,
+    ``agent_logged_out``, ``skill_changed``, ``session_closed``)."""
+
+    kind: ClassVar[str] = "revoke_offer"
+    session_id: str
+    agent_id: str
+    reason: str
+    explanation: Explanation
+
+
+@register
+@dataclass(frozen=True, kw_only=True)
+class SessionAssigned(Decision):
+    """The session now belongs to the agent (``previous_agent`` set after a transfer)."""
+
+    kind: ClassVar[str] = "session_assigned"
+    session_id: str
+    agent_id: str
+    skill: str
+    wait_secs: float
+    previous_agent: str | None = None
+    explanation: Explanation
+
+
+@register
+@dataclass(frozen=True, kw_only=True)
+class Divert(Decision):
+    """Send the customer to leave-message: ``outside_hours``, ``no_agents`` or ``max_wait``."""
+
+    kind: ClassVar[str] = "divert"
+    session_id: str
+    skill: str
+    reason: str
+    explanation: Explanation
+
+
+@register
+@dataclass(frozen=True, kw_only=True)
+class SetAgentAway(Decision):
+    """The engine set the agent away (``missed_offers``); show it on their console."""
+
+    kind: ClassVar[str] = "set_agent_away"
+    agent_id: str
+    reason: str = "missed_offers"
+    explanation: Explanation
+
+
+@register
+@dataclass(frozen=True, kw_only=True)
+class AgentPresence(Decision):
+    """The engine changed the agent's status by itself: ``wrapup`` after a close, back to
+    ``available`` when wrap-up ends, ``offline`` when the grace period ran out."""
+
+    kind: ClassVar[str] = "agent_presence"
+    agent_id: str
+    status: str
+    explanation: Explanation
+
+
+@register
+@dataclass(frozen=True, kw_only=True)
+class Requeued(Decision):
+    """An assigned session went back to the front of ``skill``'s queue (``agent_lost``,
+    ``agent_logged_out``, ``transfer_returned``) or to another queue (``transferred``)."""
+
+    kind: ClassVar[str] = "requeued"
+    session_id: str
+    skill: str
+    reason: str
+    position: int
+    explanation: Explanation
+
+
+@register
+@dataclass(frozen=True, kw_only=True)
+class TransferReturned(Decision):
+    """A direct transfer was declined, timed out or impossible; the session stays with (goes
+    back to) ``agent_id``."""
+
+    kind: ClassVar[str] = "transfer_returned"
+    session_id: str
+    agent_id: str
+    declined_by: str
+    reason: str
+    explanation: Explanation
+
+
+@register
+@dataclass(frozen=True, kw_only=True)
+class EventIgnored(Decision):
+    """The event did not apply (stale accept, unknown session, ...); nothing changed."""
+
+    kind: ClassVar[str] = "event_ignored"
+    event_kind: str
+    subject_id: str
+    reason: str
+    explanation: Explanation
+
+
+DECISION_TYPES: tuple[type[Decision], ...] = tuple(Decision.registry.values())  # type: ignore[arg-type]

@@ -1,0 +1,331 @@
+"""An in-memory WeChat platform: what Kefu talks to in demos and tests instead of Tencent.
+
+It keeps access tokens, customers and their reply allowances, the replies each customer got
+(passive answers to the webhook and customer-service API messages), uploaded media, and a list
+of listeners (the live simulator page). Its error answers follow WeChat's: 40001 for an invalid
+or expired token, 40125 for a wrong AppSecret, 45015 outside the 48-hour window, 45047 past the
+reply quota, -1 while ``make_busy(n)`` lasts. The reply rules are ``wechat.budget.ReplyBudget``,
+the same class the desk uses, so the two cannot disagree. Time is the injected ``clock``.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import struct
+import zlib
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from wechat.budget import ReplyBudget
+from wechat.crypto import MessageCipher
+from wechat.errors import MalformedMessage, WeChatAPIError, api_error
+from wechat.messages import InboundMessage
+from wechat.xmlsafe import parse_xml
+
+log = logging.getLogger(__name__)
+
+# WeChat's access tokens live this long.
+TOKEN_LIFETIME_SECS = 7200
+# What a customer sees when the webhook fails them (WeChat's own wording).
+SERVICE_UNAVAILABLE_TEXT = "该公众号暂时无法提供服务，请稍后再试"
+KNOWN_SEND_TYPES = frozenset({"text", "image", "voice", "video", "music", "news", "mpnews", "msgmenu", "wxcard", "miniprogrampage"})
+MEDIA_TYPES = frozenset({"image", "voice", "video", "thumb"})
+
+Listener = Callable[[dict[str, Any]], None]
+
+
+@dataclass
+class SimCustomer:
+    openid: str
+    budget: ReplyBudget = field(default_factory=ReplyBudget)
+    subscribed: bool = True
+
+
+@dataclass
+class SimMedia:
+    media_type: str
+    filename: str
+    content_type: str
+    data: bytes
+    created_at: int
+
+
+def make_png(rgb: tuple[int, int, int], size: int = 96) -> bytes:
+    """A solid-colour PNG (for the simulator's customer images; no image library needed)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    row = b"\x00" + bytes(rgb) * size
+    header = struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(row * size)) + chunk(b"IEND", b"")
+
+
+class WeChatPlatform:
+    """The simulated WeChat side of one Official Account."""
+
+    def __init__(
+        self,
+        appid: str,
+        secret: str,
+        token: str,
+        aes_key: str | None = None,
+        clock: Callable[[], float] = time_time(),
+        account_id: str = "gh_kefu_simulator",
+    ) -> None:
+        self.appid = appid
+        self.secret = secret
+        self.token = token
+        self.aes_key = aes_key
+        self.cipher = MessageCipher(token, aes_key, appid) if aes_key else None
+        self.clock = clock
+        self.account_id = account_id
+        self.tokens: dict[str, float] = {}  # access token -> expires at
+        self._stable_token: str | None = None
+        self.customers: dict[str, SimCustomer] = {}
+        self.replies: dict[str, list[dict[str, Any]]] = {}
+        self.timeline: dict[str, list[dict[str, Any]]] = {}
+        self.media: dict[str, SimMedia] = {}
+        self.busy = 0
+        self.calls: Counter[str] = Counter()
+        self._listeners: list[Listener] = []
+
+    # -- test and demo controls --------------------------------------------------------------
+    def make_busy(self, n: int = 1) -> None:
+        """The next ``n`` API calls answer -1 (system busy)."""
+        self.busy = n
+
+    def expire_tokens(self) -> None:
+        """Every access token issued so far is now expired."""
+        for tok in self.tokens:
+            self.tokens[tok] = float("-inf")
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Call ``listener(event)`` for every customer message and reply; returns an unsubscribe."""
+        self._listeners.append(listener)
+
+        def unsubscribe() -> None:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+        return unsubscribe
+
+    def _notify(self, event: dict[str, Any]) -> None:
+        self.timeline.setdefault(event["openid"], []).append(event)
+        for listener in list(self._listeners):
+            try:
+                listener(event)
+            except Exception:  # a broken page must not break the platform
+                log.exception("simulator listener failed")
+
+    def customer(self, openid: str) -> SimCustomer:
+        c = self.customers.get(openid)
+        if c is None:
+            c = self.customers[openid] = SimCustomer(openid)
+        return c
+
+    # -- the customer side -------------------------------------------------------------------
+    def record_customer_message(self, msg: InboundMessage) -> dict[str, Any]:
+        """A customer sent ``msg`` to the account: open their reply allowance, tell listeners."""
+        now = self.clock()
+        c = self.customer(msg.openid)
+        if msg.is_event:
+            c.budget.on_customer_event(msg.event or "", now)
+            if msg.event == "subscribe":
+                c.subscribed = True
+            elif msg.event == "unsubscribe":
+                c.subscribed = False
+        else:
+            c.budget.on_customer_message(now)
+        event: dict[str, Any] = {
+            "kind": "customer",
+            "openid": msg.openid,
+            "msgtype": msg.msg_type,
+            "event": msg.event,
+            "text": msg.summary,
+            "ts": now,
+        }
+        if msg.pic_url:
+            event["pic_url"] = msg.pic_url
+        if msg.media_id:
+            event["media_id"] = msg.media_id
+        self._notify(event)
+        return event
+
+    def record_passive_reply(self, openid: str, reply_xml: str) -> dict[str, Any]:
+        """Keep the passive reply the webhook answered with (plain XML)."""
+        try:
+            root, f = parse_xml(reply_xml)
+            if root != "xml" or f.get("ToUserName") != openid:
+                raise MalformedMessage("not a reply to this customer")
+            msgtype = str(f.get("MsgType", ""))
+            reply: dict[str, Any] = {"kind": "passive", "openid": openid, "msgtype": msgtype, "ts": self.clock()}
+            if msgtype == "text":
+                reply["text"] = f.get("Content", "")
+            elif isinstance(f.get(msgtype.capitalize()), dict):
+                reply["media"] = f[msgtype.capitalize()].get("MediaId")
+            elif msgtype == "news":
+                reply["payload"] = f.get("Articles")
+        except MalformedMessage as exc:
+            # What WeChat does with an answer it cannot read.
+            reply = {
+                "kind": "passive",
+                "openid": openid,
+                "msgtype": "invalid",
+                "text": SERVICE_UNAVAILABLE_TEXT,
+                "error": exc.reason,
+                "ts": self.clock(),
+            }
+        self.replies.setdefault(openid, []).append(reply)
+        self._notify(reply)
+        return reply
+
+    def record_webhook_failure(self, openid: str, reason: str) -> dict[str, Any]:
+        """The webhook never answered: WeChat tells the customer the service is unavailable."""
+        notice = {"kind": "system", "openid": openid, "msgtype": "text", "text": SERVICE_UNAVAILABLE_TEXT,
+                  "error": reason, "ts": self.clock()}
+        self._notify(notice)
+        return notice
+
+    # -- the API side (raise WeChatAPIError like WeChat answers errcode) ---------------------
+    def _begin(self, endpoint: str) -> None:
+        self.calls[endpoint] += 1
+        if self.busy > 0:
+            self.busy -= 1
+            raise api_error(-1, "system error")
+
+    def _check_token(self, access_token: str | None) -> None:
+        expires = self.tokens.get(access_token or "")
+        if expires is None or self.clock() >= expires:
+            raise api_error(40001, "invalid credential, access_token is invalid or not latest")
+
+    def _check_credentials(self, grant_type: str | None, appid: str | None, secret: str | None) -> None:
+        if grant_type != "client_credential":
+            raise api_error(40002, "invalid grant_type")
+        if appid != self.appid:
+            raise api_error(40013, "invalid appid")
+        if secret != self.secret:
+            raise api_error(40125, "invalid appsecret")
+
+    def _new_token(self) -> dict[str, Any]:
+        tok = secrets.token_urlsafe(48)
+        self.tokens[tok] = self.clock() + TOKEN_LIFETIME_SECS
+        return {"access_token": tok, "expires_in": TOKEN_LIFETIME_SECS}
+
+    def issue_token(self, grant_type: str | None, appid: str | None, secret: str | None) -> dict[str, Any]:
+        """``cgi-bin/token``: a new token every time (older ones stay valid, as on WeChat's 5-minute overlap)."""
+        self._begin("token")
+        self._check_credentials(grant_type, appid, secret)
+        return self._new_token()
+
+    def issue_stable_token(
+        self, grant_type: str | None, appid: str | None, secret: str | None, force_refresh: bool = False
+    ) -> dict[str, Any]:
+        """``cgi-bin/stable_token``: the same token while it is valid, unless ``force_refresh``."""
+        self._begin("stable_token")
+        self._check_credentials(grant_type, appid, secret)
+        now = self.clock()
+        current = self._stable_token
+        if current is not None and not force_refresh and now < self.tokens.get(current, float("-inf")):
+            return {"access_token": current, "expires_in": int(self.tokens[current] - now)}
+        if current is not None and force_refresh:
+            self.tokens.pop(current, None)
+        data = self._new_token()
+        self._stable_token = data["access_token"]
+        return data
+
+    def _check_window(self, openid: str | None, charge: bool) -> SimCustomer:
+        if not openid or openid not in self.customers:
+            # WeChat answers an openid it never saw write with the window error as well.
+            raise api_error(45015, "response out of time limit or subscription is canceled")
+        c = self.customers[openid]
+        if not c.subscribed:
+            raise api_error(43004, "require subscribe")
+        ok, reason = c.budget.check(self.clock())
+        if not ok:
+            if reason == "quota_used":
+                raise api_error(45047, "out of response count limit")
+            raise api_error(45015, "response out of time limit or subscription is canceled")
+        if charge:
+            c.budget.record_send(self.clock())
+        return c
+
+    def custom_send(self, access_token: str | None, body: Any) -> dict[str, Any]:
+        """``cgi-bin/message/custom/send``."""
+        self._begin("custom_send")
+        self._check_token(access_token)
+        if not isinstance(body, dict):
+            raise api_error(47001, "data format error")
+        openid = body.get("touser")
+        msgtype = body.get("msgtype")
+        if not isinstance(openid, str) or not openid:
+            raise api_error(40003, "invalid openid")
+        if msgtype not in KNOWN_SEND_TYPES:
+            raise api_error(40008, "invalid message type")
+        payload = body.get(msgtype)
+        if not isinstance(payload, dict):
+            raise api_error(47001, "data format error")
+        reply: dict[str, Any] = {"kind": "api", "openid": openid, "msgtype": msgtype}
+        if msgtype == "text":
+            text = payload.get("content")
+            if not isinstance(text, str) or not text:
+                raise api_error(44002, "empty post data")
+            reply["text"] = text
+        elif msgtype in ("image", "voice", "video"):
+            media_id = payload.get("media_id")
+            if media_id not in self.media:
+                raise api_error(40007, "invalid media_id")
+            reply["media"] = media_id
+        else:
+            reply["payload"] = payload
+        self._check_window(openid, charge=True)
+        reply["ts"] = self.clock()
+        self.replies.setdefault(openid, []).append(reply)
+        self._notify(reply)
+        return {"errcode": 0, "errmsg": "ok"}
+
+    def custom_typing(self, access_token: str | None, body: Any) -> dict[str, Any]:
+        """``cgi-bin/message/custom/typing``: needs the window open, uses no quota."""
+        self._begin("custom_typing")
+        self._check_token(access_token)
+        if not isinstance(body, dict) or body.get("command") not in ("Typing", "CancelTyping"):
+            raise api_error(47001, "data format error")
+        openid = body.get("touser")
+        self._check_window(openid if isinstance(openid, str) else None, charge=False)
+        self._notify({"kind": "typing", "openid": openid, "typing": body["command"] == "Typing", "ts": self.clock()})
+        return {"errcode": 0, "errmsg": "ok"}
+
+    def add_media(self, media_type: str, filename: str, content_type: str, data: bytes) -> str:
+        """Store media (uploaded by the account or sent by a customer); returns its media_id."""
+        media_id = secrets.token_urlsafe(24)
+        self.media[media_id] = SimMedia(media_type, filename, content_type, data, int(self.clock()))
+        return media_id
+
+    def media_upload(
+        self, access_token: str | None, media_type: str | None, filename: str, content_type: str, data: bytes | None
+    ) -> dict[str, Any]:
+        """``cgi-bin/media/upload``."""
+        self._begin("media_upload")
+        self._check_token(access_token)
+        if media_type not in MEDIA_TYPES:
+            raise api_error(40004, "invalid media type")
+        if not data:
+            raise api_error(41005, "media data missing")
+        media_id = self.add_media(media_type, filename, content_type, data)
+        key = "thumb_media_id" if media_type == "thumb" else "media_id"
+        return {"type": media_type, key: media_id, "created_at": int(self.clock())}
+
+    def media_get(self, access_token: str | None, media_id: str | None) -> SimMedia:
+        """``cgi-bin/media/get``."""
+        self._begin("media_get")
+        self._check_token(access_token)
+        media = self.media.get(media_id or "")
+        if media is None:
+            raise api_error(40007, "invalid media_id")
+        return media
+
+
+__all__ = ["WeChatPlatform", "SimCustomer", "SimMedia", "WeChatAPIError", "make_png", "SERVICE_UNAVAILABLE_TEXT"]
