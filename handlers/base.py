@@ -47,10 +47,47 @@ def check_handler_access(routes: list[Any]) -> None:
             raise RuntimeError(f"{handler.__name__} does not declare its access (PUBLIC, AUTHENTICATED or roles)")
 
 
+def api_error_of(exc: Exception) -> APIError:
+    """The HTTP answer to a desk/accounts error: its stable code, its status, its message."""
+    from desk.errors import DeskError
+
+    if isinstance(exc, APIError):
+        return exc
+    if isinstance(exc, DeskError):
+        error = APIError(exc.http_status, exc.code, exc.message)
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after is not None:
+            error.retry_after = retry_after  # type: ignore[attr-defined]
+        return error
+    raise TypeError(f"not an expected error: {exc!r}")
+
+
 class BaseHandler(tornado.web.RequestHandler):
-    """Authenticates a bearer token in ``prepare`` and enforces the class's ``access``."""
+    """Authenticates a bearer token in ``prepare`` and enforces the class's ``access``.
+
+    A `desk.errors.DeskError` escaping a handler method becomes its JSON error and HTTP status
+    (``not_found`` 404, ``forbidden``/``not_your_session`` 403, ``invalid_state`` 409, …).
+    """
 
     access: Any = None
+    token: str | None = None
+
+    def _handle_request_exception(self, e: BaseException) -> None:
+        from desk.errors import DeskError
+
+        if isinstance(e, DeskError):
+            error = api_error_of(e)
+            if getattr(error, "retry_after", None) is not None:
+                self.set_header("Retry-After", str(max(1, round(error.retry_after))))  # type: ignore[attr-defined]
+            e = error
+        super()._handle_request_exception(e)  # type: ignore[arg-type]
+
+    def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
+        if isinstance(value, APIError):
+            # An expected answer: one line at debug, no traceback.
+            log.debug("api error", extra={"fields": {"status": value.status_code, "code": value.code}})
+            return
+        super().log_exception(typ, value, tb)
 
     def initialize(self, services: Any) -> None:
         self.services = services
@@ -98,6 +135,17 @@ class APIHandler(BaseHandler):
         if not isinstance(body, dict):
             raise APIError(400, "invalid_json", "the body must be a JSON object")
         return body
+
+    def get_json_argument(self, body: dict[str, Any], name: str, kind: type, required: bool = True) -> Any:
+        """``body[name]`` checked for type; 400 ``bad_field`` naming the field otherwise."""
+        value = body.get(name)
+        if value is None:
+            if required:
+                raise APIError(400, "bad_field", f"{name}: is required")
+            return None
+        if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+            raise APIError(400, "bad_field", f"{name}: has the wrong type")
+        return value
 
     def write_json(self, value: Any, status: int = 200) -> None:
         self.set_status(status)

@@ -267,7 +267,7 @@ class Store(abc.ABC):
     # -- customers -----------------------------------------------------------------------------
 
     @abc.abstractmethod
-    async def upsert_customer(self, openid: str, seen_at: float | None = None,
+    async def upsert_customer(self, openid: str, /, seen_at: float | None = None,
                               **fields: Any) -> dict:
         """Create the customer on first contact or touch it on each message.
 
@@ -280,7 +280,7 @@ class Store(abc.ABC):
         """The customer or None."""
 
     @abc.abstractmethod
-    async def update_customer(self, openid: str, **fields: Any) -> dict:
+    async def update_customer(self, openid: str, /, **fields: Any) -> dict:
         """Merge ``fields`` into the customer; NotFound if absent. Returns the updated record."""
 
     # -- sessions ------------------------------------------------------------------------------
@@ -291,7 +291,7 @@ class Store(abc.ABC):
         DuplicateError if the id exists."""
 
     @abc.abstractmethod
-    async def update_session(self, session_id: str, **fields: Any) -> dict:
+    async def update_session(self, session_id: str, /, **fields: Any) -> dict:
         """Merge ``fields`` into the session; NotFound if absent. Returns the updated record."""
 
     @abc.abstractmethod
@@ -334,7 +334,7 @@ class Store(abc.ABC):
         (1, 2, … per session, gap-free, atomically). Returns the stored record."""
 
     @abc.abstractmethod
-    async def update_message(self, message_id: str, **fields: Any) -> dict:
+    async def update_message(self, message_id: str, /, **fields: Any) -> dict:
         """Merge ``fields`` (typically ``status``, ``error``) into a message; NotFound if absent.
         Returns the updated record."""
 
@@ -370,7 +370,7 @@ class Store(abc.ABC):
         """Every user, by username (case-insensitive)."""
 
     @abc.abstractmethod
-    async def update_user(self, user_id: str, **fields: Any) -> dict:
+    async def update_user(self, user_id: str, /, **fields: Any) -> dict:
         """Merge ``fields``; NotFound if absent; DuplicateError if a new ``username`` is taken."""
 
     # -- revoked tokens ------------------------------------------------------------------------

@@ -85,8 +85,23 @@ def _like_pattern(text: str) -> str:
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
+def _run_script(conn: sqlite3.Connection, script: str) -> None:
+    """Run SQL statements one by one inside the caller's transaction (``executescript`` would
+    COMMIT first, and a migration must be all or nothing)."""
+    statement = ""
+    for line in script.splitlines(keepends=True):
+        if line.strip().startswith("--"):
+            continue
+        statement += line
+        if sqlite3.complete_statement(statement):
+            conn.execute(statement)
+            statement = ""
+    if statement.strip():
+        raise ValueError(f"incomplete SQL statement: {statement!r}")
+
+
 def _migration_1(conn: sqlite3.Connection, fts: bool) -> None:
-    conn.executescript(
+    _run_script(conn, 
         """
         CREATE TABLE inbound (
             n INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, received_at REAL NOT NULL,
@@ -138,7 +153,7 @@ def _migration_1(conn: sqlite3.Connection, fts: bool) -> None:
         """
     )
     if fts:
-        conn.executescript(
+        _run_script(conn, 
             """
             CREATE VIRTUAL TABLE messages_fts USING fts5(
                 text, content='messages', content_rowid='n', tokenize='trigram');
@@ -410,7 +425,7 @@ class SQLiteStore(Store):
 
     # -- customers -----------------------------------------------------------------------------
 
-    async def upsert_customer(self, openid: str, seen_at: float | None = None,
+    async def upsert_customer(self, openid: str, /, seen_at: float | None = None,
                               **fields: Any) -> dict:
         seen = time.time() if seen_at is None else float(seen_at)
         fields = check_update("customer", fields, ("openid",))
@@ -434,7 +449,7 @@ class SQLiteStore(Store):
             "SELECT doc FROM customers WHERE openid = ?", (openid,)).fetchone())
         return None if row is None else _loads(row[0])
 
-    async def update_customer(self, openid: str, **fields: Any) -> dict:
+    async def update_customer(self, openid: str, /, **fields: Any) -> dict:
         fields = check_update("customer", fields, ("openid",))
 
         def op(conn: sqlite3.Connection) -> dict:
@@ -475,7 +490,7 @@ class SQLiteStore(Store):
 
         return await self._write(op)
 
-    async def update_session(self, session_id: str, **fields: Any) -> dict:
+    async def update_session(self, session_id: str, /, **fields: Any) -> dict:
         fields = check_update("session", fields, ("id",))
 
         def op(conn: sqlite3.Connection) -> dict:
@@ -586,7 +601,7 @@ class SQLiteStore(Store):
 
         return await self._write(op)
 
-    async def update_message(self, message_id: str, **fields: Any) -> dict:
+    async def update_message(self, message_id: str, /, **fields: Any) -> dict:
         fields = check_update("message", fields, ("id", "session_id", "seq"))
 
         def op(conn: sqlite3.Connection) -> dict:
@@ -648,7 +663,7 @@ class SQLiteStore(Store):
             "SELECT doc FROM users ORDER BY username_key").fetchall())
         return [_loads(r[0]) for r in rows]
 
-    async def update_user(self, user_id: str, **fields: Any) -> dict:
+    async def update_user(self, user_id: str, /, **fields: Any) -> dict:
         fields = check_update("user", fields, ("id",))
         if "username" in fields and not fields["username"]:
             raise ValueError("a user needs a username")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import secrets
 import struct
+import time
 import zlib
 from collections import Counter
 from collections.abc import Callable
@@ -73,7 +74,7 @@ class WeChatPlatform:
         secret: str,
         token: str,
         aes_key: str | None = None,
-        clock: Callable[[], float] = time_time(),
+        clock: Callable[[], float] = time.time,
         account_id: str = "gh_kefu_simulator",
     ) -> None:
         self.appid = appid

@@ -1,0 +1,465 @@
+"""One console socket's protocol: hello/auth, welcome and resume, commands, limits, the writer.
+
+`ConsoleConnection` knows nothing of Tornado: it is given ``send(text)`` (plain or returning an
+awaitable, awaited by its single writer task) and ``close(code, reason)``, so tests drive it with
+a list. The socket handler creates one per socket and forwards ``on_message``/``on_close``.
+
+Ordering guarantees: the connection registers with the bus *before* it reads the user's seq and
+the replay, and holds live events in a buffer until the welcome (and any replay) is queued; the
+buffer is then flushed skipping every seq already sent. So an event published at any moment of
+the handshake is delivered exactly once and in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import logging
+import time
+import uuid
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from desk import frames
+from desk.errors import AuthError, BadRequest, DeskError, Forbidden
+
+log = logging.getLogger("kefu.socket")
+
+SUPERVISOR_ROLES = frozenset({"supervisor", "admin"})
+
+
+@dataclass(frozen=True)
+class ConnectionSettings:
+    # The client must authenticate quickly; an idle unauthenticated socket is only a cost.
+    hello_timeout_secs: float = 5.0
+    # 20 frames/s sustained with bursts of 40: far above a person typing, far below a flood.
+    rate_per_sec: float = 20.0
+    rate_burst: float = 40.0
+    # 1,000 frames is minutes of normal traffic; a client this far behind has stopped reading.
+    outbound_max_frames: int = 1000
+    max_sockets_per_user: int = 8
+    clock: Callable[[], float] = field(default=time.monotonic)
+
+
+class TokenBucket:
+    """``rate`` tokens a second up to ``burst``; ``take()`` is False when empty."""
+
+    def __init__(self, rate: float, burst: float, clock: Callable[[], float]) -> None:
+        self.rate, self.burst, self._clock = rate, burst, clock
+        self.tokens = burst
+        self._last = clock()
+
+    def take(self) -> bool:
+        now = self._clock()
+        self.tokens = min(self.burst, self.tokens + (now - self._last) * self.rate)
+        self._last = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+
+# -- the command table -------------------------------------------------------------------------
+
+Handler = Callable[["ConsoleConnection", dict[str, Any], dict[str, Any]], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class Command:
+    roles: frozenset[str] | None  # None: any authenticated user
+    required: dict[str, type | tuple[type, ...]]
+    optional: dict[str, type | tuple[type, ...]]
+    handler: Handler
+
+
+COMMANDS: dict[str, Command] = {}
+
+
+def command(name: str, *, roles: frozenset[str] | None = None,
+            required: dict[str, type | tuple[type, ...]] | None = None,
+            optional: dict[str, type | tuple[type, ...]] | None = None) -> Callable[[Handler], Handler]:
+    def register(fn: Handler) -> Handler:
+        COMMANDS[name] = Command(roles, dict(required or {}), dict(optional or {}), fn)
+        return fn
+    return register
+
+
+def _type_name(t: type | tuple[type, ...]) -> str:
+    names = [x.__name__ for x in (t if isinstance(t, tuple) else (t,))]
+    return " or ".join({"str": "a string", "int": "a whole number", "bool": "true or false",
+                        "dict": "an object", "list": "a list"}.get(n, n) for n in names)
+
+
+def _is(value: Any, t: type | tuple[type, ...]) -> bool:
+    if isinstance(value, bool) and bool not in (t if isinstance(t, tuple) else (t,)):
+        return False  # JSON true is not a number
+    return isinstance(value, t)
+
+
+def validate_fields(cmd: Command, msg: dict[str, Any]) -> None:
+    for name, t in cmd.required.items():
+        if name not in msg or msg[name] is None:
+            raise BadRequest(f"{name} is required")
+        if not _is(msg[name], t):
+            raise BadRequest(f"{name} must be {_type_name(t)}")
+        if t is str and not msg[name].strip():
+            raise BadRequest(f"{name} must not be empty")
+    for name, t in cmd.optional.items():
+        if msg.get(name) is not None and not _is(msg[name], t):
+            raise BadRequest(f"{name} must be {_type_name(t)}")
+
+
+@command("ping")
+async def _ping(conn: ConsoleConnection, user: dict[str, Any], msg: dict[str, Any]) -> Any:
+    return {"ts": time.time()}
+
+
+@command("presence", required={"status": str})
+async def _presence(conn: ConsoleConnection, user: dict[str, Any], msg: dict[str, Any]) -> Any:
+    if msg["status"] not in ("available", "away"):
+        raise BadRequest('status must be "available" or "away"')
+    return await conn.desk.set_presence(user, msg["status"])
+
+
+@command("accept", required={"session_id": str})
+async def _accept(conn: ConsoleConnection, user: dict[str, Any], msg: dict[str, Any]) -> Any:
+    return await conn.desk.accept(user, msg["session_id"])
+
+
+@command("reject", required={"session_id": str})
+async def _reject(conn: ConsoleConnection, user: dict[str, Any], msg: dict[str, Any]) -> Any:
+    return await conn.desk.reject(user, msg["session_id"])
+
+
+@command("send", required={"session_id": str, "text": str})
+async def _send(conn: ConsoleConnection, user: dict[str, Any], msg: dict[str, Any]) -> Any:
+    return await conn.desk.send(user, msg["session_id"], msg["text"])
+
+
+@command("transfer", required={"session_id": str}, optional={"to_agent": str, "to_skill": str, "note": str})
+async def _transfer(conn: ConsoleConnection, user: dict[str, Any], msg: dict[str, Any]) -> Any:
+    to_agent, to_skill = msg.get("to_agent"), msg.get("to_skill")
+    if bool(to_agent) == bool(to_skill):
+        raise BadRequest("to_agent or to_skill is required (one of them)")
+    return await conn.desk.transfer(user, msg["session_id"], to_agent=to_agent, to_skill=to_skill,
+                                    note=msg.get("note"))
+
+
+@command("close", required={"session_id": str, "wrapup": str}, optional={"note": str})
+async def _close(conn: ConsoleConnection, user: dict[str, Any], msg: dict[str, Any]) -> Any:
+    return await conn.desk.close(user, msg["session_id"], msg["wrapup"], note=msg.get("note"))
+
+
+@command("subscribe_queues", roles=SUPERVISOR_ROLES)
+async def _subscribe_queues(conn: ConsoleConnection, user: dict[str, Any], msg: dict[str, Any]) -> Any:
+    return await conn.desk.subscribe_queues(user, conn.key)
+
+
+@command("unsubscribe_queues", roles=SUPERVISOR_ROLES)
+async def _unsubscribe_queues(conn: ConsoleConnection, user: dict[str, Any], msg: dict[str, Any]) -> Any:
+    return await conn.desk.unsubscribe_queues(user, conn.key)
+
+
+@command("monitor", roles=SUPERVISOR_ROLES, required={"session_id": str})
+async def _monitor(conn: ConsoleConnection, user: dict[str, Any], msg: dict[str, Any]) -> Any:
+    return await conn.desk.monitor(user, msg["session_id"], conn.key)
+
+
+@command("unmonitor", roles=SUPERVISOR_ROLES, required={"session_id": str})
+async def _unmonitor(conn: ConsoleConnection, user: dict[str, Any], msg: dict[str, Any]) -> Any:
+    return await conn.desk.unmonitor(user, msg["session_id"], conn.key)
+
+
+@command("whisper", roles=SUPERVISOR_ROLES, required={"session_id": str, "text": str})
+async def _whisper(conn: ConsoleConnection, user: dict[str, Any], msg: dict[str, Any]) -> Any:
+    return await conn.desk.whisper(user, msg["session_id"], msg["text"])
+
+
+@command("barge", roles=SUPERVISOR_ROLES, required={"session_id": str, "text": str})
+async def _barge(conn: ConsoleConnection, user: dict[str, Any], msg: dict[str, Any]) -> Any:
+    return await conn.desk.barge(user, msg["session_id"], msg["text"])
+
+
+@command("reassign", roles=SUPERVISOR_ROLES, required={"session_id": str, "to_agent": str})
+async def _reassign(conn: ConsoleConnection, user: dict[str, Any], msg: dict[str, Any]) -> Any:
+    return await conn.desk.reassign(user, msg["session_id"], msg["to_agent"])
+
+
+@command("set_presence", roles=SUPERVISOR_ROLES, required={"agent_id": str, "status": str})
+async def _set_presence(conn: ConsoleConnection, user: dict[str, Any], msg: dict[str, Any]) -> Any:
+    return await conn.desk.set_agent_presence(user, msg["agent_id"], msg["status"])
+
+
+@command("explain", roles=SUPERVISOR_ROLES, required={"session_id": str})
+async def _explain(conn: ConsoleConnection, user: dict[str, Any], msg: dict[str, Any]) -> Any:
+    return await conn.desk.explain(user, msg["session_id"])
+
+
+# -- the connection ------------------------------------------------------------------------------
+
+class ConsoleConnection:
+    """The protocol of one console socket. States: waiting for hello → starting → live → closed."""
+
+    def __init__(self, send: Callable[[str], Any], close: Callable[[int, str], Any], accounts: Any,
+                 bus: Any, desk: Any, settings: ConnectionSettings | None = None) -> None:
+        self._send = send
+        self._close_socket = close
+        self.accounts = accounts
+        self.bus = bus
+        self.desk = desk
+        self.settings = settings or ConnectionSettings()
+        self.key = uuid.uuid4().hex  # this connection's id for desk subscriptions and monitors
+        self.user: dict[str, Any] | None = None
+        self.jti: str | None = None
+        self.closed = False
+        self._hello_seen = False
+        self._registered = False
+        self._live = False
+        self._last_seq = 0  # highest event seq queued to this client
+        self._held: list[dict[str, Any]] = []  # live events that arrived during the handshake
+        self._outbound: deque[str] = deque()
+        self._wakeup = asyncio.Event()
+        self._ready = asyncio.Event()  # set once welcome is queued; commands wait for it
+        self._bucket = TokenBucket(self.settings.rate_per_sec, self.settings.rate_burst, self.settings.clock)
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._writer: asyncio.Task[None] | None = None
+        self._hello_timer: asyncio.TimerHandle | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Call once the socket is open: starts the writer and the hello timer."""
+        loop = asyncio.get_running_loop()
+        self._writer = loop.create_task(self._write_loop())
+        self._hello_timer = loop.call_later(self.settings.hello_timeout_secs, self._hello_timed_out)
+
+    def _hello_timed_out(self) -> None:
+        if not self._ready.is_set() and not self.closed:
+            self.close_socket(frames.CLOSE_AUTH_FAILED, "no hello in time")
+
+    def close_socket(self, code: int, reason: str) -> None:
+        """Close the socket (bus callback too). Stops the writer at once: nothing waits for a slow client."""
+        if self.closed:
+            return
+        self._shutdown()
+        log.info("socket closed by server", extra={"fields": {"code": code, "reason": reason,
+                                                               "user_id": self.user and self.user["id"]}})
+        try:
+            self._close_socket(code, reason)
+        except Exception:
+            log.exception("socket close failed")
+
+    def on_close(self) -> None:
+        """The socket is gone (client closed, network, or after close_socket)."""
+        if not self.closed:
+            self._shutdown()
+
+    def _shutdown(self) -> None:
+        self.closed = True
+        if self._hello_timer is not None:
+            self._hello_timer.cancel()
+        if self._writer is not None and self._writer is not _current_task():
+            self._writer.cancel()
+        for task in list(self._tasks):
+            if task is not _current_task():
+                task.cancel()
+        self._outbound.clear()
+        self._held.clear()
+        if self._registered and self.user is not None:
+            self._registered = False
+            self.bus.unregister(self.user["id"], self)
+            user = self.user
+            self._spawn(self._connection_closed(user), track=False)
+
+    async def _connection_closed(self, user: dict[str, Any]) -> None:
+        try:
+            await self.desk.connection_closed(user, self.key)
+        except Exception:
+            log.exception("desk.connection_closed failed")
+
+    # -- outbound ---------------------------------------------------------------------------------
+
+    def _queue(self, frame: dict[str, Any]) -> None:
+        if self.closed:
+            return
+        if len(self._outbound) >= self.settings.outbound_max_frames:
+            self.close_socket(frames.CLOSE_TOO_SLOW, "client too slow: outbound queue full")
+            return
+        self._outbound.append(frames.encode(frame))
+        self._wakeup.set()
+
+    def deliver(self, frame: dict[str, Any]) -> None:
+        """Bus → client. Held during the handshake; de-duplicated by seq."""
+        if self.closed:
+            return
+        if not self._live:
+            if len(self._held) >= self.settings.outbound_max_frames:
+                self.close_socket(frames.CLOSE_TOO_SLOW, "client too slow: outbound queue full")
+                return
+            self._held.append(frame)
+            return
+        if frame["seq"] <= self._last_seq:
+            return
+        self._last_seq = frame["seq"]
+        self._queue(frame)
+
+    async def _write_loop(self) -> None:
+        try:
+            while not self.closed:
+                while self._outbound:
+                    text = self._outbound.popleft()
+                    result = self._send(text)
+                    if inspect.isawaitable(result):
+                        await result
+                self._wakeup.clear()
+                if not self._outbound:
+                    await self._wakeup.wait()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the socket went away under us (WebSocketClosedError, …)
+            log.debug("socket write failed", extra={"fields": {"error": type(exc).__name__}})
+            self.on_close()
+
+    # -- inbound ----------------------------------------------------------------------------------
+
+    def on_message(self, text: str | bytes) -> None:
+        """One client frame. Never raises; each command runs as its own task."""
+        if self.closed:
+            return
+        if not self._hello_seen:
+            self._hello_seen = True
+            msg = _parse(text)
+            if not isinstance(msg, dict) or msg.get("type") != "hello":
+                self.close_socket(frames.CLOSE_AUTH_FAILED, "the first frame must be hello")
+                return
+            self._spawn(self._hello(msg))
+            return
+        if not self._bucket.take():
+            msg = _parse(text)
+            frame_id = msg.get("id") if isinstance(msg, dict) and _is(msg.get("id"), int) else None
+            self._queue(frames.result_error(frame_id, "rate_limited", "too many frames; slow down"))
+            return
+        msg = _parse(text)
+        if msg is _INVALID:
+            self._queue(frames.result_error(None, "invalid_json", "the frame is not valid JSON"))
+            return
+        if not isinstance(msg, dict):
+            self._queue(frames.result_error(None, "bad_request", "a frame is a JSON object"))
+            return
+        frame_id = msg.get("id")
+        if not _is(frame_id, int):
+            self._queue(frames.result_error(None, "bad_request", "id is required and must be a whole number"))
+            return
+        kind = msg.get("type")
+        if not isinstance(kind, str) or not kind:
+            self._queue(frames.result_error(frame_id, "bad_request", "type is required"))
+            return
+        cmd = COMMANDS.get(kind)
+        if cmd is None:
+            self._queue(frames.result_error(frame_id, "unknown_type", f"unknown type {kind[:40]!r}"))
+            return
+        self._spawn(self._run(cmd, kind, frame_id, msg))
+
+    async def _run(self, cmd: Command, kind: str, frame_id: int, msg: dict[str, Any]) -> None:
+        await self._ready.wait()  # frames sent right behind hello wait for the welcome
+        user = self.user
+        assert user is not None
+        try:
+            if cmd.roles is not None and not cmd.roles & set(user["roles"]):
+                raise Forbidden(f"{kind} needs the role {' or '.join(sorted(cmd.roles))}")
+            validate_fields(cmd, msg)
+            result = await cmd.handler(self, user, msg)
+            frame = frames.result_ok(frame_id, result if isinstance(result, dict) else {})
+        except asyncio.CancelledError:
+            raise
+        except DeskError as exc:
+            frame = frames.result_of_exception(frame_id, exc)
+        except Exception as exc:
+            log.exception("command failed", extra={"fields": {"type": kind, "user_id": user["id"]}})
+            frame = frames.result_of_exception(frame_id, exc)
+        self._queue(frame)
+
+    async def _hello(self, msg: dict[str, Any]) -> None:
+        resume = msg.get("resume")
+        try:
+            user, claims = await self.accounts.authenticate_token(msg.get("token"))
+        except AuthError as exc:
+            self.close_socket(frames.CLOSE_AUTH_FAILED, exc.message)
+            return
+        if self.closed:
+            return
+        self.user, self.jti = user, claims["jti"]
+        user_id = user["id"]
+        if self.bus.connection_count(user_id) >= self.settings.max_sockets_per_user:
+            self.close_socket(frames.CLOSE_TOO_MANY_SOCKETS,
+                              f"at most {self.settings.max_sockets_per_user} sockets per user")
+            return
+        # Register first: from here every new event is held in self._held, so none is lost
+        # between the seq/replay snapshot below and going live.
+        self.bus.register(user_id, self)
+        self._registered = True
+        seq = await self.bus.current_seq(user_id)
+        replayed: list[dict[str, Any]] | None = []
+        if isinstance(resume, int) and not isinstance(resume, bool):
+            replayed = await self.bus.replay(user_id, resume)
+        body = await self.desk.welcome(user)
+        if self.closed:
+            return
+        welcome = frames.welcome(user, seq, body or {})
+        self._queue(welcome)
+        self._last_seq = seq
+        if replayed is None:
+            self._queue(frames.resync(seq, welcome))
+        else:
+            for frame in replayed:
+                if frame["seq"] > resume:  # type: ignore[operator]
+                    self._queue(frame)
+            if replayed:
+                self._last_seq = max(seq, replayed[-1]["seq"])
+        held, self._held = self._held, []
+        self._live = True
+        for frame in held:
+            self.deliver(frame)
+        self._ready.set()
+        log.info("socket authenticated", extra={"fields": {"user_id": user_id, "seq": seq,
+                                                            "resume": resume, "replayed":
+                                                            None if replayed is None else len(replayed)}})
+
+    def _spawn(self, coro: Awaitable[Any], track: bool = True) -> None:
+        task = asyncio.ensure_future(coro)
+        if track:
+            self._tasks.add(task)
+            task.add_done_callback(self._task_done)
+        else:
+            _background.add(task)
+            task.add_done_callback(_background.discard)
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is not None:
+            log.error("socket task failed", exc_info=exc)
+            self.close_socket(1011, "internal error")
+
+
+_INVALID = object()
+_background: set[asyncio.Task[Any]] = set()
+
+
+def _parse(text: str | bytes) -> Any:
+    try:
+        return json.loads(text)
+    except (ValueError, TypeError):
+        return _INVALID
+
+
+def _current_task() -> asyncio.Task[Any] | None:
+    try:
+        return asyncio.current_task()
+    except RuntimeError:
+        return None

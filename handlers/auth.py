@@ -1,0 +1,46 @@
+"""Login, logout and "who am I": ``POST /api/auth/login``, ``POST /api/auth/logout``, ``GET /api/me``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from handlers.base import AUTHENTICATED, PUBLIC, APIError, APIHandler
+
+
+class LoginHandler(APIHandler):
+    access = PUBLIC
+
+    async def post(self) -> None:
+        body = self.json_body()
+        username, password = body.get("username"), body.get("password")
+        if not isinstance(username, str) or not username:
+            raise APIError(400, "bad_field", "username: is required")
+        if not isinstance(password, str) or not password:
+            raise APIError(400, "bad_field", "password: is required")
+        # BadCredentials → 401, ThrottledError → 429 with Retry-After (handlers.base).
+        self.write_json(await self.services.accounts.login(username, password))
+
+
+class LogoutHandler(APIHandler):
+    access = AUTHENTICATED
+
+    async def post(self) -> None:
+        await self.services.accounts.logout(self.token)
+        self.set_status(204)
+        self.finish()
+
+
+class MeHandler(APIHandler):
+    access = AUTHENTICATED
+
+    def get(self) -> None:
+        self.write_json(self.current_user)
+
+
+def default_handlers(services: Any) -> list[tuple[str, type, dict[str, Any]]]:
+    args = {"services": services}
+    return [
+        (r"/api/auth/login", LoginHandler, args),
+        (r"/api/auth/logout", LogoutHandler, args),
+        (r"/api/me", MeHandler, args),
+    ]
