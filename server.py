@@ -53,6 +53,7 @@ async def build_services(config: Config) -> Services:
     from bus.local import LocalBus
     from desk.accounts import Accounts
     from desk.desk import Desk
+    from desk.metrics import Metrics
     from store import open_store
     from wechat.client import WeChatClient
     from wechat.crypto import MessageCipher
@@ -78,9 +79,11 @@ async def build_services(config: Config) -> Services:
             wechat_api = f"http://127.0.0.1:{config.port}/sim"
     cipher = MessageCipher(token, aes_key, appid) if aes_key else None
     wechat_client = WeChatClient(appid, secret, api_base=wechat_api)
-    desk = Desk(store=store, bus=bus, accounts=accounts, wechat=wechat_client, config=config)
+    metrics = Metrics()
+    desk = Desk(store=store, bus=bus, accounts=accounts, wechat=wechat_client, config=config, metrics=metrics)
     services = Services(config=config, store=store, bus=bus, accounts=accounts, desk=desk,
                         wechat_client=wechat_client, cipher=cipher, simulator=simulator)
+    services.extras["metrics"] = metrics
     # The effective WeChat identity (demo values filled in) is what the webhook checks against.
     services.extras["wechat_token"] = token
     services.extras["wechat_appid"] = appid

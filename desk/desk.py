@@ -60,16 +60,10 @@ class Desk:
     # -- lifecycle -------------------------------------------------------------------------------
     async def start(self) -> None:
         await self.routing.start(await self.skills_catalogue_names())
-        await self._register_agents()
         self.bus.on_user_gone(self._user_gone)
         self.bus.on_user_back(self._user_back)
         await self.inbound.recover()
         self._idle_task = asyncio.ensure_future(self._idle_loop())
-
-    async def _register_agents(self) -> None:
-        for user in await self.store.list_users():
-            if "agent" in (user.get("roles") or ()) and not user.get("disabled"):
-                await self.routing.agent_known(user)
 
     async def drain(self) -> None:
         """Finish in-flight webhooks' processing and replies (graceful shutdown)."""
@@ -179,9 +173,13 @@ class Desk:
         return bundle
 
     # -- routing decisions (called by RoutingDriver) ---------------------------------------------
-    async def on_offer(self, session_id: str, agent_id: str, skill: str, expires_in: float) -> None:
-        session = await self.store.update_session(session_id, state="offered", offered_at=self.clock(),
-                                                  offered_to=agent_id)
+    async def on_offer(self, session_id: str, agent_id: str, skill: str, expires_in: float,
+                       transfer_from: str | None = None) -> None:
+        if transfer_from:  # the session stays with its agent until the new one accepts
+            session = await self.store.update_session(session_id, offered_to=agent_id)
+        else:
+            session = await self.store.update_session(session_id, state="offered", offered_at=self.clock(),
+                                                      offered_to=agent_id)
         customer = await self.store.get_customer(session["openid"]) or {}
         messages = await self.store.session_messages(session_id)
         preview = next((m.get("text") for m in reversed(messages) if m["direction"] == "in"), None)
@@ -190,7 +188,7 @@ class Desk:
             "customer": {"openid": session["openid"], "nickname": customer.get("nickname"),
                          "tags": customer.get("tags") or []},
             "waited_s": round(self.clock() - (session.get("queued_at") or session["created_at"]), 1),
-            "preview": preview,
+            "preview": preview, "transfer_from": transfer_from,
         })
         self.watchers.queues_changed()
 
@@ -199,6 +197,8 @@ class Desk:
         session = await self.store.get_session(session_id)
         if session is not None and session["state"] == "offered":
             await self.store.update_session(session_id, state="queued", offered_to=None)
+        elif session is not None and session.get("offered_to") == agent_id:
+            await self.store.update_session(session_id, offered_to=None)
         self.watchers.queues_changed()
 
     async def on_assigned(self, session_id: str, agent_id: str) -> dict[str, Any]:
@@ -390,7 +390,7 @@ class Desk:
         except WeChatAPIError as exc:
             status, error = "failed", {"code": f"wechat_{exc.code}", "message": exc.human}
             if self.metrics is not None:
-                self.metrics.wechat_error(exc.code)
+                self.metrics.wechat_api_error(exc.code)
         except Exception as exc:  # network down, timeouts: the agent must still learn it failed
             log.warning("reply delivery failed", extra={"fields": {"session_id": session["id"], "error": repr(exc)}})
             status, error = "failed", {"code": "delivery_failed", "message": "WeChat could not be reached."}

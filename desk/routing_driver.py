@@ -69,18 +69,23 @@ class RoutingDriver:
             replayed += 1
         log.info("routing engine rebuilt", extra={"fields": {"snapshot_seq": loaded[0] if loaded else 0,
                                                              "replayed": replayed}})
-        for agent in self.engine.agent_stats(self.clock()):
-            self._agents[agent["id"]] = ((), -1)  # known to the engine; skills refreshed on login
+        agents = self.engine.agent_stats(self.clock())
+        for agent_id in agents:
+            self._agents[agent_id] = ((), -1)  # known to the engine; skills refreshed on login
         async with self._lock:
             for skill in skills:
-                if not self.engine.has_queue(skill):
-                    await self._apply(ev.ConfigureQueue(skill=skill, offer_timeout_secs=self.offer_timeout,
-                                                        now=self.clock()))
+                await self._ensure_queue(skill)
             # Nobody is connected to a process that just started: every agent's grace begins now.
-            for agent in self.engine.agent_stats(self.clock()):
-                if agent["status"] != "offline" and not agent.get("disconnected"):
-                    await self._apply(ev.AgentDisconnected(agent_id=agent["id"], now=self.clock()))
+            for agent_id, agent in agents.items():
+                if agent["status"] != "offline" and agent["connected"]:
+                    await self._apply(ev.AgentDisconnected(agent_id=agent_id, now=self.clock()))
         await self._reconcile_store()
+
+    async def _ensure_queue(self, skill: str) -> None:
+        """Configure a skill's queue with this desk's settings unless it already has them (lock held)."""
+        assert self.engine is not None
+        if self.engine.queue_config(skill).offer_timeout_secs != self.offer_timeout:
+            await self._apply(ev.ConfigureQueue(skill=skill, offer_timeout_secs=self.offer_timeout, now=self.clock()))
 
     def _settings(self, overrides: dict[str, Any]) -> Any:
         from routing.config import EngineSettings
@@ -98,8 +103,8 @@ class RoutingDriver:
                 await self.store.update_session(session["id"], state="closed" if state["state"] != "diverted"
                                                 else "diverted", closed_at=self.clock(),
                                                 close_reason=session.get("close_reason") or state["state"])
-            elif state["state"] == "assigned" and session.get("agent_id") != state.get("agent_id"):
-                await self.store.update_session(session["id"], state="assigned", agent_id=state.get("agent_id"))
+            elif state["state"] == "assigned" and session.get("agent_id") != state.get("agent"):
+                await self.store.update_session(session["id"], state="assigned", agent_id=state.get("agent"))
             elif state["state"] == "queued" and session["state"] != "queued":
                 await self.store.update_session(session["id"], state="queued", agent_id=None, offered_to=None)
 
@@ -119,7 +124,7 @@ class RoutingDriver:
         decisions = self.engine.apply(event)
         metrics = getattr(self.desk, "metrics", None)
         if metrics is not None:
-            metrics.routing_latency(time.perf_counter() - started)
+            metrics.observe_routing(time.perf_counter() - started)
         seqs = await self.store.append_routing_events([event.to_dict()])
         self._last_seq = seqs[-1]
         self._events_since_snapshot += 1
@@ -159,7 +164,8 @@ class RoutingDriver:
         d = self.desk
         now = self.clock()
         if isinstance(decision, dec.OfferSession):
-            await d.on_offer(decision.session_id, decision.agent_id, decision.skill, max(0.0, decision.expires_at - now))
+            await d.on_offer(decision.session_id, decision.agent_id, decision.skill, max(0.0, decision.expires_at - now),
+                             transfer_from=decision.transfer_from)
         elif isinstance(decision, dec.RevokeOffer):
             await d.on_offer_revoked(decision.session_id, decision.agent_id, decision.reason)
         elif isinstance(decision, dec.OfferTimedOut):
@@ -190,7 +196,7 @@ class RoutingDriver:
             known = self._agents.get(user["id"])
             if known == signature:
                 return
-            current = self.engine.agent(user["id"])
+            current = self.agent(user["id"])
             status = current["status"] if current else "away"
             self._agents[user["id"]] = signature
             await self._apply(ev.AgentLoggedIn(agent_id=user["id"], skills=skills, capacity=signature[1],
@@ -204,9 +210,7 @@ class RoutingDriver:
             assert self.engine is not None
             if self.engine.session(session["id"]) is not None:
                 return
-            if not self.engine.has_queue(session["skill"]):
-                await self._apply(ev.ConfigureQueue(skill=session["skill"], offer_timeout_secs=self.offer_timeout,
-                                                    now=self.clock()))
+            await self._ensure_queue(session["skill"])
             await self._apply(ev.SessionRequested(
                 session_id=session["id"], customer_id=session["openid"], skill=session["skill"],
                 priority=int(session.get("priority") or 0), vip="vip" in (customer.get("tags") or ()),
@@ -218,9 +222,7 @@ class RoutingDriver:
     async def skill_changed(self, session_id: str, skill: str) -> None:
         async with self._lock:
             assert self.engine is not None
-            if not self.engine.has_queue(skill):
-                await self._apply(ev.ConfigureQueue(skill=skill, offer_timeout_secs=self.offer_timeout,
-                                                    now=self.clock()))
+            await self._ensure_queue(skill)
             await self._apply(ev.SkillChanged(session_id=session_id, skill=skill, now=self.clock()))
 
     async def customer_left(self, session_id: str) -> None:
@@ -244,9 +246,8 @@ class RoutingDriver:
     async def transfer(self, session_id: str, from_agent: str, to_agent: str | None, to_skill: str | None) -> None:
         async with self._lock:
             assert self.engine is not None
-            if to_skill and not self.engine.has_queue(to_skill):
-                await self._apply(ev.ConfigureQueue(skill=to_skill, offer_timeout_secs=self.offer_timeout,
-                                                    now=self.clock()))
+            if to_skill:
+                await self._ensure_queue(to_skill)
             await self._apply(ev.TransferRequested(session_id=session_id, from_agent=from_agent,
                                                    to_agent=to_agent, to_skill=to_skill, now=self.clock()))
 
@@ -254,8 +255,8 @@ class RoutingDriver:
         async with self._lock:
             assert self.engine is not None
             state = self.engine.session(session_id)
-            if state is not None and state["state"] == "assigned" and state.get("agent_id"):
-                await self._apply(ev.TransferRequested(session_id=session_id, from_agent=state["agent_id"],
+            if state is not None and state["state"] == "assigned" and state.get("agent"):
+                await self._apply(ev.TransferRequested(session_id=session_id, from_agent=state["agent"],
                                                        to_agent=to_agent, now=self.clock()))
             else:
                 from desk.errors import DeskError
@@ -271,29 +272,62 @@ class RoutingDriver:
             await self.apply(ev.AgentReconnected(agent_id=agent_id, now=self.clock()))
 
     # -- reads -----------------------------------------------------------------------------------
+    def agent(self, agent_id: str) -> dict[str, Any] | None:
+        assert self.engine is not None
+        return self.engine.agent_stats(self.clock()).get(agent_id)
+
     def is_offered_to(self, session_id: str, agent_id: str) -> bool:
+        """Offered to this agent: a waiting session, or an assigned one being transferred to them."""
         state = self.engine.session(session_id) if self.engine else None
-        return bool(state and state["state"] == "offered" and state.get("offered_to") == agent_id)
+        return bool(state and state["state"] in ("offered", "assigned") and state.get("offered_to") == agent_id)
 
     def pending_offers(self, agent_id: str) -> list[tuple[str, float]]:
-        assert self.engine is not None
+        agent = self.agent(agent_id)
+        if agent is None:
+            return []
         now = self.clock()
-        return [(sid, max(0.0, expires - now)) for sid, expires in self.engine.offers_for(agent_id)]
+        out = []
+        for session_id in agent["offers"]:
+            state = self.engine.session(session_id) if self.engine else None
+            if state and state.get("offer_expires_at"):
+                out.append((session_id, max(0.0, state["offer_expires_at"] - now)))
+        return out
 
     def presence_of(self, agent_id: str) -> tuple[str, float | None]:
-        agent = self.engine.agent(agent_id) if self.engine else None
+        agent = self.agent(agent_id)
         if agent is None:
             return "offline", None
-        return agent["status"], agent.get("since")
+        return agent["status"], self.clock() - agent["time_in_status_s"]
 
     def explain(self, session_id: str) -> tuple[str, Any]:
         assert self.engine is not None
-        return self.engine.explain(session_id), self.engine.explanation(session_id)
+        explanation = self.engine.explanation(session_id)
+        return self.engine.explain(session_id), explanation.to_dict() if explanation is not None else None
 
     def wall_now(self) -> dict[str, Any]:
+        """Queues and agents as the protocol shows them (docs/protocol.md, ``queues``)."""
         assert self.engine is not None
         now = self.clock()
-        return {"queues": self.engine.queue_stats(now), "agents": self.engine.agent_stats(now)}
+        queues = []
+        for skill, q in self.engine.queue_stats(now).items():
+            queues.append({
+                "skill": skill, "waiting": q["waiting"], "longest_wait_s": round(q["longest_wait_s"], 1),
+                "service_level": q["service_level"], "average_wait_s": q["average_wait_s"],
+                "sla_secs": q["sla_secs"], "strategy": q["strategy"],
+                "agents": {"available": q["agents_available"], "busy": q["agents_busy"], "away": q["agents_away"]},
+                "counts": {k: q.get(k, 0) for k in ("offered", "accepted", "rejected", "timed_out", "abandoned",
+                                                     "diverted")},
+            })
+        agents = []
+        for agent_id, a in self.engine.agent_stats(now).items():
+            agents.append({
+                "id": agent_id, "status": a["status"] if a["connected"] or a["status"] == "offline" else "disconnected",
+                "presence": a["status"], "connected": a["connected"], "since": now - a["time_in_status_s"],
+                "time_in_status_s": round(a["time_in_status_s"], 1), "load": a["load"], "capacity": a["capacity"],
+                "sessions": a["sessions"], "offers": a["offers"], "skills": a["skills"],
+                "occupancy": a["occupancy"],
+            })
+        return {"queues": queues, "agents": agents}
 
 
 def _log_failure(task: asyncio.Task[Any]) -> None:

@@ -75,14 +75,15 @@ class BaseHandler(tornado.web.RequestHandler):
     def _handle_request_exception(self, e: BaseException) -> None:
         from desk.errors import DeskError
 
-        if isinstance(e, DeskError):
-            error = api_error_of(e)
-            if getattr(error, "retry_after", None) is not None:
-                self.set_header("Retry-After", str(max(1, round(error.retry_after))))  # type: ignore[attr-defined]
-            e = error
+        if isinstance(e, DeskError) and e.code != "internal":
+            e = api_error_of(e)  # for its status; write_error maps the body
         super()._handle_request_exception(e)  # type: ignore[arg-type]
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
+        from desk.errors import DeskError
+
+        if isinstance(value, DeskError) and value.code != "internal":
+            value = api_error_of(value)
         if isinstance(value, APIError):
             # An expected answer: one line at debug, no traceback.
             log.debug("api error", extra={"fields": {"status": value.status_code, "code": value.code}})
@@ -152,9 +153,16 @@ class APIHandler(BaseHandler):
         self.finish(json.dumps(value, ensure_ascii=False, default=str))
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
+        from desk.errors import DeskError
+
         exc = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(exc, DeskError) and exc.code != "internal":
+            exc = api_error_of(exc)
         if isinstance(exc, APIError):
             code, message = exc.code, exc.message
+            retry_after = getattr(exc, "retry_after", None)
+            if retry_after is not None:  # set here: send_error clears headers before write_error
+                self.set_header("Retry-After", str(max(1, round(retry_after))))
         else:
             code = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
                     405: "method_not_allowed", 409: "conflict", 413: "too_large",

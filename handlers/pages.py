@@ -31,6 +31,7 @@ MODULES = {
     "kefu/agent": "js/agent.js",
     "kefu/supervisor": "js/supervisor.js",
     "kefu/chart": "js/chart.js",
+    "kefu/messages": "js/messages.js",
     "kefu/lang/zh-CN": "i18n/zh-CN.js",
     "kefu/lang/en": "i18n/en.js",
 }
@@ -51,6 +52,8 @@ class PageHandler(tornado.web.RequestHandler):
     access: Any = PUBLIC
     template = ""
     page = ""
+    # Modules this page imports at start, fetched in parallel with the entry module.
+    preload: tuple[str, ...] = ("kefu/i18n", "kefu/ui", "kefu/api")
     jinja: jinja2.Environment | None = None
 
     def initialize(self, services: Any = None, jinja: jinja2.Environment | None = None) -> None:
@@ -89,6 +92,7 @@ class PageHandler(tornado.web.RequestHandler):
             static_url=self.static_url,
             page=self.page,
             nonce=nonce,
+            preload=self.preload,
             modules={name: self.static_url(path) for name, path in MODULES.items()},
         )
         self.set_header("Content-Security-Policy", self._csp(nonce))
@@ -107,12 +111,14 @@ class AgentPage(PageHandler):
     access = PUBLIC
     template = "agent.html"
     page = "agent"
+    preload = PageHandler.preload + ("kefu/socket", "kefu/lang/zh-CN")
 
 
 class SupervisorPage(PageHandler):
     access = PUBLIC
     template = "supervisor.html"
     page = "supervisor"
+    preload = PageHandler.preload + ("kefu/socket", "kefu/chart", "kefu/lang/zh-CN")
 
 
 def default_handlers(services: Any) -> list[Any]:

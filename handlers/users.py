@@ -1,11 +1,12 @@
 """User administration: ``POST /api/users`` (admin), ``GET /api/users`` (admin, supervisor),
-``PATCH /api/users/{id}`` (admin). Validation and side effects live in `desk.accounts`."""
+``GET``/``PATCH /api/users/{id}`` (admin). Validation and side effects live in `desk.accounts`."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from handlers.base import APIHandler, roles
+from desk.errors import NotFoundError
+from handlers.base import APIError, APIHandler, roles
 
 
 class UsersHandler(APIHandler):
@@ -16,7 +17,7 @@ class UsersHandler(APIHandler):
 
     async def post(self) -> None:
         if not self.has_role("admin"):
-            raise_forbidden()
+            raise APIError(403, "forbidden", "only an admin creates users")
         user = await self.services.accounts.create_user(self.json_body(), actor_id=self.current_user["id"])
         self.set_header("Location", f"/api/users/{user['id']}")
         self.write_json(user, status=201)
@@ -28,8 +29,6 @@ class UserHandler(APIHandler):
     async def get(self, user_id: str) -> None:
         user = await self.services.accounts.get_user(user_id)
         if user is None:
-            from desk.errors import NotFoundError
-
             raise NotFoundError("no such user")
         self.write_json(user)
 
@@ -37,12 +36,6 @@ class UserHandler(APIHandler):
         user = await self.services.accounts.update_user(user_id, self.json_body(),
                                                         actor_id=self.current_user["id"])
         self.write_json(user)
-
-
-def raise_forbidden() -> None:
-    from handlers.base import APIError
-
-    raise APIError(403, "forbidden", "your role does not allow this")
 
 
 def default_handlers(services: Any) -> list[tuple[str, type, dict[str, Any]]]:

@@ -80,7 +80,7 @@ def inbound_record(key: str, openid: str, message: dict, received_at: float) -> 
 
 def customer_record(openid: str, seen_at: float, fields: dict) -> dict:
     """Shape of a customer, keyed by the WeChat ``openid``."""
-    rec = {
+    rec: dict[str, Any] = {
         "openid": openid,
         "first_seen": seen_at,
         "last_seen": seen_at,
@@ -99,7 +99,7 @@ def session_record(data: dict) -> dict:
     if not data.get("openid"):
         raise ValueError("a session needs an openid")
     created = _now(data.get("created_at"))
-    rec = {
+    rec: dict[str, Any] = {
         "id": new_id(),
         "openid": None,
         "skill": None,
@@ -130,7 +130,7 @@ def message_record(data: dict) -> dict:
     """Shape of a message. ``session_id`` is required; ``seq`` is assigned by the store."""
     if not data.get("session_id"):
         raise ValueError("a message needs a session_id")
-    rec = {
+    rec: dict[str, Any] = {
         "id": new_id(),
         "session_id": None,
         "openid": None,
@@ -158,7 +158,7 @@ def user_record(data: dict) -> dict:
     """Shape of a user (agent, supervisor, admin, QA). ``username`` is required."""
     if not data.get("username"):
         raise ValueError("a user needs a username")
-    rec = {
+    rec: dict[str, Any] = {
         "id": new_id(),
         "username": None,
         "name": None,
@@ -178,7 +178,7 @@ def user_record(data: dict) -> dict:
 
 def audit_record(data: dict) -> dict:
     """Shape of an audit entry: who did what to which session or target."""
-    rec = {
+    rec: dict[str, Any] = {
         "id": new_id(),
         "ts": None,
         "actor_id": None,
@@ -201,6 +201,11 @@ def check_update(kind: str, fields: dict, frozen: tuple[str, ...]) -> dict:
     if "state" in fields and kind == "session" and fields["state"] not in SESSION_STATES:
         raise ValueError(f"unknown session state {fields['state']!r}")
     return copy.deepcopy(fields)
+
+
+def username_key(username: str) -> str:
+    """The case-insensitive form of a username under which uniqueness is enforced."""
+    return username.casefold()
 
 
 class Store(abc.ABC):
@@ -382,7 +387,8 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def is_token_revoked(self, jti: str) -> bool:
-        """True when ``jti`` was revoked."""
+        """True when ``jti`` was revoked. Once ``expires_at`` has passed the answer may turn False
+        (the Mongo store lets a TTL index forget it): callers check expiry first anyway."""
 
     @abc.abstractmethod
     async def purge_revoked_tokens(self, now: float | None = None) -> int:
@@ -434,7 +440,3 @@ class Store(abc.ABC):
     async def set_setting(self, key: str, value: Any) -> None:
         """Store a JSON-able ``value`` under ``key``, replacing any previous one."""
 
-
-def username_key(username: str) -> str:
-    """The case-insensitive form of a username under which uniqueness is enforced."""
-    return username.casefold()

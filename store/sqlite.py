@@ -101,7 +101,7 @@ def _run_script(conn: sqlite3.Connection, script: str) -> None:
 
 
 def _migration_1(conn: sqlite3.Connection, fts: bool) -> None:
-    _run_script(conn, 
+    _run_script(conn,
         """
         CREATE TABLE inbound (
             n INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, received_at REAL NOT NULL,
@@ -153,7 +153,7 @@ def _migration_1(conn: sqlite3.Connection, fts: bool) -> None:
         """
     )
     if fts:
-        _run_script(conn, 
+        _run_script(conn,
             """
             CREATE VIRTUAL TABLE messages_fts USING fts5(
                 text, content='messages', content_rowid='n', tokenize='trigram');
@@ -311,9 +311,13 @@ class SQLiteStore(Store):
                 pass
             results = [(False, StoreError(f"write failed: {exc}"))] * len(ops)
         for op, (ok, value) in zip(ops, results, strict=True):
-            op.loop.call_soon_threadsafe(_resolve, op.future, ok, value)
+            try:
+                op.loop.call_soon_threadsafe(_resolve, op.future, ok, value)
+            except RuntimeError:  # that caller's loop is closed; nobody is waiting any more
+                pass
 
-    async def _write(self, fn: Callable[[sqlite3.Connection], Any], *, closing: bool = False) -> Any:
+    async def _write(self, fn: Any, *, closing: bool = False) -> Any:
+        """Queue ``fn(conn)`` (or `_STOP`) for the writer; its result once committed."""
         if not self._open and not closing:
             raise StoreError("store is not open")
         loop = asyncio.get_running_loop()
@@ -325,6 +329,7 @@ class SQLiteStore(Store):
         if not self._open or self._reader is None:
             raise StoreError("store is not open")
         conn = self._read_conn
+        assert conn is not None
         return await asyncio.get_running_loop().run_in_executor(self._reader, fn, conn)
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -733,8 +738,12 @@ class SQLiteStore(Store):
         docs = [_dumps({k: v for k, v in e.items() if k != "seq"}) for e in events]
 
         def op(conn: sqlite3.Connection) -> list[int]:
-            return [conn.execute("INSERT INTO routing_events (doc) VALUES (?)", (d,)).lastrowid
-                    for d in docs]
+            seqs = []
+            for d in docs:
+                seq = conn.execute("INSERT INTO routing_events (doc) VALUES (?)", (d,)).lastrowid
+                assert seq is not None  # always set after an INSERT into a rowid table
+                seqs.append(seq)
+            return seqs
 
         return await self._write(op) if docs else []
 

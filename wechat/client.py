@@ -151,7 +151,7 @@ class WeChatClient:
             if exc.response is not None and exc.response.body:
                 return exc.response  # WeChat answers errors as JSON; let _decode read it
             raise WeChatUnreachableError(f"HTTP {exc.code}") from exc
-        except (OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, OSError) as exc:
             raise WeChatUnreachableError(str(exc) or type(exc).__name__) from exc
 
     @staticmethod
@@ -210,7 +210,12 @@ class WeChatClient:
         return await self.send(
             openid,
             "video",
-            {"media_id": media_id, "thumb_media_id": thumb_media_id, "title": title, "description": description},
+            {
+                "media_id": media_id,
+                "thumb_media_id": thumb_media_id,
+                "title": title,
+                "description": description,
+            },
         )
 
     async def send_news(self, openid: str, articles: Iterable[Mapping[str, str]]) -> dict[str, Any]:
@@ -231,7 +236,9 @@ class WeChatClient:
     ) -> dict[str, Any]:
         """A menu message; ``items`` are ``{"id", "content"}`` dicts or ``(id, content)`` pairs."""
         menu = [
-            {"id": str(i["id"]), "content": i["content"]} if isinstance(i, Mapping) else {"id": str(i[0]), "content": i[1]}
+            {"id": str(i["id"]), "content": i["content"]}
+            if isinstance(i, Mapping)
+            else {"id": str(i[0]), "content": i[1]}
             for i in items
         ]
         return await self.send(openid, "msgmenu", {"head_content": head, "list": menu, "tail_content": tail})

@@ -127,7 +127,9 @@ class MessageCipher:
         """True when ``signature`` is the msg_signature of ``encrypt``."""
         return _same(msg_signature(self.token, timestamp, nonce, encrypt), signature)
 
-    def decrypt_message(self, body: bytes | str, msg_signature: str | None, timestamp: str, nonce: str) -> str:
+    def decrypt_message(
+        self, body: bytes | str, msg_signature: str | None, timestamp: str, nonce: str
+    ) -> str:
         """Verify and open a safe-mode webhook body; returns the inner message XML.
 
         MalformedMessage when the envelope is not one, InvalidSignature when msg_signature does
@@ -143,7 +145,9 @@ class MessageCipher:
             raise InvalidSignature("msg_signature does not match")
         return self.decrypt(encrypt)
 
-    def encrypt_message(self, reply_xml: str, nonce: str, timestamp: int, random16: bytes | None = None) -> str:
+    def encrypt_message(
+        self, reply_xml: str, nonce: str, timestamp: int, random16: bytes | None = None
+    ) -> str:
         """The safe-mode envelope WeChat expects as the answer to a webhook call."""
         encrypt = self.encrypt(reply_xml, random16)
         signature = msg_signature(self.token, str(timestamp), str(nonce), encrypt)

@@ -122,7 +122,11 @@ class InboundMessage:
         if t in ("video", "shortvideo"):
             return "[video]"
         if t == "location":
-            return f"[location] {self.label}" if self.label else f"[location] {self.location_x},{self.location_y}"
+            return (
+                f"[location] {self.label}"
+                if self.label
+                else f"[location] {self.location_x},{self.location_y}"
+            )
         if t == "link":
             return f"[link] {self.title or self.url or ''}".rstrip()
         if t == "file":

@@ -42,9 +42,7 @@ def image_reply(to_user: str, from_user: str, media_id: str, create_time: int) -
     )
 
 
-def news_reply(
-    to_user: str, from_user: str, articles: Iterable[Mapping[str, str]], create_time: int
-) -> str:
+def news_reply(to_user: str, from_user: str, articles: Iterable[Mapping[str, str]], create_time: int) -> str:
     """A passive news (article card) reply; each article has title, description, picurl, url."""
     items = list(articles)[:MAX_NEWS_ARTICLES]
     body = "".join(

@@ -24,7 +24,9 @@ DEC_APPID = "wx49f0ab532d5d035a"
 DEC_TS = "1411525903"
 DEC_NONCE = "461056294"
 DEC_SIG = "74d92dfeb87ba7c714f89d98870ae5eb62dff26d"
-ENVELOPE = f"<xml><ToUserName><![CDATA[gh_x]]></ToUserName><Encrypt><![CDATA[{ENCRYPT_VECTOR}]]></Encrypt></xml>"
+ENVELOPE = (
+    f"<xml><ToUserName><![CDATA[gh_x]]></ToUserName><Encrypt><![CDATA[{ENCRYPT_VECTOR}]]></Encrypt></xml>"
+)
 
 
 def test_check_signature_vector():
@@ -63,7 +65,12 @@ def test_decrypt_message_bad_signature():
 
 def test_decrypt_message_bad_envelope():
     cipher = MessageCipher(DEC_TOKEN, DEC_KEY, DEC_APPID)
-    for body in (b"", b"not xml", b"<xml><ToUserName>x</ToUserName></xml>", b"<root><Encrypt>x</Encrypt></root>"):
+    for body in (
+        b"",
+        b"not xml",
+        b"<xml><ToUserName>x</ToUserName></xml>",
+        b"<root><Encrypt>x</Encrypt></root>",
+    ):
         with pytest.raises(MalformedMessage):
             cipher.decrypt_message(body, DEC_SIG, DEC_TS, DEC_NONCE)
     with pytest.raises(MalformedMessage):

@@ -20,6 +20,8 @@ class PlatformHandler(tornado.web.RequestHandler):
     """Base: holds the platform, answers JSON, turns WeChatAPIError into errcode JSON."""
 
     platform: WeChatPlatform
+    # Like WeChat's API, callers authenticate with the access token in the query, not a login.
+    access = "public"
 
     def initialize(self, platform: WeChatPlatform) -> None:
         self.platform = platform
@@ -31,9 +33,13 @@ class PlatformHandler(tornado.web.RequestHandler):
         self.set_header("Content-Type", "application/json; encoding=utf-8")
         self.finish(json.dumps(data, ensure_ascii=False).encode("utf-8"))
 
-    def answer_error(self, exc: WeChatAPIError, content_type: str = "application/json; encoding=utf-8") -> None:
+    def answer_error(
+        self, exc: WeChatAPIError, content_type: str = "application/json; encoding=utf-8"
+    ) -> None:
         self.set_header("Content-Type", content_type)
-        self.finish(json.dumps({"errcode": exc.code, "errmsg": exc.errmsg}, ensure_ascii=False).encode("utf-8"))
+        self.finish(
+            json.dumps({"errcode": exc.code, "errmsg": exc.errmsg}, ensure_ascii=False).encode("utf-8")
+        )
 
     def json_body(self) -> Any:
         try:
@@ -64,7 +70,10 @@ class StableTokenHandler(PlatformHandler):
         try:
             self.answer(
                 self.platform.issue_stable_token(
-                    body.get("grant_type"), body.get("appid"), body.get("secret"), bool(body.get("force_refresh"))
+                    body.get("grant_type"),
+                    body.get("appid"),
+                    body.get("secret"),
+                    bool(body.get("force_refresh")),
                 )
             )
         except WeChatAPIError as exc:
@@ -74,7 +83,9 @@ class StableTokenHandler(PlatformHandler):
 class CustomSendHandler(PlatformHandler):
     def post(self) -> None:
         try:
-            self.answer(self.platform.custom_send(self.get_query_argument("access_token", None), self.json_body()))
+            self.answer(
+                self.platform.custom_send(self.get_query_argument("access_token", None), self.json_body())
+            )
         except WeChatAPIError as exc:
             self.answer_error(exc)
 
@@ -82,7 +93,9 @@ class CustomSendHandler(PlatformHandler):
 class CustomTypingHandler(PlatformHandler):
     def post(self) -> None:
         try:
-            self.answer(self.platform.custom_typing(self.get_query_argument("access_token", None), self.json_body()))
+            self.answer(
+                self.platform.custom_typing(self.get_query_argument("access_token", None), self.json_body())
+            )
         except WeChatAPIError as exc:
             self.answer_error(exc)
 

@@ -32,7 +32,9 @@ log = logging.getLogger(__name__)
 TOKEN_LIFETIME_SECS = 7200
 # What a customer sees when the webhook fails them (WeChat's own wording).
 SERVICE_UNAVAILABLE_TEXT = "该公众号暂时无法提供服务，请稍后再试"
-KNOWN_SEND_TYPES = frozenset({"text", "image", "voice", "video", "music", "news", "mpnews", "msgmenu", "wxcard", "miniprogrampage"})
+KNOWN_SEND_TYPES = frozenset(
+    {"text", "image", "voice", "video", "music", "news", "mpnews", "msgmenu", "wxcard", "miniprogrampage"}
+)
 MEDIA_TYPES = frozenset({"image", "voice", "video", "thumb"})
 
 Listener = Callable[[dict[str, Any]], None]
@@ -58,11 +60,21 @@ def make_png(rgb: tuple[int, int, int], size: int = 96) -> bytes:
     """A solid-colour PNG (for the simulator's customer images; no image library needed)."""
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
 
     row = b"\x00" + bytes(rgb) * size
     header = struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(row * size)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(row * size))
+        + chunk(b"IEND", b"")
+    )
 
 
 class WeChatPlatform:
@@ -93,6 +105,7 @@ class WeChatPlatform:
         self.busy = 0
         self.calls: Counter[str] = Counter()
         self._listeners: list[Listener] = []
+        self._msg_seq = 7_000_000_000_000_000_000
 
     # -- test and demo controls --------------------------------------------------------------
     def make_busy(self, n: int = 1) -> None:
@@ -156,6 +169,15 @@ class WeChatPlatform:
         self._notify(event)
         return event
 
+    def customer_wrote(self, openid: str, text: str = "你好") -> dict[str, Any]:
+        """Shortcut for tests: ``openid`` sent a text message (no webhook call)."""
+        self._msg_seq += 1
+        return self.record_customer_message(
+            InboundMessage(
+                self.account_id, openid, int(self.clock()), "text", msg_id=str(self._msg_seq), content=text
+            )
+        )
+
     def record_passive_reply(self, openid: str, reply_xml: str) -> dict[str, Any]:
         """Keep the passive reply the webhook answered with (plain XML)."""
         try:
@@ -163,7 +185,12 @@ class WeChatPlatform:
             if root != "xml" or f.get("ToUserName") != openid:
                 raise MalformedMessage("not a reply to this customer")
             msgtype = str(f.get("MsgType", ""))
-            reply: dict[str, Any] = {"kind": "passive", "openid": openid, "msgtype": msgtype, "ts": self.clock()}
+            reply: dict[str, Any] = {
+                "kind": "passive",
+                "openid": openid,
+                "msgtype": msgtype,
+                "ts": self.clock(),
+            }
             if msgtype == "text":
                 reply["text"] = f.get("Content", "")
             elif isinstance(f.get(msgtype.capitalize()), dict):
@@ -186,8 +213,14 @@ class WeChatPlatform:
 
     def record_webhook_failure(self, openid: str, reason: str) -> dict[str, Any]:
         """The webhook never answered: WeChat tells the customer the service is unavailable."""
-        notice = {"kind": "system", "openid": openid, "msgtype": "text", "text": SERVICE_UNAVAILABLE_TEXT,
-                  "error": reason, "ts": self.clock()}
+        notice = {
+            "kind": "system",
+            "openid": openid,
+            "msgtype": "text",
+            "text": SERVICE_UNAVAILABLE_TEXT,
+            "error": reason,
+            "ts": self.clock(),
+        }
         self._notify(notice)
         return notice
 
@@ -296,7 +329,9 @@ class WeChatPlatform:
             raise api_error(47001, "data format error")
         openid = body.get("touser")
         self._check_window(openid if isinstance(openid, str) else None, charge=False)
-        self._notify({"kind": "typing", "openid": openid, "typing": body["command"] == "Typing", "ts": self.clock()})
+        self._notify(
+            {"kind": "typing", "openid": openid, "typing": body["command"] == "Typing", "ts": self.clock()}
+        )
         return {"errcode": 0, "errmsg": "ok"}
 
     def add_media(self, media_type: str, filename: str, content_type: str, data: bytes) -> str:
@@ -306,7 +341,12 @@ class WeChatPlatform:
         return media_id
 
     def media_upload(
-        self, access_token: str | None, media_type: str | None, filename: str, content_type: str, data: bytes | None
+        self,
+        access_token: str | None,
+        media_type: str | None,
+        filename: str,
+        content_type: str,
+        data: bytes | None,
     ) -> dict[str, Any]:
         """``cgi-bin/media/upload``."""
         self._begin("media_upload")
@@ -329,4 +369,11 @@ class WeChatPlatform:
         return media
 
 
-__all__ = ["WeChatPlatform", "SimCustomer", "SimMedia", "WeChatAPIError", "make_png", "SERVICE_UNAVAILABLE_TEXT"]
+__all__ = [
+    "WeChatPlatform",
+    "SimCustomer",
+    "SimMedia",
+    "WeChatAPIError",
+    "make_png",
+    "SERVICE_UNAVAILABLE_TEXT",
+]

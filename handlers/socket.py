@@ -1,0 +1,68 @@
+"""``/ws``: the console WebSocket. Thin: origin check, then everything goes to a `ConsoleConnection`.
+
+Browsers cannot put a token on a WebSocket handshake (and a token in the URL lands in access
+logs), so the socket is public at the HTTP level and the first frame, ``hello``, authenticates.
+The ``Origin`` check stops other sites from opening a socket with a user's browser.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import urlsplit
+
+import tornado.websocket
+
+from desk.connection import ConnectionSettings, ConsoleConnection
+from handlers.base import PUBLIC
+
+log = logging.getLogger("kefu.socket")
+
+
+def _origin_of(url: str) -> str:
+    parts = urlsplit(url.strip())
+    return f"{parts.scheme.lower()}://{parts.netloc.lower()}" if parts.scheme and parts.netloc else ""
+
+
+class ConsoleSocketHandler(tornado.websocket.WebSocketHandler):
+    access = PUBLIC  # authenticated by the hello frame
+
+    def initialize(self, services: Any) -> None:
+        self.services = services
+        self.connection: ConsoleConnection | None = None
+
+    def check_origin(self, origin: str) -> bool:
+        own = f"{self.request.protocol}://{self.request.host}".lower()
+        allowed = {own} | {_origin_of(o) for o in self.services.config.allowed_origins}
+        ok = _origin_of(origin) in allowed
+        if not ok:
+            log.warning("websocket origin refused", extra={"fields": {"origin": origin[:200]}})
+        return ok
+
+    def get_compression_options(self) -> None:
+        return None  # compression off: CPU per frame, and compressed secrets leak (CRIME/BREACH)
+
+    def open(self) -> None:
+        settings = self.services.extras.get("connection_settings") or ConnectionSettings()
+        self.connection = ConsoleConnection(send=self._send, close=self._close,
+                                            accounts=self.services.accounts, bus=self.services.bus,
+                                            desk=self.services.desk, settings=settings)
+        self.connection.start()
+
+    def _send(self, text: str) -> Any:
+        return self.write_message(text)  # raises WebSocketClosedError; the writer stops on it
+
+    def _close(self, code: int, reason: str) -> None:
+        self.close(code, reason)
+
+    def on_message(self, message: str | bytes) -> None:
+        if self.connection is not None:
+            self.connection.on_message(message)
+
+    def on_close(self) -> None:
+        if self.connection is not None:
+            self.connection.on_close()
+
+
+def default_handlers(services: Any) -> list[tuple[str, type, dict[str, Any]]]:
+    return [(r"/ws", ConsoleSocketHandler, {"services": services})]

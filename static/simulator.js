@@ -1,0 +1,223 @@
+// The WeChat customer simulator page: several customers side by side, every reply live.
+// Plain ES module, no build. All user text goes through textContent, never innerHTML.
+
+const config = JSON.parse(document.getElementById("sim-config").textContent);
+const prefix = config.prefix;
+const STORE_KEY = "kefu.simulator.customers";
+const phones = new Map(); // openid -> {root, chat, error, typing}
+
+// ---- customers, kept in localStorage so a reload keeps the cast ----
+function loadCustomers() {
+  try {
+    const saved = JSON.parse(localStorage.getItem(STORE_KEY) || "null");
+    if (Array.isArray(saved) && saved.length) return saved;
+  } catch (_) { /* ignore a corrupt entry */ }
+  return [
+    { nickname: "张三", openid: "o_sim_zhangsan" },
+    { nickname: "李四", openid: "o_sim_lisi" },
+  ];
+}
+let customers = loadCustomers();
+function saveCustomers() { localStorage.setItem(STORE_KEY, JSON.stringify(customers)); }
+
+function randomOpenid() {
+  const bytes = crypto.getRandomValues(new Uint8Array(9));
+  return "o_sim_" + Array.from(bytes, (b) => b.toString(36).padStart(2, "0")).join("").slice(0, 16);
+}
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined && text !== null) node.textContent = String(text);
+  return node;
+}
+
+function timeLabel(ts) {
+  const d = ts ? new Date(ts * 1000) : new Date();
+  return d.toLocaleTimeString("zh-CN", { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+}
+
+const MEDIA_LABELS = {
+  image: "[图片]", voice: "[语音]", video: "[视频]", shortvideo: "[小视频]", news: "[图文消息]",
+  msgmenu: "[菜单消息]", location: "[位置]", link: "[链接]", file: "[文件]",
+};
+const EVENT_LABELS = {
+  subscribe: "关注了公众号", unsubscribe: "取消了关注", SCAN: "扫描了二维码", CLICK: "点击了菜单",
+  VIEW: "打开了菜单链接", LOCATION: "上报了位置",
+};
+
+function mediaUrl(mediaId) { return `${prefix}/media/${encodeURIComponent(mediaId)}`; }
+
+function addImage(bubble, src) {
+  const img = el("img");
+  img.alt = "图片";
+  img.loading = "lazy";
+  img.src = src;
+  bubble.replaceChildren(img);
+}
+
+// ---- rendering one platform event into a phone ----
+function render(event) {
+  const phone = phones.get(event.openid);
+  if (!phone) return;
+  if (event.kind === "typing") {
+    phone.typing.hidden = !event.typing;
+    return;
+  }
+  phone.typing.hidden = true;
+  let item;
+  if (event.kind === "customer" && event.msgtype === "event") {
+    const label = EVENT_LABELS[event.event] || event.event;
+    item = el("li", "msg event");
+    let detail = "";
+    if (event.event === "CLICK") {
+      const key = (event.text || "").replace("[menu] ", "");
+      const menuItem = config.menu.find((m) => m.key === key);
+      detail = ` · ${menuItem ? menuItem.label : key}`;
+    }
+    item.append(el("div", "bubble", label + detail));
+  } else if (event.kind === "customer") {
+    item = el("li", "msg out");
+    const bubble = el("div", "bubble", event.text);
+    if (event.msgtype === "image" && event.media_id) addImage(bubble, mediaUrl(event.media_id));
+    item.append(bubble, el("div", "meta", timeLabel(event.ts)));
+  } else if (event.kind === "system") {
+    item = el("li", "msg system");
+    item.append(el("div", "bubble", event.text));
+  } else {
+    // a reply: passive (answer to the webhook) or api (customer-service message)
+    item = el("li", `msg in ${event.kind === "api" ? "api" : "passive"}`);
+    let text = event.text;
+    if (text === undefined || text === null) {
+      text = MEDIA_LABELS[event.msgtype] || `[${event.msgtype}]`;
+      if (event.msgtype === "msgmenu" && event.payload) {
+        const p = event.payload;
+        text = [p.head_content, ...(p.list || []).map((i) => `· ${i.content}`), p.tail_content].filter(Boolean).join("\n");
+      } else if (event.msgtype === "news" && event.payload && event.payload.articles) {
+        text = event.payload.articles.map((a) => `📰 ${a.title || ""}\n${a.description || ""}`).join("\n\n");
+      }
+    }
+    const bubble = el("div", "bubble", text);
+    if (event.msgtype === "image" && event.media) addImage(bubble, mediaUrl(event.media));
+    item.append(bubble, el("div", "meta", timeLabel(event.ts)));
+  }
+  phone.chat.append(item);
+  phone.chat.scrollTop = phone.chat.scrollHeight;
+}
+
+// ---- talking to the simulator API ----
+async function send(openid, payload) {
+  const phone = phones.get(openid);
+  if (phone) phone.error.hidden = true;
+  try {
+    const res = await fetch(`${prefix}/api/send`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ openid, ...payload }),
+    });
+    if (!res.ok) {
+      const body = await res.json().catch(() => ({}));
+      throw new Error((body.error && body.error.message) || `HTTP ${res.status}`);
+    }
+  } catch (err) {
+    if (phone) {
+      phone.error.textContent = `发送失败：${err.message}`;
+      phone.error.hidden = false;
+    }
+  }
+}
+
+async function loadTimeline(openid) {
+  const phone = phones.get(openid);
+  if (!phone) return;
+  const res = await fetch(`${prefix}/api/replies?openid=${encodeURIComponent(openid)}`);
+  if (!res.ok) return;
+  const data = await res.json();
+  phone.chat.replaceChildren();
+  for (const event of data.timeline || []) render(event);
+}
+
+// ---- phones ----
+function addPhone(customer) {
+  const root = document.getElementById("phone-template").content.firstElementChild.cloneNode(true);
+  root.dataset.openid = customer.openid;
+  root.querySelector(".phone-name").textContent = customer.nickname;
+  root.querySelector(".phone-openid").textContent = customer.openid;
+  const chat = root.querySelector(".phone-chat");
+  const error = root.querySelector(".phone-error");
+  const typing = el("div", "typing", "对方正在输入…");
+  typing.hidden = true;
+  const phone = { root, chat, error, typing };
+  phones.set(customer.openid, phone);
+
+  const form = root.querySelector(".phone-input");
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const input = form.elements.text;
+    const text = input.value.trim();
+    if (!text) return;
+    input.value = "";
+    send(customer.openid, { type: "text", text });
+  });
+  root.querySelector(".btn-image").addEventListener("click", () => send(customer.openid, { type: "image" }));
+  root.querySelector(".btn-sub").addEventListener("click", () => send(customer.openid, { type: "subscribe" }));
+  root.querySelector(".btn-remove").addEventListener("click", () => {
+    phones.delete(customer.openid);
+    customers = customers.filter((c) => c.openid !== customer.openid);
+    saveCustomers();
+    root.remove();
+  });
+  const menu = root.querySelector(".phone-menu");
+  for (const item of config.menu) {
+    const button = el("button", "", item.label);
+    button.type = "button";
+    button.title = item.key;
+    button.addEventListener("click", () => send(customer.openid, { type: "click", key: item.key }));
+    menu.append(button);
+  }
+  document.getElementById("phones").append(root);
+  chat.after(typing);
+  loadTimeline(customer.openid);
+}
+
+document.getElementById("add-customer").addEventListener("submit", (e) => {
+  e.preventDefault();
+  const form = e.currentTarget;
+  const nickname = form.elements.nickname.value.trim();
+  const openid = form.elements.openid.value.trim() || randomOpenid();
+  if (!nickname || phones.has(openid)) return;
+  const customer = { nickname, openid };
+  customers.push(customer);
+  saveCustomers();
+  addPhone(customer);
+  form.reset();
+});
+
+// ---- live events ----
+const status = document.getElementById("ws-status");
+let retryMs = 500;
+function connect() {
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  const ws = new WebSocket(`${scheme}://${location.host}${prefix}/ws`);
+  ws.addEventListener("open", () => {
+    status.dataset.state = "open";
+    status.textContent = "已连接";
+    retryMs = 500;
+    // anything that happened while we were away
+    for (const openid of phones.keys()) loadTimeline(openid);
+  });
+  ws.addEventListener("message", (e) => {
+    let event;
+    try { event = JSON.parse(e.data); } catch (_) { return; }
+    if (event.kind !== "hello") render(event);
+  });
+  ws.addEventListener("close", () => {
+    status.dataset.state = "closed";
+    status.textContent = "已断开，重连中…";
+    setTimeout(connect, retryMs);
+    retryMs = Math.min(retryMs * 2, 10000);
+  });
+}
+
+for (const customer of customers) addPhone(customer);
+connect();

@@ -1,0 +1,465 @@
+"""The production store on MongoDB through pymongo's async API (``AsyncMongoClient``).
+
+Durability. A store built from a URL uses write concern ``{w: "majority", j: true}`` for every
+collection: a write is acknowledged only once a majority of the replica set has it in its
+on-disk journal, so an acknowledged inbound message survives the loss of the primary and a
+power cut ("acknowledged means stored"). That costs a round of replication per write; it is the
+webhook's promise to WeChat, so it is not traded away. (A standalone server is a majority of
+one: journaled write.) An injected database (tests, or a caller with its own options) is used
+as given.
+
+Layout. One collection per record kind; the record's id is the document ``_id`` (inbound:
+the key, customers: the openid, routing events: the seq, settings: the key). Keys starting
+with ``_`` are the store's own and are stripped from returned records: ``_n`` (an ObjectId,
+the insertion-order tie-breaker where times are equal), ``_text`` (lowercased message text,
+for search), ``_username_key`` (case-folded username, unique index), ``_expire`` (revoked
+tokens: a date with a TTL index, so MongoDB forgets a revocation once the token has expired).
+Every query has an index, created (idempotently) in `open()`.
+
+Counters. Message ``seq`` per session and routing-event ``seq`` come from
+``find_one_and_update({_id: name}, {$inc: {seq: n}}, upsert, AFTER)`` on ``counters``: atomic
+across processes. A message insert that fails after taking a number (duplicate id) leaves a
+gap; the sequence stays increasing.
+
+Text search: a substring regex over ``_text``. MongoDB's ``$text`` index splits on whitespace
+and so cannot find 退款 inside 我想退款 (Chinese has no spaces), and mongomock does not implement
+it; the other criteria (openid, agent, skill, time) are applied to sessions through indexes and
+the regex only runs over messages. At scale, Atlas Search with an n-gram analyzer is the
+replacement.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import re
+import time
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from bson import ObjectId
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo.errors import DuplicateKeyError
+from pymongo.write_concern import WriteConcern
+
+from .base import (
+    OPEN_SESSION_STATES,
+    SESSION_STATES,
+    DuplicateError,
+    NotFound,
+    Store,
+    audit_record,
+    check_update,
+    customer_record,
+    inbound_record,
+    message_record,
+    session_record,
+    user_record,
+    username_key,
+)
+
+DEFAULT_DATABASE = "kefu"
+# A server that does not answer a ping within this long is reported down by /healthz.
+PING_TIMEOUT_MS = 2000
+
+
+def database_name(url: str) -> str:
+    """The database named by the path of a ``mongodb://`` URL, else ``kefu``."""
+    path = unquote(urlsplit(url).path.lstrip("/"))
+    return path or DEFAULT_DATABASE
+
+
+def _clean(doc: dict) -> dict:
+    """A stored document as a record: without ``_id`` and the store's ``_`` fields."""
+    return {k: v for k, v in doc.items() if not k.startswith("_")}
+
+
+def _clean_or_none(doc: dict | None) -> dict | None:
+    return None if doc is None else _clean(doc)
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _expire_date(expires_at: float) -> datetime.datetime:
+    return datetime.datetime.fromtimestamp(expires_at, tz=datetime.UTC)
+
+
+class MongoStore(Store):
+    """`Store` on a MongoDB database.
+
+    ``MongoStore(url="mongodb://…/db")`` builds its own ``AsyncMongoClient`` in `open()` (inside
+    the running loop) and closes it in `close()`. ``MongoStore(db=database)`` uses an injected
+    async database object (pymongo's ``AsyncDatabase`` or a test double with the same call
+    shapes) and leaves its client alone. ``db_name`` overrides the URL's database.
+    """
+
+    def __init__(self, url: str | None = None, db_name: str | None = None, *, db: Any = None) -> None:
+        if (url is None) == (db is None):
+            raise ValueError("MongoStore needs exactly one of url= or db=")
+        self.url = url
+        self.db_name = db_name or (database_name(url) if url else None)
+        self.db = db
+        self.client: Any = None
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        if self.url is not None and self.client is None:
+            from pymongo import AsyncMongoClient
+
+            self.client = AsyncMongoClient(self.url, serverSelectionTimeoutMS=10_000)
+            self.db = self.client.get_database(
+                self.db_name, write_concern=WriteConcern(w="majority", j=True))
+        await self._create_indexes()
+
+    async def _create_indexes(self) -> None:
+        db = self.db
+        await db.inbound.create_index([("processed", ASCENDING), ("received_at", ASCENDING),
+                                       ("_n", ASCENDING)], name="unprocessed")
+        for name, keys in [
+            ("openid", [("openid", ASCENDING), ("created_at", DESCENDING)]),
+            ("agent", [("agent_id", ASCENDING), ("created_at", DESCENDING)]),
+            ("agents", [("agents", ASCENDING), ("created_at", DESCENDING)]),
+            ("skill", [("skill", ASCENDING), ("created_at", DESCENDING)]),
+            ("created", [("created_at", DESCENDING), ("_n", DESCENDING)]),
+            ("state", [("state", ASCENDING), ("queued_at", ASCENDING)]),
+        ]:
+            await db.sessions.create_index(keys, name=name)
+        await db.messages.create_index([("session_id", ASCENDING), ("seq", ASCENDING)],
+                                       name="session_seq", unique=True)
+        await db.messages.create_index([("openid", ASCENDING), ("ts", DESCENDING)], name="openid")
+        await db.users.create_index("_username_key", name="username", unique=True)
+        await db.revoked_tokens.create_index("_expire", name="ttl", expireAfterSeconds=0)
+        await db.revoked_tokens.create_index("expires_at", name="expires_at")
+        await db.audit.create_index([("ts", DESCENDING), ("_n", DESCENDING)], name="ts")
+        await db.audit.create_index([("actor_id", ASCENDING), ("ts", DESCENDING)], name="actor")
+        await db.audit.create_index([("session_id", ASCENDING), ("ts", DESCENDING)], name="session")
+
+    async def close(self) -> None:
+        # Every write was acknowledged under the write concern before its await returned:
+        # nothing is pending. Only a client we built is ours to close.
+        if self.client is not None:
+            client, self.client = self.client, None
+            await client.close()
+
+    async def drop_database(self) -> None:
+        """Drop the whole database (tests against a real server clean up with this)."""
+        if self.client is not None:
+            await self.client.drop_database(self.db_name)
+        else:
+            for name in await self.db.list_collection_names():
+                await self.db.drop_collection(name)
+
+    async def ping(self) -> bool:
+        try:
+            reply = await self.db.command("ping", maxTimeMS=PING_TIMEOUT_MS)
+            return bool(reply.get("ok"))
+        except Exception:
+            return False
+
+    async def flush(self) -> None:
+        return None  # writes are durable when acknowledged (see the module docstring)
+
+    async def _next_seq(self, name: str, n: int = 1) -> int:
+        """Reserve ``n`` numbers of counter ``name`` atomically; returns the last one."""
+        doc = await self.db.counters.find_one_and_update(
+            {"_id": name}, {"$inc": {"seq": n}}, upsert=True, return_document=ReturnDocument.AFTER)
+        return doc["seq"]
+
+    async def _update(self, collection: str, key: Any, fields: dict, what: str,
+                      extra: dict | None = None) -> dict:
+        changes = dict(fields, **(extra or {}))
+        if not changes:
+            doc = await self.db[collection].find_one({"_id": key})
+        else:
+            doc = await self.db[collection].find_one_and_update(
+                {"_id": key}, {"$set": changes}, return_document=ReturnDocument.AFTER)
+        if doc is None:
+            raise NotFound(f"no {what} {key!r}")
+        return _clean(doc)
+
+    # -- inbound -------------------------------------------------------------------------------
+
+    async def put_inbound(self, key: str, openid: str, message: dict,
+                          received_at: float) -> tuple[bool, dict]:
+        rec = inbound_record(key, openid, message, received_at)
+        try:
+            await self.db.inbound.insert_one(dict(rec, _id=key, _n=ObjectId()))
+            return True, rec
+        except DuplicateKeyError:
+            existing = await self.db.inbound.find_one({"_id": key})
+            if existing is None:  # only if someone deleted it in between
+                raise
+            return False, _clean(existing)
+
+    async def set_inbound_result(self, key: str, reply: str | None,
+                                 session_id: str | None) -> dict:
+        return await self._update("inbound", key, {"reply": reply, "session_id": session_id},
+                                  "inbound message")
+
+    async def get_inbound(self, key: str) -> dict | None:
+        return _clean_or_none(await self.db.inbound.find_one({"_id": key}))
+
+    async def mark_inbound_processed(self, key: str, session_id: str | None = None,
+                                     processed_at: float | None = None) -> dict:
+        changes: dict[str, Any] = {"processed": True,
+                                   "processed_at": time.time() if processed_at is None else processed_at}
+        if session_id is not None:
+            changes["session_id"] = session_id
+        return await self._update("inbound", key, changes, "inbound message")
+
+    async def unprocessed_inbound(self, limit: int = 1000) -> list[dict]:
+        cursor = self.db.inbound.find({"processed": False}).sort(
+            [("received_at", ASCENDING), ("_n", ASCENDING)]).limit(max(1, limit))
+        return [_clean(d) for d in await cursor.to_list()]
+
+    # -- customers -----------------------------------------------------------------------------
+
+    async def upsert_customer(self, openid: str, /, seen_at: float | None = None,
+                              **fields: Any) -> dict:
+        seen = time.time() if seen_at is None else float(seen_at)
+        fields = check_update("customer", fields, ("openid",))
+        fields.pop("last_seen", None)  # last_seen only moves forward, through $max
+        defaults = customer_record(openid, seen, {})
+        on_insert = {k: v for k, v in defaults.items()
+                     if k not in fields and k not in ("last_seen", "openid")}
+        update: dict[str, Any] = {"$setOnInsert": on_insert, "$max": {"last_seen": seen},
+                                  "$set": dict(fields, openid=openid)}
+        for attempt in range(2):  # two first messages at once: one upsert inserts, one retries
+            try:
+                doc = await self.db.customers.find_one_and_update(
+                    {"_id": openid}, update, upsert=True, return_document=ReturnDocument.AFTER)
+                return _clean(doc)
+            except DuplicateKeyError:
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def get_customer(self, openid: str) -> dict | None:
+        return _clean_or_none(await self.db.customers.find_one({"_id": openid}))
+
+    async def update_customer(self, openid: str, /, **fields: Any) -> dict:
+        fields = check_update("customer", fields, ("openid",))
+        return await self._update("customers", openid, fields, "customer")
+
+    # -- sessions ------------------------------------------------------------------------------
+
+    async def create_session(self, data: dict) -> dict:
+        rec = session_record(data)
+        try:
+            await self.db.sessions.insert_one(dict(rec, _id=rec["id"], _n=ObjectId()))
+        except DuplicateKeyError as exc:
+            raise DuplicateError(f"session {rec['id']!r} exists") from exc
+        return rec
+
+    async def update_session(self, session_id: str, /, **fields: Any) -> dict:
+        fields = check_update("session", fields, ("id",))
+        return await self._update("sessions", session_id, fields, "session")
+
+    async def get_session(self, session_id: str) -> dict | None:
+        return _clean_or_none(await self.db.sessions.find_one({"_id": session_id}))
+
+    async def open_session_for_customer(self, openid: str) -> dict | None:
+        docs = await self.db.sessions.find(
+            {"openid": openid, "state": {"$in": list(OPEN_SESSION_STATES)}}).sort(
+            [("created_at", DESCENDING), ("_n", DESCENDING)]).limit(1).to_list()
+        return _clean(docs[0]) if docs else None
+
+    async def list_open_sessions(self) -> list[dict]:
+        docs = await self.db.sessions.find({"state": {"$in": list(OPEN_SESSION_STATES)}}).sort(
+            [("queued_at", ASCENDING), ("created_at", ASCENDING), ("_n", ASCENDING)]).to_list()
+        return [_clean(d) for d in docs]
+
+    async def customer_sessions(self, openid: str, limit: int = 20) -> list[dict]:
+        if limit <= 0:
+            return []
+        docs = await self.db.sessions.find({"openid": openid}).sort(
+            [("created_at", DESCENDING), ("_n", DESCENDING)]).limit(limit).to_list()
+        return [_clean(d) for d in docs]
+
+    async def search_sessions(self, openid: str | None = None, agent_id: str | None = None,
+                              skill: str | None = None, since: float | None = None,
+                              until: float | None = None, text: str | None = None,
+                              limit: int = 50, offset: int = 0) -> tuple[int, list[dict]]:
+        query: dict[str, Any] = {}
+        if openid is not None:
+            query["openid"] = openid
+        if agent_id is not None:
+            query["$or"] = [{"agent_id": agent_id}, {"agents": agent_id}]
+        if skill is not None:
+            query["skill"] = skill
+        if since is not None or until is not None:
+            query["created_at"] = {}
+            if since is not None:
+                query["created_at"]["$gte"] = since
+            if until is not None:
+                query["created_at"]["$lt"] = until
+        if text is not None and text.strip():
+            msg_query: dict[str, Any] = {"_text": {"$regex": re.escape(text.lower())}}
+            if openid is not None:
+                msg_query["openid"] = openid
+            query["_id"] = {"$in": await self.db.messages.distinct("session_id", msg_query)}
+        total = await self.db.sessions.count_documents(query)
+        if limit <= 0 or offset >= total:
+            return total, []
+        docs = await self.db.sessions.find(query).sort(
+            [("created_at", DESCENDING), ("_n", DESCENDING)]).skip(max(0, offset)).limit(limit).to_list()
+        return total, [_clean(d) for d in docs]
+
+    async def count_sessions_by_state(self) -> dict[str, int]:
+        cursor = await self.db.sessions.aggregate([{"$group": {"_id": "$state", "n": {"$sum": 1}}}])
+        counts = dict.fromkeys(SESSION_STATES, 0)
+        counts.update({d["_id"]: d["n"] for d in await cursor.to_list()})
+        return counts
+
+    # -- messages ------------------------------------------------------------------------------
+
+    async def add_message(self, data: dict) -> dict:
+        rec = message_record(data)
+        if await self.db.messages.find_one({"_id": rec["id"]}, {"_id": 1}) is not None:
+            raise DuplicateError(f"message {rec['id']!r} exists")  # before taking a seq
+        rec["seq"] = await self._next_seq(f"messages:{rec['session_id']}")
+        doc = dict(rec, _id=rec["id"], _n=ObjectId(), _text=(rec["text"] or "").lower())
+        try:
+            await self.db.messages.insert_one(doc)
+        except DuplicateKeyError as exc:
+            raise DuplicateError(f"message {rec['id']!r} exists") from exc
+        return rec
+
+    async def update_message(self, message_id: str, /, **fields: Any) -> dict:
+        fields = check_update("message", fields, ("id", "session_id", "seq"))
+        extra = {"_text": (fields["text"] or "").lower()} if "text" in fields else None
+        return await self._update("messages", message_id, fields, "message", extra)
+
+    async def get_message(self, message_id: str) -> dict | None:
+        return _clean_or_none(await self.db.messages.find_one({"_id": message_id}))
+
+    async def session_messages(self, session_id: str, after_seq: int = 0) -> list[dict]:
+        docs = await self.db.messages.find(
+            {"session_id": session_id, "seq": {"$gt": after_seq}}).sort("seq", ASCENDING).to_list()
+        return [_clean(d) for d in docs]
+
+    async def customer_messages(self, openid: str, limit: int = 100) -> list[dict]:
+        if limit <= 0:
+            return []
+        docs = await self.db.messages.find({"openid": openid}).sort(
+            [("ts", DESCENDING), ("_n", DESCENDING)]).limit(limit).to_list()
+        return [_clean(d) for d in reversed(docs)]
+
+    # -- users ---------------------------------------------------------------------------------
+
+    async def create_user(self, data: dict) -> dict:
+        rec = user_record(data)
+        try:
+            await self.db.users.insert_one(
+                dict(rec, _id=rec["id"], _username_key=username_key(rec["username"])))
+        except DuplicateKeyError as exc:
+            raise DuplicateError(f"username {rec['username']!r} or id exists") from exc
+        return rec
+
+    async def get_user(self, user_id: str) -> dict | None:
+        return _clean_or_none(await self.db.users.find_one({"_id": user_id}))
+
+    async def get_user_by_username(self, username: str) -> dict | None:
+        return _clean_or_none(await self.db.users.find_one({"_username_key": username_key(username)}))
+
+    async def list_users(self) -> list[dict]:
+        docs = await self.db.users.find({}).sort("_username_key", ASCENDING).to_list()
+        return [_clean(d) for d in docs]
+
+    async def update_user(self, user_id: str, /, **fields: Any) -> dict:
+        fields = check_update("user", fields, ("id",))
+        extra = None
+        if "username" in fields:
+            if not fields["username"]:
+                raise ValueError("a user needs a username")
+            extra = {"_username_key": username_key(fields["username"])}
+        try:
+            return await self._update("users", user_id, fields, "user", extra)
+        except DuplicateKeyError as exc:
+            raise DuplicateError(f"username {fields.get('username')!r} exists") from exc
+
+    # -- revoked tokens ------------------------------------------------------------------------
+
+    async def revoke_token(self, jti: str, expires_at: float) -> None:
+        expires_at = float(expires_at)
+        for attempt in range(2):  # concurrent revocations of one jti: one upsert retries
+            try:
+                await self.db.revoked_tokens.update_one(
+                    {"_id": jti},
+                    {"$max": {"expires_at": expires_at, "_expire": _expire_date(expires_at)}},
+                    upsert=True)
+                return
+            except DuplicateKeyError:
+                if attempt:
+                    raise
+
+    async def is_token_revoked(self, jti: str) -> bool:
+        return await self.db.revoked_tokens.find_one({"_id": jti}, {"_id": 1}) is not None
+
+    async def purge_revoked_tokens(self, now: float | None = None) -> int:
+        cutoff = time.time() if now is None else now
+        result = await self.db.revoked_tokens.delete_many({"expires_at": {"$lt": cutoff}})
+        return result.deleted_count
+
+    # -- audit ---------------------------------------------------------------------------------
+
+    async def add_audit(self, data: dict) -> dict:
+        rec = audit_record(data)
+        await self.db.audit.insert_one(dict(rec, _id=rec["id"], _n=ObjectId()))
+        return rec
+
+    async def list_audit(self, limit: int = 50, offset: int = 0, actor_id: str | None = None,
+                         session_id: str | None = None) -> list[dict]:
+        if limit <= 0:
+            return []
+        query: dict[str, Any] = {}
+        if actor_id is not None:
+            query["actor_id"] = actor_id
+        if session_id is not None:
+            query["session_id"] = session_id
+        docs = await self.db.audit.find(query).sort(
+            [("ts", DESCENDING), ("_n", DESCENDING)]).skip(max(0, offset)).limit(limit).to_list()
+        return [_clean(d) for d in docs]
+
+    # -- routing event log -------------------------------------------------------------------
+
+    async def append_routing_events(self, events: list[dict]) -> list[int]:
+        if not events:
+            return []
+        last = await self._next_seq("routing_events", len(events))
+        seqs = list(range(last - len(events) + 1, last + 1))
+        docs = [dict({k: v for k, v in e.items() if k != "seq"}, _id=seq)
+                for seq, e in zip(seqs, events, strict=True)]
+        await self.db.routing_events.insert_many(docs, ordered=True)
+        return seqs
+
+    async def routing_events(self, after_seq: int = 0) -> list[dict]:
+        docs = await self.db.routing_events.find({"_id": {"$gt": after_seq}}).sort(
+            "_id", ASCENDING).to_list()
+        return [dict(_clean(d), seq=d["_id"]) for d in docs]
+
+    async def save_routing_snapshot(self, seq: int, snapshot: dict) -> None:
+        # Opaque blobs (snapshot, settings) are stored as JSON text: their keys are the desk's
+        # data and may hold characters MongoDB treats specially ("$", ".").
+        await self.db.routing_snapshot.replace_one(
+            {"_id": 1}, {"_id": 1, "seq": int(seq), "json": _dumps(snapshot)}, upsert=True)
+
+    async def load_routing_snapshot(self) -> tuple[int, dict] | None:
+        doc = await self.db.routing_snapshot.find_one({"_id": 1})
+        return None if doc is None else (doc["seq"], json.loads(doc["json"]))
+
+    async def prune_routing_events(self, upto_seq: int) -> int:
+        result = await self.db.routing_events.delete_many({"_id": {"$lte": upto_seq}})
+        return result.deleted_count
+
+    # -- settings ------------------------------------------------------------------------------
+
+    async def get_setting(self, key: str, default: Any = None) -> Any:
+        doc = await self.db.settings.find_one({"_id": key})
+        return default if doc is None else json.loads(doc["json"])
+
+    async def set_setting(self, key: str, value: Any) -> None:
+        await self.db.settings.replace_one({"_id": key}, {"_id": key, "json": _dumps(value)}, upsert=True)

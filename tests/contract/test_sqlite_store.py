@@ -1,0 +1,151 @@
+"""What only the SQLite store promises: group commit, durability across reopen and kill -9,
+schema versioning, URL parsing."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from store import StoreError
+from store.sqlite import MIGRATIONS, SQLiteStore
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+@pytest.mark.gen_test
+async def test_group_commit(tmp_path):
+    store = SQLiteStore(str(tmp_path / "k.sqlite3"))
+    await store.open()
+    try:
+        before_commits, before_writes = store.commits, store.writes
+        results = await asyncio.gather(*[
+            store.put_inbound(f"m{i}", "o1", {"i": i}, float(i)) for i in range(200)])
+        assert all(created for created, _ in results)
+        assert store.writes - before_writes == 200
+        commits = store.commits - before_commits
+        assert 1 <= commits < 200, commits  # many writes share one transaction (one fsync)
+        assert len(await store.unprocessed_inbound()) == 200
+    finally:
+        await store.close()
+
+
+@pytest.mark.gen_test
+async def test_dedup_and_data_survive_reopen(tmp_path):
+    path = str(tmp_path / "k.sqlite3")
+    store = SQLiteStore(path)
+    await store.open()
+    await store.put_inbound("k1", "o1", {"Content": "hi"}, 1.0)
+    user = await store.create_user({"username": "Ann"})
+    s = await store.create_session({"openid": "o1"})
+    await store.add_message({"session_id": s["id"], "text": "one"})
+    await store.close()
+    await store.close()  # idempotent
+    with pytest.raises(StoreError):
+        await store.put_inbound("k2", "o1", {}, 2.0)
+
+    again = SQLiteStore(path)
+    await again.open()
+    try:
+        created, rec = await again.put_inbound("k1", "o1", {"Content": "retry"}, 9.0)
+        assert created is False and rec["message"] == {"Content": "hi"}
+        assert await again.get_user_by_username("ann") == user
+        m2 = await again.add_message({"session_id": s["id"], "text": "two"})
+        assert m2["seq"] == 2
+        assert again.fts is True  # the stdlib build has FTS5 with the trigram tokenizer
+    finally:
+        await again.close()
+
+
+@pytest.mark.gen_test
+async def test_open_creates_parent_directories_and_records_schema_version(tmp_path):
+    path = tmp_path / "a" / "b" / "kefu.sqlite3"
+    store = SQLiteStore(str(path))
+    await store.open()
+    await store.close()
+    conn = sqlite3.connect(path)
+    try:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        version = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]
+        assert int(version) == len(MIGRATIONS)
+        conn.execute("UPDATE meta SET value = '999' WHERE key = 'schema_version'")
+        conn.commit()
+    finally:
+        conn.close()
+    newer = SQLiteStore(str(path))
+    with pytest.raises(StoreError, match="newer"):
+        await newer.open()
+
+
+CHILD = textwrap.dedent(
+    """
+    import asyncio, sys
+    from store.sqlite import SQLiteStore
+
+    async def main():
+        store = SQLiteStore(sys.argv[1])
+        await store.open()
+
+        async def put(key):
+            await store.put_inbound(key, "o1", {"key": key}, 0.0)
+            sys.stdout.write(key + "\\n")  # acknowledged: WeChat would get its 200 now
+            sys.stdout.flush()
+
+        n = 0
+        while True:
+            await asyncio.gather(*[put(f"k{n + j}") for j in range(8)])
+            n += 8
+
+    asyncio.run(main())
+    """
+)
+
+
+@pytest.mark.gen_test(timeout=60)
+async def test_every_acknowledged_inbound_survives_sigkill(tmp_path):
+    path = str(tmp_path / "crash.sqlite3")
+    child = subprocess.Popen([sys.executable, "-c", CHILD, path], cwd=REPO, stdout=subprocess.PIPE,
+                             env=dict(os.environ, PYTHONPATH=REPO), text=True)
+    acked = []
+    try:
+        while len(acked) < 400:  # blocking reads: the child is the only thing running here
+            line = child.stdout.readline()
+            assert line, "child exited early"
+            acked.append(line.strip())
+    finally:
+        os.kill(child.pid, signal.SIGKILL)
+        rest, _ = child.communicate()
+    acked += [line for line in rest.split("\n")[:-1]]  # complete lines only
+    assert child.returncode == -signal.SIGKILL
+
+    store = SQLiteStore(path)
+    await store.open()
+    try:
+        stored = {r["key"] for r in await store.unprocessed_inbound(limit=1_000_000)}
+    finally:
+        await store.close()
+    missing = [k for k in acked if k not in stored]
+    assert not missing, f"{len(missing)} acknowledged keys lost, e.g. {missing[:5]}"
+
+
+@pytest.mark.gen_test
+async def test_failing_write_is_rolled_back_alone(tmp_path):
+    store = SQLiteStore(str(tmp_path / "k.sqlite3"))
+    await store.open()
+    try:
+        await store.upsert_customer("o1", 1.0)
+        bad, good = await asyncio.gather(
+            store.update_customer("o1", nickname="x", tags=object()),  # not JSON: fails in the writer
+            store.put_inbound("k1", "o1", {}, 1.0), return_exceptions=True)
+        assert isinstance(bad, TypeError)
+        assert good[0] is True
+        assert (await store.get_customer("o1"))["nickname"] is None
+        assert (await store.get_inbound("k1")) is not None
+    finally:
+        await store.close()

@@ -1,0 +1,181 @@
+"""Test doubles for the console layer: a `FakeDesk` that records calls and can be made slow."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from desk.errors import DeskError
+
+
+class FakeDesk:
+    """Implements the desk methods the socket and the API call; records ``(name, args)``.
+
+    ``answers[name]`` overrides a method's result (an exception instance is raised);
+    ``gates[name]`` is an `asyncio.Event` the method waits for (to make a command slow);
+    ``on_welcome`` is an async hook run inside `welcome` (to publish during the handshake).
+    """
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, tuple[Any, ...]]] = []
+        self.answers: dict[str, Any] = {}
+        self.gates: dict[str, asyncio.Event] = {}
+        self.on_welcome: Any = None
+        self.closed_connections: list[str] = []
+        self.closed_event = asyncio.Event()
+
+    async def _call(self, name: str, *args: Any, default: Any = None) -> Any:
+        self.calls.append((name, args))
+        gate = self.gates.get(name)
+        if gate is not None:
+            await gate.wait()
+        answer = self.answers.get(name, default)
+        if isinstance(answer, BaseException):
+            raise answer
+        return answer
+
+    def names(self) -> list[str]:
+        return [name for name, _ in self.calls]
+
+    async def welcome(self, user: dict[str, Any]) -> dict[str, Any]:
+        if self.on_welcome is not None:
+            await self.on_welcome(user)
+        return await self._call("welcome", user["id"], default={
+            "sessions": [], "presence": {"status": "away", "since": 0.0}, "offers": []})
+
+    async def connection_closed(self, user: dict[str, Any], conn_key: str) -> None:
+        self.closed_connections.append(conn_key)
+        self.closed_event.set()
+
+    async def set_presence(self, user: dict[str, Any], status: str) -> Any:
+        return await self._call("set_presence", user["id"], status, default={"status": status, "since": 1.0})
+
+    async def accept(self, user: dict[str, Any], session_id: str) -> Any:
+        if session_id == "missing":
+            raise DeskError("not_found", "no such session")
+        return await self._call("accept", user["id"], session_id, default={"session": {"id": session_id},
+                                                                           "messages": []})
+
+    async def reject(self, user: dict[str, Any], session_id: str) -> Any:
+        return await self._call("reject", user["id"], session_id, default={})
+
+    async def send(self, user: dict[str, Any], session_id: str, text: str) -> Any:
+        return await self._call("send", user["id"], session_id, text,
+                                default={"message": {"id": "m1", "text": text, "status": "pending"}})
+
+    async def transfer(self, user: dict[str, Any], session_id: str, to_agent: str | None = None,
+                       to_skill: str | None = None, note: str | None = None) -> Any:
+        return await self._call("transfer", user["id"], session_id, to_agent, to_skill, note, default={})
+
+    async def close(self, user: dict[str, Any], session_id: str, wrapup: str, note: str | None = None) -> Any:
+        return await self._call("close", user["id"], session_id, wrapup, note, default={})
+
+    async def subscribe_queues(self, user: dict[str, Any], conn_key: str) -> Any:
+        return await self._call("subscribe_queues", user["id"], conn_key,
+                                default={"queues": [], "agents": [], "sessions": []})
+
+    async def unsubscribe_queues(self, user: dict[str, Any], conn_key: str) -> Any:
+        return await self._call("unsubscribe_queues", user["id"], conn_key, default={})
+
+    async def monitor(self, user: dict[str, Any], session_id: str, conn_key: str) -> Any:
+        return await self._call("monitor", user["id"], session_id, conn_key, default={"session": {}, "messages": []})
+
+    async def unmonitor(self, user: dict[str, Any], session_id: str, conn_key: str) -> Any:
+        return await self._call("unmonitor", user["id"], session_id, conn_key, default={})
+
+    async def whisper(self, user: dict[str, Any], session_id: str, text: str) -> Any:
+        return await self._call("whisper", user["id"], session_id, text, default={"message": {}})
+
+    async def barge(self, user: dict[str, Any], session_id: str, text: str) -> Any:
+        return await self._call("barge", user["id"], session_id, text, default={"message": {}})
+
+    async def reassign(self, user: dict[str, Any], session_id: str, to_agent: str) -> Any:
+        return await self._call("reassign", user["id"], session_id, to_agent, default={})
+
+    async def set_agent_presence(self, user: dict[str, Any], agent_id: str, status: str) -> Any:
+        return await self._call("set_agent_presence", user["id"], agent_id, status, default={})
+
+    async def explain(self, user: dict[str, Any], session_id: str) -> Any:
+        return await self._call("explain", user["id"], session_id, default={"text": "", "explanation": {}})
+
+    # -- REST ----------------------------------------------------------------------------------
+
+    async def get_session(self, user: dict[str, Any], session_id: str) -> Any:
+        if session_id == "missing":
+            raise DeskError("not_found", "no such session")
+        if session_id == "theirs":
+            raise DeskError("not_your_session", "not your session")
+        return await self._call("get_session", user["id"], session_id,
+                                default={"session": {"id": session_id}, "messages": []})
+
+    async def search_sessions(self, user: dict[str, Any], **filters: Any) -> Any:
+        return await self._call("search_sessions", user["id"], filters, default={"total": 0, "sessions": []})
+
+    async def get_customer(self, user: dict[str, Any], openid: str) -> Any:
+        return await self._call("get_customer", user["id"], openid, default={"openid": openid})
+
+    async def customer_sessions(self, user: dict[str, Any], openid: str) -> Any:
+        return await self._call("customer_sessions", user["id"], openid, default={"sessions": []})
+
+    async def queues_snapshot(self) -> Any:
+        return await self._call("queues_snapshot", default={"queues": [
+            {"skill": "general", "waiting": 2, "longest_wait_s": 7.5, "service_level": 1.0,
+             "agents": {"available": 1, "busy": 0, "away": 0, "offline": 0}}]})
+
+    async def agents_snapshot(self) -> Any:
+        return await self._call("agents_snapshot", default={"agents": []})
+
+    async def canned_replies(self) -> Any:
+        return await self._call("canned_replies", default={"replies": []})
+
+    async def skills_catalogue(self) -> Any:
+        return await self._call("skills_catalogue", default={"skills": [], "wrapup_codes": []})
+
+
+class MemoryUsers:
+    """Just enough of a store for `Accounts` unit tests without a database."""
+
+    def __init__(self) -> None:
+        self.users: dict[str, dict[str, Any]] = {}
+        self.revoked: dict[str, float] = {}
+        self.audit: list[dict[str, Any]] = []
+
+    async def create_user(self, data: dict[str, Any]) -> dict[str, Any]:
+        from store.base import DuplicateError, user_record
+
+        rec = user_record(data)
+        if any(u["username"].casefold() == rec["username"].casefold() for u in self.users.values()):
+            raise DuplicateError(rec["username"])
+        self.users[rec["id"]] = rec
+        return dict(rec)
+
+    async def get_user(self, user_id: str) -> dict[str, Any] | None:
+        u = self.users.get(user_id)
+        return dict(u) if u else None
+
+    async def get_user_by_username(self, username: str) -> dict[str, Any] | None:
+        for u in self.users.values():
+            if u["username"].casefold() == username.casefold():
+                return dict(u)
+        return None
+
+    async def list_users(self) -> list[dict[str, Any]]:
+        return [dict(u) for u in sorted(self.users.values(), key=lambda u: u["username"].casefold())]
+
+    async def update_user(self, user_id: str, **fields: Any) -> dict[str, Any]:
+        from store.base import NotFound
+
+        if user_id not in self.users:
+            raise NotFound(user_id)
+        self.users[user_id].update(fields)
+        return dict(self.users[user_id])
+
+    async def revoke_token(self, jti: str, expires_at: float) -> None:
+        self.revoked[jti] = expires_at
+
+    async def is_token_revoked(self, jti: str) -> bool:
+        return jti in self.revoked
+
+    async def add_audit(self, data: dict[str, Any]) -> dict[str, Any]:
+        self.audit.append(data)
+        return data

@@ -1,0 +1,227 @@
+"""The ``/simulator`` page (demo only): play WeChat customers against the running Kefu.
+
+A person opens several phone-sized chats side by side, types as customers, clicks the
+Official Account's menu (``skill:...`` CLICK events) and sends images; every passive or API reply
+shows up live through a WebSocket fed by the platform's listeners. The page is rendered with
+jinja2 straight from the repository's ``templates/`` folder; its script and style are served
+from ``static/`` under the simulator's own prefix so the page works wherever it is mounted.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import tornado.web
+import tornado.websocket
+
+from wechat.sim.customers import WebhookError, WebhookSender
+from wechat.sim.platform import WeChatPlatform
+
+log = logging.getLogger(__name__)
+
+REPO_DIR = Path(__file__).resolve().parents[2]
+TEMPLATES_DIR = REPO_DIR / "templates"
+STATIC_DIR = REPO_DIR / "static"
+
+# The Official Account menu the page shows: (EventKey, label).
+DEFAULT_MENU: tuple[tuple[str, str], ...] = (
+    ("skill:general", "综合咨询"),
+    ("skill:loans", "贷款业务"),
+    ("skill:cards", "信用卡"),
+)
+# A customer message longer than this is refused by the page API (WeChat's own limit is 2048 bytes+).
+MAX_TEXT_CHARS = 2000
+
+
+class _SimHandler(tornado.web.RequestHandler):
+    """Demo page handlers: public by design (mounted only with --demo)."""
+
+    access = "public"
+
+    def initialize(self, platform: WeChatPlatform, sender: WebhookSender, **kwargs: Any) -> None:
+        self.platform = platform
+        self.sender = sender
+        self.options = kwargs
+
+    def check_xsrf_cookie(self) -> None:
+        # JSON-only endpoints: a cross-site form cannot send application/json without a CORS
+        # preflight, which we never grant. See _require_json.
+        return None
+
+    def write_json(self, data: Any, status: int = 200) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json; charset=utf-8")
+        self.finish(json.dumps(data, ensure_ascii=False))
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        self.write_json({"error": {"code": str(status_code), "message": self._reason}}, status_code)
+
+
+class SimulatorPageHandler(_SimHandler):
+    def get(self) -> None:
+        env: jinja2.Environment = self.options["env"]
+        config = {
+            "prefix": self.options["prefix"],
+            "menu": [{"key": key, "label": label} for key, label in self.options["menu"]],
+            "account": self.platform.account_id,
+            "safe_mode": self.sender.safe_mode,
+        }
+        self.set_header("Content-Type", "text/html; charset=utf-8")
+        self.finish(env.get_template("simulator.html").render(config=config, prefix=self.options["prefix"]))
+
+
+class SimulatorSendHandler(_SimHandler):
+    """POST JSON ``{openid, type, text|key|url|scene|label|x|y|recognition}``: one customer action."""
+
+    async def post(self) -> None:
+        if not self.request.headers.get("Content-Type", "").startswith("application/json"):
+            self.write_json({"error": {"code": "bad_request", "message": "send application/json"}}, 415)
+            return
+        try:
+            body = json.loads(self.request.body or b"{}")
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            self.write_json({"error": {"code": "bad_request", "message": "body must be a JSON object"}}, 400)
+            return
+        openid = body.get("openid")
+        kind = body.get("type", "text")
+        if not isinstance(openid, str) or not openid.strip() or len(openid) > 64:
+            self.write_json({"error": {"code": "bad_request", "message": "openid is required"}}, 400)
+            return
+        action = self._action(openid.strip(), str(kind), body)
+        if action is None:
+            self.write_json(
+                {"error": {"code": "bad_request", "message": f"cannot send type {kind!r} like that"}}, 400
+            )
+            return
+        before = len(self.platform.replies.get(openid, []))
+        try:
+            answer = await action()
+        except WebhookError as exc:
+            self.write_json(
+                {"error": {"code": "webhook_failed", "message": str(exc), "status": exc.status}}, 502
+            )
+            return
+        replies = self.platform.replies.get(openid, [])[before:]
+        self.write_json({"answer": answer, "replies": replies})
+
+    def _action(self, openid: str, kind: str, body: dict[str, Any]) -> Callable[[], Any] | None:
+        s = self.sender
+
+        def text_field(name: str) -> str | None:
+            value = body.get(name)
+            return value[:MAX_TEXT_CHARS] if isinstance(value, str) and value.strip() else None
+
+        if kind == "text" and (text := text_field("text")):
+            return lambda: s.send_text(openid, text)
+        if kind == "click" and (key := text_field("key")):
+            return lambda: s.click(openid, key)
+        if kind == "view" and (url := text_field("url")):
+            return lambda: s.view(openid, url)
+        if kind == "image":
+            return lambda: s.send_image(openid)
+        if kind == "voice":
+            return lambda: s.send_voice(openid, recognition=text_field("recognition") or text_field("text"))
+        if kind == "location":
+            try:
+                x, y = float(body.get("x", 39.9042)), float(body.get("y", 116.4074))
+            except (TypeError, ValueError):
+                return None
+            return lambda: s.send_location(openid, x, y, label=text_field("label") or "")
+        if kind == "subscribe":
+            return lambda: s.subscribe(openid, scene=text_field("scene"))
+        if kind == "unsubscribe":
+            return lambda: s.unsubscribe(openid)
+        if kind == "scan" and (scene := text_field("scene")):
+            return lambda: s.scan(openid, scene)
+        return None
+
+
+class SimulatorRepliesHandler(_SimHandler):
+    """GET ``?openid=``: that customer's replies and whole timeline (customer messages too)."""
+
+    def get(self) -> None:
+        openid = self.get_query_argument("openid", "")
+        self.write_json(
+            {
+                "openid": openid,
+                "replies": self.platform.replies.get(openid, []),
+                "timeline": self.platform.timeline.get(openid, []),
+            }
+        )
+
+
+class SimulatorMediaHandler(_SimHandler):
+    """The platform's media (customers' generated images, media the account uploaded)."""
+
+    def get(self, media_id: str) -> None:
+        media = self.platform.media.get(media_id)
+        if media is None:
+            raise tornado.web.HTTPError(404)
+        self.set_header("Content-Type", media.content_type)
+        self.set_header("X-Content-Type-Options", "nosniff")
+        self.set_header("Content-Security-Policy", "default-src 'none'")
+        self.finish(media.data)
+
+
+class SimulatorSocket(tornado.websocket.WebSocketHandler):
+    """Pushes every platform event (customer message, passive or API reply) as JSON."""
+
+    access = "public"
+
+    def initialize(self, platform: WeChatPlatform, **kwargs: Any) -> None:
+        self.platform = platform
+        self._unsubscribe: Callable[[], None] | None = None
+
+    def open(self, *args: str, **kwargs: str) -> None:
+        self._unsubscribe = self.platform.subscribe(self._push)
+        self.write_message(json.dumps({"kind": "hello", "account": self.platform.account_id}))
+
+    def _push(self, event: dict[str, Any]) -> None:
+        try:
+            self.write_message(json.dumps(event, ensure_ascii=False))
+        except tornado.websocket.WebSocketClosedError:
+            self.on_close()
+
+    def on_message(self, message: str | bytes) -> None:
+        pass  # the page only listens
+
+    def on_close(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+
+
+class SimulatorStaticHandler(tornado.web.StaticFileHandler):
+    """The page's script and stylesheet."""
+
+    access = "public"
+
+
+def simulator_routes(
+    platform: WeChatPlatform,
+    sender: WebhookSender,
+    prefix: str = "/simulator",
+    menu: Sequence[tuple[str, str]] = DEFAULT_MENU,
+) -> list[tuple[str, type, dict[str, Any]]]:
+    """Route tuples of the simulator page, its JSON API, its WebSocket, media and assets."""
+    p = prefix.rstrip("/")
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
+        autoescape=jinja2.select_autoescape(["html"]),
+    )
+    kw: dict[str, Any] = {"platform": platform, "sender": sender}
+    return [
+        (rf"{p}/?", SimulatorPageHandler, {**kw, "env": env, "prefix": p, "menu": tuple(menu)}),
+        (rf"{p}/api/send", SimulatorSendHandler, kw),
+        (rf"{p}/api/replies", SimulatorRepliesHandler, kw),
+        (rf"{p}/media/([A-Za-z0-9_\-]+)", SimulatorMediaHandler, kw),
+        (rf"{p}/ws", SimulatorSocket, {"platform": platform}),
+        (rf"{p}/static/(simulator\.(?:js|css))", SimulatorStaticHandler, {"path": str(STATIC_DIR)}),
+    ]
