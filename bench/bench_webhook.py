@@ -40,7 +40,7 @@ def build_requests(base: str, count: int, safe: bool, tag: str) -> list[tuple[st
             body = cipher.encrypt_message(xml, nonce, int(stamp))
             from wechat.xmlsafe import parse_xml
 
-            encrypt = parse_xml(body)["Encrypt"]
+            encrypt = parse_xml(body)[1]["Encrypt"]
             query += f"&encrypt_type=aes&msg_signature={_sha1_sorted(TOKEN, stamp, nonce, encrypt)}"
             body = f"<xml><ToUserName><![CDATA[gh_bench]]></ToUserName><Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>"
         else:

@@ -72,6 +72,8 @@ class Desk:
             await asyncio.wait(list(self._sends))
 
     async def stop(self) -> None:
+        if self._stopping:
+            return
         self._stopping = True
         if self._idle_task is not None:
             self._idle_task.cancel()
@@ -109,6 +111,12 @@ class Desk:
             elif message.skill_from_menu and session["state"] in ("queued", "offered"):
                 session = await self.store.update_session(session["id"], skill=message.skill_from_menu)
                 await self.routing.skill_changed(session["id"], message.skill_from_menu)
+        if session is None and not message.is_event:
+            # Right after a diversion, further messages are part of the same left message.
+            latest = await self.store.customer_sessions(message.openid, limit=1)
+            if latest and latest[0]["state"] == "diverted" and now - latest[0]["created_at"] < self.config.idle_timeout:
+                await self._record(message, key, latest[0], now)
+                return latest[0]["id"]
         if session is None:
             skill = customer.get("last_skill") or self.config.default_skill
             priority = 10 if "vip" in (customer.get("tags") or ()) else 0

@@ -109,6 +109,8 @@ class RoutingDriver:
                 await self.store.update_session(session["id"], state="queued", agent_id=None, offered_to=None)
 
     async def stop(self) -> None:
+        if self._stopped:
+            return
         self._stopped = True
         if self._timer is not None:
             self._timer.cancel()

@@ -318,7 +318,13 @@ class RoutingEngine:
                 for skill, by_strategy in self._indexes.items()
                 for strategy, index in by_strategy.items()
             ],
-            "timers": [list(entry) for entry in self._timers.heap],
+            # Only live deadlines, sorted (a sorted list is a valid heap): next_deadline() may
+            # have dropped stale ones already, which must not make two equal states differ.
+            "timers": [
+                [when, kind, subject]
+                for when, kind, subject in sorted(self._timers.heap)
+                if self._timer_live(kind, subject, when)
+            ],
         }
 
     @classmethod

@@ -989,4 +989,4 @@ $("conn-status").dataset.state = "connecting";
 $("conn-text").textContent = t("conn.connecting");
 socket.connect();
 loadReference();
-void lastConnState;
+

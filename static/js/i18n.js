@@ -37,8 +37,8 @@ export function setLang(next) {
 export function t(key, vars) {
   let s = strings[key];
   if (s === undefined) {
-    console.warn("i18n: missing key", key);
-    s = key;
+    // An unknown code from the server (a new reason, say) shows as itself, not as a key path.
+    s = key.includes(".") ? key.slice(key.lastIndexOf(".") + 1) : key;
   }
   if (vars) {
     s = s.replace(/\{(\w+)\}/g, (m, name) => (name in vars ? String(vars[name]) : m));

@@ -127,7 +127,7 @@ def base_url(http_port):
 
 
 @pytest.fixture
-def customer(kefu):
+def customer(kefu, http_server):
     """The simulator's webhook sender: ``await customer.send_text(openid, text)``."""
     return kefu.simulator.sender
 
