@@ -27,9 +27,10 @@ ROOT = Path(__file__).resolve().parent
 MAX_WEBHOOK_BODY_BYTES = 256 * 1024
 # Browsers cannot send large frames by accident; anything bigger is an attack or a bug.
 WEBSOCKET_MAX_MESSAGE_BYTES = 64 * 1024
-# A ping every 20 s finds a dead peer within 40 s, well inside the agent-disconnect grace.
+# A ping every 20 s finds a dead peer within 40 s, well inside the agent-disconnect grace
+# (Tornado allows a timeout no longer than the interval).
 WEBSOCKET_PING_INTERVAL_SECS = 20
-WEBSOCKET_PING_TIMEOUT_SECS = 40
+WEBSOCKET_PING_TIMEOUT_SECS = 20
 SHUTDOWN_DRAIN_SECS = 10
 
 

@@ -13,6 +13,7 @@ import asyncio
 import base64
 import hashlib
 import hmac
+import inspect
 import logging
 import re
 import secrets
@@ -112,6 +113,11 @@ class Accounts:
         self._clock = clock
         # username (casefolded) -> (consecutive failures, time of the last failure)
         self._failures: OrderedDict[str, tuple[int, float]] = OrderedDict()
+        self._disabled_callbacks: list[Callable[[str], Any]] = []
+
+    def on_user_disabled(self, callback: Callable[[str], Any]) -> None:
+        """Await ``callback(user_id)`` after a user is disabled (the desk takes them offline at once)."""
+        self._disabled_callbacks.append(callback)
 
     # -- passwords (scrypt is ~50 ms of CPU: keep it off the event loop) --------------------------
 
@@ -350,6 +356,14 @@ class Accounts:
             reason = "password changed"
         if reason:
             self.bus.disconnect_user(user_id, CLOSE_REVOKED, reason)
+        if reason == "user disabled":
+            for callback in self._disabled_callbacks:
+                try:
+                    result = callback(user_id)
+                    if inspect.isawaitable(result):
+                        await result
+                except Exception:
+                    log.exception("on_user_disabled callback failed")
         await self._audit(actor_id, "user.update", user_id,
                           {"fields": sorted(k for k in fields if k != "password") +
                            (["password"] if "password" in fields else [])})

@@ -62,6 +62,7 @@ class Desk:
         await self.routing.start(await self.skills_catalogue_names())
         self.bus.on_user_gone(self._user_gone)
         self.bus.on_user_back(self._user_back)
+        self.accounts.on_user_disabled(self.agent_disabled)
         await self.inbound.recover()
         self._idle_task = asyncio.ensure_future(self._idle_loop())
 

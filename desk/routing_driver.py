@@ -50,9 +50,11 @@ class RoutingDriver:
         self._last_seq = 0
         self._agents: dict[str, tuple[tuple[tuple[str, int], ...], int]] = {}
         self._stopped = False
+        self._catalogue: list[str] = []
 
     # -- start / stop ----------------------------------------------------------------------------
     async def start(self, skills: list[str]) -> None:
+        self._catalogue = list(skills)
         settings = {"disconnect_grace_secs": self.disconnect_grace,
                     "default_offer_timeout_secs": self.offer_timeout}
         loaded = await self.store.load_routing_snapshot()
@@ -130,6 +132,9 @@ class RoutingDriver:
         seqs = await self.store.append_routing_events([event.to_dict()])
         self._last_seq = seqs[-1]
         self._events_since_snapshot += 1
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("routing applied", extra={"fields": {"event": event.kind,
+                                                            "decisions": [d.kind for d in decisions]}})
         results = []
         for decision in decisions:
             results.append(await self._carry_out(decision))
@@ -138,10 +143,13 @@ class RoutingDriver:
             await self.store.prune_routing_events(self._last_seq)
             self._events_since_snapshot = 0
         self._schedule_tick()
+        self.desk.watchers.queues_changed()
         return results
 
     async def apply(self, event: ev.Event) -> list[Any]:
         async with self._lock:
+            if self._stopped:  # shutting down: the final snapshot is (being) written
+                return []
             return await self._apply(event)
 
     def _schedule_tick(self) -> None:
@@ -311,7 +319,14 @@ class RoutingDriver:
         assert self.engine is not None
         now = self.clock()
         queues = []
-        for skill, q in self.engine.queue_stats(now).items():
+        stats = self.engine.queue_stats(now)
+        for skill in self._catalogue:
+            if skill not in stats:  # a skill nobody has used yet still belongs on the wall
+                cfg = self.engine.queue_config(skill)
+                stats[skill] = {"waiting": 0, "longest_wait_s": 0.0, "service_level": None, "average_wait_s": None,
+                                "sla_secs": cfg.sla_secs, "strategy": cfg.strategy, "agents_available": 0,
+                                "agents_busy": 0, "agents_away": 0}
+        for skill, q in sorted(stats.items()):
             queues.append({
                 "skill": skill, "waiting": q["waiting"], "longest_wait_s": round(q["longest_wait_s"], 1),
                 "service_level": q["service_level"], "average_wait_s": q["average_wait_s"],

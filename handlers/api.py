@@ -49,16 +49,19 @@ class SessionHandler(_QueryMixin):
 
 
 class SessionSearchHandler(_QueryMixin):
+    """Query ``openid, agent, skill, since, until, q, limit, offset``; the desk receives them under
+    the store's names (``agent`` → ``agent_id``, ``q`` → ``text``)."""
+
     access = roles("supervisor", "admin", "qa")
 
     async def get(self) -> None:
         filters: dict[str, Any] = {
             "openid": self.str_arg("openid"),
-            "agent": self.str_arg("agent"),
+            "agent_id": self.str_arg("agent"),
             "skill": self.str_arg("skill"),
             "since": self.float_arg("since"),
             "until": self.float_arg("until"),
-            "q": self.str_arg("q"),
+            "text": self.str_arg("q"),
             "limit": self.int_arg("limit", 50, 1, MAX_PAGE),
             "offset": self.int_arg("offset", 0, 0, 10**9),
         }

@@ -169,10 +169,14 @@ class RoutingEngine:
             self._now = event.now
         self._events_applied += 1
         out = self._out = []
-        self._run_timers()
+        heap = self._timers.heap
+        if heap and heap[0][0] <= self._now:
+            self._run_timers()
         handler(event)
-        self._settle()
-        self._run_timers()
+        if self._dirty_agents or self._dirty_sessions:
+            self._settle()
+        if heap and heap[0][0] <= self._now:
+            self._run_timers()
         self._out = []
         return out
 
@@ -322,7 +326,7 @@ class RoutingEngine:
             # have dropped stale ones already, which must not make two equal states differ.
             "timers": [
                 [when, kind, subject]
-                for when, kind, subject in sorted(self._timers.heap)
+                for when, kind, subject in sorted(set(self._timers.heap))
                 if self._timer_live(kind, subject, when)
             ],
         }
@@ -434,22 +438,32 @@ class RoutingEngine:
         self._add_membership(agent)
 
     def _touch(self, agent: AgentState) -> None:
-        """Record that the agent changed: new version, fresh index entries, settle it."""
+        """Record that the agent changed: new version (its index entries go stale); settle it.
+
+        Fresh index entries are pushed by ``_settle`` once the agent has taken what it can,
+        so an agent freed and at once given a waiting session costs no index traffic.
+        """
         self._stamp += 1
         agent.version = self._stamp
-        if agent.can_take():
-            for skill in agent.skills:
-                indexes = self._indexes.get(skill)
-                if not indexes:
-                    continue
-                for index in indexes.values():
-                    index.push(agent)
-                    if len(index.heap) > 2 * len(self._members.get(skill, ())) + 32:
-                        index.rebuild(self._agents[a] for a in self._members.get(skill, {}))
         self._dirty_agents[agent.agent_id] = None
 
+    def _reindex(self, agent: AgentState) -> None:
+        """Push the agent's current entry into each index of its skills, if it can take offers."""
+        if not agent.can_take():
+            return
+        for skill in agent.skills:
+            indexes = self._indexes.get(skill)
+            if not indexes:
+                continue
+            for index in indexes.values():
+                index.push(agent)
+                if len(index.heap) > 2 * len(self._members.get(skill, ())) + 32:
+                    index.rebuild(self._agents[a] for a in self._members.get(skill, {}))
+
     def _index(self, skill: str, strategy: str) -> AgentIndex:
-        by_strategy = self._indexes.setdefault(skill, {})
+        by_strategy = self._indexes.get(skill)
+        if by_strategy is None:
+            by_strategy = self._indexes[skill] = {}
         index = by_strategy.get(strategy)
         if index is None:
             index = by_strategy[strategy] = AgentIndex(skill, strategy)
@@ -598,7 +612,9 @@ class RoutingEngine:
         cfg = self._cfg(skill)
         if cfg.business_hours is not None and not cfg.business_hours.is_open(self._now):
             return "outside_hours", f"the {skill} queue is outside its business hours"
-        if not self._present.get(skill) and not any(self._present.get(o) for o in cfg.overflow_skills):
+        if not self._present.get(skill) and not (
+            cfg.overflow_skills and any(self._present.get(o) for o in cfg.overflow_skills)
+        ):
             return "no_agents", f"no agent with skill {skill} is logged in"
         return None
 
@@ -991,9 +1007,18 @@ class RoutingEngine:
                 agent = self._agents.get(agent_id)
                 if agent is not None:
                     self._fill(agent)
+                    # Offers made by _fill marked it dirty again; it has taken all it can.
+                    self._dirty_agents.pop(agent_id, None)
+                    self._reindex(agent)
             if self._dirty_sessions:
                 dirty = self._dirty_sessions
                 self._dirty_sessions = {}
+                if len(dirty) == 1:
+                    session_id, announce = next(iter(dirty.items()))
+                    session = self._sessions.get(session_id)
+                    if session is not None:
+                        self._route(session, announce)
+                    continue
                 live = [self._sessions[sid] for sid in dirty if sid in self._sessions]
                 live.sort(key=lambda s: s.key)
                 for session in live:

@@ -188,6 +188,13 @@ export default {
   "close.done": "Session closed.",
   "close.failed": "Could not close: {reason}",
 
+  "wrapup.resolved": "Resolved",
+  "wrapup.follow_up": "Needs follow-up",
+  "wrapup.transferred": "Transferred",
+  "wrapup.no_response": "No response",
+  "wrapup.complaint": "Complaint",
+  "wrapup.other": "Other",
+
   "state.queued": "queued",
   "state.offered": "offered",
   "state.assigned": "in service",
@@ -286,4 +293,6 @@ export default {
   "monitor.failed": "Could not monitor the session: {reason}",
   "monitor.closed": "The session has ended ({reason}).",
   "monitor.with_agent": "agent {name}",
+  "msg.whisper_seen_by_agent": "Whisper from {name} · only the agent sees it",
+  "monitor.no_agents": "No agent to reassign to",
 };

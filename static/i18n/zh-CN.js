@@ -129,7 +129,7 @@ export default {
   "msg.link": "[链接]",
   "msg.file": "[文件]",
   "msg.unsupported": "[{type} 消息]",
-  "msg.whisper_from": "{name} 的悄悄话 · 仅你可见",
+  "msg.whisper_from": "{name}的悄悄话 · 仅你可见",
   "msg.whisper_toast": "班长在与 {name} 的会话中给你发了悄悄话",
   "msg.supervisor": "班长",
   "msg.supervisor_barge": "班长 {name} 插话",
@@ -187,6 +187,13 @@ export default {
   "close.submit": "结束会话",
   "close.done": "会话已结束。",
   "close.failed": "结束失败：{reason}",
+
+  "wrapup.resolved": "已解决",
+  "wrapup.follow_up": "需跟进",
+  "wrapup.transferred": "已转接",
+  "wrapup.no_response": "客户无回应",
+  "wrapup.complaint": "投诉",
+  "wrapup.other": "其他",
 
   "state.queued": "排队中",
   "state.offered": "分配中",
@@ -286,4 +293,6 @@ export default {
   "monitor.failed": "无法监听该会话：{reason}",
   "monitor.closed": "会话已结束（{reason}）。",
   "monitor.with_agent": "坐席 {name}",
+  "msg.whisper_seen_by_agent": "{name}的悄悄话 · 仅坐席可见",
+  "monitor.no_agents": "没有可改派的坐席",
 };

@@ -2,7 +2,7 @@
 // limits, canned replies, the customer panel, transfer and close. State comes from the socket's
 // welcome (replaced wholesale on resync) and is kept current by events; every handler is
 // idempotent because a resumed socket may replay what a fresh welcome already contains.
-import { initI18n, t } from "kefu/i18n";
+import { initI18n, t, has } from "kefu/i18n";
 import { api, auth, logout, roleHome, setUnauthorizedHandler, ApiError } from "kefu/api";
 import { KefuSocket, SocketError } from "kefu/socket";
 import {
@@ -74,7 +74,10 @@ function errText(exc) {
 
 // ---------------------------------------------------------------- reference data
 async function loadReference() {
-  const [skills, canned, agents] = await Promise.allSettled([api("/api/skills"), api("/api/canned"), api("/api/agents")]);
+  // GET /api/agents is for supervisors and admins; a plain agent types the colleague's name instead.
+  const staff = (user.roles || []).some((r) => r === "supervisor" || r === "admin");
+  const [skills, canned, agents] = await Promise.allSettled([
+    api("/api/skills"), api("/api/canned"), staff ? api("/api/agents") : Promise.reject(new Error("not staff"))]);
   if (skills.status === "fulfilled" && skills.value) {
     state.skills = skills.value.skills || [];
     state.wrapups = skills.value.wrapup_codes || [];
@@ -274,7 +277,7 @@ function renderSessions() {
     const s = entry.session;
     const id = String(s.id);
     const name = customerName(s.customer, s.openid);
-    const last = entry.transcript.last();
+    const last = [...entry.transcript.list].reverse().find((m) => m.type !== "whisper" && m.type !== "note");
     const budget = s.budget || {};
     const btn = el("button", { type: "button", class: "session-item", dataset: { sessionId: id }, "aria-current": state.active === id ? "true" : null },
       avatar(name, s.openid),
@@ -665,7 +668,8 @@ function wrapupCode(w) {
 }
 function wrapupLabel(code) {
   const found = state.wrapups.find((w) => wrapupCode(w) === code);
-  return (found && typeof found === "object" && (found.label || found.name)) || code;
+  if (found && typeof found === "object" && (found.label || found.name)) return found.label || found.name;
+  return has(`wrapup.${code}`) ? t(`wrapup.${code}`) : code;
 }
 
 $("btn-transfer").addEventListener("click", () => {
@@ -753,7 +757,7 @@ $("btn-close").addEventListener("click", () => {
   sel.append(el("option", { value: "", text: t("close.pick") }));
   for (const w of state.wrapups) {
     const code = wrapupCode(w);
-    sel.append(el("option", { value: code, text: typeof w === "object" ? w.label || w.name || code : code }));
+    sel.append(el("option", { value: code, text: wrapupLabel(code) }));
   }
   if (!state.wrapups.length) sel.append(el("option", { value: "resolved", text: "resolved" }));
   $("close-note").value = "";
@@ -892,6 +896,15 @@ function onMessage(sessionId, message) {
   const id = String(sessionId || message.session_id);
   const entry = state.sessions.get(id) || (state.closedView && String(state.closedView.session.id) === id ? state.closedView : null);
   if (!entry) return;
+  // My own message echoed by the server before the send's result: it replaces the local copy,
+  // so the message is never on screen twice.
+  if (message.direction === "out" && String(message.author_id) === String(user.id) && !entry.transcript.get(message.id)) {
+    const local = entry.transcript.list.find((m) => m._local && m.status === "pending" && m.text === message.text);
+    if (local) {
+      entry.transcript.remove(local.id);
+      if (activeEntry() === entry) view.sync(local.id);
+    }
+  }
   const change = entry.transcript.upsert(message);
   if (!change) return;
   applyPendingStatus(entry, message.id);

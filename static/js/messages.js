@@ -73,8 +73,9 @@ function cmp(a, b) {
 
 // Keyed rendering of a Transcript into an <ol>.
 export class MessageView {
-  constructor(container, { me = null, names = () => null, onRetry = null } = {}) {
+  constructor(container, { me = null, names = () => null, onRetry = null, whisperKey = "msg.whisper_from" } = {}) {
     this.container = container;
+    this.whisperKey = whisperKey;
     this.me = me;
     this.names = names;
     this.onRetry = onRetry;
@@ -281,7 +282,7 @@ export function renderMessage(msg, view = {}) {
       "li",
       { class: "msg msg-whisper", dataset: { id } },
       el("div", { class: "msg-bubble" },
-        el("p", { class: "msg-label", text: t("msg.whisper_from", { name: who }) }),
+        el("p", { class: "msg-label", text: t(view.whisperKey || "msg.whisper_from", { name: who }) }),
         el("p", { class: "msg-text", text: msg.text || "" })),
       el("div", { class: "msg-meta" }, el("time", { text: fmtClock(msg.ts) })),
     );

@@ -55,7 +55,7 @@ const chart = new LiveChart($("chart"), {
   label: (p) => (p ? t("chart.aria", { waiting: p.waiting, sl: p.sl === null ? "—" : `${Math.round(p.sl)}%` }) : t("chart.no_data")),
 });
 
-const view = new MessageView($("monitor-messages"), { names: agentName });
+const view = new MessageView($("monitor-messages"), { names: agentName, whisperKey: "msg.whisper_seen_by_agent" });
 
 function agentName(id) {
   if (id === undefined || id === null) return null;
@@ -234,6 +234,17 @@ function tick() {
   }
 }
 
+// The engine explains itself with ids; people read names.
+function humanize(text) {
+  if (!text) return "";
+  let out = String(text);
+  for (const a of state.agents) if (a.id) out = out.split(String(a.id)).join(a.name || a.username || a.id);
+  for (const s of state.sessions) if (s.id) out = out.split(String(s.id)).join(customerName(s.customer, s.openid));
+  const m = state.monitored;
+  if (m && m.session) out = out.split(String(m.id)).join(customerName(m.session.customer, m.session.openid));
+  return out;
+}
+
 // ---------------------------------------------------------------- monitoring
 async function startMonitor(id) {
   if (state.monitored && state.monitored.id !== id) {
@@ -291,11 +302,13 @@ function renderMonitorHead() {
     if (String(a.id) === String(s.agent_id) || a.status === "offline") continue;
     sel.append(el("option", { value: a.id, text: `${a.name || a.username} · ${t(`presence.${a.status}`)}` }));
   }
+  const choices = sel.options.length;
+  if (!choices) sel.append(el("option", { value: "", text: t("monitor.no_agents") }));
   if ([...sel.options].some((o) => o.value === current)) sel.value = current;
   const assigned = s.state === "assigned" && !closed;
   $("reassign").hidden = !canAct;
-  $("btn-reassign").disabled = !assigned || !sel.options.length;
-  sel.disabled = !assigned || !sel.options.length;
+  $("btn-reassign").disabled = !assigned || !choices;
+  sel.disabled = !assigned || !choices;
   $("sup-composer").hidden = !canAct;
   $("btn-whisper").disabled = !assigned;
   $("btn-barge").disabled = !assigned;
@@ -396,7 +409,7 @@ $("btn-explain").addEventListener("click", async () => {
   box.replaceChildren(el("p", { class: "muted", text: t("common.loading") }));
   try {
     const r = await socket.request("explain", { session_id: m.id });
-    box.replaceChildren(el("p", { class: "explain-text", text: r.text || t("monitor.no_explanation") }));
+    box.replaceChildren(el("p", { class: "explain-text", text: humanize(r.text) || t("monitor.no_explanation") }));
   } catch (exc) {
     box.replaceChildren(el("p", { class: "form-error", text: t("monitor.explain_failed", { reason: errText(exc) }) }));
   }

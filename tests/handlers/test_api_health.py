@@ -31,8 +31,8 @@ async def test_search_passes_filters_and_checks_roles(api_fetch, kefu_services, 
     assert status == 200 and body == {"total": 0, "sessions": []}
     name, (uid, filters) = kefu_services.desk.calls[-1]
     assert name == "search_sessions"
-    assert filters == {"openid": None, "agent": None, "skill": "loans", "since": 10.0, "until": None,
-                       "q": "refund", "limit": 5, "offset": 0}
+    assert filters == {"openid": None, "agent_id": None, "skill": "loans", "since": 10.0, "until": None,
+                       "text": "refund", "limit": 5, "offset": 0}
     status, body, _ = await api_fetch("/api/sessions?limit=1000", user="super")
     assert status == 400 and "limit" in body["error"]["message"]
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from routing import (
     AgentDisconnected,
@@ -86,6 +86,17 @@ class RoutingMachine(RuleBasedStateMachine):
         self.log: list[Event] = []
         self.now = 1_000_000.0
         self.session_ids: list[str] = []
+
+    @initialize(
+        skills=st.lists(
+            st.dictionaries(st.sampled_from(SKILLS), st.integers(1, 5), min_size=1, max_size=3),
+            min_size=len(AGENTS),
+            max_size=len(AGENTS),
+        )
+    )
+    def staff(self, skills: list[dict[str, int]]) -> None:
+        for agent, agent_skills in zip(AGENTS, skills, strict=True):
+            self.apply(AgentLoggedIn(agent_id=agent, skills=agent_skills, capacity=CAPACITY[agent], now=self.now))
 
     # --- driving ---------------------------------------------------------------------------
 
@@ -303,6 +314,7 @@ RoutingMachine.TestCase.settings = settings(
     max_examples=60,
     stateful_step_count=40,
     deadline=None,
+    database=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
 TestRoutingMachine = RoutingMachine.TestCase

@@ -73,10 +73,12 @@ class Console:
         assert frame["ok"], frame
         return frame["result"]
 
-    async def event(self, name: str, **match: Any) -> dict[str, Any]:
-        """The next event called ``name`` whose data has the ``match`` items; returns its data."""
+    async def event(self, name: str, where: Any = None, **match: Any) -> dict[str, Any]:
+        """The next event called ``name`` whose data has the ``match`` items (and satisfies the
+        ``where`` predicate, if given); returns its data."""
         def fits(frame: dict[str, Any]) -> bool:
-            return frame["event"] == name and all(frame["data"].get(k) == v for k, v in match.items())
+            return (frame["event"] == name and all(frame["data"].get(k) == v for k, v in match.items())
+                    and (where is None or where(frame["data"])))
 
         for i, frame in enumerate(self._pending):
             if fits(frame):
@@ -96,10 +98,12 @@ class Console:
 
 
 @pytest.fixture
-def kefu_config(tmp_path, http_port):
+def kefu_config(tmp_path, http_port, request):
+    """Demo configuration; ``@pytest.mark.kefu(offer_timeout=1, ...)`` overrides settings."""
     config = parse_config(["--demo", "--port", str(http_port), "--store",
                            f"sqlite:///{tmp_path / 'kefu.sqlite3'}"], environ={})
-    return replace(config, offer_timeout=20, disconnect_grace=60)
+    marker = request.node.get_closest_marker("kefu")
+    return replace(config, **(marker.kwargs if marker else {}))
 
 
 @pytest.fixture

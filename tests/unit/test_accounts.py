@@ -229,3 +229,17 @@ async def test_bootstrap_and_demo_seed(accounts):
     bob = next(u for u in await accounts.list_users() if u["username"] == "bob")
     assert bob["max_sessions"] == 2 and {"name": "cards", "level": 5} in bob["skills"]
     assert (await accounts.login("bob", "bob123"))["user"]["roles"] == ["agent"]
+
+
+@pytest.mark.gen_test
+async def test_disabling_notifies_the_desk(accounts):
+    user = await _agent(accounts)
+    seen: list[str] = []
+
+    async def disabled(user_id: str) -> None:
+        seen.append(user_id)
+
+    accounts.on_user_disabled(disabled)
+    await accounts.update_user(user["id"], {"max_sessions": 2})
+    await accounts.update_user(user["id"], {"disabled": True})
+    assert seen == [user["id"]]

@@ -1,0 +1,1 @@
+"""Browser tests: the consoles driven in a real Chromium through Playwright."""
