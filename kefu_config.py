@@ -85,7 +85,7 @@ def parse_config(argv: Sequence[str] | None = None, environ: Mapping[str, str] |
     """Build a validated :class:`Config` from flags and environment."""
     environ = os.environ if environ is None else environ
     parser = argparse.ArgumentParser(prog="server.py", description="Kefu agent console server")
-    for flag, typ, help_text in _SETTINGS:
+    for flag, _typ, help_text in _SETTINGS:
         parser.add_argument(f"--{flag}", type=str, default=None, help=f"{help_text} (env {env_name(flag)})")
     parser.add_argument("--demo", action="store_true", default=None,
                         help="seed demo users and skills and mount the WeChat simulator (env KEFU_DEMO)")

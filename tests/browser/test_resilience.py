@@ -89,9 +89,9 @@ def test_draft_is_kept_per_session(open_page, sim):
     _accept_new_customer(page, sim, b, "客户B")
     expect(page.locator("#composer-input")).to_have_value("")
     page.locator("#composer-input").fill("给B的草稿")
-    page.locator(f'.session-item[data-session-id]', has_text=a).click()
+    page.locator('.session-item[data-session-id]', has_text=a).click()
     expect(page.locator("#composer-input")).to_have_value("给A的草稿")
-    page.locator(f'.session-item[data-session-id]', has_text=b).click()
+    page.locator('.session-item[data-session-id]', has_text=b).click()
     expect(page.locator("#composer-input")).to_have_value("给B的草稿")
 
 

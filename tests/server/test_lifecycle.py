@@ -39,7 +39,7 @@ async def test_whole_life_of_a_session(console, customer, platform, api) -> None
     closed = await alice.event("session_closed", session_id=session_id)
     assert closed["reason"] == "closed"
 
-    code, history = await api(f"/api/customers/o-cust-1/sessions", token=alice.token)
+    code, history = await api("/api/customers/o-cust-1/sessions", token=alice.token)
     assert code == 200
     assert history["sessions"][0]["id"] == session_id
     assert history["sessions"][0]["state"] == "closed"
