@@ -86,8 +86,10 @@ class Desk:
         """Store a WeChat message durably (once) and return WeChat's answer."""
         return await self.inbound.ingest(message)
 
-    async def _process_inbound(self, key: str, message: InboundMessage) -> str | None:
-        now = self.clock()
+    async def _process_inbound(self, key: str, message: InboundMessage, received_at: float) -> str | None:
+        # The time WeChat's message was stored, not now: after a crash, recovery processes it again
+        # and the customer keeps their place and waiting time.
+        now = received_at
         customer = await self.store.upsert_customer(message.openid, seen_at=now)
         budget = ReplyBudget.from_dict(customer.get("budget"))
         changes: dict[str, Any] = {}
@@ -127,8 +129,10 @@ class Desk:
             })
             await self._record(message, key, session, now)
             await self.routing.request(session, customer)
-            self.watchers.queues_changed()
             return session["id"]
+        if session["state"] == "queued" and not self.routing.knows(session["id"]):
+            # Stored, then the process died before the routing engine heard of it.
+            await self.routing.request(session, customer)
         if not message.is_event:
             session = await self.store.update_session(session["id"], last_customer_at=now)
         stored = await self._record(message, key, session, now)

@@ -21,7 +21,8 @@ from wechat.replies import SUCCESS
 
 log = logging.getLogger("kefu.desk.inbound")
 
-Processor = Callable[[str, InboundMessage], Awaitable[str | None]]
+# process(key, message, received_at) -> the session id the message was filed under, if any
+Processor = Callable[[str, InboundMessage, float], Awaitable[str | None]]
 
 
 class InboundLog:
@@ -44,10 +45,11 @@ class InboundLog:
         future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self._inflight[key] = future
         try:
-            created, record = await self._store.put_inbound(key, message.openid, message.to_dict(), self._clock())
+            received_at = self._clock()
+            created, record = await self._store.put_inbound(key, message.openid, message.to_dict(), received_at)
             answer = SUCCESS if created else (record.get("reply") or SUCCESS)
             if created:
-                self._schedule(key, message)
+                self._schedule(key, message, received_at)
             future.set_result(answer)
             return answer
         except BaseException as exc:
@@ -57,19 +59,20 @@ class InboundLog:
         finally:
             self._inflight.pop(key, None)
 
-    def _schedule(self, key: str, message: InboundMessage) -> None:
+    def _schedule(self, key: str, message: InboundMessage, received_at: float) -> None:
         """Chain processing after the same customer's previous message."""
         previous = self._chains.get(message.openid)
-        task = asyncio.ensure_future(self._run(previous, key, message))
+        task = asyncio.ensure_future(self._run(previous, key, message, received_at))
         self._chains[message.openid] = task
         self._tasks.add(task)
         task.add_done_callback(lambda t, openid=message.openid: self._done(t, openid))
 
-    async def _run(self, previous: asyncio.Task[None] | None, key: str, message: InboundMessage) -> None:
+    async def _run(self, previous: asyncio.Task[None] | None, key: str, message: InboundMessage,
+                   received_at: float) -> None:
         if previous is not None and not previous.done():
             await asyncio.wait([previous])
         try:
-            session_id = await self._process(key, message)
+            session_id = await self._process(key, message, received_at)
             await self._store.mark_inbound_processed(key, session_id)
         except Exception:
             # Left unprocessed in the store: the next start processes it again.
@@ -84,7 +87,7 @@ class InboundLog:
         """Process what was stored but not processed before the last stop; returns how many."""
         records = await self._store.unprocessed_inbound(limit=100000)
         for record in records:
-            self._schedule(record["key"], InboundMessage.from_dict(record["message"]))
+            self._schedule(record["key"], InboundMessage.from_dict(record["message"]), record["received_at"])
         await self.drain()
         if records:
             log.info("recovered inbound messages", extra={"fields": {"count": len(records)}})

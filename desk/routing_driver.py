@@ -23,6 +23,8 @@ log = logging.getLogger("kefu.desk.routing")
 
 # A snapshot every this many events keeps replay at start-up short.
 SNAPSHOT_EVERY_EVENTS = 500
+# How many waiting sessions of each queue the supervisor wall lists by id.
+WALL_QUEUE_HEAD = 50
 
 
 def _skills_of(user: dict[str, Any]) -> dict[str, int]:
@@ -224,7 +226,7 @@ class RoutingDriver:
             await self._apply(ev.SessionRequested(
                 session_id=session["id"], customer_id=session["openid"], skill=session["skill"],
                 priority=int(session.get("priority") or 0), vip="vip" in (customer.get("tags") or ()),
-                now=self.clock()))
+                arrived_at=session["queued_at"], now=self.clock()))
 
     def knows(self, session_id: str) -> bool:
         return self.engine is not None and self.engine.session(session_id) is not None
@@ -334,6 +336,9 @@ class RoutingDriver:
                 "agents": {"available": q["agents_available"], "busy": q["agents_busy"], "away": q["agents_away"]},
                 "counts": {k: q.get(k, 0) for k in ("offered", "accepted", "rejected", "timed_out", "abandoned",
                                                      "diverted")},
+                # Who is next, in the engine's service order (the wall shows the head of each queue).
+                "order": [w["session_id"] for w in self.engine.waiting_sessions(skill)[:WALL_QUEUE_HEAD]]
+                if q["waiting"] else [],
             })
         agents = []
         for agent_id, a in self.engine.agent_stats(now).items():

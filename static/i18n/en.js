@@ -254,7 +254,7 @@ export default {
   "agents.load": "Load",
   "agents.sessions": "Current sessions",
   "agents.empty": "No agents.",
-  "agents.summary": "{available} available · {busy} busy · {away} away · {offline} offline",
+  "agents.summary": "{available} available · {busy} busy · {wrapup} wrap-up · {away} away · {offline} offline",
   "agents.set_status_for": "Set status of {name}",
   "agents.load_of": "load {load} of {cap}",
   "agents.presence_set": "{name} is now {status}.",
@@ -295,4 +295,5 @@ export default {
   "monitor.with_agent": "agent {name}",
   "msg.whisper_seen_by_agent": "Whisper from {name} · only the agent sees it",
   "monitor.no_agents": "No agent to reassign to",
+  "presence.wrapup": "Wrap-up",
 };

@@ -254,7 +254,7 @@ export default {
   "agents.load": "负载",
   "agents.sessions": "当前会话",
   "agents.empty": "暂无坐席。",
-  "agents.summary": "在线 {available} · 忙碌 {busy} · 离开 {away} · 离线 {offline}",
+  "agents.summary": "在线 {available} · 忙碌 {busy} · 整理 {wrapup} · 离开 {away} · 离线 {offline}",
   "agents.set_status_for": "设置 {name} 的状态",
   "agents.load_of": "负载 {load}/{cap}",
   "agents.presence_set": "已将 {name} 设为「{status}」。",
@@ -295,4 +295,5 @@ export default {
   "monitor.with_agent": "坐席 {name}",
   "msg.whisper_seen_by_agent": "{name}的悄悄话 · 仅坐席可见",
   "monitor.no_agents": "没有可改派的坐席",
+  "presence.wrapup": "话后整理",
 };

@@ -101,6 +101,10 @@ function renderPresence() {
     btn.setAttribute("aria-pressed", String(btn.dataset.status === state.presence.status));
   }
   document.body.dataset.presence = state.presence.status;
+  // Wrap-up (after a close) and other server-side states show next to the switch.
+  const other = !["available", "away"].includes(state.presence.status);
+  $("presence-other").hidden = !other;
+  if (other) $("presence-other").textContent = t(`presence.${state.presence.status}`);
   tickPresence();
 }
 

@@ -1,8 +1,7 @@
 // A hand-drawn SVG line chart of waiting customers and service level over the last 30 minutes.
 const NS = "http://www.w3.org/2000/svg";
 const WINDOW_SECS = 30 * 60;
-const W = 600;
-const H = 200;
+const H = 220;
 const PAD = { l: 34, r: 40, t: 12, b: 24 };
 
 function svg(tag, attrs = {}) {
@@ -18,10 +17,21 @@ export class LiveChart {
     this.label = label;
     this.nowFn = nowFn;
     this.fmtTime = fmtTime;
-    this.root = svg("svg", { viewBox: `0 0 ${W} ${H}`, class: "chart-svg", role: "img", preserveAspectRatio: "none" });
+    this.width = 600;
+    this.root = svg("svg", { viewBox: `0 0 ${this.width} ${H}`, class: "chart-svg", role: "img" });
     this.title = svg("title");
     this.root.append(this.title);
     container.append(this.root);
+    // Drawn in the container's own pixels, so text and lines are never stretched.
+    if (window.ResizeObserver) {
+      new ResizeObserver(() => {
+        const w = Math.round(container.clientWidth);
+        if (w > 0 && w !== this.width) {
+          this.width = w;
+          this.render();
+        }
+      }).observe(container);
+    }
   }
 
   add(ts, waiting, serviceLevel) {
@@ -38,6 +48,8 @@ export class LiveChart {
   }
 
   render() {
+    const W = this.width;
+    this.root.setAttribute("viewBox", `0 0 ${W} ${H}`);
     const now = this.nowFn();
     const t0 = now - WINDOW_SECS;
     const pts = this.points.filter((p) => p.ts >= t0 - 60);

@@ -132,7 +132,7 @@ function agentSessions(a) {
 function renderAgents() {
   const body = $("agents");
   clear(body);
-  const counts = { available: 0, busy: 0, away: 0, offline: 0 };
+  const counts = { available: 0, busy: 0, wrapup: 0, away: 0, offline: 0 };
   const sorted = [...state.agents].sort((a, b) => statusRank(a.status) - statusRank(b.status) || String(a.name).localeCompare(String(b.name)));
   for (const a of sorted) {
     counts[a.status] = (counts[a.status] || 0) + 1;
@@ -141,7 +141,8 @@ function renderAgents() {
     if (canAct && a.status !== "offline") {
       const sel = el("select", { class: "status-select", "aria-label": t("agents.set_status_for", { name }), dataset: { agentId: a.id } },
         ...["available", "away"].map((s) => el("option", { value: s, text: t(`presence.${s}`) })));
-      if (a.status === "busy") sel.prepend(el("option", { value: "busy", text: t("presence.busy"), disabled: true }));
+      // busy, wrap-up and any other state the engine reports is shown but cannot be chosen.
+      if (!["available", "away"].includes(a.status)) sel.prepend(el("option", { value: a.status, text: t(`presence.${a.status}`), disabled: true }));
       sel.value = a.status;
       sel.addEventListener("change", () => setAgentPresence(a, sel.value, sel));
       statusCell = el("span", { class: `status status-${a.status}` }, el("span", { class: "dot", "aria-hidden": "true" }), sel);
@@ -176,7 +177,7 @@ function renderAgents() {
 }
 
 function statusRank(s) {
-  return { busy: 0, available: 1, away: 2, offline: 3 }[s] ?? 4;
+  return { busy: 0, available: 1, wrapup: 2, away: 3, offline: 4 }[s] ?? 5;
 }
 
 async function setAgentPresence(agent, status, sel) {

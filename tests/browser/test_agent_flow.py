@@ -125,6 +125,12 @@ def test_offer_chat_whisper_transfer_close(open_page, sim, artifacts):
     expect(bob.locator(".session-item")).to_have_count(0)
     expect(sup.locator(f'#live tr[data-session-id="{session_id}"]')).to_have_count(0)
 
+    # The supervisor sets Bob away from the wall; Bob's workbench follows.
+    bob_row = sup.locator("#agents tr", has_text="Bob")
+    bob_row.get_by_role("combobox").select_option("away")
+    expect(bob.locator("#presence-away")).to_have_attribute("aria-pressed", "true")
+    expect(bob_row).to_have_attribute("data-status", "away")
+
 
 def test_agent_and_supervisor_pages_pass_axe(open_page, sim, artifacts):
     for viewport in ("1280x800", "1920x1080"):

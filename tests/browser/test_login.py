@@ -78,3 +78,13 @@ def test_wrong_password_shows_error_and_then_rate_limit(open_page):
             return !b.hasAttribute('aria-busy');
         }""")
     expect(alert).to_contain_text("尝试次数过多")
+
+
+def test_english_switch(open_page):
+    page = open_page(name="login-en")
+    page.goto("/")
+    page.get_by_role("button", name="English").click()
+    expect(page.get_by_role("heading", name="Sign in to the console")).to_be_visible()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    page.get_by_role("button", name="中文").click()
+    expect(page.get_by_role("heading", name="登录客服工作台")).to_be_visible()
