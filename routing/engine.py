@@ -793,8 +793,9 @@ class RoutingEngine:
         self, skill: str, strategy: str, session: SessionState, candidates: list[Candidate]
     ) -> tuple[AgentState, tuple[Any, ...]] | None:
         """The best agent in ``skill``'s index for this session, noting who was looked at."""
-        index = self._index(skill, strategy)
-        heap = index.heap
+        heap = self._index(skill, strategy).heap
+        if not heap:
+            return None
         agents = self._agents
         excluded = session.excluded
         held: list[Any] = []
@@ -1221,8 +1222,9 @@ class RoutingEngine:
             return
         priority = event.priority + (self.settings.vip_priority_boost if event.vip else 0)
         self._seq += 1
+        arrived = self._now if event.arrived_at is None else min(event.arrived_at, self._now)
         session = SessionState(
-            event.session_id, event.customer_id, event.skill, event.priority, event.vip, priority, self._now, self._seq
+            event.session_id, event.customer_id, event.skill, event.priority, event.vip, priority, arrived, self._seq
         )
         self._sessions[session.session_id] = session
         self._stats(event.skill).counts["requested"] += 1

@@ -123,7 +123,12 @@ class AgentReconnected(Event):
 @register
 @dataclass(frozen=True, kw_only=True)
 class SessionRequested(Event):
-    """A customer session asks for a human agent with ``skill``."""
+    """A customer session asks for a human agent with ``skill``.
+
+    ``arrived_at`` is when the customer actually arrived, when that is earlier than ``now`` (a
+    session the desk recovers after a crash keeps its place and waiting time); it is capped at
+    the engine's clock.
+    """
 
     kind: ClassVar[str] = "session_requested"
     session_id: str
@@ -131,6 +136,7 @@ class SessionRequested(Event):
     skill: str
     priority: int = 0
     vip: bool = False
+    arrived_at: float | None = None
     now: float
 
 
