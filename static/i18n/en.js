@@ -296,4 +296,8 @@ export default {
   "msg.whisper_seen_by_agent": "Whisper from {name} · only the agent sees it",
   "monitor.no_agents": "No agent to reassign to",
   "presence.wrapup": "Wrap-up",
+  "revoked.agent_away": "You went away, so the offer was withdrawn.",
+  "notice.set_away_missed_offers": "You missed several offers in a row and were set to away.",
+  "notice.transfer_returned": "The transfer was not taken; the session stays with you.",
+  "revoked.transfer_declined": "The transfer was declined.",
 };

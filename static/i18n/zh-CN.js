@@ -296,4 +296,8 @@ export default {
   "msg.whisper_seen_by_agent": "{name}的悄悄话 · 仅坐席可见",
   "monitor.no_agents": "没有可改派的坐席",
   "presence.wrapup": "话后整理",
+  "revoked.agent_away": "你已切换为离开，接入请求已收回。",
+  "notice.set_away_missed_offers": "你连续错过了多次分配，状态已切换为「离开」。",
+  "notice.transfer_returned": "转接未被接受，会话仍由你负责。",
+  "revoked.transfer_declined": "转接被拒绝。",
 };

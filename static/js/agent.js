@@ -892,7 +892,7 @@ socket.on("event:presence", (d) => {
   if (changed && d.reason) toast(t("presence.changed", { status: t(`presence.${d.status}`), reason: t(`presence_reason.${d.reason}`) }), "warn");
 });
 socket.on("event:notice", (d) => {
-  toast(d.text || t(`notice.${d.code}`), d.level === "warning" ? "warn" : d.level || "info", { timeoutMs: 10000 });
+  toast(has(`notice.${d.code}`) ? t(`notice.${d.code}`) : d.text || d.code, d.level === "warning" ? "warn" : d.level || "info", { timeoutMs: 10000 });
 });
 
 function onMessage(sessionId, message) {

@@ -1,6 +1,6 @@
 // The supervisor wall: live queues and agents (subscribe_queues), live sessions, a 30-minute
 // chart, and one monitored session with whisper, barge-in, reassign and "why was it routed here".
-import { initI18n, t } from "kefu/i18n";
+import { initI18n, t, has } from "kefu/i18n";
 import { api, auth, logout, roleHome, setUnauthorizedHandler, ApiError } from "kefu/api";
 import { KefuSocket, SocketError } from "kefu/socket";
 import {
@@ -352,7 +352,7 @@ socket.on("event:presence", (d) => {
     renderAgents();
   }
 });
-socket.on("event:notice", (d) => toast(d.text || t(`notice.${d.code}`), d.level === "warning" ? "warn" : d.level || "info"));
+socket.on("event:notice", (d) => toast(has(`notice.${d.code}`) ? t(`notice.${d.code}`) : d.text || d.code, d.level === "warning" ? "warn" : d.level || "info"));
 
 async function supSend(kind) {
   const m = state.monitored;

@@ -104,9 +104,8 @@ def test_agent_first_load_under_300_kb(browser, kefu_server, viewport):
         auth = json.loads(res.read())
     # A cold cache: a new context whose sessionStorage already holds the token.
     context = browser.new_context(viewport=VIEWPORTS[viewport], base_url=kefu_server.base)
-    context.add_init_script(
-        "sessionStorage.setItem('kefu.token', %s); sessionStorage.setItem('kefu.user', %s);"
-        % (json.dumps(auth["token"]), json.dumps(json.dumps(auth["user"]))))
+    token, user = json.dumps(auth["token"]), json.dumps(json.dumps(auth["user"]))
+    context.add_init_script(f"sessionStorage.setItem('kefu.token', {token}); sessionStorage.setItem('kefu.user', {user});")
     finished: list = []
     context.on("requestfinished", lambda r: finished.append(r))
     page = context.new_page()
