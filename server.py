@@ -88,6 +88,14 @@ async def build_services(config: Config) -> Services:
     # The effective WeChat identity (demo values filled in) is what the webhook checks against.
     services.extras["wechat_token"] = token
     services.extras["wechat_appid"] = appid
+    if config.redis:
+        import redis.asyncio as aioredis
+
+        redis_client = aioredis.from_url(config.redis)
+        services.extras["redis"] = redis_client
+        services.extras["redis_ping"] = redis_client.ping
+        log.warning("redis configured: /healthz checks it; delivery still runs in-process (one process)",
+                    extra={"fields": {"redis": config.redis.split("@")[-1]}})
     if config.bootstrap_credentials:
         await accounts.ensure_bootstrap_admin(*config.bootstrap_credentials)
     if config.demo:
@@ -163,6 +171,8 @@ async def serve(config: Config, ready: asyncio.Future[Any] | None = None) -> Non
     services.bus.close_all(1001, "server shutting down")
     await server.close_all_connections()
     await services.store.close()
+    if "redis" in services.extras:
+        await services.extras["redis"].aclose()
     log.info("stopped")
 
 

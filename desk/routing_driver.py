@@ -119,8 +119,9 @@ class RoutingDriver:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        if self.engine is not None and self._events_since_snapshot:
-            await self.store.save_routing_snapshot(self._last_seq, self.engine.snapshot())
+        async with self._lock:  # let an event being applied finish its decisions first
+            if self.engine is not None and self._events_since_snapshot:
+                await self.store.save_routing_snapshot(self._last_seq, self.engine.snapshot())
 
     # -- applying --------------------------------------------------------------------------------
     async def _apply(self, event: ev.Event) -> list[Any]:

@@ -1044,7 +1044,8 @@ class RoutingEngine:
             return session.sticky_agent is not None and session.sticky_until == when and session.state == QUEUED
         if kind == T_OVERFLOW:
             return session.state in (QUEUED, OFFERED) and not session.overflowed and session.overflow_at == when
-        return session.state == QUEUED and session.max_wait_at == when
+        # Still live while offered: if the offer fails the session is diverted at once.
+        return session.state in (QUEUED, OFFERED) and session.max_wait_at == when
 
     def _run_timers(self) -> None:
         heap = self._timers.heap
@@ -1121,6 +1122,8 @@ class RoutingEngine:
 
     def _fire_max_wait(self, session_id: str, when: float) -> None:
         session = self._sessions[session_id]
+        if session.state != QUEUED:
+            return  # being offered: _offer_failed diverts it if the offer fails
         self._divert(
             session,
             "max_wait",

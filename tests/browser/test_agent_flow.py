@@ -143,6 +143,8 @@ def test_agent_and_supervisor_pages_pass_axe(open_page, sim, artifacts):
         sup = open_page(viewport, name="super-axe", bypass_csp=True)
         login(sup, "super", expect_path="/supervisor")
         expect(sup.locator("#conn-status")).to_have_attribute("data-state", "open")
+        # The subscribe_queues snapshot has been drawn.
+        expect(sup.locator("#updated-at")).to_contain_text("更新于")
         save_screenshot(sup, artifacts, f"supervisor-{viewport}")
         violations = run_axe(sup)
         assert not violations, violations

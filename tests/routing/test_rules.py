@@ -525,3 +525,19 @@ def test_unknown_or_stale_events_are_ignored_not_raised() -> None:
 
 def test_explain_unknown_session() -> None:
     assert "No session" in Driver().engine.explain("zzz")
+
+
+def test_snapshot_while_offered_keeps_max_wait_deadline() -> None:
+    import json
+
+    from routing import RoutingEngine
+
+    d = Driver()
+    d(ConfigureQueue(skill="billing", max_wait_secs=30, offer_timeout_secs=5))
+    login(d, "a1")
+    request(d, "s1", 0)
+    restored = RoutingEngine.restore(json.loads(json.dumps(d.engine.snapshot())))
+    for engine in (d.engine, restored):
+        engine.apply(Tick(now=5))  # offer times out, a1 is excluded, s1 waits
+        out = engine.apply(Tick(now=engine.next_deadline()))
+        assert [(x.kind, x.reason) for x in out] == [("divert", "max_wait")]

@@ -196,3 +196,38 @@ def console(http_server, http_port, login):
     yield connect
     for client in opened:
         client.close()
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    """A real redis-server of our own on a free port (never the machine's shared one)."""
+    import os
+    import shutil
+    import socket
+    import subprocess
+    import time
+
+    binary = shutil.which("redis-server")
+    if binary is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("redis-server is missing: install the Debian package redis-server")
+        pytest.skip("redis-server is missing: run 'sudo apt-get install redis-server' to run this test")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                             "--dir", str(tmp_path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while True:  # wait until it accepts connections
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                proc.kill()
+                pytest.fail("redis-server did not start")
+            time.sleep(0.02)
+    yield {"url": f"redis://127.0.0.1:{port}/0", "proc": proc}
+    if proc.poll() is None:
+        proc.terminate()
+        proc.wait(10)

@@ -34,10 +34,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(port: int, store_url: str) -> subprocess.Popen:
+def start_server(port: int, store_url: str, log_level: str = "warning") -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "server.py", "--demo", "--port", str(port), "--store", store_url,
-         "--wechat-token", TOKEN, "--log-level", "warning", "--disconnect-grace", "600"],
+         "--wechat-token", TOKEN, "--log-level", log_level, "--disconnect-grace", "600"],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
