@@ -22,6 +22,7 @@ free agent. So there is never a free agent and a waiting session that could be m
 from __future__ import annotations
 
 import heapq
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -105,8 +106,10 @@ class RoutingEngine:
         self._configs: dict[str, ConfigureQueue] = {}
         self._agents: dict[str, AgentState] = {}
         self._sessions: dict[str, SessionState] = {}  # not finished
-        self._finished: dict[str, SessionState] = {}  # finished, oldest first, bounded
-        self._customers: dict[str, tuple[str, float]] = {}  # customer -> (last agent, when), oldest first
+        # OrderedDict, not dict: both drop their oldest entry often, and next(iter(dict)) slows
+        # down as deleted slots pile up at the front of a plain dict.
+        self._finished: OrderedDict[str, SessionState] = OrderedDict()  # finished, oldest first, bounded
+        self._customers: OrderedDict[str, tuple[str, float]] = OrderedDict()  # customer -> (last agent, when)
         self._rr_clock: dict[str, int] = {}
         self._metrics: dict[str, QueueMetrics] = {}
         self._indexes: dict[str, dict[str, AgentIndex]] = {}  # skill -> strategy -> index
@@ -361,7 +364,7 @@ class RoutingEngine:
                 engine._waiting.setdefault(session.skill, {})[session.session_id] = None
             if session.state == QUEUED and session.sticky_agent is None:
                 engine._queue_in(session)
-        engine._customers = {c: (a, t) for c, a, t in snapshot["customers"]}
+        engine._customers = OrderedDict((c, (a, t)) for c, a, t in snapshot["customers"])
         engine._rr_clock = dict(snapshot["rr_clock"])
         engine._metrics = {skill: QueueMetrics.from_dict(m) for skill, m in snapshot["metrics"].items()}
         for skill, strategy, entries in snapshot["indexes"]:
@@ -590,7 +593,7 @@ class RoutingEngine:
         del self._sessions[session.session_id]
         self._finished[session.session_id] = session
         while len(self._finished) > self.settings.retain_finished_sessions:
-            del self._finished[next(iter(self._finished))]
+            self._finished.popitem(last=False)
 
     def _divert(self, session: SessionState, reason: str, summary: str, notes: tuple[str, ...] = ()) -> None:
         if session.state in (QUEUED, OFFERED):
@@ -619,14 +622,15 @@ class RoutingEngine:
         return None
 
     def _remember_customer(self, customer_id: str, agent_id: str) -> None:
-        self._customers.pop(customer_id, None)
-        self._customers[customer_id] = (agent_id, self._now)
+        customers = self._customers
+        customers[customer_id] = (agent_id, self._now)
+        customers.move_to_end(customer_id)
         horizon = self._now - self.settings.sticky_window_secs
-        while self._customers:
-            first = next(iter(self._customers))
-            if self._customers[first][1] >= horizon:
+        while customers:
+            first = next(iter(customers))
+            if customers[first][1] >= horizon:
                 break
-            del self._customers[first]
+            customers.popitem(last=False)
 
     def _requeue_front(self, session: SessionState, reason: str, notes: tuple[str, ...] = ()) -> None:
         """An assigned session lost its agent: back to the front of its skill's queue."""

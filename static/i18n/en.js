@@ -300,4 +300,5 @@ export default {
   "notice.set_away_missed_offers": "You missed several offers in a row and were set to away.",
   "notice.transfer_returned": "The transfer was not taken; the session stays with you.",
   "revoked.transfer_declined": "The transfer was declined.",
+  "presence.disconnected": "Disconnected",
 };

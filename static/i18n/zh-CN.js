@@ -300,4 +300,5 @@ export default {
   "notice.set_away_missed_offers": "你连续错过了多次分配，状态已切换为「离开」。",
   "notice.transfer_returned": "转接未被接受，会话仍由你负责。",
   "revoked.transfer_declined": "转接被拒绝。",
+  "presence.disconnected": "已断线",
 };

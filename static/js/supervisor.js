@@ -138,7 +138,7 @@ function renderAgents() {
     counts[a.status] = (counts[a.status] || 0) + 1;
     const name = a.name || a.username || String(a.id);
     let statusCell;
-    if (canAct && a.status !== "offline") {
+    if (canAct && a.status !== "offline" && a.status !== "disconnected") {
       const sel = el("select", { class: "status-select", "aria-label": t("agents.set_status_for", { name }), dataset: { agentId: a.id } },
         ...["available", "away"].map((s) => el("option", { value: s, text: t(`presence.${s}`) })));
       // busy, wrap-up and any other state the engine reports is shown but cannot be chosen.
