@@ -301,6 +301,8 @@ class Desk:
         await self.routing.agent_known(user)
         await self.routing.set_presence(user["id"], status)
         current, since = self.routing.presence_of(user["id"])
+        # Every tab of the agent follows, not only the one that asked.
+        await self._publish([user["id"]], "presence", {"agent_id": user["id"], "status": current, "since": since})
         return {"status": current, "since": since}
 
     async def accept(self, user: dict[str, Any], session_id: str) -> dict[str, Any]:
@@ -493,6 +495,9 @@ class Desk:
         target = await self._resolve_agent(agent_id)
         await self.routing.agent_known(target)
         await self.routing.set_presence(target["id"], status)
+        current, since = self.routing.presence_of(target["id"])
+        await self._publish([target["id"]], "presence", {"agent_id": target["id"], "status": current, "since": since,
+                                                         "reason": "supervisor", "by": user["id"]})
         await self._audit(user, "set_presence", None, target=target["id"], details={"status": status})
         return {}
 

@@ -24,7 +24,7 @@ STRATEGY_WORDS = {
 }
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Candidate:
     """One agent the engine looked at, with its ``verdict`` and the ``reason`` in words.
 
@@ -44,7 +44,7 @@ class Candidate:
         return cls(agent_id=data["agent_id"], verdict=data["verdict"], reason=data["reason"])
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Explanation:
     """Why a decision was taken: a structured record, rendered by :meth:`explain_text`."""
 
@@ -91,6 +91,8 @@ class Explanation:
 class Decision(Tagged):
     """Base of all routing decisions (``Decision.from_dict`` decodes any of them)."""
 
+    __slots__ = ()
+
     registry: ClassVar[dict[str, type[Tagged]]] = {}
     explanation: Explanation
 
@@ -105,7 +107,7 @@ class Decision(Tagged):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class SessionQueued(Decision):
     """The session waits in ``skill``'s queue at 1-based ``position``; tell the customer."""
 
@@ -117,7 +119,7 @@ class SessionQueued(Decision):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class OfferSession(Decision):
     """Offer the session to the agent until ``expires_at``.
 
@@ -134,7 +136,7 @@ class OfferSession(Decision):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class OfferTimedOut(Decision):
     """The agent did not answer the offer in time; withdraw it from their console."""
 
@@ -145,7 +147,7 @@ class OfferTimedOut(Decision):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class RevokeOffer(Decision):
     """Withdraw an outstanding offer (``customer_left``, ``agent_away``, ``agent_disconnected``,
     ``agent_logged_out``, ``skill_changed``, ``session_closed``)."""
@@ -158,7 +160,7 @@ class RevokeOffer(Decision):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class SessionAssigned(Decision):
     """The session now belongs to the agent (``previous_agent`` set after a transfer)."""
 
@@ -172,7 +174,7 @@ class SessionAssigned(Decision):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Divert(Decision):
     """Send the customer to leave-message: ``outside_hours``, ``no_agents`` or ``max_wait``."""
 
@@ -184,7 +186,7 @@ class Divert(Decision):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class SetAgentAway(Decision):
     """The engine set the agent away (``missed_offers``); show it on their console."""
 
@@ -195,7 +197,7 @@ class SetAgentAway(Decision):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class AgentPresence(Decision):
     """The engine changed the agent's status by itself: ``wrapup`` after a close, back to
     ``available`` when wrap-up ends, ``offline`` when the grace period ran out."""
@@ -207,7 +209,7 @@ class AgentPresence(Decision):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Requeued(Decision):
     """An assigned session went back to the front of ``skill``'s queue (``agent_lost``,
     ``agent_logged_out``, ``transfer_returned``) or to another queue (``transferred``)."""
@@ -221,7 +223,7 @@ class Requeued(Decision):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class TransferReturned(Decision):
     """A direct transfer was declined, timed out or impossible; the session stays with (goes
     back to) ``agent_id``."""
@@ -235,7 +237,7 @@ class TransferReturned(Decision):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class EventIgnored(Decision):
     """The event did not apply (stale accept, unknown session, ...); nothing changed."""
 

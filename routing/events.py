@@ -18,6 +18,8 @@ from routing.serial import Tagged, register
 class Event(Tagged):
     """Base of all routing events (``Event.from_dict`` decodes any of them)."""
 
+    __slots__ = ()
+
     registry: ClassVar[dict[str, type[Tagged]]] = {}
     now: float
 
@@ -26,7 +28,7 @@ class Event(Tagged):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class ConfigureQueue(Event):
     """Create or replace the queue of one skill.
 
@@ -53,14 +55,14 @@ class ConfigureQueue(Event):
     def _decode_field(cls, name: str, type_text: str, value: Any) -> Any:
         if name == "business_hours" and isinstance(value, dict):
             return BusinessHours.from_dict(value)
-        return super()._decode_field(name, type_text, value)
+        return super(ConfigureQueue, cls)._decode_field(name, type_text, value)
 
 
 # --- agents ----------------------------------------------------------------------------------
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class AgentLoggedIn(Event):
     """An agent logs in (or logs in again with new skills/capacity; sessions are kept).
 
@@ -77,7 +79,7 @@ class AgentLoggedIn(Event):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class AgentLoggedOut(Event):
     """An agent logs out: outstanding offers are revoked, sessions requeued at the front now."""
 
@@ -87,7 +89,7 @@ class AgentLoggedOut(Event):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class PresenceChanged(Event):
     """An agent sets presence ``available``, ``away`` or ``offline`` (offline starts the grace)."""
 
@@ -98,7 +100,7 @@ class PresenceChanged(Event):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class AgentDisconnected(Event):
     """The agent's console connection dropped; sessions are kept for the grace period."""
 
@@ -108,7 +110,7 @@ class AgentDisconnected(Event):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class AgentReconnected(Event):
     """The agent's console connection is back (within the grace period nothing was lost)."""
 
@@ -121,7 +123,7 @@ class AgentReconnected(Event):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class SessionRequested(Event):
     """A customer session asks for a human agent with ``skill``.
 
@@ -141,7 +143,7 @@ class SessionRequested(Event):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class SkillChanged(Event):
     """A waiting session moves to another skill's queue, keeping its place by arrival time."""
 
@@ -152,7 +154,7 @@ class SkillChanged(Event):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class OfferAccepted(Event):
     """The agent accepted the offer of ``session_id``."""
 
@@ -163,7 +165,7 @@ class OfferAccepted(Event):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class OfferRejected(Event):
     """The agent declined the offer of ``session_id``; the next agent is tried."""
 
@@ -174,7 +176,7 @@ class OfferRejected(Event):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class SessionClosed(Event):
     """The session ended (closed by the agent, or by the desk while it was still waiting)."""
 
@@ -184,7 +186,7 @@ class SessionClosed(Event):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class CustomerLeft(Event):
     """The customer abandoned the session while it was waiting (counted as abandoned)."""
 
@@ -194,7 +196,7 @@ class CustomerLeft(Event):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class TransferRequested(Event):
     """The assigned agent hands the session to ``to_agent`` or to the queue of ``to_skill``."""
 
@@ -207,7 +209,7 @@ class TransferRequested(Event):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Tick(Event):
     """The clock moved: offer timeouts, wrap-up ends, overflow, max wait, grace, sticky wait.
 

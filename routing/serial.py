@@ -45,6 +45,7 @@ class Tagged:
     nested record overrides ``_decode_field``.
     """
 
+    __slots__ = ()
     kind: ClassVar[str] = ""
     registry: ClassVar[dict[str, type[Tagged]]] = {}
 

@@ -296,3 +296,16 @@ async def test_an_absent_agents_sessions_are_requeued_after_the_grace(console, c
     assert offer["customer"]["openid"] == "o-lost"
     bundle = await bob.ok("accept", session_id=session_id)
     assert bundle["session"]["agent_id"] == bob.user["id"]
+
+
+@pytest.mark.gen_test(timeout=30)
+async def test_presence_changes_reach_every_tab_and_supervisor_changes_reach_the_agent(console) -> None:
+    tab1 = await console("alice")
+    tab2 = await console("alice", token=tab1.token)
+    await tab1.ok("presence", status="available")
+    assert (await tab2.event("presence"))["status"] == "available"
+    supervisor = await console("super")
+    await supervisor.ok("set_presence", agent_id="alice", status="away")
+    changed = await tab1.event("presence", status="away")
+    assert changed["reason"] == "supervisor"
+    assert (await tab2.event("presence", status="away"))["by"] == supervisor.user["id"]
