@@ -195,10 +195,11 @@ def artifacts() -> Path:
 
 
 def save_screenshot(page: Any, artifacts: Path, name: str, docs_name: str | None = None) -> Path:
-    """A screenshot in test-artifacts/; with ``docs_name`` also copied to docs/screenshots/."""
+    """A screenshot in test-artifacts/; with ``docs_name`` and KEFU_UPDATE_SCREENSHOTS=1 also
+    copied to docs/screenshots/ (the README's pictures change only when someone asks)."""
     path = artifacts / f"{name}.png"
     page.screenshot(path=str(path))
-    if docs_name:
+    if docs_name and os.environ.get("KEFU_UPDATE_SCREENSHOTS") == "1":
         docs = ROOT / "docs" / "screenshots"
         docs.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, docs / docs_name)
