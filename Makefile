@@ -35,6 +35,7 @@ bench: $(TEST_STAMP)
 
 lint: $(TEST_STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy routing desk
 
 clean:
 	rm -rf $(VENV) data test-artifacts .pytest_cache

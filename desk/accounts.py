@@ -192,7 +192,7 @@ class Accounts:
             raise AuthError("invalid token")
         if not isinstance(claims.get("sub"), str) or not isinstance(claims.get("jti"), str):
             raise AuthError("invalid token")
-        if exp <= self._clock():
+        if float(exp) <= self._clock():  # type: ignore[arg-type]  # checked numeric above
             raise AuthError("token expired")
         return claims
 
@@ -294,6 +294,8 @@ class Accounts:
         if not isinstance(skills, list):
             raise ValidationError("skills", 'a list of "name" or {"name", "level"}')
         out: dict[str, dict[str, Any]] = {}
+        name: Any
+        level: Any
         for item in skills:
             if isinstance(item, str):
                 name, level = item, DEFAULT_SKILL_LEVEL

@@ -350,7 +350,7 @@ class ConsoleConnection:
             self._queue(frames.result_error(None, "bad_request", "a frame is a JSON object"))
             return
         frame_id = msg.get("id")
-        if not _is(frame_id, int):
+        if not isinstance(frame_id, int) or isinstance(frame_id, bool):
             self._queue(frames.result_error(None, "bad_request", "id is required and must be a whole number"))
             return
         kind = msg.get("type")

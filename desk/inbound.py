@@ -11,6 +11,7 @@ Messages stored but not processed (a crash in between) are processed again at st
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -65,7 +66,7 @@ class InboundLog:
         task = asyncio.ensure_future(self._run(previous, key, message, received_at))
         self._chains[message.openid] = task
         self._tasks.add(task)
-        task.add_done_callback(lambda t, openid=message.openid: self._done(t, openid))
+        task.add_done_callback(functools.partial(self._done, openid=message.openid))
 
     async def _run(self, previous: asyncio.Task[None] | None, key: str, message: InboundMessage,
                    received_at: float) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 
-
 @pytest.mark.gen_test
 async def test_healthz_answers_ok_with_the_store(api) -> None:
     code, body = await api("/healthz")
