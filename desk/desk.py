@@ -28,6 +28,8 @@ log = logging.getLogger("kefu.desk")
 
 HISTORY_SESSIONS = 5
 IDLE_CHECK_SECS = 15.0
+# Revocations of expired tokens are forgotten about once an hour (240 rounds of 15 s).
+PURGE_EVERY_ROUNDS = 240
 DEFAULT_SKILLS = (("general", "综合咨询"), ("loans", "贷款业务"), ("cards", "信用卡"))
 WRAPUP_CODES = ("resolved", "follow_up", "transferred", "no_response", "complaint", "other")
 STAFF_ROLES = frozenset({"admin", "supervisor"})
@@ -64,7 +66,7 @@ class Desk:
         self.bus.on_user_back(self._user_back)
         self.accounts.on_user_disabled(self.agent_disabled)
         await self.inbound.recover()
-        self._idle_task = asyncio.ensure_future(self._idle_loop())
+        self._idle_task = asyncio.ensure_future(self._housekeeping_loop())
 
     async def drain(self) -> None:
         """Finish in-flight webhooks' processing and replies (graceful shutdown)."""
@@ -590,13 +592,18 @@ class Desk:
     async def agent_disabled(self, user_id: str) -> None:
         await self.routing.set_presence(user_id, "offline")
 
-    async def _idle_loop(self) -> None:
+    async def _housekeeping_loop(self) -> None:
+        """Close idle sessions every few seconds; forget expired token revocations now and then."""
+        rounds = 0
         while True:
             await asyncio.sleep(IDLE_CHECK_SECS)
+            rounds += 1
             try:
                 await self.close_idle_sessions()
+                if rounds % PURGE_EVERY_ROUNDS == 0:
+                    await self.store.purge_revoked_tokens(self.clock())
             except Exception:
-                log.exception("idle check failed")
+                log.exception("housekeeping failed")
 
     async def close_idle_sessions(self) -> int:
         """Close assigned sessions whose customer has been silent longer than the idle timeout."""
