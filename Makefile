@@ -22,7 +22,7 @@ $(TEST_STAMP): $(PY) setup.cfg pyproject.toml
 	touch $@ $(STAMP)
 
 run: $(STAMP)
-	$(PY) server.py --demo $(ARGS)
+	$(PY) server.py --demo --log-format text $(ARGS)
 
 system-deps:
 	@bash tools/system-deps.sh

@@ -152,6 +152,10 @@ async def serve(config: Config, ready: asyncio.Future[Any] | None = None) -> Non
                                              "store": config.store.split(":", 1)[0], "demo": config.demo}})
     if services.simulator is not None:
         await services.simulator.start(services)
+        base = f"http://{config.address}:{config.port}"
+        log.info("demo ready", extra={"fields": {
+            "console": f"{base}/", "simulator": f"{base}/simulator",
+            "logins": "alice/alice123 bob/bob123 carol/carol123 (agents), super/super123, admin/admin123"}})
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
