@@ -123,7 +123,7 @@ class Desk:
                 await self._record(message, key, latest[0], now)
                 return latest[0]["id"]
         if session is None:
-            skill = customer.get("last_skill") or self.config.default_skill
+            skill = customer.get("last_skill") or await self._skill_by_keyword(message) or self.config.default_skill
             priority = 10 if "vip" in (customer.get("tags") or ()) else 0
             session = await self.store.create_session({
                 "openid": message.openid, "skill": skill, "state": "queued", "priority": priority,
@@ -145,6 +145,17 @@ class Desk:
                 await self._publish([session["agent_id"]], "session_updated",
                                     {"session": await self._public_session(session, customer)})
         return session["id"]
+
+    async def _skill_by_keyword(self, message: InboundMessage) -> str | None:
+        """The admin's keyword rules (setting ``keyword_rules``: ``[{"keyword", "skill"}]``, first match wins)."""
+        text = (message.content or message.recognition or "").casefold()
+        if not text:
+            return None
+        for rule in await self.store.get_setting("keyword_rules", []) or []:
+            keyword = str(rule.get("keyword") or "").casefold()
+            if keyword and keyword in text and rule.get("skill"):
+                return str(rule["skill"])
+        return None
 
     async def _record(self, message: InboundMessage, key: str, session: dict[str, Any], now: float) -> dict | None:
         try:

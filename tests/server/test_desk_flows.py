@@ -309,3 +309,20 @@ async def test_presence_changes_reach_every_tab_and_supervisor_changes_reach_the
     changed = await tab1.event("presence", status="away")
     assert changed["reason"] == "supervisor"
     assert (await tab2.event("presence", status="away"))["by"] == supervisor.user["id"]
+
+
+@pytest.mark.gen_test(timeout=30)
+async def test_skill_comes_from_the_menu_then_keyword_rules_then_the_default(console, customer, kefu) -> None:
+    await kefu.store.set_setting("keyword_rules", [{"keyword": "贷款", "skill": "loans"},
+                                                   {"keyword": "Card", "skill": "cards"}])
+    alice = await console("alice")  # general, loans
+    bob = await console("bob")  # general, cards
+    await alice.ok("presence", status="available")
+    await bob.ok("presence", status="available")
+    await customer.send_text("o-kw-1", "我想申请贷款")
+    assert (await alice.event("offer"))["skill"] == "loans"
+    await customer.send_text("o-kw-2", "my credit card is lost")
+    assert (await bob.event("offer"))["skill"] == "cards"
+    await customer.click("o-kw-3", "skill:cards")
+    await customer.send_text("o-kw-3", "贷款")  # the menu click wins over the keyword
+    assert (await bob.event("offer", where=lambda d: d["customer"]["openid"] == "o-kw-3"))["skill"] == "cards"
