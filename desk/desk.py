@@ -28,6 +28,8 @@ log = logging.getLogger("kefu.desk")
 
 HISTORY_SESSIONS = 5
 IDLE_CHECK_SECS = 15.0
+# A reply window that moved by less than this is not worth a session_updated event.
+BUDGET_NOTICE_SECS = 60.0
 # Revocations of expired tokens are forgotten about once an hour (240 rounds of 15 s).
 PURGE_EVERY_ROUNDS = 240
 DEFAULT_SKILLS = (("general", "综合咨询"), ("loans", "贷款业务"), ("cards", "信用卡"))
@@ -92,22 +94,34 @@ class Desk:
         # The time WeChat's message was stored, not now: after a crash, recovery processes it again
         # and the customer keeps their place and waiting time.
         now = received_at
-        customer = await self.store.upsert_customer(message.openid, seen_at=now)
-        budget = ReplyBudget.from_dict(customer.get("budget"))
+        openid = message.openid
+        # Independent reads and writes go to the store together, so that a burst of messages
+        # shares commits instead of queueing one fsync after another.
+        known, session = await asyncio.gather(self.store.get_customer(openid),
+                                              self.store.open_session_for_customer(openid))
+        budget = ReplyBudget.from_dict(known.get("budget") if known else None)
+        before = budget.to_public(now)
         changes: dict[str, Any] = {}
         if message.is_event:
             budget.on_customer_event(message.event or "", now)
-            skill = message.skill_from_menu
-            if skill:
-                changes["last_skill"] = skill
+            if message.skill_from_menu:
+                changes["last_skill"] = message.skill_from_menu
         else:
             budget.on_customer_message(now)
         changes["budget"] = budget.to_dict()
-        customer = await self.store.update_customer(message.openid, **changes)
         if self.metrics is not None:
             self.metrics.message_in()
 
-        session = await self.store.open_session_for_customer(message.openid)
+        if session is not None and not message.is_event and self.routing.knows(session["id"]):
+            # The common case: another message in a session that is waiting or being served.
+            customer, session, stored = await asyncio.gather(
+                self.store.upsert_customer(openid, seen_at=now, **changes),
+                self.store.update_session(session["id"], last_customer_at=now),
+                self._record(message, key, session, now))
+            await self._relay_inbound(session, customer, stored, before, now)
+            return session["id"]
+
+        customer = await self.store.upsert_customer(openid, seen_at=now, **changes)
         if message.is_event:
             if session is None:
                 return None
@@ -118,7 +132,7 @@ class Desk:
                 await self.routing.skill_changed(session["id"], message.skill_from_menu)
         if session is None and not message.is_event:
             # Right after a diversion, further messages are part of the same left message.
-            latest = await self.store.customer_sessions(message.openid, limit=1)
+            latest = await self.store.customer_sessions(openid, limit=1)
             if latest and latest[0]["state"] == "diverted" and now - latest[0]["created_at"] < self.config.idle_timeout:
                 await self._record(message, key, latest[0], now)
                 return latest[0]["id"]
@@ -126,7 +140,7 @@ class Desk:
             skill = customer.get("last_skill") or await self._skill_by_keyword(message) or self.config.default_skill
             priority = 10 if "vip" in (customer.get("tags") or ()) else 0
             session = await self.store.create_session({
-                "openid": message.openid, "skill": skill, "state": "queued", "priority": priority,
+                "openid": openid, "skill": skill, "state": "queued", "priority": priority,
                 "created_at": now, "queued_at": now, "last_customer_at": now,
             })
             await self._record(message, key, session, now)
@@ -138,13 +152,23 @@ class Desk:
         if not message.is_event:
             session = await self.store.update_session(session["id"], last_customer_at=now)
         stored = await self._record(message, key, session, now)
-        if stored is not None:
-            await self._session_event(session, "message", {"session_id": session["id"],
-                                                             "message": public_message(stored)})
-            if session.get("agent_id"):
-                await self._publish([session["agent_id"]], "session_updated",
-                                    {"session": await self._public_session(session, customer)})
+        await self._relay_inbound(session, customer, stored, before, now)
         return session["id"]
+
+    async def _relay_inbound(self, session: dict[str, Any], customer: dict[str, Any], stored: dict | None,
+                             budget_before: dict[str, Any], now: float) -> None:
+        """Show a customer's message to the agent and monitors; update the agent's reply budget
+        only when it changed in a way a person would notice."""
+        if stored is None:
+            return
+        await self._session_event(session, "message", {"session_id": session["id"], "message": public_message(stored)})
+        if not session.get("agent_id") or session["state"] != "assigned":
+            return
+        after = ReplyBudget.from_dict(customer.get("budget")).to_public(now)
+        if (after["replies_left"] != budget_before["replies_left"] or after["can_reply"] != budget_before["can_reply"]
+                or abs((after["window_ends_at"] or 0) - (budget_before["window_ends_at"] or 0)) >= BUDGET_NOTICE_SECS):
+            await self._publish([session["agent_id"]], "session_updated",
+                                {"session": await self._public_session(session, customer)})
 
     async def _skill_by_keyword(self, message: InboundMessage) -> str | None:
         """The admin's keyword rules (setting ``keyword_rules``: ``[{"keyword", "skill"}]``, first match wins)."""

@@ -74,10 +74,21 @@ class InboundLog:
             await asyncio.wait([previous])
         try:
             session_id = await self._process(key, message, received_at)
-            await self._store.mark_inbound_processed(key, session_id)
+            # Not awaited: the mark rides along with later commits. Lost in a crash, the message
+            # is processed again at start, which is idempotent (its transcript id is derived).
+            self._track(asyncio.ensure_future(self._store.mark_inbound_processed(key, session_id)))
         except Exception:
             # Left unprocessed in the store: the next start processes it again.
             log.exception("inbound processing failed", extra={"fields": {"key": key}})
+
+    def _track(self, task: asyncio.Future[Any]) -> None:
+        self._tasks.add(task)  # type: ignore[arg-type]
+        task.add_done_callback(self._untrack)
+
+    def _untrack(self, task: asyncio.Future[Any]) -> None:
+        self._tasks.discard(task)  # type: ignore[arg-type]
+        if not task.cancelled() and task.exception() is not None:
+            log.error("marking an inbound message processed failed", exc_info=task.exception())
 
     def _done(self, task: asyncio.Task[None], openid: str) -> None:
         self._tasks.discard(task)
