@@ -42,7 +42,10 @@ from routing.decisions import (
     SessionQueued,
     SetAgentAway,
     TransferReturned,
+    explanation_builder,
+    fast_maker,
 )
+from routing.decisions import deferred_explanation as _deferred
 from routing.events import (
     AgentDisconnected,
     AgentLoggedIn,
@@ -85,8 +88,124 @@ EXPLAIN_MAX_EXCLUDED = 10
 EXPLAIN_MAX_UNAVAILABLE = 3
 
 
+# Constructors for the decisions made on every event (see ``fast_maker``; all fields required).
+_make_offer_session = fast_maker(OfferSession)
+_make_session_assigned = fast_maker(SessionAssigned)
+_make_session_queued = fast_maker(SessionQueued)
+_make_candidate = fast_maker(Candidate)
+
+
 def _secs(value: float) -> str:
     return f"{value:.0f} s"
+
+
+# --- explanations, built only when read ------------------------------------------------------
+# The engine records an explanation with every decision, but its text is rarely read. On the
+# common paths it captures the plain values the text needs (at decision time: the state moves on)
+# and ``deferred_explanation`` builds the record from them on first use, identical to building it
+# at once. Each builder returns ``(summary, strategy, skill, candidates, notes)``.
+
+
+def _describe_values(strategy: str, agent: AgentState, skill: str, now: float) -> tuple[Any, ...]:
+    """What :func:`_describe_text` needs about an agent, read now."""
+    if strategy == "least_occupied":
+        return (len(agent.sessions) + len(agent.offers), agent.capacity, now - agent.idle_since)
+    if strategy == "best_proficiency":
+        return (agent.skills.get(skill, 0), skill, now - agent.idle_since)
+    if strategy == "round_robin":
+        return (agent.rr_last.get(skill),)
+    return (now - agent.idle_since,)
+
+
+def _describe_text(strategy: str, values: tuple[Any, ...]) -> str:
+    """The deciding value of an agent under ``strategy``, in words."""
+    if strategy == "least_occupied":
+        load, capacity, idle = values
+        return f"occupancy {load}/{capacity}, idle {_secs(idle)}"
+    if strategy == "best_proficiency":
+        level, skill, idle = values
+        return f"proficiency {level} in {skill}, idle {_secs(idle)}"
+    if strategy == "round_robin":
+        turn = values[0]
+        return f"last offered at turn {turn}" if turn else "not offered from this queue yet"
+    return f"idle {_secs(values[0])}"
+
+
+def _build_freed(
+    session_id: str,
+    agent_id: str,
+    how: str,
+    session_skill: str,
+    via: str,
+    waited: float,
+    priority: int,
+    strategy: str,
+    described: tuple[Any, ...],
+) -> tuple[Any, ...]:
+    notes = [f"{session_id} had waited {_secs(waited)} with priority {priority}"]
+    if how == "sticky":
+        summary = f"Offered {session_id} to {agent_id}, the customer's last agent, who became free"
+    else:
+        summary = (
+            f"Offered {session_id} to {agent_id}, who became free; it was first in "
+            f"the {session_skill} queue among sessions {agent_id} may take"
+        )
+        if how == "overflow":
+            notes.append(f"{agent_id} serves it through overflow from {session_skill} to {via}")
+    candidate = _make_candidate(
+        agent_id=agent_id, verdict="chosen", reason="chosen: " + _describe_text(strategy, described)
+    )
+    return (summary, "sticky" if how == "sticky" else "agent_freed", session_skill, (candidate,), tuple(notes))
+
+
+def _build_offered(
+    session_id: str,
+    agent_id: str,
+    waited: float,
+    strategy: str,
+    skill: str,
+    candidates: tuple[Candidate, ...],
+    notes: tuple[str, ...],
+) -> tuple[Any, ...]:
+    return (f"Offered {session_id} to {agent_id} after {_secs(waited)} waiting", strategy, skill, candidates, notes)
+
+
+def _build_waiting(
+    session_id: str,
+    position: int,
+    skill: str,
+    strategy: str,
+    candidates: tuple[Candidate, ...],
+    notes: tuple[str, ...],
+    present: int | None,
+) -> tuple[Any, ...]:
+    if present is not None:
+        notes = (
+            *notes,
+            f"{present} agent{'s' if present != 1 else ''} with skill {skill} logged in, "
+            "none available with free capacity",
+        )
+    return (f"{session_id} waits at position {position} of the {skill} queue", strategy, skill, candidates, notes)
+
+
+def _build_accepted(agent_id: str, session_id: str, wait: float, skill: str) -> tuple[Any, ...]:
+    return (f"{agent_id} accepted {session_id} after {_secs(wait)} waiting", None, skill, (), ())
+
+
+def _build_left(session_id: str, waited: float, skill: str) -> tuple[Any, ...]:
+    return (f"The customer left {session_id} after {_secs(waited)} waiting", None, skill, (), ())
+
+
+def _build_ignored(kind: str, subject: str, reason: str) -> tuple[Any, ...]:
+    return (f"Ignored {kind} for {subject}: {reason}", None, None, (), ())
+
+
+_B_FREED = explanation_builder(_build_freed)
+_B_OFFERED = explanation_builder(_build_offered)
+_B_WAITING = explanation_builder(_build_waiting)
+_B_ACCEPTED = explanation_builder(_build_accepted)
+_B_LEFT = explanation_builder(_build_left)
+_B_IGNORED = explanation_builder(_build_ignored)
 
 
 class RoutingEngine:
@@ -397,7 +516,7 @@ class RoutingEngine:
                 event_kind=event.kind,
                 subject_id=subject,
                 reason=reason,
-                explanation=Explanation(summary=f"Ignored {event.kind} for {subject}: {reason}"),
+                explanation=_deferred((_B_IGNORED, event.kind, subject, reason)),
             )
         )
 
@@ -705,7 +824,7 @@ class RoutingEngine:
         self._stats(session.skill).counts["offered"] += 1
         self._touch(agent)
         self._out.append(
-            OfferSession(
+            _make_offer_session(
                 session_id=session.session_id,
                 agent_id=agent.agent_id,
                 skill=session.skill,
@@ -783,15 +902,7 @@ class RoutingEngine:
         self._touch(agent)
 
     def _describe(self, strategy: str, agent: AgentState, skill: str) -> str:
-        idle = _secs(self._now - agent.idle_since)
-        if strategy == "least_occupied":
-            return f"occupancy {agent.load}/{agent.capacity}, idle {idle}"
-        if strategy == "best_proficiency":
-            return f"proficiency {agent.skills.get(skill, 0)} in {skill}, idle {idle}"
-        if strategy == "round_robin":
-            turn = agent.rr_last.get(skill)
-            return f"last offered at turn {turn}" if turn else "not offered from this queue yet"
-        return f"idle {idle}"
+        return _describe_text(strategy, _describe_values(strategy, agent, skill, self._now))
 
     def _pick(
         self, skill: str, strategy: str, session: SessionState, candidates: list[Candidate]
@@ -822,13 +933,13 @@ class RoutingEngine:
                     seen.add(agent_id)
                     listed_unavailable += 1
                     reason = "lacks skill" if skill not in agent.skills else agent.unavailable_reason()
-                    candidates.append(Candidate(agent_id=agent_id, verdict="unavailable", reason=reason))
+                    candidates.append(_make_candidate(agent_id=agent_id, verdict="unavailable", reason=reason))
                 continue
             if agent_id in excluded:
                 held.append(heapq.heappop(heap))
                 if listed_excluded < EXPLAIN_MAX_EXCLUDED:
                     candidates.append(
-                        Candidate(agent_id=agent_id, verdict="excluded", reason="excluded: " + excluded[agent_id])
+                        _make_candidate(agent_id=agent_id, verdict="excluded", reason="excluded: " + excluded[agent_id])
                     )
                 listed_excluded += 1
                 continue
@@ -836,7 +947,7 @@ class RoutingEngine:
                 held.append(heapq.heappop(heap))
                 chosen = (agent, key)
                 candidates.append(
-                    Candidate(
+                    _make_candidate(
                         agent_id=agent_id,
                         verdict="chosen",
                         reason="chosen: " + self._describe(strategy, agent, skill),
@@ -847,7 +958,7 @@ class RoutingEngine:
                 runners -= 1
                 held.append(heapq.heappop(heap))
                 candidates.append(
-                    Candidate(agent_id=agent_id, verdict="passed", reason=self._describe(strategy, agent, skill))
+                    _make_candidate(agent_id=agent_id, verdict="passed", reason=self._describe(strategy, agent, skill))
                 )
                 continue
             break
@@ -855,7 +966,7 @@ class RoutingEngine:
             heapq.heappush(heap, entry)
         if listed_excluded > EXPLAIN_MAX_EXCLUDED:
             candidates.append(
-                Candidate(
+                _make_candidate(
                     agent_id="...",
                     verdict="excluded",
                     reason=f"and {listed_excluded - EXPLAIN_MAX_EXCLUDED} more excluded agents",
@@ -870,6 +981,7 @@ class RoutingEngine:
         cfg = self._cfg(session.skill)
         notes: list[str] = []
         candidates: list[Candidate] = []
+        present: int | None = None  # agents with the skill, for the note on why it waits
         if session.sticky_agent is not None:
             agent = self._agents.get(session.sticky_agent)
             if agent is not None and agent.can_take():
@@ -908,32 +1020,33 @@ class RoutingEngine:
                         else Candidate(agent_id=c.agent_id, verdict="passed", reason=c.reason[len("chosen: "):])
                         for c in candidates
                     ]
-                explanation = Explanation(
-                    summary=f"Offered {session.session_id} to {agent.agent_id} after "
-                    f"{_secs(self._now - session.waiting_since)} waiting",
-                    strategy=cfg.strategy,
-                    skill=session.skill,
-                    candidates=tuple(candidates),
-                    notes=tuple(notes),
-                )
+                explanation = _deferred((
+                    _B_OFFERED,
+                    session.session_id,
+                    agent.agent_id,
+                    self._now - session.waiting_since,
+                    cfg.strategy,
+                    session.skill,
+                    tuple(candidates),
+                    tuple(notes),
+                ))
                 self._offer(session, agent, via, explanation)
                 return
             present = self._present.get(session.skill, 0)
-            notes.append(
-                f"{present} agent{'s' if present != 1 else ''} with skill {session.skill} logged in, "
-                "none available with free capacity"
-            )
         position = self._position(session)
-        session.explanation = Explanation(
-            summary=f"{session.session_id} waits at position {position} of the {session.skill} queue",
-            strategy=cfg.strategy if session.sticky_agent is None else "sticky",
-            skill=session.skill,
-            candidates=tuple(candidates),
-            notes=tuple(notes),
-        )
+        session.explanation = _deferred((
+            _B_WAITING,
+            session.session_id,
+            position,
+            session.skill,
+            cfg.strategy if session.sticky_agent is None else "sticky",
+            tuple(candidates),
+            tuple(notes),
+            present,
+        ))
         if announce:
             self._out.append(
-                SessionQueued(
+                _make_session_queued(
                     session_id=session.session_id,
                     skill=session.skill,
                     position=position,
@@ -953,20 +1066,20 @@ class RoutingEngine:
             return best_found
         agent_id = agent.agent_id
         sessions = self._sessions
-
-        def accept(session_id: str) -> bool:
-            return agent_id not in sessions[session_id].excluded
-
+        queues = self._queues
+        overflow_sources = self._overflow_sources
         for skill in agent.skills:
-            queue = self._queues.get(skill)
+            queue = queues.get(skill)
             if queue is not None and queue.size:
-                hit = queue.first(accept)
+                hit = queue.first_not_excluding(agent_id, sessions)
                 if hit is not None and (best is None or (-hit[0], hit[1], hit[2]) < best):
                     best, best_found = (-hit[0], hit[1], hit[2]), (sessions[hit[3]], skill, "queue")
-            for source in self._overflow_sources.get(skill, ()):
+            if skill not in overflow_sources:
+                continue
+            for source in overflow_sources[skill]:
                 overflowed = self._overflowed.get(source)
                 if overflowed is not None and overflowed.size:
-                    hit = overflowed.first(accept)
+                    hit = overflowed.first_not_excluding(agent_id, sessions)
                     if hit is not None and (best is None or (-hit[0], hit[1], hit[2]) < best):
                         best, best_found = (-hit[0], hit[1], hit[2]), (sessions[hit[3]], skill, "overflow")
         return best_found
@@ -978,42 +1091,34 @@ class RoutingEngine:
             if found is None:
                 return
             session, via, how = found
-            waited = _secs(self._now - session.waiting_since)
-            notes = [f"{session.session_id} had waited {waited} with priority {session.priority}"]
-            if how == "sticky":
-                summary = f"Offered {session.session_id} to {agent.agent_id}, the customer's last agent, who became free"
-            else:
-                summary = (
-                    f"Offered {session.session_id} to {agent.agent_id}, who became free; it was first in "
-                    f"the {session.skill} queue among sessions {agent.agent_id} may take"
-                )
-                if how == "overflow":
-                    notes.append(f"{agent.agent_id} serves it through overflow from {session.skill} to {via}")
-            explanation = Explanation(
-                summary=summary,
-                strategy="sticky" if how == "sticky" else "agent_freed",
-                skill=session.skill,
-                candidates=(
-                    Candidate(
-                        agent_id=agent.agent_id,
-                        verdict="chosen",
-                        reason="chosen: " + self._describe(self._cfg(session.skill).strategy, agent, via),
-                    ),
-                ),
-                notes=tuple(notes),
-            )
+            strategy = self._cfg(session.skill).strategy
+            explanation = _deferred((
+                _B_FREED,
+                session.session_id,
+                agent.agent_id,
+                how,
+                session.skill,
+                via,
+                self._now - session.waiting_since,
+                session.priority,
+                strategy,
+                _describe_values(strategy, agent, via, self._now),
+            ))
             self._offer(session, agent, via, explanation)
 
     def _settle(self) -> None:
-        while self._dirty_agents or self._dirty_sessions:
-            while self._dirty_agents:
-                agent_id = next(iter(self._dirty_agents))
-                del self._dirty_agents[agent_id]
-                agent = self._agents.get(agent_id)
+        dirty_agents = self._dirty_agents  # never rebound
+        agents = self._agents
+        while dirty_agents or self._dirty_sessions:
+            while dirty_agents:
+                agent_id = next(iter(dirty_agents))
+                del dirty_agents[agent_id]
+                agent = agents.get(agent_id)
                 if agent is not None:
-                    self._fill(agent)
-                    # Offers made by _fill marked it dirty again; it has taken all it can.
-                    self._dirty_agents.pop(agent_id, None)
+                    if agent.can_take():
+                        self._fill(agent)
+                        # Offers made by _fill marked it dirty again; it has taken all it can.
+                        dirty_agents.pop(agent_id, None)
                     self._reindex(agent)
             if self._dirty_sessions:
                 dirty = self._dirty_sessions
@@ -1310,17 +1415,20 @@ class RoutingEngine:
             metrics.counts["accepted"] += 1
             metrics.record(self._now, ANSWERED, wait, self.settings.metrics_window_secs)
             self._waiting.get(session.skill, {}).pop(session.session_id, None)
-            summary = f"{agent.agent_id} accepted {session.session_id} after {_secs(wait)} waiting"
+            summary = None
         session.state = ASSIGNED
         session.agent = agent.agent_id
         session.offer_agent = None
         session.offer_expires = None
         session.excluded = {}
-        explanation = Explanation(summary=summary, skill=session.skill)
+        if summary is None:
+            explanation = _deferred((_B_ACCEPTED, agent.agent_id, session.session_id, wait, session.skill))
+        else:
+            explanation = Explanation(summary=summary, skill=session.skill)
         session.explanation = explanation
         self._touch(agent)
         self._out.append(
-            SessionAssigned(
+            _make_session_assigned(
                 session_id=session.session_id,
                 agent_id=agent.agent_id,
                 skill=session.skill,
@@ -1415,10 +1523,9 @@ class RoutingEngine:
         metrics = self._stats(session.skill)
         metrics.counts["abandoned"] += 1
         metrics.record(self._now, ABANDONED, self._now - session.waiting_since, self.settings.metrics_window_secs)
-        session.explanation = Explanation(
-            summary=f"The customer left {session.session_id} after {_secs(self._now - session.waiting_since)} waiting",
-            skill=session.skill,
-        )
+        session.explanation = _deferred((
+            _B_LEFT, session.session_id, self._now - session.waiting_since, session.skill,
+        ))
         self._finish(session, SESSION_ABANDONED)
 
     def _on_transfer(self, event: TransferRequested) -> None:

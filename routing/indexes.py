@@ -51,10 +51,13 @@ class SkillQueue:
         if not bucket:
             return False
         entry = (arrived_at, seq, session_id)
-        i = bisect_left(bucket, entry)
-        if i >= len(bucket) or bucket[i] != entry:
-            return False
-        del bucket[i]
+        if bucket[0] == entry:
+            del bucket[0]  # the usual case: the head is offered
+        else:
+            i = bisect_left(bucket, entry)
+            if i >= len(bucket) or bucket[i] != entry:
+                return False
+            del bucket[i]
         self.size -= 1
         if not bucket:
             del self.buckets[priority]
@@ -68,7 +71,12 @@ class SkillQueue:
             if level > priority:
                 ahead += len(self.buckets[level])
             elif level == priority:
-                ahead += bisect_left(self.buckets[level], (arrived_at, seq, ""))
+                bucket = self.buckets[level]
+                last = bucket[-1]
+                if last[1] == seq and last[0] == arrived_at:
+                    ahead += len(bucket) - 1  # the usual case: a new arrival, last of its level
+                else:
+                    ahead += bisect_left(bucket, (arrived_at, seq, ""))
             else:
                 break
         return ahead
@@ -86,6 +94,15 @@ class SkillQueue:
         for level in self.levels:
             for arrived_at, seq, session_id in self.buckets[level]:
                 if accept(session_id):
+                    return level, arrived_at, seq, session_id
+        return None
+
+    def first_not_excluding(self, agent_id: str, sessions: dict[str, Any]) -> tuple[int, float, int, str] | None:
+        """:meth:`first` with ``accept`` = "the session has not excluded ``agent_id``", inlined
+        (``sessions`` maps session id to its state, which has an ``excluded`` dict)."""
+        for level in self.levels:
+            for arrived_at, seq, session_id in self.buckets[level]:
+                if agent_id not in sessions[session_id].excluded:
                     return level, arrived_at, seq, session_id
         return None
 
