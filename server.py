@@ -32,6 +32,11 @@ WEBSOCKET_MAX_MESSAGE_BYTES = 64 * 1024
 WEBSOCKET_PING_INTERVAL_SECS = 20
 WEBSOCKET_PING_TIMEOUT_SECS = 20
 SHUTDOWN_DRAIN_SECS = 10
+# The store's writer thread hands every committed write back to the event loop; with CPython's
+# default 5 ms GIL switch interval each hand-back can wait up to 5 ms behind a busy loop, and a
+# customer message makes several. 0.5 ms cut webhook→agent p50 at 300 msg/s from seconds to
+# ~0.2 s in bench/bench_desk.py (docs/benchmarks.md).
+GIL_SWITCH_INTERVAL_SECS = 0.0005
 
 
 @dataclass
@@ -187,6 +192,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"kefu: {exc}", file=sys.stderr)
         return 2
     setup_logging(config.log_level, config.log_format)
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL_SECS)
     try:
         asyncio.run(serve(config))
     except ConfigError as exc:

@@ -113,12 +113,19 @@ class Desk:
             self.metrics.message_in()
 
         if session is not None and not message.is_event and self.routing.knows(session["id"]):
-            # The common case: another message in a session that is waiting or being served.
-            customer, session, stored = await asyncio.gather(
+            # The common case: another message in a session that is waiting or being served. The
+            # message itself is already durable (the inbound log): the agent sees it while its
+            # transcript records are being written, and the next message of this customer waits
+            # for those writes.
+            writes = asyncio.gather(
                 self.store.upsert_customer(openid, seen_at=now, **changes),
                 self.store.update_session(session["id"], last_customer_at=now),
                 self._record(message, key, session, now))
-            await self._relay_inbound(session, customer, stored, before, now)
+            customer = {**(known or {"openid": openid}), **changes}
+            session = {**session, "last_customer_at": now}
+            await self._relay_inbound(session, customer, inbound_to_message(key, message, session["id"], now),
+                                      before, now)
+            await writes
             return session["id"]
 
         customer = await self.store.upsert_customer(openid, seen_at=now, **changes)
