@@ -205,6 +205,11 @@ def _resolve(future: asyncio.Future, ok: bool, value: Any) -> None:
         future.set_exception(value)
 
 
+def _resolve_all(outcomes: list[tuple[asyncio.Future, bool, Any]]) -> None:
+    for future, ok, value in outcomes:
+        _resolve(future, ok, value)
+
+
 class SQLiteStore(Store):
     """`Store` on one SQLite file. ``path`` is created (with its parent directories) on open."""
 
@@ -310,9 +315,14 @@ class SQLiteStore(Store):
             except sqlite3.Error:
                 pass
             results = [(False, StoreError(f"write failed: {exc}"))] * len(ops)
+        # One wake-up of each waiting loop per batch, not one per write: under load a batch holds
+        # dozens of writes, and every call_soon_threadsafe costs the loop a self-pipe round trip.
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future, bool, Any]]] = {}
         for op, (ok, value) in zip(ops, results, strict=True):
+            by_loop.setdefault(op.loop, []).append((op.future, ok, value))
+        for loop, outcomes in by_loop.items():
             try:
-                op.loop.call_soon_threadsafe(_resolve, op.future, ok, value)
+                loop.call_soon_threadsafe(_resolve_all, outcomes)
             except RuntimeError:  # that caller's loop is closed; nobody is waiting any more
                 pass
 
