@@ -30,7 +30,7 @@ system-deps:
 test: $(TEST_STAMP) system-deps
 	$(PY) -m pytest $(ARGS)
 
-bench: $(TEST_STAMP)
+bench: $(TEST_STAMP) system-deps
 	$(PY) -m bench $(ARGS)
 
 lint: $(TEST_STAMP)
