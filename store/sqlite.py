@@ -37,6 +37,7 @@ import queue
 import sqlite3
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -61,11 +62,42 @@ from .base import (
 # Upper bound on the closures one transaction takes, so a flood of writers cannot make one
 # commit (and the latency of the first caller in it) arbitrarily long.
 MAX_BATCH = 1000
+# Records kept in each write-through cache (customers, sessions, open session per customer).
+CACHE_RECORDS = 20000
 # How long a connection waits for a lock held by someone else (only an external sqlite3 shell
 # or backup can hold one: this process has a single writer).
 BUSY_TIMEOUT_MS = 5000
 
 _STOP = object()
+
+
+_UNKNOWN = "?"  # in the open-session cache: look it up
+_NONE = "-"  # in the open-session cache: the customer has no open session
+
+
+class _DocCache:
+    """A bounded, least-recently-used map of key -> committed JSON text."""
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._items: OrderedDict[str, str] = OrderedDict()
+
+    def get(self, key: str) -> str | None:
+        value = self._items.get(key)
+        if value is not None:
+            self._items.move_to_end(key)
+        return value
+
+    def put(self, key: str, value: str) -> None:
+        self._items[key] = value
+        self._items.move_to_end(key)
+        if len(self._items) > self._limit:
+            self._items.popitem(last=False)
+
+    def fill(self, key: str, value: str) -> None:
+        """Put what a read found, unless a write completed meanwhile (it is newer)."""
+        if key not in self._items:
+            self.put(key, value)
 
 
 def _dumps(value: Any) -> str:
@@ -225,6 +257,11 @@ class SQLiteStore(Store):
         self._reader: ThreadPoolExecutor | None = None
         self._read_conn: sqlite3.Connection | None = None
         self._open = False
+        # Write-through caches of hot records, as committed JSON text (one process owns the file,
+        # so every write passes through here): a customer's next message needs no thread hop.
+        self._customer_docs = _DocCache(CACHE_RECORDS)
+        self._session_docs = _DocCache(CACHE_RECORDS)
+        self._open_session_of = _DocCache(CACHE_RECORDS)  # openid -> open session id, or ""
 
     # -- plumbing ------------------------------------------------------------------------------
 
@@ -449,20 +486,30 @@ class SQLiteStore(Store):
             row = conn.execute("SELECT doc FROM customers WHERE openid = ?", (openid,)).fetchone()
             if row is None:
                 rec = customer_record(openid, seen, fields)
-                conn.execute("INSERT INTO customers VALUES (?, ?)", (openid, _dumps(rec)))
+                doc = _dumps(rec)
+                conn.execute("INSERT INTO customers VALUES (?, ?)", (openid, doc))
             else:
                 rec = _loads(row[0])
                 rec.update(fields)
                 rec["last_seen"] = max(rec["last_seen"] or seen, seen)
-                conn.execute("UPDATE customers SET doc = ? WHERE openid = ?", (_dumps(rec), openid))
-            return rec
+                doc = _dumps(rec)
+                conn.execute("UPDATE customers SET doc = ? WHERE openid = ?", (doc, openid))
+            return rec, doc
 
-        return await self._write(op)
+        rec, doc = await self._write(op)
+        self._customer_docs.put(openid, doc)
+        return rec
 
     async def get_customer(self, openid: str) -> dict | None:
+        cached = self._customer_docs.get(openid)
+        if cached is not None:
+            return _loads(cached)
         row = await self._read(lambda c: c.execute(
             "SELECT doc FROM customers WHERE openid = ?", (openid,)).fetchone())
-        return None if row is None else _loads(row[0])
+        if row is None:
+            return None
+        self._customer_docs.fill(openid, row[0])
+        return _loads(row[0])
 
     async def update_customer(self, openid: str, /, **fields: Any) -> dict:
         fields = check_update("customer", fields, ("openid",))
@@ -473,10 +520,13 @@ class SQLiteStore(Store):
                 raise NotFound(f"no customer {openid!r}")
             rec = _loads(row[0])
             rec.update(fields)
-            conn.execute("UPDATE customers SET doc = ? WHERE openid = ?", (_dumps(rec), openid))
-            return rec
+            doc = _dumps(rec)
+            conn.execute("UPDATE customers SET doc = ? WHERE openid = ?", (doc, openid))
+            return rec, doc
 
-        return await self._write(op)
+        rec, doc = await self._write(op)
+        self._customer_docs.put(openid, doc)
+        return rec
 
     # -- sessions ------------------------------------------------------------------------------
 
@@ -503,7 +553,18 @@ class SQLiteStore(Store):
             self._sync_session_agents(conn, rec)
             return rec
 
-        return await self._write(op)
+        stored = await self._write(op)
+        self._session_written(stored)
+        return stored
+
+    def _session_written(self, rec: dict) -> None:
+        """Keep the session caches in step with a committed session record."""
+        self._session_docs.put(rec["id"], _dumps(rec))
+        if rec["state"] in OPEN_SESSION_STATES:
+            self._open_session_of.put(rec["openid"], rec["id"])
+        elif self._open_session_of.get(rec["openid"]) == rec["id"]:
+            # Closed: forget, and let the next lookup read (another open session may exist).
+            self._open_session_of.put(rec["openid"], _UNKNOWN)
 
     async def update_session(self, session_id: str, /, **fields: Any) -> dict:
         fields = check_update("session", fields, ("id",))
@@ -520,19 +581,42 @@ class SQLiteStore(Store):
             self._sync_session_agents(conn, rec)
             return rec
 
-        return await self._write(op)
+        stored = await self._write(op)
+        self._session_written(stored)
+        return stored
 
     async def get_session(self, session_id: str) -> dict | None:
+        cached = self._session_docs.get(session_id)
+        if cached is not None:
+            return _loads(cached)
         row = await self._read(lambda c: c.execute(
             "SELECT doc FROM sessions WHERE id = ?", (session_id,)).fetchone())
-        return None if row is None else _loads(row[0])
+        if row is None:
+            return None
+        self._session_docs.fill(session_id, row[0])
+        return _loads(row[0])
 
     async def open_session_for_customer(self, openid: str) -> dict | None:
+        known = self._open_session_of.get(openid)
+        if known is not None and known != _UNKNOWN:
+            if known == _NONE:
+                return None
+            cached = self._session_docs.get(known)
+            if cached is not None:
+                rec = _loads(cached)
+                if rec["state"] in OPEN_SESSION_STATES:
+                    return rec
         marks = ",".join("?" * len(OPEN_SESSION_STATES))
         row = await self._read(lambda c: c.execute(
-            f"SELECT doc FROM sessions WHERE openid = ? AND state IN ({marks}) "
+            f"SELECT id, doc FROM sessions WHERE openid = ? AND state IN ({marks}) "
             "ORDER BY created_at DESC, n DESC LIMIT 1", (openid, *OPEN_SESSION_STATES)).fetchone())
-        return None if row is None else _loads(row[0])
+        if self._open_session_of.get(openid) in (None, _UNKNOWN, known):
+            # Nothing was written for this customer meanwhile: remember what the read found.
+            self._open_session_of.put(openid, _NONE if row is None else row[0])
+        if row is None:
+            return None
+        self._session_docs.fill(row[0], row[1])
+        return _loads(row[1])
 
     async def list_open_sessions(self) -> list[dict]:
         marks = ",".join("?" * len(OPEN_SESSION_STATES))

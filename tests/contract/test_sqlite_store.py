@@ -149,3 +149,44 @@ async def test_failing_write_is_rolled_back_alone(tmp_path):
         assert (await store.get_inbound("k1")) is not None
     finally:
         await store.close()
+
+
+@pytest.mark.gen_test
+async def test_cached_reads_follow_every_write(tmp_path):
+    """Customers and sessions are served from a write-through cache: every read sees the last
+    committed write, also when reads and writes overlap, and the file agrees after a reopen."""
+    path = str(tmp_path / "k.sqlite3")
+    store = SQLiteStore(path)
+    await store.open()
+    try:
+        assert await store.get_customer("o1") is None
+        assert await store.open_session_for_customer("o1") is None
+        await store.upsert_customer("o1", seen_at=1.0, nickname="a")
+        assert (await store.get_customer("o1"))["nickname"] == "a"
+        # A read racing a write never leaves the older value behind.
+        _, updated = await asyncio.gather(store.get_customer("o1"), store.update_customer("o1", nickname="b"))
+        assert updated["nickname"] == "b"
+        assert (await store.get_customer("o1"))["nickname"] == "b"
+        returned = await store.get_customer("o1")
+        returned["nickname"] = "mutated by the caller"
+        assert (await store.get_customer("o1"))["nickname"] == "b"
+
+        first = await store.create_session({"openid": "o1", "skill": "general", "created_at": 10.0})
+        assert (await store.open_session_for_customer("o1"))["id"] == first["id"]
+        await store.update_session(first["id"], skill="loans")
+        assert (await store.open_session_for_customer("o1"))["skill"] == "loans"
+        assert (await store.get_session(first["id"]))["skill"] == "loans"
+        await store.update_session(first["id"], state="closed")
+        assert await store.open_session_for_customer("o1") is None
+        second = await store.create_session({"openid": "o1", "skill": "cards", "created_at": 20.0})
+        assert (await store.open_session_for_customer("o1"))["id"] == second["id"]
+    finally:
+        await store.close()
+    reopened = SQLiteStore(path)
+    await reopened.open()
+    try:
+        assert (await reopened.get_customer("o1"))["nickname"] == "b"
+        assert (await reopened.open_session_for_customer("o1"))["id"] == second["id"]
+        assert (await reopened.get_session(first["id"]))["state"] == "closed"
+    finally:
+        await reopened.close()
