@@ -500,16 +500,19 @@ class SQLiteStore(Store):
         self._customer_docs.put(openid, doc)
         return rec
 
-    async def get_customer(self, openid: str) -> dict | None:
-        cached = self._customer_docs.get(openid)
+    async def _cached_doc(self, cache: _DocCache, key: str, sql: str) -> dict | None:
+        """The record under ``key``: from the cache, else read (one ``doc`` column) and cached."""
+        cached = cache.get(key)
         if cached is not None:
             return _loads(cached)
-        row = await self._read(lambda c: c.execute(
-            "SELECT doc FROM customers WHERE openid = ?", (openid,)).fetchone())
+        row = await self._read(lambda c: c.execute(sql, (key,)).fetchone())
         if row is None:
             return None
-        self._customer_docs.fill(openid, row[0])
+        cache.fill(key, row[0])
         return _loads(row[0])
+
+    async def get_customer(self, openid: str) -> dict | None:
+        return await self._cached_doc(self._customer_docs, openid, "SELECT doc FROM customers WHERE openid = ?")
 
     async def update_customer(self, openid: str, /, **fields: Any) -> dict:
         fields = check_update("customer", fields, ("openid",))
@@ -586,15 +589,7 @@ class SQLiteStore(Store):
         return stored
 
     async def get_session(self, session_id: str) -> dict | None:
-        cached = self._session_docs.get(session_id)
-        if cached is not None:
-            return _loads(cached)
-        row = await self._read(lambda c: c.execute(
-            "SELECT doc FROM sessions WHERE id = ?", (session_id,)).fetchone())
-        if row is None:
-            return None
-        self._session_docs.fill(session_id, row[0])
-        return _loads(row[0])
+        return await self._cached_doc(self._session_docs, session_id, "SELECT doc FROM sessions WHERE id = ?")
 
     async def open_session_for_customer(self, openid: str) -> dict | None:
         known = self._open_session_of.get(openid)

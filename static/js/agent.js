@@ -3,7 +3,7 @@
 // welcome (replaced wholesale on resync) and is kept current by events; every handler is
 // idempotent because a resumed socket may replay what a fresh welcome already contains.
 import { initI18n, t, has } from "kefu/i18n";
-import { api, auth, logout, roleHome, setUnauthorizedHandler, ApiError } from "kefu/api";
+import { api, auth, roleHome, signedInPage, ApiError } from "kefu/api";
 import { KefuSocket, SocketError } from "kefu/socket";
 import {
   el, clear, clock, fmtDuration, fmtAgo, fmtDateTime, everySecond, toast, customerName, avatar,
@@ -39,18 +39,8 @@ const state = {
 };
 let localId = 0;
 
-async function signOut() {
-  socket.close();
-  await logout();
-  location.replace("/");
-}
-setUnauthorizedHandler(() => {
-  auth.clear();
-  location.replace("/");
-});
-setupChrome({ user, onLogout: signOut });
-
 const socket = new KefuSocket({ token: auth.token });
+setupChrome({ user, onLogout: signedInPage(socket) });
 // Diagnostics and the browser tests reach the live client here.
 window.kefuDebug = { socket, state };
 

@@ -119,6 +119,20 @@ export async function logout() {
   }
 }
 
+/** The signed-in pages' shared exits: sign out (closing the socket first), and back to the
+ * login page whenever the server says the token is no longer good. Returns the sign-out action. */
+export function signedInPage(socket) {
+  setUnauthorizedHandler(() => {
+    auth.clear();
+    location.replace("/");
+  });
+  return async function signOut() {
+    socket.close();
+    await logout();
+    location.replace("/");
+  };
+}
+
 export function roleHome(user) {
   const roles = (user && user.roles) || [];
   if (roles.includes("supervisor") || roles.includes("admin") || roles.includes("qa")) {

@@ -1,7 +1,7 @@
 // The supervisor wall: live queues and agents (subscribe_queues), live sessions, a 30-minute
 // chart, and one monitored session with whisper, barge-in, reassign and "why was it routed here".
 import { initI18n, t, has } from "kefu/i18n";
-import { api, auth, logout, roleHome, setUnauthorizedHandler, ApiError } from "kefu/api";
+import { api, auth, roleHome, signedInPage, ApiError } from "kefu/api";
 import { KefuSocket, SocketError } from "kefu/socket";
 import {
   el, clear, clock, fmtDuration, everySecond, toast, customerName, avatar, skillLabel, setupChrome, fmtDateTime,
@@ -33,20 +33,11 @@ const state = {
   monitored: null, // {id, session, transcript, closed}
 };
 
-async function signOut() {
-  socket.close();
-  await logout();
-  location.replace("/");
-}
-setUnauthorizedHandler(() => {
-  auth.clear();
-  location.replace("/");
-});
-setupChrome({ user, onLogout: signOut });
+const socket = new KefuSocket({ token: auth.token });
+setupChrome({ user, onLogout: signedInPage(socket) });
 $("readonly-chip").hidden = canAct;
 document.body.classList.toggle("readonly", !canAct);
 
-const socket = new KefuSocket({ token: auth.token });
 window.kefuDebug = { socket, state };
 
 const chart = new LiveChart($("chart"), {
