@@ -247,7 +247,6 @@ class Desk:
             "waited_s": round(self.clock() - (session.get("queued_at") or session["created_at"]), 1),
             "preview": preview, "transfer_from": transfer_from,
         })
-        self.watchers.queues_changed()
 
     async def on_offer_revoked(self, session_id: str, agent_id: str, reason: str) -> None:
         await self._publish([agent_id], "offer_revoked", {"session_id": session_id, "reason": reason})
@@ -256,7 +255,6 @@ class Desk:
             await self.store.update_session(session_id, state="queued", offered_to=None)
         elif session is not None and session.get("offered_to") == agent_id:
             await self.store.update_session(session_id, offered_to=None)
-        self.watchers.queues_changed()
 
     async def on_assigned(self, session_id: str, agent_id: str) -> dict[str, Any]:
         session = await self.store.get_session(session_id)
@@ -273,7 +271,6 @@ class Desk:
             await self._publish([previous], "session_closed", {"session_id": session_id, "reason": "transferred"})
         bundle = await self._session_bundle(session, with_history=True)
         await self._publish([agent_id], "session_assigned", bundle)
-        self.watchers.queues_changed()
         return bundle
 
     async def on_requeued(self, session_id: str, skill: str, reason: str) -> None:
@@ -284,7 +281,6 @@ class Desk:
         await self.store.update_session(session_id, state="queued", skill=skill, agent_id=None, offered_to=None)
         if previous:
             await self._publish([previous], "session_closed", {"session_id": session_id, "reason": reason})
-        self.watchers.queues_changed()
 
     async def on_diverted(self, session_id: str, reason: str) -> None:
         session = await self.store.update_session(session_id, state="diverted", closed_at=self.clock(),
@@ -296,7 +292,6 @@ class Desk:
         }.get(reason, "请留言，我们会尽快回复您。")
         await self._system_reply(session, note)
         self.watchers.session_ended(session_id)
-        self.watchers.queues_changed()
 
     async def on_transfer_returned(self, session_id: str, agent_id: str, declined_by: str, reason: str) -> None:
         session = await self.store.get_session(session_id)
@@ -317,7 +312,6 @@ class Desk:
             await self._publish([agent_id], "notice", {
                 "level": "warning", "code": "set_away_missed_offers",
                 "text": "You missed several offers in a row and were set to away."})
-        self.watchers.queues_changed()
 
     # -- agent commands --------------------------------------------------------------------------
     async def welcome(self, user: dict[str, Any]) -> dict[str, Any]:
@@ -402,7 +396,6 @@ class Desk:
             await self._publish([session["agent_id"]], "session_closed",
                                 {"session_id": session["id"], "reason": reason})
         self.watchers.session_ended(session["id"])
-        self.watchers.queues_changed()
 
     # -- replies ---------------------------------------------------------------------------------
     async def _reply(self, session: dict[str, Any], text: str, author: str, user: dict[str, Any] | None) -> dict:
