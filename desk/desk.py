@@ -117,10 +117,9 @@ class Desk:
             # message itself is already durable (the inbound log): the agent sees it while its
             # transcript records are being written, and the next message of this customer waits
             # for those writes.
-            writes = asyncio.gather(
-                self.store.upsert_customer(openid, seen_at=now, **changes),
-                self.store.update_session(session["id"], last_customer_at=now),
-                self._record(message, key, session, now))
+            writes = self.store.file_customer_message(
+                openid, now, changes, session["id"], {"last_customer_at": now},
+                inbound_to_message(key, message, session["id"], now))
             customer = {**(known or {"openid": openid}), **changes}
             session = {**session, "last_customer_at": now}
             await self._relay_inbound(session, customer, inbound_to_message(key, message, session["id"], now),

@@ -331,6 +331,21 @@ class Store(abc.ABC):
     async def count_sessions_by_state(self) -> dict[str, int]:
         """``{state: count}`` for every state (zero included), for /metrics."""
 
+    async def file_customer_message(self, openid: str, seen_at: float, customer_fields: dict,
+                                    session_id: str, session_fields: dict,
+                                    message: dict) -> tuple[dict, dict, dict | None]:
+        """A customer's message in an open session, in one call: ``upsert_customer(openid,
+        seen_at, **customer_fields)``, ``update_session(session_id, **session_fields)`` and
+        ``add_message(message)``. Returns ``(customer, session, message)``; the message is None
+        when one with its id was already stored. A backend may do all three in one transaction."""
+        customer = await self.upsert_customer(openid, seen_at=seen_at, **customer_fields)
+        session = await self.update_session(session_id, **session_fields)
+        try:
+            stored: dict | None = await self.add_message(message)
+        except DuplicateError:
+            stored = None
+        return customer, session, stored
+
     # -- messages ------------------------------------------------------------------------------
 
     @abc.abstractmethod

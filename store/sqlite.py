@@ -479,10 +479,16 @@ class SQLiteStore(Store):
 
     async def upsert_customer(self, openid: str, /, seen_at: float | None = None,
                               **fields: Any) -> dict:
+        rec, doc = await self._write(self._upsert_customer_op(openid, seen_at, fields))
+        self._customer_docs.put(openid, doc)
+        return rec
+
+    @staticmethod
+    def _upsert_customer_op(openid: str, seen_at: float | None, fields: dict) -> Callable[[sqlite3.Connection], Any]:
         seen = time.time() if seen_at is None else float(seen_at)
         fields = check_update("customer", fields, ("openid",))
 
-        def op(conn: sqlite3.Connection) -> dict:
+        def op(conn: sqlite3.Connection) -> tuple[dict, str]:
             row = conn.execute("SELECT doc FROM customers WHERE openid = ?", (openid,)).fetchone()
             if row is None:
                 rec = customer_record(openid, seen, fields)
@@ -496,9 +502,32 @@ class SQLiteStore(Store):
                 conn.execute("UPDATE customers SET doc = ? WHERE openid = ?", (doc, openid))
             return rec, doc
 
-        rec, doc = await self._write(op)
+        return op
+
+    async def file_customer_message(self, openid: str, seen_at: float, customer_fields: dict,
+                                    session_id: str, session_fields: dict,
+                                    message: dict) -> tuple[dict, dict, dict | None]:
+        # One writer operation instead of three: a message in an open session is the hot path.
+        customer_op = self._upsert_customer_op(openid, seen_at, customer_fields)
+        session_op = self._update_session_op(session_id, session_fields)
+        message_op = self._add_message_op(message_record(message))
+
+        def op(conn: sqlite3.Connection) -> tuple[tuple[dict, str], dict, dict | None]:
+            customer = customer_op(conn)
+            session = session_op(conn)
+            conn.execute("SAVEPOINT message")
+            try:
+                stored = message_op(conn)
+            except sqlite3.IntegrityError:  # already filed (processed again after a crash)
+                conn.execute("ROLLBACK TO message")
+                stored = None
+            conn.execute("RELEASE message")
+            return customer, session, stored
+
+        (customer, doc), session, stored = await self._write(op)
         self._customer_docs.put(openid, doc)
-        return rec
+        self._session_written(session)
+        return customer, session, stored
 
     async def _cached_doc(self, cache: _DocCache, key: str, sql: str) -> dict | None:
         """The record under ``key``: from the cache, else read (one ``doc`` column) and cached."""
@@ -517,7 +546,7 @@ class SQLiteStore(Store):
     async def update_customer(self, openid: str, /, **fields: Any) -> dict:
         fields = check_update("customer", fields, ("openid",))
 
-        def op(conn: sqlite3.Connection) -> dict:
+        def op(conn: sqlite3.Connection) -> tuple[dict, str]:
             row = conn.execute("SELECT doc FROM customers WHERE openid = ?", (openid,)).fetchone()
             if row is None:
                 raise NotFound(f"no customer {openid!r}")
@@ -570,6 +599,11 @@ class SQLiteStore(Store):
             self._open_session_of.put(rec["openid"], _UNKNOWN)
 
     async def update_session(self, session_id: str, /, **fields: Any) -> dict:
+        stored = await self._write(self._update_session_op(session_id, fields))
+        self._session_written(stored)
+        return stored
+
+    def _update_session_op(self, session_id: str, fields: dict) -> Callable[[sqlite3.Connection], dict]:
         fields = check_update("session", fields, ("id",))
 
         def op(conn: sqlite3.Connection) -> dict:
@@ -584,9 +618,7 @@ class SQLiteStore(Store):
             self._sync_session_agents(conn, rec)
             return rec
 
-        stored = await self._write(op)
-        self._session_written(stored)
-        return stored
+        return op
 
     async def get_session(self, session_id: str) -> dict | None:
         return await self._cached_doc(self._session_docs, session_id, "SELECT doc FROM sessions WHERE id = ?")
@@ -680,8 +712,10 @@ class SQLiteStore(Store):
     # -- messages ------------------------------------------------------------------------------
 
     async def add_message(self, data: dict) -> dict:
-        rec = message_record(data)
+        return await self._write(self._add_message_op(message_record(data)))
 
+    @staticmethod
+    def _add_message_op(rec: dict) -> Callable[[sqlite3.Connection], dict]:
         def op(conn: sqlite3.Connection) -> dict:
             seq = conn.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM messages WHERE session_id = ?",
                                (rec["session_id"],)).fetchone()[0]
@@ -693,7 +727,7 @@ class SQLiteStore(Store):
                  stored["text"], _dumps(stored)))
             return stored
 
-        return await self._write(op)
+        return op
 
     async def update_message(self, message_id: str, /, **fields: Any) -> dict:
         fields = check_update("message", fields, ("id", "session_id", "seq"))

@@ -381,3 +381,25 @@ async def test_settings(store):
     assert await store.get_setting("canned") == {"replaced": True}
     await store.set_setting("hours", None)
     assert await store.get_setting("hours", "default") is None
+
+
+@pytest.mark.gen_test
+async def test_file_customer_message_updates_all_three_once(store):
+    await store.upsert_customer("o-file", seen_at=T0, nickname="张三")
+    session = await store.create_session({"openid": "o-file", "skill": "general", "created_at": T0})
+    message = {"id": "in-file-1", "session_id": session["id"], "openid": "o-file", "text": "第一条", "ts": T0 + 5}
+    customer, touched, stored = await store.file_customer_message(
+        "o-file", T0 + 5, {"budget": {"sent": 0}}, session["id"], {"last_customer_at": T0 + 5}, message)
+    assert (customer["nickname"], customer["budget"], customer["last_seen"]) == ("张三", {"sent": 0}, T0 + 5)
+    assert touched["last_customer_at"] == T0 + 5
+    assert (stored["seq"], stored["text"]) == (1, "第一条")
+    # Filed again (processing repeated after a crash): the message is not doubled.
+    _, _, again = await store.file_customer_message(
+        "o-file", T0 + 5, {}, session["id"], {"last_customer_at": T0 + 5}, message)
+    assert again is None
+    assert [m["text"] for m in await store.session_messages(session["id"])] == ["第一条"]
+    assert (await store.get_customer("o-file"))["budget"] == {"sent": 0}
+    assert (await store.get_session(session["id"]))["last_customer_at"] == T0 + 5
+    with pytest.raises(NotFound):
+        await store.file_customer_message("o-file", T0, {}, "no-such-session", {"last_customer_at": T0},
+                                          {"session_id": "no-such-session", "text": "x"})
