@@ -123,8 +123,16 @@ def test_sigkill_during_a_burst_loses_no_acknowledged_message(tmp_path) -> None:
     port = free_port()
     store_url = f"sqlite:///{tmp_path / 'crash.sqlite3'}"
 
-    async def first_life() -> tuple[list, dict]:
+    async def first_life() -> list:
         proc = start_server(port, store_url)
+        try:
+            return await _first_life(proc)
+        finally:
+            if proc.poll() is None:  # the test failed before the kill: leave nothing behind
+                proc.kill()
+                proc.wait()
+
+    async def _first_life(proc: subprocess.Popen) -> list:
         await wait_ready(port, proc)
         # An agent is logged in but away: customers queue (nobody logged in would divert them).
         alice = await console(port, "alice", "alice123")

@@ -28,7 +28,12 @@ def test_sigterm_closes_sockets_with_going_away_and_exits_cleanly(tmp_path) -> N
             pass
         return alice.close_code, await asyncio.get_running_loop().run_in_executor(None, proc.wait, 30)
 
-    close_code, exit_code = asyncio.run(run())
+    try:
+        close_code, exit_code = asyncio.run(run())
+    finally:
+        if proc.poll() is None:  # the test failed before the server stopped: leave nothing behind
+            proc.kill()
+            proc.wait()
     assert close_code == 1001
     assert exit_code == 0
     logs = proc.stderr.read().decode()
