@@ -617,6 +617,19 @@ class RoutingEngine:
             )
             self._offer_failed(session, agent, reason, missed=False, exclude=False)
 
+    def _withdraw_offer(self, session: SessionState, reason: str, summary: str) -> None:
+        """The session's side ended its outstanding offer (closed, moved, customer left): tell the
+        agent and free the offer's place in the agent's load. Not a miss for the agent."""
+        agent = self._agents[session.offer_agent or ""]
+        self._out.append(
+            RevokeOffer(session_id=session.session_id, agent_id=agent.agent_id, reason=reason,
+                        explanation=Explanation(summary=summary))
+        )
+        agent.offers.pop(session.session_id, None)
+        session.offer_agent = None
+        session.offer_expires = None
+        self._touch(agent)
+
     def _release_reserved(self, agent: AgentState, why: str) -> None:
         """Sessions waiting for this agent (sticky) stop waiting for it and join the queue."""
         for session_id in list(agent.reserved):
@@ -1362,20 +1375,8 @@ class RoutingEngine:
         if session.skill == event.skill:
             return
         if session.state == OFFERED:
-            agent = self._agents[session.offer_agent or ""]
-            self._out.append(
-                RevokeOffer(
-                    session_id=session.session_id,
-                    agent_id=agent.agent_id,
-                    reason="skill_changed",
-                    explanation=Explanation(summary=f"{session.session_id} moved to the {event.skill} queue"),
-                )
-            )
-            agent.offers.pop(session.session_id, None)
-            session.offer_agent = None
-            session.offer_expires = None
+            self._withdraw_offer(session, "skill_changed", f"{session.session_id} moved to the {event.skill} queue")
             session.state = QUEUED
-            self._touch(agent)
             self._waiting.get(session.skill, {}).pop(session.session_id, None)
             if session.sticky_agent is not None:
                 self._leave_waiting(session)
@@ -1453,18 +1454,7 @@ class RoutingEngine:
             self._ignore(event, event.session_id, "session is not open")
             return
         if session.offer_agent is not None:
-            offered = self._agents[session.offer_agent]
-            self._out.append(
-                RevokeOffer(
-                    session_id=session.session_id,
-                    agent_id=offered.agent_id,
-                    reason="session_closed",
-                    explanation=Explanation(summary=f"{session.session_id} was closed"),
-                )
-            )
-            offered.offers.pop(session.session_id, None)
-            session.offer_agent = None
-            self._touch(offered)
+            self._withdraw_offer(session, "session_closed", f"{session.session_id} was closed")
         if session.state in (QUEUED, OFFERED):
             if session.state == OFFERED:
                 session.state = QUEUED if session.transfer_from is None else OFFERED
@@ -1505,19 +1495,9 @@ class RoutingEngine:
             self._ignore(event, event.session_id, "session is not waiting (close it with SessionClosed)")
             return
         if session.state == OFFERED:
-            agent = self._agents[session.offer_agent or ""]
-            self._out.append(
-                RevokeOffer(
-                    session_id=session.session_id,
-                    agent_id=agent.agent_id,
-                    reason="customer_left",
-                    explanation=Explanation(summary=f"The customer of {session.session_id} left"),
-                )
-            )
-            agent.offers.pop(session.session_id, None)
+            self._withdraw_offer(session, "customer_left", f"The customer of {session.session_id} left")
             session.state = QUEUED
             self._waiting.get(session.skill, {}).pop(session.session_id, None)
-            self._touch(agent)
         else:
             self._leave_waiting(session)
         metrics = self._stats(session.skill)
