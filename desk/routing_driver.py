@@ -287,7 +287,7 @@ class RoutingDriver:
     # -- reads -----------------------------------------------------------------------------------
     def agent(self, agent_id: str) -> dict[str, Any] | None:
         assert self.engine is not None
-        return self.engine.agent_stats(self.clock()).get(agent_id)
+        return self.engine.agent(agent_id, self.clock())
 
     def is_offered_to(self, session_id: str, agent_id: str) -> bool:
         """Offered to this agent: a waiting session, or an assigned one being transferred to them."""

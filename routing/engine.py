@@ -400,23 +400,29 @@ class RoutingEngine:
     def agent_stats(self, now: float | None = None) -> dict[str, dict[str, Any]]:
         """Per logged-in agent: status, time in status, load, capacity, sessions, occupancy."""
         now = self._now if now is None else now
+        return {agent.agent_id: self._agent_view(agent, now) for agent in self._agents.values()}
+
+    def agent(self, agent_id: str, now: float | None = None) -> dict[str, Any] | None:
+        """One logged-in agent as ``agent_stats`` shows it, or None (without visiting the others)."""
+        agent = self._agents.get(agent_id)
+        return None if agent is None else self._agent_view(agent, self._now if now is None else now)
+
+    @staticmethod
+    def _agent_view(agent: AgentState, now: float) -> dict[str, Any]:
         return {
-            agent.agent_id: {
-                "agent_id": agent.agent_id,
-                "status": agent.status,
-                "connected": agent.connected,
-                "time_in_status_s": now - agent.status_since,
-                "skills": dict(agent.skills),
-                "load": agent.load,
-                "capacity": agent.capacity,
-                "sessions": list(agent.sessions),
-                "offers": list(agent.offers),
-                "occupancy": len(agent.sessions) / agent.capacity,
-                "missed_offers": agent.missed,
-                "wrapup_until": agent.wrapup_until,
-                "grace_until": agent.grace_until,
-            }
-            for agent in self._agents.values()
+            "agent_id": agent.agent_id,
+            "status": agent.status,
+            "connected": agent.connected,
+            "time_in_status_s": now - agent.status_since,
+            "skills": dict(agent.skills),
+            "load": agent.load,
+            "capacity": agent.capacity,
+            "sessions": list(agent.sessions),
+            "offers": list(agent.offers),
+            "occupancy": len(agent.sessions) / agent.capacity,
+            "missed_offers": agent.missed,
+            "wrapup_until": agent.wrapup_until,
+            "grace_until": agent.grace_until,
         }
 
     # ------------------------------------------------------------------ snapshot / restore

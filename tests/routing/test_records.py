@@ -109,3 +109,14 @@ def test_business_hours_validation() -> None:
         BusinessHours(weekly=((7, "09:00", "18:00"),))
     with pytest.raises(ValueError):
         BusinessHours(weekly=((1, "18:00", "09:00"),))
+
+
+def test_one_agent_view_matches_the_full_stats() -> None:
+    from routing import AgentLoggedIn, RoutingEngine
+
+    engine = RoutingEngine()
+    engine.apply(AgentLoggedIn(agent_id="a1", skills={"general": 4}, capacity=2, now=100.0))
+    engine.apply(AgentLoggedIn(agent_id="a2", skills={"cards": 2}, capacity=1, status="away", now=101.0))
+    assert engine.agent("a2", 130.0) == engine.agent_stats(130.0)["a2"]
+    assert engine.agent("a2", 130.0)["time_in_status_s"] == 29.0
+    assert engine.agent("nobody") is None
