@@ -317,8 +317,11 @@ class Desk:
         sessions = []
         if "agent" in _roles(user):
             await self.routing.agent_known(user)
-            for session in await self.store.list_open_sessions():
-                if session.get("agent_id") == user["id"] and session["state"] == "assigned":
+            # The engine knows the agent's sessions: no scan of every open session per connection.
+            agent = self.routing.agent(user["id"])
+            for session_id in agent["sessions"] if agent else ():
+                session = await self.store.get_session(session_id)
+                if session is not None and session.get("agent_id") == user["id"] and session["state"] == "assigned":
                     sessions.append(await self._session_bundle(session))
         offers = []
         for session_id, expires_in in self.routing.pending_offers(user["id"]):
