@@ -7,6 +7,7 @@ application through the same :func:`build_services` and :func:`make_app`.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 import sys
@@ -37,6 +38,12 @@ SHUTDOWN_DRAIN_SECS = 10
 # customer message makes several. 0.5 ms cut webhook→agent p50 at 300 msg/s from seconds to
 # ~0.2 s in bench/bench_desk.py (docs/benchmarks.md).
 GIL_SWITCH_INTERVAL_SECS = 0.0005
+# CPython's cyclic GC: a full pass walks every live object and stops the loop meanwhile (about
+# 200 ms with 2,000 sockets open, bench/bench_desk.py). What is alive once start-up is done
+# (modules, routes, the rebuilt routing state) is frozen out of those passes, and a larger
+# young generation lets a request's objects die by reference counting before a collection
+# promotes them toward the old generation, whose growth is what triggers full passes.
+GC_THRESHOLDS = (20_000, 20, 20)
 
 
 @dataclass
@@ -147,6 +154,18 @@ def _log_request(handler: tornado.web.RequestHandler) -> None:
                                           "ms": round(1000.0 * handler.request.request_time(), 1)}})
 
 
+def tune_interpreter() -> None:
+    """GIL switch interval and GC thresholds for a latency-sensitive server (see the constants)."""
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL_SECS)
+    gc.set_threshold(*GC_THRESHOLDS)
+
+
+def settle_heap() -> None:
+    """Once started: collect start-up garbage, then keep what is alive now out of later GC passes."""
+    gc.collect()
+    gc.freeze()
+
+
 async def serve(config: Config, ready: asyncio.Future[Any] | None = None) -> None:
     """Run until SIGTERM/SIGINT, then stop accepting, drain, flush and close sockets with 1001."""
     services = await build_services(config)
@@ -165,6 +184,7 @@ async def serve(config: Config, ready: asyncio.Future[Any] | None = None) -> Non
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    settle_heap()
     if ready is not None and not ready.done():
         ready.set_result(services)
     await stop.wait()
@@ -192,7 +212,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"kefu: {exc}", file=sys.stderr)
         return 2
     setup_logging(config.log_level, config.log_format)
-    sys.setswitchinterval(GIL_SWITCH_INTERVAL_SECS)
+    tune_interpreter()
     try:
         asyncio.run(serve(config))
     except ConfigError as exc:

@@ -2,18 +2,32 @@
 
 Kefu runs as its own process on a temporary SQLite store (every message durably stored before
 WeChat's answer), without ``--demo``: the bench creates its own agents through ``POST /api/users``.
-The baseline, a bare Tornado WebSocket echo (``bench/bare_server.py``'s ``/echo``), runs in
-another process and is driven by the same client in the same run. One client process, one asyncio
-loop: signed webhook requests are pre-built (only the text, which carries the send time, is filled
-in at send time; WeChat's plain-mode signature does not cover the body), sent open-loop at a fixed
-rate through Tornado's ``AsyncHTTPClient``, and the agents' sockets (``tornado.websocket``) time
-each ``message`` event against the *scheduled* send time (``time.perf_counter()`` of this
-process), so a lagging sender shows up as latency instead of hiding it.
+One client process, one asyncio loop: signed webhook requests are pre-built (only the text, which
+carries the send time, is filled in at send time; WeChat's plain-mode signature does not cover the
+body), sent open-loop at a fixed rate through Tornado's ``AsyncHTTPClient``, and the agents'
+sockets (``tornado.websocket``) time each ``message`` event against the *scheduled* send time
+(``time.perf_counter()`` of this process), so a lagging sender shows up as latency instead of
+hiding it. The client's garbage collector is off during each measured step (see ``_no_gc``).
+
+Two baselines run in another process (``bench/bare_server.py``) and are driven by the same client
+in the same run:
+
+* the echo, a bare Tornado WebSocket echo (``/echo``): one WS frame out, the same frame back. This
+  is the target's baseline, but it is not the same work: a webhook costs the client a whole HTTP
+  request on a new TCP connection (Tornado's simple ``AsyncHTTPClient`` does not keep connections
+  alive), an echo one frame, and this one client process saturates at a few hundred to ~1000 HTTP
+  requests/s while it pushes thousands of echo frames/s.
+* the bare relay, the same data flow with nothing of Kefu in it: the same pre-built webhook
+  requests, posted by the same ``Webhooks`` client to ``/relay``, which answers ``success`` and
+  writes the message text to one of 20 listener sockets (``/listen``), timed the same way. Its
+  ceiling is what the load client and Tornado's per-request HTTP cost allow; Kefu against it
+  shows what Kefu itself adds (signature check, XML, routing, the durable store, the desk).
 
 Figures and targets (2-core machine, client and servers share it):
 
 1. webhook → agent socket latency at a fixed offered load, p50 and p99;
-2. the highest stepped rate whose p99 stays under 100 ms, for Kefu and for the echo; ratio >= 0.40;
+2. the highest stepped rate whose p99 stays under 100 ms, for Kefu and for the echo; ratio >= 0.40
+   (the same figure for the bare relay, and Kefu/relay, are reported next to it, without a target);
 3. new customer's first message → ``offer`` on an available agent's socket, p99 < 100 ms;
 4. Kefu RSS per idle authenticated console socket, 2,000 sockets, < 64 KiB.
 
@@ -26,6 +40,7 @@ Run: ``.venv/bin/python -m bench desk``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import itertools
 import json
@@ -37,7 +52,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +79,8 @@ STEP_SECS = 4.0
 KEFU_STEPS = (50, 100, 150, 200, 300, 400, 600, 800, 1200)
 ECHO_STEPS = (200, 400, 800, 1200, 1600, 2400, 3200, 4800, 6400)
 ECHO_SOCKETS = AGENTS
+RELAY_STEPS = (50, 100, 150, 200, 300, 400, 600, 800, 1200, 1600, 2400)
+RELAY_LISTENERS = AGENTS
 P99_LIMIT_MS = 100.0
 DRAIN_SECS = 3.0  # after a step's last send, how long late messages may still arrive
 QUIESCE_SECS = 30.0  # then, uncounted, how long a backlog may take to clear before the next step
@@ -124,16 +141,17 @@ def _own_cpu_secs() -> float:
 # -- the client side -------------------------------------------------------------------------------
 
 class Webhooks:
-    """Pre-signed webhook URLs; ``send(openid, text)`` fires one POST and counts its answer."""
+    """Pre-signed webhook URLs under ``base + path``; ``send(openid, text)`` fires one POST and
+    counts its answer."""
 
-    def __init__(self, base: str, pool: int = 512) -> None:
+    def __init__(self, base: str, pool: int = 512, path: str = "/wechat") -> None:
         self.client = AsyncHTTPClient(force_instance=True, max_clients=HTTP_CLIENTS)
         stamp = str(int(time.time()))
         self.stamp = stamp
         self.urls = []
         for _ in range(pool):
             nonce = secrets.token_hex(4)
-            self.urls.append(f"{base}/wechat?signature={_sha1_sorted(TOKEN, stamp, nonce)}"
+            self.urls.append(f"{base}{path}?signature={_sha1_sorted(TOKEN, stamp, nonce)}"
                              f"&timestamp={stamp}&nonce={nonce}")
         self._n = itertools.count()
         self.sent = 0
@@ -288,22 +306,24 @@ class Desk:
 
 
 class Echo:
-    """One socket to the bare echo: frames ``"m <key>"`` come back and are timed."""
+    """One socket to the bare server: on ``/echo`` frames ``"m <key> <t>"`` come back and are
+    timed; on ``/listen`` (a bare relay listener) the relayed webhook texts, the same text, arrive
+    and are timed the same way."""
 
     def __init__(self, probe: Probe) -> None:
         self.probe = probe
         self.conn: WebSocketClientConnection | None = None
 
-    async def connect(self, port: int) -> None:
-        self.conn = await websocket_connect(f"ws://127.0.0.1:{port}/echo", on_message_callback=self._on_frame)
+    async def connect(self, port: int, path: str = "/echo") -> None:
+        self.conn = await websocket_connect(f"ws://127.0.0.1:{port}{path}", on_message_callback=self._on_frame)
 
     def send(self, text: str) -> None:
         assert self.conn is not None
         self.conn.write_message(text)
 
     def _on_frame(self, raw: str | bytes | None) -> None:
-        if raw is not None:
-            self.probe.arrived(str(raw).split(" ", 2)[1], time.perf_counter())
+        if isinstance(raw, str) and raw.startswith("m "):
+            self.probe.arrived(raw.split(" ", 2)[1], time.perf_counter())
 
 
 async def _http_json(client: AsyncHTTPClient, url: str, method: str = "GET", body: Any = None,
@@ -359,10 +379,26 @@ async def _wait_drain(probe: Probe, timeout: float) -> None:
         await asyncio.sleep(0.02)
 
 
+@contextlib.contextmanager
+def _no_gc() -> Iterator[None]:
+    """No garbage collection in this process inside the block, a full one after it.
+
+    The client's own collector pauses (measured up to ~110 ms, even with ``gc.freeze()``) would
+    show up as latency of whatever is in flight, so each measured step (sending and the drain)
+    runs with the collector off, and the garbage it piled up is collected after the drain,
+    outside the measured window."""
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+        gc.collect()
+
+
 class Run:
-    def __init__(self, kefu_port: int, echo_port: int, kefu_pid: int) -> None:
+    def __init__(self, kefu_port: int, bare_port: int, kefu_pid: int) -> None:
         self.kefu_port = kefu_port
-        self.echo_port = echo_port
+        self.bare_port = bare_port  # bench/bare_server.py: the echo and the bare relay
         self.kefu_pid = kefu_pid
         self.base = f"http://127.0.0.1:{kefu_port}"
         self.api = AsyncHTTPClient(force_instance=True, max_clients=16)
@@ -496,26 +532,36 @@ class Run:
     # -- figures 1 and 2 ----------------------------------------------------------------------------
     async def kefu_step(self, rate: float, seconds: float) -> dict[str, Any]:
         assert self.webhooks is not None
-        probe = self.desk.messages
+        return await self.webhook_step(self.webhooks, self.desk.messages, self.kefu_pid, rate, seconds)
+
+    async def relay_step(self, webhooks: Webhooks, probe: Probe, rate: float, seconds: float,
+                         bare_pid: int) -> dict[str, Any]:
+        return await self.webhook_step(webhooks, probe, bare_pid, rate, seconds)
+
+    async def webhook_step(self, webhooks: Webhooks, probe: Probe, server_pid: int, rate: float,
+                           seconds: float) -> dict[str, Any]:
+        """One open-loop step of ``m <key> <t>`` webhooks over the steady sessions' openids, to
+        Kefu or to the bare relay, timed on arrival at ``probe``'s sockets."""
         probe.reset()
         openids = self.openids
-        failed0 = self.webhooks.failed
-        cpu0, own0, wall0 = _cpu_secs(self.kefu_pid), _own_cpu_secs(), time.perf_counter()
-        step = uuid.uuid4().hex[:4]
+        failed0 = webhooks.failed
+        with _no_gc():
+            cpu0, own0, wall0 = _cpu_secs(server_pid), _own_cpu_secs(), time.perf_counter()
+            step = uuid.uuid4().hex[:4]
 
-        def fire(i: int, t: float) -> None:
-            key = f"{step}{i}"
-            probe.sent(key, t)
-            self.webhooks.send(openids[i % len(openids)], f"m {key} {t:.6f}")
+            def fire(i: int, t: float) -> None:
+                key = f"{step}{i}"
+                probe.sent(key, t)
+                webhooks.send(openids[i % len(openids)], f"m {key} {t:.6f}")
 
-        sender = await _open_loop(rate, seconds, fire)
-        await _wait_drain(probe, DRAIN_SECS)
-        wall = time.perf_counter() - wall0
-        out = {"offered_rate": rate, **sender, **probe.summary(),
-               "webhook_failures": self.webhooks.failed - failed0,
-               "server_cpu_pct": round(100 * (_cpu_secs(self.kefu_pid) - cpu0) / wall),
-               "client_cpu_pct": round(100 * (_own_cpu_secs() - own0) / wall)}
-        await self.webhooks.settle(QUIESCE_SECS)
+            sender = await _open_loop(rate, seconds, fire)
+            await _wait_drain(probe, DRAIN_SECS)
+            wall = time.perf_counter() - wall0
+            out = {"offered_rate": rate, **sender, **probe.summary(),
+                   "webhook_failures": webhooks.failed - failed0,
+                   "server_cpu_pct": round(100 * (_cpu_secs(server_pid) - cpu0) / wall),
+                   "client_cpu_pct": round(100 * (_own_cpu_secs() - own0) / wall)}
+        await webhooks.settle(QUIESCE_SECS)
         await _wait_drain(probe, QUIESCE_SECS)  # a backlog must not spill into the next step
         await asyncio.sleep(0.5)
         return out
@@ -523,20 +569,21 @@ class Run:
     async def echo_step(self, echoes: list[Echo], probe: Probe, rate: float, seconds: float,
                         echo_pid: int) -> dict[str, Any]:
         probe.reset()
-        cpu0, own0, wall0 = _cpu_secs(echo_pid), _own_cpu_secs(), time.perf_counter()
-        step = uuid.uuid4().hex[:4]
+        with _no_gc():
+            cpu0, own0, wall0 = _cpu_secs(echo_pid), _own_cpu_secs(), time.perf_counter()
+            step = uuid.uuid4().hex[:4]
 
-        def fire(i: int, t: float) -> None:
-            key = f"{step}{i}"
-            probe.sent(key, t)
-            echoes[i % len(echoes)].send(f"m {key} {t:.6f}")
+            def fire(i: int, t: float) -> None:
+                key = f"{step}{i}"
+                probe.sent(key, t)
+                echoes[i % len(echoes)].send(f"m {key} {t:.6f}")
 
-        sender = await _open_loop(rate, seconds, fire)
-        await _wait_drain(probe, DRAIN_SECS)
-        wall = time.perf_counter() - wall0
-        out = {"offered_rate": rate, **sender, **probe.summary(),
-               "server_cpu_pct": round(100 * (_cpu_secs(echo_pid) - cpu0) / wall),
-               "client_cpu_pct": round(100 * (_own_cpu_secs() - own0) / wall)}
+            sender = await _open_loop(rate, seconds, fire)
+            await _wait_drain(probe, DRAIN_SECS)
+            wall = time.perf_counter() - wall0
+            out = {"offered_rate": rate, **sender, **probe.summary(),
+                   "server_cpu_pct": round(100 * (_cpu_secs(echo_pid) - cpu0) / wall),
+                   "client_cpu_pct": round(100 * (_own_cpu_secs() - own0) / wall)}
         await _wait_drain(probe, QUIESCE_SECS)
         await asyncio.sleep(0.5)
         return out
@@ -562,7 +609,7 @@ class Run:
             best = float(rate)
         return best, rows
 
-    async def run(self, echo_pid: int) -> dict[str, Any]:
+    async def run(self, bare_pid: int) -> dict[str, Any]:
         print("  creating users…", flush=True)
         await self.setup_users()
         print(f"  {AGENTS + IDLE_USERS + 1} users in {self.results['setup_users_s']} s; "
@@ -583,12 +630,28 @@ class Run:
             agent.close()
         self.webhooks.close()
 
+        print("  bare relay stepping:", flush=True)
+        probe = Probe()
+        listeners = [Echo(probe) for _ in range(RELAY_LISTENERS)]
+        for listener in listeners:  # one by one: the relay hands openids out in connection order
+            await listener.connect(self.bare_port, "/listen")
+        relay = Webhooks(f"http://127.0.0.1:{self.bare_port}", path="/relay")
+        await self.relay_step(relay, probe, 50, 1.0, bare_pid)  # warm-up
+        best, rows = await self.stepping(lambda r: self.relay_step(relay, probe, r, STEP_SECS, bare_pid),
+                                         RELAY_STEPS)
+        self.results["relay_steps"], self.results["relay_best_rate"] = rows, best
+        self.results["relay_ceiling_reached"] = not all(row["good"] for row in rows)
+        relay.close()
+        for listener in listeners:
+            assert listener.conn is not None
+            listener.conn.close()
+
         print("  echo stepping:", flush=True)
         probe = Probe()
         echoes = [Echo(probe) for _ in range(ECHO_SOCKETS)]
-        await asyncio.gather(*(e.connect(self.echo_port) for e in echoes))
-        await self.echo_step(echoes, probe, 200, 1.0, echo_pid)  # warm-up
-        best, rows = await self.stepping(lambda r: self.echo_step(echoes, probe, r, STEP_SECS, echo_pid), ECHO_STEPS)
+        await asyncio.gather(*(e.connect(self.bare_port) for e in echoes))
+        await self.echo_step(echoes, probe, 200, 1.0, bare_pid)  # warm-up
+        best, rows = await self.stepping(lambda r: self.echo_step(echoes, probe, r, STEP_SECS, bare_pid), ECHO_STEPS)
         self.results["echo_steps"], self.results["echo_best_rate"] = rows, best
         # Every step passed: the echo's real ceiling is higher than the top step.
         self.results["echo_ceiling_reached"] = not all(row["good"] for row in rows)
@@ -608,10 +671,10 @@ def _good(row: dict[str, Any]) -> bool:
 def main() -> dict[str, Any]:
     _raise_nofile()
     gc.freeze()  # the client's own GC pauses would show up as latency
-    echo_port, kefu_port = free_port(), free_port()
+    bare_port, kefu_port = free_port(), free_port()
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
-        echo = _start(["-m", "bench.bare_server", str(echo_port)], tmp_path / "echo.log")
+        bare = _start(["-m", "bench.bare_server", str(bare_port)], tmp_path / "bare.log")
         kefu = _start([
             "server.py", "--port", str(kefu_port), "--store", f"sqlite:///{tmp}/desk.sqlite3",
             "--jwt-secret", JWT_SECRET, "--bootstrap-admin", f"{ADMIN[0]}:{ADMIN[1]}",
@@ -620,22 +683,23 @@ def main() -> dict[str, Any]:
             "--wechat-api", "http://127.0.0.1:9", "--log-level", "warning",
         ], tmp_path / "kefu.log")
         try:
-            wait_http(f"http://127.0.0.1:{echo_port}/healthz", proc=echo)
+            wait_http(f"http://127.0.0.1:{bare_port}/healthz", proc=bare)
             try:
                 wait_http(f"http://127.0.0.1:{kefu_port}/healthz", proc=kefu)
             except RuntimeError as exc:
                 raise RuntimeError(f"{exc}\n{_tail(tmp_path / 'kefu.log')}") from None
             try:
-                r = asyncio.run(Run(kefu_port, echo_port, kefu.pid).run(echo.pid))
+                r = asyncio.run(Run(kefu_port, bare_port, kefu.pid).run(bare.pid))
             except Exception:
                 print("Kefu log tail:\n" + _tail(tmp_path / "kefu.log"), file=sys.stderr)
                 raise
         finally:
             stop_process(kefu)
-            stop_process(echo)
+            stop_process(bare)
             gc.unfreeze()
 
     ratio = r["kefu_best_rate"] / r["echo_best_rate"] if r["echo_best_rate"] else float("nan")
+    relay_ratio = r["kefu_best_rate"] / r["relay_best_rate"] if r["relay_best_rate"] else float("nan")
     fixed, offer = r["fixed"], r["offer"]
     results = {
         "fixed_offered_rate": FIXED_RATE, "fixed_sessions": SESSIONS, "fixed_achieved_rate": fixed["achieved_rate"],
@@ -643,6 +707,8 @@ def main() -> dict[str, Any]:
         "fixed_server_cpu_pct": fixed["server_cpu_pct"], "fixed_client_cpu_pct": fixed["client_cpu_pct"],
         "kefu_best_rate": r["kefu_best_rate"], "echo_best_rate": r["echo_best_rate"],
         "ratio": round(ratio, 3), "echo_ceiling_reached": r["echo_ceiling_reached"],
+        "relay_best_rate": r["relay_best_rate"], "kefu_relay_ratio": round(relay_ratio, 3),
+        "relay_ceiling_reached": r["relay_ceiling_reached"], "relay_steps": r["relay_steps"],
         "offer_p50_ms": offer["p50_ms"], "offer_p99_ms": offer["p99_ms"], "offer_lost": offer["lost"],
         "idle_sockets": r["idle_sockets"], "idle_kib_per_socket": r["idle_kib_per_socket"],
         "idle_rss_before_kib": r["idle_rss_before_kib"], "idle_rss_after_kib": r["idle_rss_after_kib"],
@@ -656,6 +722,9 @@ def main() -> dict[str, Any]:
     print(f"highest rate with p99 < {P99_LIMIT_MS:.0f} ms: Kefu {r['kefu_best_rate']:.0f} msg/s, "
           f"echo {echo_best} msg/s, ratio {'' if r['echo_ceiling_reached'] else '<= '}{ratio:.2f} "
           f"(target >= {TARGETS['ratio']:.2f})")
+    relay_best = f"{'' if r['relay_ceiling_reached'] else '>= '}{r['relay_best_rate']:.0f}"
+    print(f"highest rate with p99 < {P99_LIMIT_MS:.0f} ms: bare webhook→socket relay {relay_best} msg/s; "
+          f"Kefu/relay ratio {'' if r['relay_ceiling_reached'] else '<= '}{relay_ratio:.2f}")
     print(f"new customer → offer ({OFFER_CUSTOMERS} at {OFFER_RATE:.0f}/s): p50 {offer['p50_ms']} ms, "
           f"p99 {offer['p99_ms']} ms (target < {TARGETS['offer_p99_ms']:.0f} ms), lost {offer['lost']}")
     print(f"idle console sockets: {r['idle_sockets']}, RSS {r['idle_rss_before_kib']} → {r['idle_rss_after_kib']} KiB, "

@@ -28,7 +28,8 @@ def wait_http(url: str, timeout: float = 30.0, proc: subprocess.Popen | None = N
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"server exited: {proc.stderr.read().decode(errors='replace')[-2000:]}")
+            detail = proc.stderr.read().decode(errors="replace")[-2000:] if proc.stderr else "see its log"
+            raise RuntimeError(f"server exited with code {proc.returncode}: {detail}")
         try:
             with urllib.request.urlopen(url, timeout=1) as response:
                 if response.status < 500:

@@ -60,8 +60,9 @@ class ConsoleSocketHandler(tornado.websocket.WebSocketHandler):
             self.connection.on_message(message)
 
     def on_close(self) -> None:
-        if self.connection is not None:
-            self.connection.on_close()
+        connection, self.connection = self.connection, None
+        if connection is not None:
+            connection.on_close()
 
 
 def default_handlers(services: Any) -> list[tuple[str, type, dict[str, Any]]]:
