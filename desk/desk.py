@@ -15,7 +15,7 @@ import time
 from typing import Any
 
 from desk.errors import DeskError
-from desk.inbound import InboundLog
+from desk.inbound import InboundLog, Processed
 from desk.routing_driver import RoutingDriver
 from desk.transcripts import inbound_to_message, public_message
 from desk.watchers import Watchers
@@ -90,7 +90,7 @@ class Desk:
         """Store a WeChat message durably (once) and return WeChat's answer."""
         return await self.inbound.ingest(message)
 
-    async def _process_inbound(self, key: str, message: InboundMessage, received_at: float) -> str | None:
+    async def _process_inbound(self, key: str, message: InboundMessage, received_at: float) -> Processed | str | None:
         # The time WeChat's message was stored, not now: after a crash, recovery processes it again
         # and the customer keeps their place and waiting time.
         now = received_at
@@ -119,13 +119,22 @@ class Desk:
             # for those writes.
             writes = self.store.file_customer_message(
                 openid, now, changes, session["id"], {"last_customer_at": now},
-                inbound_to_message(key, message, session["id"], now))
+                inbound_to_message(key, message, session["id"], now), inbound_key=key)
             customer = {**(known or {"openid": openid}), **changes}
             session = {**session, "last_customer_at": now}
             await self._relay_inbound(session, customer, inbound_to_message(key, message, session["id"], now),
                                       before, now)
             await writes
-            return session["id"]
+            return Processed(session["id"], marked=True)
+
+        if session is None and not message.is_event:
+            # Right after a diversion, further messages are part of the same left message.
+            latest = await self.store.customer_sessions(openid, limit=1)
+            if latest and latest[0]["state"] == "diverted" and now - latest[0]["created_at"] < self.config.idle_timeout:
+                await self.store.file_customer_message(
+                    openid, now, changes, latest[0]["id"], None,
+                    inbound_to_message(key, message, latest[0]["id"], now), inbound_key=key)
+                return Processed(latest[0]["id"], marked=True)
 
         customer = await self.store.upsert_customer(openid, seen_at=now, **changes)
         if message.is_event:
@@ -136,12 +145,6 @@ class Desk:
             elif message.skill_from_menu and session["state"] in ("queued", "offered"):
                 session = await self.store.update_session(session["id"], skill=message.skill_from_menu)
                 await self.routing.skill_changed(session["id"], message.skill_from_menu)
-        if session is None and not message.is_event:
-            # Right after a diversion, further messages are part of the same left message.
-            latest = await self.store.customer_sessions(openid, limit=1)
-            if latest and latest[0]["state"] == "diverted" and now - latest[0]["created_at"] < self.config.idle_timeout:
-                await self._record(message, key, latest[0], now)
-                return latest[0]["id"]
         if session is None:
             skill = customer.get("last_skill") or await self._skill_by_keyword(message) or self.config.default_skill
             priority = 10 if "vip" in (customer.get("tags") or ()) else 0

@@ -15,6 +15,7 @@ import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from wechat.messages import InboundMessage
@@ -22,8 +23,17 @@ from wechat.replies import SUCCESS
 
 log = logging.getLogger("kefu.desk.inbound")
 
-# process(key, message, received_at) -> the session id the message was filed under, if any
-Processor = Callable[[str, InboundMessage, float], Awaitable[str | None]]
+@dataclass(frozen=True)
+class Processed:
+    """What processing did with a message: the session it was filed under, and whether the
+    processor already marked it processed in the same store write (saving one)."""
+
+    session_id: str | None
+    marked: bool = False
+
+
+# process(key, message, received_at) -> a Processed, or just the session id filed under (if any)
+Processor = Callable[[str, InboundMessage, float], Awaitable["Processed | str | None"]]
 
 
 class InboundLog:
@@ -73,10 +83,13 @@ class InboundLog:
         if previous is not None and not previous.done():
             await asyncio.wait([previous])
         try:
-            session_id = await self._process(key, message, received_at)
-            # Not awaited: the mark rides along with later commits. Lost in a crash, the message
-            # is processed again at start, which is idempotent (its transcript id is derived).
-            self._track(asyncio.ensure_future(self._store.mark_inbound_processed(key, session_id)))
+            result = await self._process(key, message, received_at)
+            processed = result if isinstance(result, Processed) else Processed(result)
+            if not processed.marked:
+                # Not awaited: the mark rides along with later commits. Lost in a crash, the
+                # message is processed again at start, which is idempotent (its transcript id is
+                # derived from the message).
+                self._track(asyncio.ensure_future(self._store.mark_inbound_processed(key, processed.session_id)))
         except Exception:
             # Left unprocessed in the store: the next start processes it again.
             log.exception("inbound processing failed", extra={"fields": {"key": key}})

@@ -27,7 +27,6 @@ Conventions shared by every implementation:
 from __future__ import annotations
 
 import abc
-import copy
 import time
 import uuid
 from typing import Any
@@ -59,6 +58,19 @@ def _now(value: float | None) -> float:
     return time.time() if value is None else float(value)
 
 
+def copy_json(value: Any) -> Any:
+    """A private copy of a JSON-shaped value (dicts, lists, scalars; tuples are kept as they are).
+
+    Records are built on every message; ``copy.deepcopy`` and its memo cost several times more
+    for values that cannot hold cycles or shared parts.
+    """
+    if isinstance(value, dict):
+        return {k: copy_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [copy_json(v) for v in value]
+    return value
+
+
 # ---------------------------------------------------------------------------------------------
 # Record shapes. Each `*_record` function fills the defaults of a record a caller passes in, so
 # both backends store and return exactly the same keys. Extra keys are kept.
@@ -69,7 +81,7 @@ def inbound_record(key: str, openid: str, message: dict, received_at: float) -> 
     return {
         "key": key,
         "openid": openid,
-        "message": copy.deepcopy(message),
+        "message": copy_json(message),
         "received_at": float(received_at),
         "reply": None,  # passive reply text WeChat was given, if any
         "session_id": None,  # session the message was filed under
@@ -89,7 +101,7 @@ def customer_record(openid: str, seen_at: float, fields: dict) -> dict:
         "budget": {},  # reply budget, e.g. {"window_start": ts, "sent": n}: the desk owns its keys
         "last_skill": None,
     }
-    rec.update(copy.deepcopy(fields))
+    rec.update(copy_json(fields))
     rec["openid"] = openid
     return rec
 
@@ -118,7 +130,7 @@ def session_record(data: dict) -> dict:
         "close_reason": None,
         "last_customer_at": None,
     }
-    rec.update(copy.deepcopy(data))
+    rec.update(copy_json(data))
     rec["id"] = rec["id"] or new_id()
     rec["created_at"] = created
     if rec["state"] not in SESSION_STATES:
@@ -145,7 +157,7 @@ def message_record(data: dict) -> dict:
         "status": "received",
         "error": None,
     }
-    rec.update(copy.deepcopy(data))
+    rec.update(copy_json(data))
     rec["id"] = rec["id"] or new_id()
     rec["ts"] = _now(rec["ts"])
     rec["seq"] = None
@@ -169,7 +181,7 @@ def user_record(data: dict) -> dict:
         "disabled": False,
         "created_at": None,
     }
-    rec.update(copy.deepcopy(data))
+    rec.update(copy_json(data))
     rec["id"] = rec["id"] or new_id()
     rec["name"] = rec["name"] or rec["username"]
     rec["created_at"] = _now(rec["created_at"])
@@ -187,7 +199,7 @@ def audit_record(data: dict) -> dict:
         "target": None,
         "details": {},
     }
-    rec.update(copy.deepcopy(data))
+    rec.update(copy_json(data))
     rec["id"] = rec["id"] or new_id()
     rec["ts"] = _now(rec["ts"])
     return rec
@@ -200,7 +212,7 @@ def check_update(kind: str, fields: dict, frozen: tuple[str, ...]) -> dict:
         raise ValueError(f"cannot change {', '.join(bad)} of a {kind}")
     if "state" in fields and kind == "session" and fields["state"] not in SESSION_STATES:
         raise ValueError(f"unknown session state {fields['state']!r}")
-    return copy.deepcopy(fields)
+    return copy_json(fields)
 
 
 def username_key(username: str) -> str:
@@ -332,18 +344,29 @@ class Store(abc.ABC):
         """``{state: count}`` for every state (zero included), for /metrics."""
 
     async def file_customer_message(self, openid: str, seen_at: float, customer_fields: dict,
-                                    session_id: str, session_fields: dict,
-                                    message: dict) -> tuple[dict, dict, dict | None]:
-        """A customer's message in an open session, in one call: ``upsert_customer(openid,
-        seen_at, **customer_fields)``, ``update_session(session_id, **session_fields)`` and
-        ``add_message(message)``. Returns ``(customer, session, message)``; the message is None
-        when one with its id was already stored. A backend may do all three in one transaction."""
+                                    session_id: str, session_fields: dict | None,
+                                    message: dict, *, inbound_key: str | None = None,
+                                    ) -> tuple[dict, dict, dict | None]:
+        """A customer's message in a session, in one call: ``upsert_customer(openid, seen_at,
+        **customer_fields)``, ``update_session(session_id, **session_fields)`` (only read when
+        ``session_fields`` is None), ``add_message(message)`` and, given ``inbound_key``,
+        ``mark_inbound_processed(inbound_key, session_id)``. Returns ``(customer, session,
+        message)``; the message is None when one with its id was already stored. A backend may
+        do it all in one transaction."""
         customer = await self.upsert_customer(openid, seen_at=seen_at, **customer_fields)
-        session = await self.update_session(session_id, **session_fields)
+        if session_fields is None:
+            found = await self.get_session(session_id)
+            if found is None:
+                raise NotFound(f"no session {session_id!r}")
+            session = found
+        else:
+            session = await self.update_session(session_id, **session_fields)
         try:
             stored: dict | None = await self.add_message(message)
         except DuplicateError:
             stored = None
+        if inbound_key is not None:
+            await self.mark_inbound_processed(inbound_key, session_id)
         return customer, session, stored
 
     # -- messages ------------------------------------------------------------------------------

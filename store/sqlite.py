@@ -505,16 +505,25 @@ class SQLiteStore(Store):
         return op
 
     async def file_customer_message(self, openid: str, seen_at: float, customer_fields: dict,
-                                    session_id: str, session_fields: dict,
-                                    message: dict) -> tuple[dict, dict, dict | None]:
-        # One writer operation instead of three: a message in an open session is the hot path.
+                                    session_id: str, session_fields: dict | None,
+                                    message: dict, *, inbound_key: str | None = None,
+                                    ) -> tuple[dict, dict, dict | None]:
+        # One writer operation instead of four: a customer's message is the hot path.
         customer_op = self._upsert_customer_op(openid, seen_at, customer_fields)
-        session_op = self._update_session_op(session_id, session_fields)
+        session_op = None if session_fields is None else self._update_session_op(session_id, session_fields)
         message_op = self._add_message_op(message_record(message))
+        mark_op = None if inbound_key is None else self._update_inbound(
+            inbound_key, {"processed": True, "processed_at": time.time(), "session_id": session_id})
 
         def op(conn: sqlite3.Connection) -> tuple[tuple[dict, str], dict, dict | None]:
             customer = customer_op(conn)
-            session = session_op(conn)
+            if session_op is None:
+                row = conn.execute("SELECT doc FROM sessions WHERE id = ?", (session_id,)).fetchone()
+                if row is None:
+                    raise NotFound(f"no session {session_id!r}")
+                session = _loads(row[0])
+            else:
+                session = session_op(conn)
             conn.execute("SAVEPOINT message")
             try:
                 stored = message_op(conn)
@@ -522,11 +531,14 @@ class SQLiteStore(Store):
                 conn.execute("ROLLBACK TO message")
                 stored = None
             conn.execute("RELEASE message")
+            if mark_op is not None:
+                mark_op(conn)
             return customer, session, stored
 
         (customer, doc), session, stored = await self._write(op)
         self._customer_docs.put(openid, doc)
-        self._session_written(session)
+        if session_op is not None:
+            self._session_written(session)
         return customer, session, stored
 
     async def _cached_doc(self, cache: _DocCache, key: str, sql: str) -> dict | None:

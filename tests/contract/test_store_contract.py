@@ -403,3 +403,26 @@ async def test_file_customer_message_updates_all_three_once(store):
     with pytest.raises(NotFound):
         await store.file_customer_message("o-file", T0, {}, "no-such-session", {"last_customer_at": T0},
                                           {"session_id": "no-such-session", "text": "x"})
+
+
+@pytest.mark.gen_test
+async def test_file_customer_message_into_a_session_it_leaves_alone_and_marks_the_inbound(store):
+    session = await store.create_session({"openid": "o-left", "skill": "general", "state": "diverted",
+                                          "created_at": T0})
+    created, _ = await store.put_inbound("k-left-1", "o-left", {"content": "还在吗"}, T0 + 9)
+    assert created
+    message = {"id": "in-left-1", "session_id": session["id"], "openid": "o-left", "text": "还在吗", "ts": T0 + 9}
+    customer, same, stored = await store.file_customer_message(
+        "o-left", T0 + 9, {}, session["id"], None, message, inbound_key="k-left-1")
+    assert customer["last_seen"] == T0 + 9
+    assert same == await store.get_session(session["id"]) and same["state"] == "diverted"
+    assert stored["seq"] == 1
+    inbound = await store.get_inbound("k-left-1")
+    assert (inbound["processed"], inbound["session_id"]) == (True, session["id"])
+    assert [r["key"] for r in await store.unprocessed_inbound()] == []
+    # A session that does not exist: no message is filed and the inbound stays unprocessed.
+    await store.put_inbound("k-left-2", "o-nobody", {"content": "x"}, T0 + 10)
+    with pytest.raises(NotFound):
+        await store.file_customer_message("o-nobody", T0 + 10, {}, "no-such-session", None,
+                                          {"session_id": "no-such-session", "text": "x"}, inbound_key="k-left-2")
+    assert [r["key"] for r in await store.unprocessed_inbound()] == ["k-left-2"]
