@@ -327,22 +327,20 @@ class SQLiteStore(Store):
         stop.loop.call_soon_threadsafe(_resolve, stop.future, True, None)
 
     def _run_batch(self, conn: sqlite3.Connection, ops: list[_Op]) -> None:
-        results: list[tuple[bool, Any]] = []
+        results: list[tuple[bool, Any]]
         try:
             conn.execute("BEGIN IMMEDIATE")
-            for op in ops:
-                conn.execute("SAVEPOINT op")
-                try:
-                    value = op.fn(conn)
-                except Exception as exc:
-                    conn.execute("ROLLBACK TO op")
-                    conn.execute("RELEASE op")
-                    if isinstance(exc, sqlite3.IntegrityError):
-                        exc = DuplicateError(str(exc))
-                    results.append((False, exc))
-                else:
-                    conn.execute("RELEASE op")
-                    results.append((True, value))
+            try:
+                # Optimistic: almost every operation succeeds, and a savepoint around each one
+                # costs two more statements (each a GIL release and re-acquire on this thread).
+                results = [(True, op.fn(conn)) for op in ops]
+            except Exception:
+                # One failed: undo the batch and run it again with each operation isolated, so
+                # the failure is that operation's alone. Operations only touch the connection
+                # and their own locals, so running one again is safe.
+                conn.execute("ROLLBACK")
+                conn.execute("BEGIN IMMEDIATE")
+                results = [self._run_isolated(conn, op) for op in ops]
             conn.execute("COMMIT")
             self.commits += 1
             self.writes += len(ops)
@@ -362,6 +360,20 @@ class SQLiteStore(Store):
                 loop.call_soon_threadsafe(_resolve_all, outcomes)
             except RuntimeError:  # that caller's loop is closed; nobody is waiting any more
                 pass
+
+    @staticmethod
+    def _run_isolated(conn: sqlite3.Connection, op: _Op) -> tuple[bool, Any]:
+        conn.execute("SAVEPOINT op")
+        try:
+            value = op.fn(conn)
+        except Exception as exc:
+            conn.execute("ROLLBACK TO op")
+            conn.execute("RELEASE op")
+            if isinstance(exc, sqlite3.IntegrityError):
+                exc = DuplicateError(str(exc))
+            return False, exc
+        conn.execute("RELEASE op")
+        return True, value
 
     async def _write(self, fn: Any, *, closing: bool = False) -> Any:
         """Queue ``fn(conn)`` (or `_STOP`) for the writer; its result once committed."""

@@ -37,6 +37,29 @@ async def test_group_commit(tmp_path):
 
 
 @pytest.mark.gen_test
+async def test_a_failing_write_fails_alone_in_its_batch(tmp_path):
+    store = SQLiteStore(str(tmp_path / "k.sqlite3"))
+    await store.open()
+    try:
+        session = await store.create_session({"openid": "o1"})
+        before_commits = store.commits
+        outcomes = await asyncio.gather(
+            *[store.put_inbound(f"m{i}", "o1", {"i": i}, float(i)) for i in range(20)],
+            store.update_session("no-such-session", state="closed"),  # fails: NotFound
+            store.create_user({"username": "dup"}), store.create_user({"username": "dup"}),  # one: DuplicateError
+            *[store.add_message({"session_id": session["id"], "text": f"t{i}"}) for i in range(20)],
+            return_exceptions=True)
+        assert store.commits - before_commits < len(outcomes)  # they did share commits
+        failed = [type(o).__name__ for o in outcomes if isinstance(o, BaseException)]
+        assert sorted(failed) == ["DuplicateError", "NotFound"]
+        assert len(await store.unprocessed_inbound()) == 20
+        assert [m["seq"] for m in await store.session_messages(session["id"])] == list(range(1, 21))
+        assert (await store.get_session(session["id"]))["state"] == "queued"
+    finally:
+        await store.close()
+
+
+@pytest.mark.gen_test
 async def test_dedup_and_data_survive_reopen(tmp_path):
     path = str(tmp_path / "k.sqlite3")
     store = SQLiteStore(path)
