@@ -31,6 +31,7 @@ session's messages. One process per file: several Kefu processes share a MongoDB
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 import queue
@@ -262,6 +263,10 @@ class SQLiteStore(Store):
         self._customer_docs = _DocCache(CACHE_RECORDS)
         self._session_docs = _DocCache(CACHE_RECORDS)
         self._open_session_of = _DocCache(CACHE_RECORDS)  # openid -> open session id, or ""
+        # openid -> id of the customer's latest session (what ``customer_sessions(limit=1)``
+        # answers), or a unique "?n" token: look it up, and fill only if the token is unchanged.
+        self._latest_session_of = _DocCache(CACHE_RECORDS)
+        self._lookups = itertools.count()
 
     # -- plumbing ------------------------------------------------------------------------------
 
@@ -611,7 +616,16 @@ class SQLiteStore(Store):
 
         stored = await self._write(op)
         self._session_written(stored)
+        self._latest_session_created(stored)
         return stored
+
+    def _latest_session_created(self, rec: dict) -> None:
+        latest = self._latest_session_of.get(rec["openid"])
+        previous = self._session_docs.get(latest) if latest and not latest.startswith(_UNKNOWN) else None
+        if previous is not None and rec["created_at"] >= _loads(previous)["created_at"]:
+            self._latest_session_of.put(rec["openid"], rec["id"])
+        else:  # created with an older time (recovery), or not known: the next lookup reads
+            self._latest_session_of.put(rec["openid"], f"{_UNKNOWN}{next(self._lookups)}")
 
     def _session_written(self, rec: dict) -> None:
         """Keep the session caches in step with a committed session record."""
@@ -677,10 +691,25 @@ class SQLiteStore(Store):
         return [_loads(r[0]) for r in rows]
 
     async def customer_sessions(self, openid: str, limit: int = 20) -> list[dict]:
+        token = self._latest_session_of.get(openid)
+        if limit == 1 and token is not None and not token.startswith(_UNKNOWN):
+            # The desk asks for a customer's latest session on every message with no open one.
+            if token == _NONE:
+                return []
+            cached = self._session_docs.get(token)
+            if cached is not None:
+                return [_loads(cached)]
+        if token is None or not token.startswith(_UNKNOWN):
+            token = f"{_UNKNOWN}{next(self._lookups)}"
+            self._latest_session_of.put(openid, token)
         rows = await self._read(lambda c: c.execute(
-            "SELECT doc FROM sessions WHERE openid = ? ORDER BY created_at DESC, n DESC LIMIT ?",
+            "SELECT id, doc FROM sessions WHERE openid = ? ORDER BY created_at DESC, n DESC LIMIT ?",
             (openid, limit)).fetchall())
-        return [_loads(r[0]) for r in rows]
+        if limit >= 1 and self._latest_session_of.get(openid) == token:  # no session created meanwhile
+            self._latest_session_of.put(openid, rows[0][0] if rows else _NONE)
+            if rows:
+                self._session_docs.fill(rows[0][0], rows[0][1])
+        return [_loads(r[1]) for r in rows]
 
     async def search_sessions(self, openid: str | None = None, agent_id: str | None = None,
                               skill: str | None = None, since: float | None = None,

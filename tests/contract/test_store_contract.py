@@ -426,3 +426,21 @@ async def test_file_customer_message_into_a_session_it_leaves_alone_and_marks_th
         await store.file_customer_message("o-nobody", T0 + 10, {}, "no-such-session", None,
                                           {"session_id": "no-such-session", "text": "x"}, inbound_key="k-left-2")
     assert [r["key"] for r in await store.unprocessed_inbound()] == ["k-left-2"]
+
+
+@pytest.mark.gen_test
+async def test_latest_customer_session_follows_creates_and_updates(store):
+    assert await store.customer_sessions("o-latest", limit=1) == []
+    first = await store.create_session({"openid": "o-latest", "state": "diverted", "created_at": T0})
+    assert await store.customer_sessions("o-latest", limit=1) == [first]
+    changed = await store.update_session(first["id"], note="回电")
+    assert await store.customer_sessions("o-latest", limit=1) == [changed]
+    # A lookup racing a create never leaves the older session as "latest".
+    _, second = await asyncio.gather(store.customer_sessions("o-latest", limit=1),
+                                     store.create_session({"openid": "o-latest", "created_at": T0 + 60}))
+    assert await store.customer_sessions("o-latest", limit=1) == [second]
+    # A session stored with an earlier time (recovery) does not become the latest.
+    await store.create_session({"openid": "o-latest", "created_at": T0 + 30})
+    assert [s["id"] for s in await store.customer_sessions("o-latest", limit=1)] == [second["id"]]
+    assert [s["id"] for s in await store.customer_sessions("o-latest")][0] == second["id"]
+    assert len(await store.customer_sessions("o-latest")) == 3
