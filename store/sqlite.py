@@ -12,9 +12,11 @@ Threads. SQLite calls never run on the event loop.
 
 * One writer thread owns the only write connection. Callers put a closure on a queue and await a
   future. The writer takes everything queued (up to `MAX_BATCH`), runs it inside ONE
-  transaction (``BEGIN IMMEDIATE`` … ``COMMIT``), each closure in its own SAVEPOINT so a failing
-  closure (say a duplicate username) is rolled back alone, commits once, and only then resolves
-  each caller's future through ``loop.call_soon_threadsafe``. `commits` counts the commits.
+  transaction (``BEGIN IMMEDIATE`` … ``COMMIT``), commits once, and only then resolves each
+  caller's future (one ``loop.call_soon_threadsafe`` per batch). When a closure fails (say a
+  duplicate username) the batch is rolled back and run again with each closure in its own
+  SAVEPOINT, so the failure is that closure's alone; savepoints are not paid for otherwise.
+  `commits` counts the commits.
   Because one thread does every write, read-modify-write operations (de-dup, per-session seq,
   merges) are atomic without extra locking.
 * One reader thread owns a read-only connection. WAL lets it read while the writer writes, and
