@@ -90,7 +90,7 @@ class Desk:
         """Store a WeChat message durably (once) and return WeChat's answer."""
         return await self.inbound.ingest(message)
 
-    async def _process_inbound(self, key: str, message: InboundMessage, received_at: float) -> Processed | str | None:
+    async def _process_inbound(self, key: str, message: InboundMessage, received_at: float) -> Processed:
         # The time WeChat's message was stored, not now: after a crash, recovery processes it again
         # and the customer keeps their place and waiting time.
         now = received_at
@@ -117,13 +117,12 @@ class Desk:
             # message itself is already durable (the inbound log): the agent sees it while its
             # transcript records are being written, and the next message of this customer waits
             # for those writes.
+            filed = inbound_to_message(key, message, session["id"], now)
             writes = self.store.file_customer_message(
-                openid, now, changes, session["id"], {"last_customer_at": now},
-                inbound_to_message(key, message, session["id"], now), inbound_key=key)
+                openid, now, changes, session["id"], {"last_customer_at": now}, filed, inbound_key=key)
             customer = {**(known or {"openid": openid}), **changes}
             session = {**session, "last_customer_at": now}
-            await self._relay_inbound(session, customer, inbound_to_message(key, message, session["id"], now),
-                                      before, now)
+            await self._relay_inbound(session, customer, filed, before, now)
             await writes
             return Processed(session["id"], marked=True)
 
@@ -139,7 +138,7 @@ class Desk:
         customer = await self.store.upsert_customer(openid, seen_at=now, **changes)
         if message.is_event:
             if session is None:
-                return None
+                return Processed(None)
             if message.event == "unsubscribe" and session["state"] in ("queued", "offered"):
                 await self.routing.customer_left(session["id"])
             elif message.skill_from_menu and session["state"] in ("queued", "offered"):
@@ -154,7 +153,7 @@ class Desk:
             })
             await self._record(message, key, session, now)
             await self.routing.request(session, customer)
-            return session["id"]
+            return Processed(session["id"])
         if session["state"] == "queued" and not self.routing.knows(session["id"]):
             # Stored, then the process died before the routing engine heard of it.
             await self.routing.request(session, customer)
@@ -162,7 +161,7 @@ class Desk:
             session = await self.store.update_session(session["id"], last_customer_at=now)
         stored = await self._record(message, key, session, now)
         await self._relay_inbound(session, customer, stored, before, now)
-        return session["id"]
+        return Processed(session["id"])
 
     async def _relay_inbound(self, session: dict[str, Any], customer: dict[str, Any], stored: dict | None,
                              budget_before: dict[str, Any], now: float) -> None:

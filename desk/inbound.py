@@ -32,8 +32,8 @@ class Processed:
     marked: bool = False
 
 
-# process(key, message, received_at) -> a Processed, or just the session id filed under (if any)
-Processor = Callable[[str, InboundMessage, float], Awaitable["Processed | str | None"]]
+# process(key, message, received_at) -> what became of the message
+Processor = Callable[[str, InboundMessage, float], Awaitable[Processed]]
 
 
 class InboundLog:
@@ -83,8 +83,7 @@ class InboundLog:
         if previous is not None and not previous.done():
             await asyncio.wait([previous])
         try:
-            result = await self._process(key, message, received_at)
-            processed = result if isinstance(result, Processed) else Processed(result)
+            processed = await self._process(key, message, received_at)
             if not processed.marked:
                 # Not awaited: the mark rides along with later commits. Lost in a crash, the
                 # message is processed again at start, which is idempotent (its transcript id is
