@@ -534,33 +534,14 @@ class Run:
         assert self.webhooks is not None
         return await self.webhook_step(self.webhooks, self.desk.messages, self.kefu_pid, rate, seconds)
 
-    async def relay_step(self, webhooks: Webhooks, probe: Probe, rate: float, seconds: float,
-                         bare_pid: int) -> dict[str, Any]:
-        return await self.webhook_step(webhooks, probe, bare_pid, rate, seconds)
-
     async def webhook_step(self, webhooks: Webhooks, probe: Probe, server_pid: int, rate: float,
                            seconds: float) -> dict[str, Any]:
-        """One open-loop step of ``m <key> <t>`` webhooks over the steady sessions' openids, to
-        Kefu or to the bare relay, timed on arrival at ``probe``'s sockets."""
-        probe.reset()
+        """One step of webhooks over the steady sessions' openids, to Kefu or to the bare relay."""
         openids = self.openids
         failed0 = webhooks.failed
-        with _no_gc():
-            cpu0, own0, wall0 = _cpu_secs(server_pid), _own_cpu_secs(), time.perf_counter()
-            step = uuid.uuid4().hex[:4]
-
-            def fire(i: int, t: float) -> None:
-                key = f"{step}{i}"
-                probe.sent(key, t)
-                webhooks.send(openids[i % len(openids)], f"m {key} {t:.6f}")
-
-            sender = await _open_loop(rate, seconds, fire)
-            await _wait_drain(probe, DRAIN_SECS)
-            wall = time.perf_counter() - wall0
-            out = {"offered_rate": rate, **sender, **probe.summary(),
-                   "webhook_failures": webhooks.failed - failed0,
-                   "server_cpu_pct": round(100 * (_cpu_secs(server_pid) - cpu0) / wall),
-                   "client_cpu_pct": round(100 * (_own_cpu_secs() - own0) / wall)}
+        out = await self.measured_step(
+            probe, server_pid, rate, seconds, lambda i, text: webhooks.send(openids[i % len(openids)], text))
+        out["webhook_failures"] = webhooks.failed - failed0
         await webhooks.settle(QUIESCE_SECS)
         await _wait_drain(probe, QUIESCE_SECS)  # a backlog must not spill into the next step
         await asyncio.sleep(0.5)
@@ -568,25 +549,33 @@ class Run:
 
     async def echo_step(self, echoes: list[Echo], probe: Probe, rate: float, seconds: float,
                         echo_pid: int) -> dict[str, Any]:
+        out = await self.measured_step(probe, echo_pid, rate, seconds,
+                                       lambda i, text: echoes[i % len(echoes)].send(text))
+        await _wait_drain(probe, QUIESCE_SECS)
+        await asyncio.sleep(0.5)
+        return out
+
+    @staticmethod
+    async def measured_step(probe: Probe, server_pid: int, rate: float, seconds: float,
+                            send: Callable[[int, str], None]) -> dict[str, Any]:
+        """``send(i, "m <key> <t>")`` open-loop at ``rate`` for ``seconds``, each timed on arrival
+        at ``probe``'s sockets; latency, losses and both processes' CPU."""
         probe.reset()
         with _no_gc():
-            cpu0, own0, wall0 = _cpu_secs(echo_pid), _own_cpu_secs(), time.perf_counter()
+            cpu0, own0, wall0 = _cpu_secs(server_pid), _own_cpu_secs(), time.perf_counter()
             step = uuid.uuid4().hex[:4]
 
             def fire(i: int, t: float) -> None:
                 key = f"{step}{i}"
                 probe.sent(key, t)
-                echoes[i % len(echoes)].send(f"m {key} {t:.6f}")
+                send(i, f"m {key} {t:.6f}")
 
             sender = await _open_loop(rate, seconds, fire)
             await _wait_drain(probe, DRAIN_SECS)
             wall = time.perf_counter() - wall0
-            out = {"offered_rate": rate, **sender, **probe.summary(),
-                   "server_cpu_pct": round(100 * (_cpu_secs(echo_pid) - cpu0) / wall),
-                   "client_cpu_pct": round(100 * (_own_cpu_secs() - own0) / wall)}
-        await _wait_drain(probe, QUIESCE_SECS)
-        await asyncio.sleep(0.5)
-        return out
+            return {"offered_rate": rate, **sender, **probe.summary(),
+                    "server_cpu_pct": round(100 * (_cpu_secs(server_pid) - cpu0) / wall),
+                    "client_cpu_pct": round(100 * (_own_cpu_secs() - own0) / wall)}
 
     async def stepping(self, step: Callable[[float], Any], rates: tuple[int, ...]) -> tuple[float, list[dict]]:
         best = 0.0
@@ -636,8 +625,8 @@ class Run:
         for listener in listeners:  # one by one: the relay hands openids out in connection order
             await listener.connect(self.bare_port, "/listen")
         relay = Webhooks(f"http://127.0.0.1:{self.bare_port}", path="/relay")
-        await self.relay_step(relay, probe, 50, 1.0, bare_pid)  # warm-up
-        best, rows = await self.stepping(lambda r: self.relay_step(relay, probe, r, STEP_SECS, bare_pid),
+        await self.webhook_step(relay, probe, bare_pid, 50, 1.0)  # warm-up
+        best, rows = await self.stepping(lambda r: self.webhook_step(relay, probe, bare_pid, r, STEP_SECS),
                                          RELAY_STEPS)
         self.results["relay_steps"], self.results["relay_best_rate"] = rows, best
         self.results["relay_ceiling_reached"] = not all(row["good"] for row in rows)
