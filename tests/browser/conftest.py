@@ -238,7 +238,7 @@ def wait_until(predicate: Any, timeout_s: float = 15.0, what: str = "condition")
             return value
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)  # a poll interval, not a wait for something to happen
+        time.sleep(0.1)  # the simulator lives in the server's child process, read over HTTP: no event reaches this test
 
 
 def go_available(page: Any) -> None:
