@@ -27,6 +27,7 @@ Conventions shared by every implementation:
 from __future__ import annotations
 
 import abc
+import copy
 import time
 import uuid
 from typing import Any
@@ -58,17 +59,24 @@ def _now(value: float | None) -> float:
     return time.time() if value is None else float(value)
 
 
-def copy_json(value: Any) -> Any:
-    """A private copy of a JSON-shaped value (dicts, lists, scalars; tuples are kept as they are).
+_IMMUTABLE_SCALARS = (str, int, float, bool, type(None))
 
-    Records are built on every message; ``copy.deepcopy`` and its memo cost several times more
-    for values that cannot hold cycles or shared parts.
+
+def copy_json(value: Any) -> Any:
+    """A private copy of a record's value, as ``copy.deepcopy`` would make it.
+
+    Records are built on every message, and nearly all their values are dicts, lists and
+    scalars: those are copied here directly, several times faster than ``deepcopy`` with its
+    memo. Anything else (a set, a tuple, an object) goes to ``deepcopy``, so no mutable part is
+    ever shared with the caller.
     """
-    if isinstance(value, dict):
+    if isinstance(value, _IMMUTABLE_SCALARS):
+        return value
+    if type(value) is dict:
         return {k: copy_json(v) for k, v in value.items()}
-    if isinstance(value, list):
+    if type(value) is list:
         return [copy_json(v) for v in value]
-    return value
+    return copy.deepcopy(value)
 
 
 # ---------------------------------------------------------------------------------------------
