@@ -11,9 +11,9 @@ Messages stored but not processed (a crash in between) are processed again at st
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -44,8 +44,10 @@ class InboundLog:
         self._process = process
         self._clock = clock
         self._inflight: dict[str, asyncio.Future[str]] = {}
-        self._chains: dict[str, asyncio.Task[None]] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        # Per customer with work: the messages waiting, oldest first, and one worker task
+        # going through them (a task per customer rather than per message).
+        self._pending: dict[str, deque[tuple[str, InboundMessage, float]]] = {}
+        self._tasks: set[asyncio.Future[Any]] = set()
 
     async def ingest(self, message: InboundMessage) -> str:
         """Store ``message`` once and return WeChat's answer; retries get the first answer."""
@@ -71,17 +73,24 @@ class InboundLog:
             self._inflight.pop(key, None)
 
     def _schedule(self, key: str, message: InboundMessage, received_at: float) -> None:
-        """Chain processing after the same customer's previous message."""
-        previous = self._chains.get(message.openid)
-        task = asyncio.ensure_future(self._run(previous, key, message, received_at))
-        self._chains[message.openid] = task
-        self._tasks.add(task)
-        task.add_done_callback(functools.partial(self._done, openid=message.openid))
+        """Queue processing after the same customer's earlier messages."""
+        queue = self._pending.get(message.openid)
+        if queue is None:
+            queue = self._pending[message.openid] = deque()
+            self._track(asyncio.ensure_future(self._work(message.openid, queue)))
+        queue.append((key, message, received_at))
 
-    async def _run(self, previous: asyncio.Task[None] | None, key: str, message: InboundMessage,
-                   received_at: float) -> None:
-        if previous is not None and not previous.done():
-            await asyncio.wait([previous])
+    async def _work(self, openid: str, queue: deque[tuple[str, InboundMessage, float]]) -> None:
+        try:
+            while queue:
+                key, message, received_at = queue[0]
+                await self._run(key, message, received_at)
+                queue.popleft()
+        finally:
+            if self._pending.get(openid) is queue:
+                del self._pending[openid]
+
+    async def _run(self, key: str, message: InboundMessage, received_at: float) -> None:
         try:
             processed = await self._process(key, message, received_at)
             if not processed.marked:
@@ -94,18 +103,13 @@ class InboundLog:
             log.exception("inbound processing failed", extra={"fields": {"key": key}})
 
     def _track(self, task: asyncio.Future[Any]) -> None:
-        self._tasks.add(task)  # type: ignore[arg-type]
+        self._tasks.add(task)
         task.add_done_callback(self._untrack)
 
     def _untrack(self, task: asyncio.Future[Any]) -> None:
-        self._tasks.discard(task)  # type: ignore[arg-type]
-        if not task.cancelled() and task.exception() is not None:
-            log.error("marking an inbound message processed failed", exc_info=task.exception())
-
-    def _done(self, task: asyncio.Task[None], openid: str) -> None:
         self._tasks.discard(task)
-        if self._chains.get(openid) is task:
-            del self._chains[openid]
+        if not task.cancelled() and task.exception() is not None:
+            log.error("inbound background work failed", exc_info=task.exception())
 
     async def recover(self) -> int:
         """Process what was stored but not processed before the last stop; returns how many."""

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 import os
 import queue
 import sqlite3
@@ -44,6 +43,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+
+import orjson
 
 from .base import (
     OPEN_SESSION_STATES,
@@ -104,11 +105,20 @@ class _DocCache:
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    # orjson: the store encodes and decodes a record several times per message, and the
+    # standard library's json was a tenth of the webhook path's time.
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 def _loads(text: str | None) -> Any:
-    return None if text is None else json.loads(text)
+    return None if text is None else orjson.loads(text)
+
+
+_INSERT_MESSAGE = (
+    "INSERT INTO messages (id, session_id, seq, openid, ts, text, doc) "
+    "SELECT ?1, ?2, next.seq, ?3, ?4, ?5, json_set(?6, '$.seq', next.seq) "
+    "FROM (SELECT COALESCE(MAX(seq), 0) + 1 AS seq FROM messages WHERE session_id = ?2) AS next "
+    "RETURNING seq")
 
 
 def _fts_query(text: str) -> str:
@@ -223,12 +233,22 @@ def _fts5_trigram_available() -> bool:
 
 
 class _Op:
-    __slots__ = ("fn", "loop", "future")
+    __slots__ = ("fn", "loop", "future", "inbound")
 
-    def __init__(self, fn: Any, loop: asyncio.AbstractEventLoop, future: asyncio.Future) -> None:
+    def __init__(self, fn: Any, loop: asyncio.AbstractEventLoop, future: asyncio.Future,
+                 inbound: tuple[str, float, str, dict] | None = None) -> None:
         self.fn = fn
         self.loop = loop
         self.future = future
+        self.inbound = inbound  # (key, received_at, doc, record) of a put_inbound
+
+
+def _put_inbound_marker(conn: sqlite3.Connection) -> None:  # pragma: no cover - never called
+    raise AssertionError("put_inbound writes are run in bulk by the writer")
+
+
+# Rows per multi-row INSERT of inbound messages (4 parameters each, far below SQLite's limit).
+_INBOUND_CHUNK = 250
 
 
 def _resolve(future: asyncio.Future, ok: bool, value: Any) -> None:
@@ -340,14 +360,14 @@ class SQLiteStore(Store):
             try:
                 # Optimistic: almost every operation succeeds, and a savepoint around each one
                 # costs two more statements (each a GIL release and re-acquire on this thread).
-                results = [(True, op.fn(conn)) for op in ops]
+                results = self._run_ops(conn, ops, isolated=False)
             except Exception:
                 # One failed: undo the batch and run it again with each operation isolated, so
                 # the failure is that operation's alone. Operations only touch the connection
                 # and their own locals, so running one again is safe.
                 conn.execute("ROLLBACK")
                 conn.execute("BEGIN IMMEDIATE")
-                results = [self._run_isolated(conn, op) for op in ops]
+                results = self._run_ops(conn, ops, isolated=True)
             conn.execute("COMMIT")
             self.commits += 1
             self.writes += len(ops)
@@ -367,6 +387,53 @@ class SQLiteStore(Store):
                 loop.call_soon_threadsafe(_resolve_all, outcomes)
             except RuntimeError:  # that caller's loop is closed; nobody is waiting any more
                 pass
+
+    def _run_ops(self, conn: sqlite3.Connection, ops: list[_Op], isolated: bool) -> list[tuple[bool, Any]]:
+        """Run a batch's operations in order, except that its new inbound messages go first,
+        together (`_insert_inbound`). They cannot depend on anything else in the batch: every
+        other write about a message is made after its insert has committed."""
+        inbound = [op for op in ops if op.inbound is not None]
+        done: dict[int, tuple[bool, Any]] = {}
+        for start in range(0, len(inbound), _INBOUND_CHUNK):
+            chunk = inbound[start:start + _INBOUND_CHUNK]
+            for op, outcome in zip(chunk, self._insert_inbound(conn, chunk), strict=True):
+                done[id(op)] = outcome
+        if isolated:
+            return [done.get(id(op)) or self._run_isolated(conn, op) for op in ops]
+        return [done.get(id(op)) or (True, op.fn(conn)) for op in ops]
+
+    @staticmethod
+    def _insert_inbound(conn: sqlite3.Connection, ops: list[_Op]) -> list[tuple[bool, Any]]:
+        """Insert new inbound messages with one statement; for each, the operation's outcome
+        ``(True, (created, record))``.
+
+        A burst of webhooks is a batch of inserts, and each statement costs the writer thread
+        a GIL release and re-acquire, waiting for the busy event loop to let go: one statement
+        for the lot keeps commits short. When some key is already stored (a retry of WeChat's),
+        the statement is undone and each row is inserted on its own to tell which.
+        """
+        rows = [op.inbound for op in ops]
+        conn.execute("SAVEPOINT inbound")
+        try:
+            cur = conn.execute(
+                "INSERT INTO inbound (key, received_at, processed, doc) VALUES "
+                + ",".join(["(?, ?, 0, ?)"] * len(rows)) + " ON CONFLICT (key) DO NOTHING",
+                [value for key, received_at, doc, _ in rows for value in (key, received_at, doc)])
+            if cur.rowcount == len(rows):
+                return [(True, (True, rec)) for _, _, _, rec in rows]
+            conn.execute("ROLLBACK TO inbound")
+            out: list[tuple[bool, Any]] = []
+            for key, received_at, doc, rec in rows:
+                cur = conn.execute("INSERT INTO inbound (key, received_at, processed, doc) VALUES (?, ?, 0, ?) "
+                                   "ON CONFLICT (key) DO NOTHING", (key, received_at, doc))
+                if cur.rowcount == 1:
+                    out.append((True, (True, rec)))
+                else:
+                    row = conn.execute("SELECT doc FROM inbound WHERE key = ?", (key,)).fetchone()
+                    out.append((True, (False, _loads(row[0]))))
+            return out
+        finally:
+            conn.execute("RELEASE inbound")
 
     @staticmethod
     def _run_isolated(conn: sqlite3.Connection, op: _Op) -> tuple[bool, Any]:
@@ -446,18 +513,12 @@ class SQLiteStore(Store):
     async def put_inbound(self, key: str, openid: str, message: dict,
                           received_at: float) -> tuple[bool, dict]:
         rec = inbound_record(key, openid, message, received_at)
-        doc = _dumps(rec)
-
-        def op(conn: sqlite3.Connection) -> tuple[bool, dict]:
-            cur = conn.execute(
-                "INSERT INTO inbound (key, received_at, processed, doc) VALUES (?, ?, 0, ?) "
-                "ON CONFLICT (key) DO NOTHING", (key, rec["received_at"], doc))
-            if cur.rowcount == 1:
-                return True, rec
-            row = conn.execute("SELECT doc FROM inbound WHERE key = ?", (key,)).fetchone()
-            return False, _loads(row[0])
-
-        return await self._write(op)
+        if not self._open:
+            raise StoreError("store is not open")
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._queue.put(_Op(_put_inbound_marker, loop, future, (key, rec["received_at"], _dumps(rec), rec)))
+        return await future
 
     def _update_inbound(self, key: str, changes: dict) -> Callable[[sqlite3.Connection], dict]:
         def op(conn: sqlite3.Connection) -> dict:
@@ -482,11 +543,32 @@ class SQLiteStore(Store):
 
     async def mark_inbound_processed(self, key: str, session_id: str | None = None,
                                      processed_at: float | None = None) -> dict:
-        changes: dict[str, Any] = {"processed": True,
-                                   "processed_at": time.time() if processed_at is None else processed_at}
+        mark = self._mark_inbound_op(key, session_id, processed_at, returning=True)
+        return await self._write(mark)
+
+    @staticmethod
+    def _mark_inbound_op(key: str, session_id: str | None, processed_at: float | None,
+                         returning: bool = False) -> Callable[[sqlite3.Connection], dict | None]:
+        """One UPDATE, the JSON edited by SQLite: marking is once per message. Values go in as
+        JSON text (``json(?)``), which SQLite keeps verbatim, so a float keeps every digit."""
+        stamp = _dumps(time.time() if processed_at is None else processed_at)
+        edits = "'$.processed', json('true'), '$.processed_at', json(?)"
+        args: list[Any] = [stamp]
         if session_id is not None:
-            changes["session_id"] = session_id
-        return await self._write(self._update_inbound(key, changes))
+            edits += ", '$.session_id', ?"
+            args.append(session_id)
+        sql = (f"UPDATE inbound SET processed = 1, doc = json_set(doc, {edits}) WHERE key = ?"
+               + (" RETURNING doc" if returning else ""))
+        args.append(key)
+
+        def op(conn: sqlite3.Connection) -> dict | None:
+            cur = conn.execute(sql, args)
+            row = cur.fetchone() if returning else None
+            if (row is None) if returning else (cur.rowcount == 0):
+                raise NotFound(f"no inbound message {key!r}")
+            return _loads(row[0]) if row is not None else None
+
+        return op
 
     async def unprocessed_inbound(self, limit: int = 1000) -> list[dict]:
         rows = await self._read(lambda c: c.execute(
@@ -530,26 +612,27 @@ class SQLiteStore(Store):
         # One writer operation instead of four: a customer's message is the hot path.
         customer_op = self._upsert_customer_op(openid, seen_at, customer_fields)
         session_op = None if session_fields is None else self._update_session_op(session_id, session_fields)
+        # Only read: the cache holds every session this process wrote, so the writer need not.
+        session_doc = self._session_docs.get(session_id) if session_op is None else None
         message_op = self._add_message_op(message_record(message))
-        mark_op = None if inbound_key is None else self._update_inbound(
-            inbound_key, {"processed": True, "processed_at": time.time(), "session_id": session_id})
+        mark_op = None if inbound_key is None else self._mark_inbound_op(inbound_key, session_id, None)
 
         def op(conn: sqlite3.Connection) -> tuple[tuple[dict, str], dict, dict | None]:
             customer = customer_op(conn)
-            if session_op is None:
+            if session_op is not None:
+                session = session_op(conn)
+            elif session_doc is not None:
+                session = _loads(session_doc)
+            else:
                 row = conn.execute("SELECT doc FROM sessions WHERE id = ?", (session_id,)).fetchone()
                 if row is None:
                     raise NotFound(f"no session {session_id!r}")
                 session = _loads(row[0])
-            else:
-                session = session_op(conn)
-            conn.execute("SAVEPOINT message")
             try:
+                # One statement: when it fails, SQLite undoes it alone (no savepoint needed).
                 stored = message_op(conn)
             except sqlite3.IntegrityError:  # already filed (processed again after a crash)
-                conn.execute("ROLLBACK TO message")
                 stored = None
-            conn.execute("RELEASE message")
             if mark_op is not None:
                 mark_op(conn)
             return customer, session, stored
@@ -771,16 +854,12 @@ class SQLiteStore(Store):
 
     @staticmethod
     def _add_message_op(rec: dict) -> Callable[[sqlite3.Connection], dict]:
+        args = (rec["id"], rec["session_id"], rec["openid"], rec["ts"], rec["text"], _dumps(rec))
+
         def op(conn: sqlite3.Connection) -> dict:
-            seq = conn.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM messages WHERE session_id = ?",
-                               (rec["session_id"],)).fetchone()[0]
-            stored = dict(rec, seq=seq)
-            conn.execute(
-                "INSERT INTO messages (id, session_id, seq, openid, ts, text, doc) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (stored["id"], stored["session_id"], seq, stored["openid"], stored["ts"],
-                 stored["text"], _dumps(stored)))
-            return stored
+            # The next seq and the insert in one statement (SQLite sets "seq" inside the JSON).
+            seq = conn.execute(_INSERT_MESSAGE, args).fetchone()[0]
+            return dict(rec, seq=seq)
 
         return op
 

@@ -37,6 +37,50 @@ async def test_group_commit(tmp_path):
 
 
 @pytest.mark.gen_test
+async def test_inbound_inserted_together_still_tells_new_from_stored(tmp_path):
+    # The writer inserts a batch's new inbound messages with one statement; a key already
+    # stored, or twice in the batch, must still get "not created" and the first record.
+    store = SQLiteStore(str(tmp_path / "k.sqlite3"))
+    await store.open()
+    try:
+        await store.put_inbound("old", "o1", {"first": True}, 1.0)
+        before_commits = store.commits
+        outcomes = await asyncio.gather(
+            *[store.put_inbound(f"m{i}", "o1", {"i": i}, float(i)) for i in range(30)],
+            store.put_inbound("old", "o1", {"first": False}, 2.0),
+            store.put_inbound("twice", "o2", {"n": 1}, 3.0),
+            store.put_inbound("twice", "o2", {"n": 2}, 4.0))
+        assert store.commits - before_commits < len(outcomes)  # they did share commits
+        assert [created for created, _ in outcomes[:30]] == [True] * 30
+        assert [rec["message"]["i"] for _, rec in outcomes[:30]] == list(range(30))
+        created, record = outcomes[30]
+        assert not created and record["message"] == {"first": True} and record["received_at"] == 1.0
+        assert sorted(created for created, _ in outcomes[31:]) == [False, True]
+        assert {rec["message"]["n"] for _, rec in outcomes[31:]} == {1}
+        assert len(await store.unprocessed_inbound()) == 32  # 30 new, "old", "twice"
+    finally:
+        await store.close()
+
+
+@pytest.mark.gen_test
+async def test_marking_inbound_processed_keeps_every_digit(tmp_path):
+    # SQLite edits the record's JSON in place; the float must come back exactly.
+    store = SQLiteStore(str(tmp_path / "k.sqlite3"))
+    await store.open()
+    try:
+        await store.put_inbound("k1", "o1", {"text": "你好"}, 1795861811.7351289)
+        stamp = 1795861812.1234567
+        marked = await store.mark_inbound_processed("k1", "s1", processed_at=stamp)
+        assert marked["processed"] is True and marked["processed_at"] == stamp
+        assert marked["session_id"] == "s1" and marked["message"] == {"text": "你好"}
+        again = await store.get_inbound("k1")
+        assert again == marked and again["received_at"] == 1795861811.7351289
+        assert await store.unprocessed_inbound() == []
+    finally:
+        await store.close()
+
+
+@pytest.mark.gen_test
 async def test_a_failing_write_fails_alone_in_its_batch(tmp_path):
     store = SQLiteStore(str(tmp_path / "k.sqlite3"))
     await store.open()
