@@ -37,14 +37,18 @@ class Metrics:
                                                   0.25, 0.5, 1.0), registry=r)
         self.webhook_requests = Counter("kefu_webhook_requests", "WeChat webhook requests by outcome",
                                         ["outcome"], registry=r)
+        # Children of the series counted on every message, looked up once.
+        self._messages_in = self.messages.labels("in")
+        self._messages_out = self.messages.labels("out")
+        self._webhook_outcomes: dict[str, Any] = {}
 
     # -- recording -----------------------------------------------------------------------------
 
     def message_in(self, n: int = 1) -> None:
-        self.messages.labels("in").inc(n)
+        self._messages_in.inc(n)
 
     def message_out(self, n: int = 1) -> None:
-        self.messages.labels("out").inc(n)
+        self._messages_out.inc(n)
 
     def wechat_api_error(self, code: int | str) -> None:
         self.wechat_api_errors.labels(str(code)).inc()
@@ -53,7 +57,10 @@ class Metrics:
         self.routing_latency.observe(seconds)
 
     def webhook(self, outcome: str) -> None:
-        self.webhook_requests.labels(outcome).inc()
+        child = self._webhook_outcomes.get(outcome)
+        if child is None:
+            child = self._webhook_outcomes[outcome] = self.webhook_requests.labels(outcome)
+        child.inc()
 
     def set_queue(self, skill: str, length: int, longest_wait_s: float) -> None:
         self.queue_length.labels(skill).set(length)

@@ -46,15 +46,20 @@ class WeChatWebhookHandler(tornado.web.RequestHandler):
         self.set_status(status)
         self.finish(reason)
 
+    def _query(self, name: str) -> str | None:
+        # The raw value: WeChat's query holds only signatures, digits and flags, and
+        # get_query_argument's per-value clean-up showed in the webhook profile.
+        values = self.request.query_arguments.get(name)
+        return values[-1].decode("utf-8", "replace") if values else None
+
     def _signed(self) -> bool:
-        signature, timestamp, nonce = (self.get_query_argument(k, None) for k in ("signature", "timestamp", "nonce"))
-        return check_signature(self.token, signature, timestamp, nonce)
+        return check_signature(self.token, self._query("signature"), self._query("timestamp"), self._query("nonce"))
 
     def _fresh(self) -> bool:
         if not self.max_skew:
             return True
         try:
-            stamp = int(self.get_query_argument("timestamp", ""))
+            stamp = int(self._query("timestamp") or "")
         except ValueError:
             return False
         return abs(self.clock() - stamp) <= self.max_skew
@@ -62,7 +67,7 @@ class WeChatWebhookHandler(tornado.web.RequestHandler):
     def get(self) -> None:
         if not self._signed():
             return self._reject(403, "bad_signature", "signature does not match")
-        self.finish(self.get_query_argument("echostr", ""))
+        self.finish(self._query("echostr") or "")
 
     async def post(self) -> None:
         body = self.request.body
@@ -72,14 +77,13 @@ class WeChatWebhookHandler(tornado.web.RequestHandler):
             return self._reject(403, "stale", "timestamp missing or too far from now")
         if not self._signed():
             return self._reject(403, "bad_signature", "signature does not match")
-        safe_mode = self.get_query_argument("encrypt_type", "raw").lower() == "aes"
+        safe_mode = (self._query("encrypt_type") or "raw").lower() == "aes"
         try:
             if safe_mode:
                 if self.cipher is None:
                     return self._reject(400, "no_aes_key", "safe mode requested but no AES key is configured")
                 xml = self.cipher.decrypt_message(
-                    body, self.get_query_argument("msg_signature", None),
-                    self.get_query_argument("timestamp", ""), self.get_query_argument("nonce", ""))
+                    body, self._query("msg_signature"), self._query("timestamp") or "", self._query("nonce") or "")
             else:
                 xml = body
             message = parse_inbound(xml)

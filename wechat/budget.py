@@ -13,7 +13,7 @@ rather say "no replies left" once too early than have WeChat refuse a message an
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 # After a customer message: this long ...
@@ -109,7 +109,13 @@ class ReplyBudget:
         }
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # Spelled out rather than dataclasses.asdict: this runs on every customer message.
+        return {
+            "last_message_at": self.last_message_at,
+            "sent_since_message": self.sent_since_message,
+            "last_event_at": self.last_event_at,
+            "sent_since_event": self.sent_since_event,
+        }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any] | None) -> ReplyBudget:

@@ -77,3 +77,12 @@ def test_json_round_trip():
     assert again == b
     assert ReplyBudget.from_dict(None) == ReplyBudget()
     assert json.dumps(b.to_public(T0))
+
+
+def test_to_dict_holds_every_field_and_round_trips():
+    import dataclasses
+
+    budget = ReplyBudget(last_message_at=1795861811.7351289, sent_since_message=2,
+                         last_event_at=1795861700.5, sent_since_event=1)
+    assert budget.to_dict() == dataclasses.asdict(budget)  # a new field must be added to to_dict
+    assert ReplyBudget.from_dict(budget.to_dict()) == budget
