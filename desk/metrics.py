@@ -37,6 +37,8 @@ class Metrics:
                                                   0.25, 0.5, 1.0), registry=r)
         self.webhook_requests = Counter("kefu_webhook_requests", "WeChat webhook requests by outcome",
                                         ["outcome"], registry=r)
+        self.inbound_backlog = Gauge("kefu_inbound_backlog",
+                                     "Customer messages stored and waiting to be processed", registry=r)
         # Children of the series counted on every message, looked up once.
         self._messages_in = self.messages.labels("in")
         self._messages_out = self.messages.labels("out")
@@ -83,6 +85,9 @@ class Metrics:
             self.set_sessions(counts)
         except Exception:
             log.exception("metrics: store sample failed")
+        inbound = getattr(services.desk, "inbound", None)
+        if inbound is not None:
+            self.inbound_backlog.set(inbound.backlog)
         snapshot = getattr(services.desk, "queues_snapshot", None)
         if snapshot is None:
             return

@@ -408,11 +408,11 @@ class SQLiteStore(Store):
         ``(True, (created, record))``.
 
         A burst of webhooks is a batch of inserts, and each statement costs the writer thread
-        a GIL release and re-acquire, waiting for the busy event loop to let go: one statement
-        for the lot keeps commits short. When some key is already stored (a retry of WeChat's),
+        a GIL release and re-acquire against the busy event loop: one statement for the lot
+        keeps that to one per batch. When some key is already stored (a retry of WeChat's),
         the statement is undone and each row is inserted on its own to tell which.
         """
-        rows = [op.inbound for op in ops]
+        rows = [op.inbound for op in ops if op.inbound is not None]
         conn.execute("SAVEPOINT inbound")
         try:
             cur = conn.execute(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 
@@ -26,3 +28,5 @@ async def test_metrics_count_messages_and_queues(api, customer, console) -> None
     assert 'kefu_sessions{state="offered"} 1.0' in text
     assert "kefu_routing_decision_seconds_count" in text
     assert "kefu_sockets_open 1.0" in text
+    # Exported; 0 or 1 as the offer can reach the agent before processing has quite finished.
+    assert re.search(r"^kefu_inbound_backlog [01]\.0$", text, re.M)

@@ -53,15 +53,18 @@ async def test_each_customer_in_order_customers_side_by_side():
     for _ in range(5):
         await asyncio.sleep(0)
     assert started == ["a1", "b1"]  # B does not wait for A; A's second waits for its first
+    assert log.backlog == 4
     release["a2"].set()  # finishing out of turn changes nothing
     release["b1"].set()
     for _ in range(5):
         await asyncio.sleep(0)
     assert started == ["a1", "b1"]
+    assert log.backlog == 3  # b1 is done
     release["a1"].set()
     release["a3"].set()
     await log.drain()
     assert started == ["a1", "b1", "a2", "a3"]
+    assert log.backlog == 0
     assert sorted(store.marked) == ["a1", "a2", "a3", "b1"]
 
 
@@ -81,6 +84,7 @@ async def test_a_failed_message_does_not_stop_the_next():
     await log.ingest(text("A", "a2"))
     await log.drain()
     assert seen == ["a1", "a2"]
+    assert log.backlog == 0  # a failed message leaves the queue too (the store keeps it unprocessed)
     assert store.marked == []  # a1 stays unprocessed (recovered at start); a2 marked itself
 
 
