@@ -247,8 +247,14 @@ def _put_inbound_marker(conn: sqlite3.Connection) -> None:  # pragma: no cover -
     raise AssertionError("put_inbound writes are run in bulk by the writer")
 
 
-# Rows per multi-row INSERT of inbound messages (4 parameters each, far below SQLite's limit).
+# Rows per multi-row INSERT of inbound messages (3 parameters each, far below SQLite's limit).
 _INBOUND_CHUNK = 250
+
+
+def _insert_inbound_sql(rows: int) -> str:
+    """INSERT of ``rows`` new inbound messages ``(key, received_at, doc)``; stored keys are skipped."""
+    return ("INSERT INTO inbound (key, received_at, processed, doc) VALUES "
+            + ",".join(["(?, ?, 0, ?)"] * rows) + " ON CONFLICT (key) DO NOTHING")
 
 
 def _resolve(future: asyncio.Future, ok: bool, value: Any) -> None:
@@ -415,17 +421,14 @@ class SQLiteStore(Store):
         rows = [op.inbound for op in ops if op.inbound is not None]
         conn.execute("SAVEPOINT inbound")
         try:
-            cur = conn.execute(
-                "INSERT INTO inbound (key, received_at, processed, doc) VALUES "
-                + ",".join(["(?, ?, 0, ?)"] * len(rows)) + " ON CONFLICT (key) DO NOTHING",
-                [value for key, received_at, doc, _ in rows for value in (key, received_at, doc)])
+            cur = conn.execute(_insert_inbound_sql(len(rows)),
+                               [value for key, received_at, doc, _ in rows for value in (key, received_at, doc)])
             if cur.rowcount == len(rows):
                 return [(True, (True, rec)) for _, _, _, rec in rows]
             conn.execute("ROLLBACK TO inbound")
             out: list[tuple[bool, Any]] = []
             for key, received_at, doc, rec in rows:
-                cur = conn.execute("INSERT INTO inbound (key, received_at, processed, doc) VALUES (?, ?, 0, ?) "
-                                   "ON CONFLICT (key) DO NOTHING", (key, received_at, doc))
+                cur = conn.execute(_insert_inbound_sql(1), (key, received_at, doc))
                 if cur.rowcount == 1:
                     out.append((True, (True, rec)))
                 else:
@@ -449,13 +452,15 @@ class SQLiteStore(Store):
         conn.execute("RELEASE op")
         return True, value
 
-    async def _write(self, fn: Any, *, closing: bool = False) -> Any:
-        """Queue ``fn(conn)`` (or `_STOP`) for the writer; its result once committed."""
+    async def _write(self, fn: Any, *, closing: bool = False,
+                     inbound: tuple[str, float, str, dict] | None = None) -> Any:
+        """Queue ``fn(conn)`` (or `_STOP`, or a new ``inbound`` row for `_insert_inbound`) for
+        the writer; its result once committed."""
         if not self._open and not closing:
             raise StoreError("store is not open")
         loop = asyncio.get_running_loop()
         future = loop.create_future()
-        self._queue.put(_Op(fn, loop, future))
+        self._queue.put(_Op(fn, loop, future, inbound))
         return await future
 
     async def _read(self, fn: Callable[[sqlite3.Connection], Any]) -> Any:
@@ -513,12 +518,7 @@ class SQLiteStore(Store):
     async def put_inbound(self, key: str, openid: str, message: dict,
                           received_at: float) -> tuple[bool, dict]:
         rec = inbound_record(key, openid, message, received_at)
-        if not self._open:
-            raise StoreError("store is not open")
-        loop = asyncio.get_running_loop()
-        future = loop.create_future()
-        self._queue.put(_Op(_put_inbound_marker, loop, future, (key, rec["received_at"], _dumps(rec), rec)))
-        return await future
+        return await self._write(_put_inbound_marker, inbound=(key, rec["received_at"], _dumps(rec), rec))
 
     def _update_inbound(self, key: str, changes: dict) -> Callable[[sqlite3.Connection], dict]:
         def op(conn: sqlite3.Connection) -> dict:
@@ -612,8 +612,6 @@ class SQLiteStore(Store):
         # One writer operation instead of four: a customer's message is the hot path.
         customer_op = self._upsert_customer_op(openid, seen_at, customer_fields)
         session_op = None if session_fields is None else self._update_session_op(session_id, session_fields)
-        # Only read: the cache holds every session this process wrote, so the writer need not.
-        session_doc = self._session_docs.get(session_id) if session_op is None else None
         message_op = self._add_message_op(message_record(message))
         mark_op = None if inbound_key is None else self._mark_inbound_op(inbound_key, session_id, None)
 
@@ -621,8 +619,6 @@ class SQLiteStore(Store):
             customer = customer_op(conn)
             if session_op is not None:
                 session = session_op(conn)
-            elif session_doc is not None:
-                session = _loads(session_doc)
             else:
                 row = conn.execute("SELECT doc FROM sessions WHERE id = ?", (session_id,)).fetchone()
                 if row is None:
