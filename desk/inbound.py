@@ -48,12 +48,11 @@ class InboundLog:
         # going through them (a task per customer rather than per message).
         self._pending: dict[str, deque[tuple[str, InboundMessage, float]]] = {}
         self._tasks: set[asyncio.Future[Any]] = set()
-        self._backlog = 0
 
     @property
     def backlog(self) -> int:
         """Messages stored and not yet processed (in this process's queues)."""
-        return self._backlog
+        return sum(len(queue) for queue in self._pending.values())
 
     async def ingest(self, message: InboundMessage) -> str:
         """Store ``message`` once and return WeChat's answer; retries get the first answer."""
@@ -85,7 +84,6 @@ class InboundLog:
             queue = self._pending[message.openid] = deque()
             self._track(asyncio.ensure_future(self._work(message.openid, queue)))
         queue.append((key, message, received_at))
-        self._backlog += 1
 
     async def _work(self, openid: str, queue: deque[tuple[str, InboundMessage, float]]) -> None:
         try:
@@ -93,9 +91,7 @@ class InboundLog:
                 key, message, received_at = queue[0]
                 await self._run(key, message, received_at)
                 queue.popleft()
-                self._backlog -= 1
         finally:
-            self._backlog -= len(queue)  # normally none left; some when cancelled at shutdown
             if self._pending.get(openid) is queue:
                 del self._pending[openid]
 
