@@ -42,11 +42,11 @@ POOL = 60000
 BARE_POOL = 5000
 WARM_POOL = 8000  # the 1 s warm-up of a Kefu run: distinct messages too
 PY_REQUESTS = 3000
-# Each round measures the bare handler and both Kefu modes back to back, and the ratios are taken
-# within a round: on a shared 2-core machine the bare handler alone varied 3,400-5,000 req/s
-# within minutes. The medians over the rounds are the figures.
-ROUNDS = int(os.environ.get("KEFU_BENCH_ROUNDS", "3"))
 PY_CONCURRENCY = 32
+# Each round measures the bare handler and both Kefu modes back to back, and the ratios are taken
+# within a round: on a shared 2-core machine the bare handler alone varied 3,400-5,600 req/s
+# within an hour. The medians over the rounds are the figures.
+ROUNDS = int(os.environ.get("KEFU_BENCH_ROUNDS", "3"))
 
 
 def signature(stamp: str, nonce: str) -> str:

@@ -4,26 +4,38 @@ schema versioning, URL parsing."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sqlite3
 import subprocess
 import sys
 import textwrap
+from collections.abc import AsyncIterator
 
 import pytest
 
 from store import StoreError
 from store.sqlite import MIGRATIONS, SQLiteStore
 
+
+@contextlib.asynccontextmanager
+async def opened(tmp_path) -> AsyncIterator[SQLiteStore]:
+    """A fresh store in ``tmp_path``, closed afterwards."""
+    store = SQLiteStore(str(tmp_path / "k.sqlite3"))
+    await store.open()
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 @pytest.mark.gen_test
 async def test_group_commit(tmp_path):
-    store = SQLiteStore(str(tmp_path / "k.sqlite3"))
-    await store.open()
-    try:
+    async with opened(tmp_path) as store:
         before_commits, before_writes = store.commits, store.writes
         results = await asyncio.gather(*[
             store.put_inbound(f"m{i}", "o1", {"i": i}, float(i)) for i in range(200)])
@@ -32,17 +44,13 @@ async def test_group_commit(tmp_path):
         commits = store.commits - before_commits
         assert 1 <= commits < 200, commits  # many writes share one transaction (one fsync)
         assert len(await store.unprocessed_inbound()) == 200
-    finally:
-        await store.close()
 
 
 @pytest.mark.gen_test
 async def test_inbound_inserted_together_still_tells_new_from_stored(tmp_path):
     # The writer inserts a batch's new inbound messages with one statement; a key already
     # stored, or twice in the batch, must still get "not created" and the first record.
-    store = SQLiteStore(str(tmp_path / "k.sqlite3"))
-    await store.open()
-    try:
+    async with opened(tmp_path) as store:
         await store.put_inbound("old", "o1", {"first": True}, 1.0)
         before_commits = store.commits
         outcomes = await asyncio.gather(
@@ -58,16 +66,12 @@ async def test_inbound_inserted_together_still_tells_new_from_stored(tmp_path):
         assert sorted(created for created, _ in outcomes[31:]) == [False, True]
         assert {rec["message"]["n"] for _, rec in outcomes[31:]} == {1}
         assert len(await store.unprocessed_inbound()) == 32  # 30 new, "old", "twice"
-    finally:
-        await store.close()
 
 
 @pytest.mark.gen_test
 async def test_marking_inbound_processed_keeps_every_digit(tmp_path):
     # SQLite edits the record's JSON in place; the float must come back exactly.
-    store = SQLiteStore(str(tmp_path / "k.sqlite3"))
-    await store.open()
-    try:
+    async with opened(tmp_path) as store:
         await store.put_inbound("k1", "o1", {"text": "你好"}, 1795861811.7351289)
         stamp = 1795861812.1234567
         marked = await store.mark_inbound_processed("k1", "s1", processed_at=stamp)
@@ -76,15 +80,11 @@ async def test_marking_inbound_processed_keeps_every_digit(tmp_path):
         again = await store.get_inbound("k1")
         assert again == marked and again["received_at"] == 1795861811.7351289
         assert await store.unprocessed_inbound() == []
-    finally:
-        await store.close()
 
 
 @pytest.mark.gen_test
 async def test_a_failing_write_fails_alone_in_its_batch(tmp_path):
-    store = SQLiteStore(str(tmp_path / "k.sqlite3"))
-    await store.open()
-    try:
+    async with opened(tmp_path) as store:
         session = await store.create_session({"openid": "o1"})
         before_commits = store.commits
         outcomes = await asyncio.gather(
@@ -99,8 +99,6 @@ async def test_a_failing_write_fails_alone_in_its_batch(tmp_path):
         assert len(await store.unprocessed_inbound()) == 20
         assert [m["seq"] for m in await store.session_messages(session["id"])] == list(range(1, 21))
         assert (await store.get_session(session["id"]))["state"] == "queued"
-    finally:
-        await store.close()
 
 
 @pytest.mark.gen_test
@@ -203,9 +201,7 @@ async def test_every_acknowledged_inbound_survives_sigkill(tmp_path):
 
 @pytest.mark.gen_test
 async def test_failing_write_is_rolled_back_alone(tmp_path):
-    store = SQLiteStore(str(tmp_path / "k.sqlite3"))
-    await store.open()
-    try:
+    async with opened(tmp_path) as store:
         await store.upsert_customer("o1", 1.0)
         bad, good = await asyncio.gather(
             store.update_customer("o1", nickname="x", tags=object()),  # not JSON: fails in the writer
@@ -214,8 +210,6 @@ async def test_failing_write_is_rolled_back_alone(tmp_path):
         assert good[0] is True
         assert (await store.get_customer("o1"))["nickname"] is None
         assert (await store.get_inbound("k1")) is not None
-    finally:
-        await store.close()
 
 
 @pytest.mark.gen_test
