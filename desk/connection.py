@@ -41,6 +41,12 @@ class ConnectionSettings:
     # 1,000 frames is minutes of normal traffic; a client this far behind has stopped reading.
     outbound_max_frames: int = 1000
     max_sockets_per_user: int = 8
+    # The heartbeat the welcome asks of clients: a ping every 5 s, and a socket that brought no
+    # frame for 15 s is dead. A cut network leaves a socket "open" in the browser for minutes
+    # (TCP only notices on a write timeout), and an agent must know within seconds that what
+    # they type is not reaching anyone.
+    heartbeat_interval_secs: float = 5.0
+    heartbeat_timeout_secs: float = 15.0
     clock: Callable[[], float] = field(default=time.monotonic)
 
 
@@ -134,9 +140,12 @@ async def _reject(conn: ConsoleConnection, user: dict[str, Any], msg: dict[str, 
     return await conn.desk.reject(user, msg["session_id"])
 
 
-@command("send", required={"session_id": str, "text": str})
+@command("send", required={"session_id": str, "text": str}, optional={"client_id": str})
 async def _send(conn: ConsoleConnection, user: dict[str, Any], msg: dict[str, Any]) -> Any:
-    return await conn.desk.send(user, msg["session_id"], msg["text"])
+    client_id = msg.get("client_id")
+    if client_id is not None and not (0 < len(client_id) <= frames.CLIENT_ID_MAX_CHARS and client_id.isprintable()):
+        raise BadRequest(f"client_id must be 1-{frames.CLIENT_ID_MAX_CHARS} printable characters")
+    return await conn.desk.send(user, msg["session_id"], msg["text"], client_id=client_id)
 
 
 @command("transfer", required={"session_id": str}, optional={"to_agent": str, "to_skill": str, "note": str})
@@ -420,6 +429,8 @@ class ConsoleConnection:
         if self.closed:
             return
         welcome = frames.welcome(user, seq, body or {})
+        welcome["heartbeat"] = {"interval_s": self.settings.heartbeat_interval_secs,
+                                "timeout_s": self.settings.heartbeat_timeout_secs}
         self._queue(welcome)
         self._last_seq = seq
         if replayed is None:

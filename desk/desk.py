@@ -58,6 +58,7 @@ class Desk:
         self.routing = RoutingDriver(store, clock, self, offer_timeout=config.offer_timeout,
                                      disconnect_grace=config.disconnect_grace)
         self._sends: set[asyncio.Task[None]] = set()
+        self._client_sends: dict[tuple[str, str, str], asyncio.Future[dict[str, Any]]] = {}
         self._idle_task: asyncio.Task[None] | None = None
         self._stopping = False
 
@@ -360,9 +361,36 @@ class Desk:
         await self.routing.reject(session_id, user["id"])
         return {}
 
-    async def send(self, user: dict[str, Any], session_id: str, text: str) -> dict[str, Any]:
+    async def send(self, user: dict[str, Any], session_id: str, text: str,
+                   client_id: str | None = None) -> dict[str, Any]:
+        """An agent's reply. With ``client_id`` a repeat (a retry after a lost socket or a
+        restart) answers the message stored the first time, with ``duplicate: true``, and
+        sends nothing: the lookup comes before the ownership check, because the session may
+        have moved on since the first send and the message is still the agent's."""
+        if client_id is None:
+            return await self._reply(await self._own_session(user, session_id), text, author="agent", user=user)
+        key = (session_id, user["id"], client_id)
+        first = self._client_sends.get(key)
+        if first is not None:  # the same send is under way (a resend raced the first): its answer
+            return {**await asyncio.shield(first), "duplicate": True}
+        # A task of its own, shielded: a socket that closes mid-send cancels the command, and a
+        # half-done send (budget counted, message not stored) must not be the result.
+        task = asyncio.ensure_future(self._send_once(user, session_id, text, client_id))
+        self._client_sends[key] = task
+        task.add_done_callback(lambda t: self._send_done(key, t))
+        return await asyncio.shield(task)
+
+    def _send_done(self, key: tuple[str, str, str], task: asyncio.Future[dict[str, Any]]) -> None:
+        self._client_sends.pop(key, None)
+        if not task.cancelled():
+            task.exception()  # retrieved: the command whose socket closed may not be there to read it
+
+    async def _send_once(self, user: dict[str, Any], session_id: str, text: str, client_id: str) -> dict[str, Any]:
+        existing = await self.store.get_client_message(session_id, user["id"], client_id)
+        if existing is not None:
+            return {"message": public_message(existing), "duplicate": True}
         session = await self._own_session(user, session_id)
-        return await self._reply(session, text, author="agent", user=user)
+        return await self._reply(session, text, author="agent", user=user, client_id=client_id)
 
     async def transfer(self, user: dict[str, Any], session_id: str, to_agent: str | None = None,
                        to_skill: str | None = None, note: str | None = None) -> dict[str, Any]:
@@ -402,7 +430,8 @@ class Desk:
         self.watchers.session_ended(session["id"])
 
     # -- replies ---------------------------------------------------------------------------------
-    async def _reply(self, session: dict[str, Any], text: str, author: str, user: dict[str, Any] | None) -> dict:
+    async def _reply(self, session: dict[str, Any], text: str, author: str, user: dict[str, Any] | None,
+                     client_id: str | None = None) -> dict:
         text = (text or "").strip()
         if not text:
             raise DeskError("bad_request", "text is empty")
@@ -424,7 +453,7 @@ class Desk:
         message = await self.store.add_message({
             "session_id": session["id"], "openid": session["openid"], "direction": "out", "author": author,
             "author_id": user["id"] if user else None, "author_name": user.get("name") if user else None,
-            "type": "text", "text": text, "ts": now, "status": "pending",
+            "type": "text", "text": text, "ts": now, "status": "pending", "client_id": client_id,
         })
         public = public_message(message)
         await self._session_event(session, "message", {"session_id": session["id"], "message": public})

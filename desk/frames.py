@@ -22,6 +22,10 @@ CLOSE_TOO_MANY_SOCKETS = 4008
 CLOSE_TOO_SLOW = 4009  # the outbound queue overflowed: the client stopped reading
 CLOSE_REVOKED = 4010  # logged out, token revoked, user disabled or roles changed
 
+# A console's own id for a message it sends (a UUID is 36): long enough for any scheme, short
+# enough that it never weighs on a frame.
+CLIENT_ID_MAX_CHARS = 64
+
 INTERNAL_MESSAGE = "something went wrong on the server; it has been logged"
 
 

@@ -60,4 +60,5 @@ def public_message(message: dict[str, Any]) -> dict[str, Any]:
         "ts": message["ts"],
         "status": message["status"],
         "error": message.get("error"),
+        "client_id": message.get("client_id"),
     }

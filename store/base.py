@@ -19,7 +19,7 @@ Conventions shared by every implementation:
   `NotFound`. Updates merge the given fields into the record and return the whole updated
   record. Fields the store does not know are kept and returned as they are (both backends), so
   the desk can add a field without a migration; identity fields (``id``, a message's
-  ``session_id`` and ``seq``) cannot be changed.
+  ``session_id``, ``seq`` and ``client_id``) cannot be changed.
 * A write's awaitable completes only after the write is durable (committed); see each backend's
   module docstring for what durable means there.
 """
@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import abc
 import copy
+import hashlib
 import os
 import threading
 import time
@@ -171,8 +172,23 @@ def session_record(data: dict) -> dict:
     return rec
 
 
+def client_message_id(session_id: str, author_id: str | None, client_id: str) -> str:
+    """The id of the message an author sent into a session under their own ``client_id``.
+
+    Derived, not drawn: the id is the message's primary key in every backend, so a second
+    ``add_message`` with the same client id (a retry after a lost socket, a resend after a
+    restart) is a `DuplicateError`, atomically, and ``get_message`` finds the first one.
+    """
+    digest = hashlib.sha256("\x1f".join((session_id, author_id or "", client_id)).encode("utf-8"))
+    return "c" + digest.hexdigest()[:31]
+
+
 def message_record(data: dict) -> dict:
-    """Shape of a message. ``session_id`` is required; ``seq`` is assigned by the store."""
+    """Shape of a message. ``session_id`` is required; ``seq`` is assigned by the store.
+
+    A message with a ``client_id`` (the console's own id for a reply it sends) gets the id
+    `client_message_id` derives from it, so that the client id is unique per session and author.
+    """
     if not data.get("session_id"):
         raise ValueError("a message needs a session_id")
     rec: dict[str, Any] = {
@@ -189,8 +205,14 @@ def message_record(data: dict) -> dict:
         "ts": None,
         "status": "received",
         "error": None,
+        "client_id": None,  # the sender's own id for the message (de-duplicates its retries)
     }
     rec.update(copy_json(data))
+    if rec["client_id"]:
+        derived = client_message_id(rec["session_id"], rec["author_id"], rec["client_id"])
+        if rec["id"] and rec["id"] != derived:
+            raise ValueError("a message with a client_id takes the id derived from it")
+        rec["id"] = derived
     rec["id"] = rec["id"] or new_id()
     rec["ts"] = _now(rec["ts"])
     rec["seq"] = None
@@ -417,6 +439,10 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def get_message(self, message_id: str) -> dict | None:
         """The message or None."""
+
+    async def get_client_message(self, session_id: str, author_id: str | None, client_id: str) -> dict | None:
+        """The message ``author_id`` sent into the session under ``client_id``, or None."""
+        return await self.get_message(client_message_id(session_id, author_id, client_id))
 
     @abc.abstractmethod
     async def session_messages(self, session_id: str, after_seq: int = 0) -> list[dict]:

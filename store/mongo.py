@@ -329,7 +329,7 @@ class MongoStore(Store):
         return rec
 
     async def update_message(self, message_id: str, /, **fields: Any) -> dict:
-        fields = check_update("message", fields, ("id", "session_id", "seq"))
+        fields = check_update("message", fields, ("id", "session_id", "seq", "client_id"))
         extra = {"_text": (fields["text"] or "").lower()} if "text" in fields else None
         return await self._update("messages", message_id, fields, "message", extra)
 

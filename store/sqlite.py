@@ -860,7 +860,7 @@ class SQLiteStore(Store):
         return op
 
     async def update_message(self, message_id: str, /, **fields: Any) -> dict:
-        fields = check_update("message", fields, ("id", "session_id", "seq"))
+        fields = check_update("message", fields, ("id", "session_id", "seq", "client_id"))
 
         def op(conn: sqlite3.Connection) -> dict:
             row = conn.execute("SELECT doc FROM messages WHERE id = ?", (message_id,)).fetchone()

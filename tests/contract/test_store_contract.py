@@ -220,7 +220,7 @@ async def test_messages_seq_and_order(store):
     m1 = await store.add_message({"session_id": s["id"], "openid": "o1", "text": "hi", "ts": T0})
     assert m1 == {"id": m1["id"], "session_id": s["id"], "openid": "o1", "seq": 1, "direction": "in",
                   "author": "customer", "author_id": None, "type": "text", "text": "hi", "media": None,
-                  "ts": T0, "status": "received", "error": None}
+                  "ts": T0, "status": "received", "error": None, "client_id": None}
     out = await asyncio.gather(*[
         store.add_message({"session_id": s["id"], "openid": "o1", "direction": "out", "author": "agent",
                            "author_id": "a1", "text": f"r{i}", "ts": T0 + 1 + i, "status": "pending"})
@@ -252,6 +252,58 @@ async def test_messages_seq_and_order(store):
         await store.add_message({"text": "no session"})
     with pytest.raises(DuplicateError):
         await store.add_message({"id": m1["id"], "session_id": s["id"], "text": "again"})
+
+
+def _reopened(store, tmp_path):
+    """A second store on the same data, as a restarted process would open it."""
+    from store.mongo import MongoStore
+    from store.sqlite import SQLiteStore
+
+    if isinstance(store, SQLiteStore):
+        return SQLiteStore(str(tmp_path / "kefu.sqlite3"))
+    assert isinstance(store, MongoStore)
+    return MongoStore(url=store.url, db_name=store.db_name) if store.url else MongoStore(db=store.db)
+
+
+@pytest.mark.gen_test
+async def test_a_client_id_is_unique_per_session_and_author_and_survives_a_restart(store, tmp_path):
+    s = await store.create_session({"openid": "o1"})
+    reply = {"session_id": s["id"], "openid": "o1", "direction": "out", "author": "agent", "author_id": "a1",
+             "text": "您好", "ts": T0, "status": "pending", "client_id": "tab1-7"}
+    first = await store.add_message(reply)
+    assert first["client_id"] == "tab1-7" and first["seq"] == 1
+    assert await store.get_client_message(s["id"], "a1", "tab1-7") == first
+    # The same client id again, also concurrently: refused, and no seq is used up.
+    results = await asyncio.gather(*[store.add_message({**reply, "text": "again"}) for _ in range(3)],
+                                   return_exceptions=True)
+    assert all(isinstance(r, DuplicateError) for r in results), results
+    # Another author or another session may use the same client id.
+    other_author = await store.add_message({**reply, "author_id": "a2"})
+    s2 = await store.create_session({"openid": "o2"})
+    other_session = await store.add_message({**reply, "session_id": s2["id"], "openid": "o2"})
+    assert len({first["id"], other_author["id"], other_session["id"]}) == 3
+    assert [m["seq"] for m in await store.session_messages(s["id"])] == [1, 2]
+    assert await store.get_client_message(s["id"], "a3", "tab1-7") is None
+    with pytest.raises(ValueError):
+        await store.update_message(first["id"], client_id="other")
+    with pytest.raises(ValueError):
+        await store.add_message({**reply, "id": "chosen", "client_id": "tab1-8"})
+    await store.update_message(first["id"], status="sent")
+
+    again = _reopened(store, tmp_path)
+    if again is not store:
+        await store.close()
+        await again.open()
+    try:
+        found = await again.get_client_message(s["id"], "a1", "tab1-7")
+        assert found == {**first, "status": "sent"}
+        with pytest.raises(DuplicateError):
+            await again.add_message(reply)
+        assert len(await again.session_messages(s["id"])) == 2
+    finally:
+        if again is not store:
+            await again.close()
+            await store.open()  # the fixture closes it (and drops a real database) afterwards
 
 
 @pytest.mark.gen_test

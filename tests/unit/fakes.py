@@ -59,8 +59,8 @@ class FakeDesk:
     async def reject(self, user: dict[str, Any], session_id: str) -> Any:
         return await self._call("reject", user["id"], session_id, default={})
 
-    async def send(self, user: dict[str, Any], session_id: str, text: str) -> Any:
-        return await self._call("send", user["id"], session_id, text,
+    async def send(self, user: dict[str, Any], session_id: str, text: str, client_id: str | None = None) -> Any:
+        return await self._call("send", user["id"], session_id, text, client_id,
                                 default={"message": {"id": "m1", "text": text, "status": "pending"}})
 
     async def transfer(self, user: dict[str, Any], session_id: str, to_agent: str | None = None,

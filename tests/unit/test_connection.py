@@ -103,6 +103,8 @@ async def test_hello_gets_a_welcome(env):
     assert welcome["type"] == "welcome" and welcome["seq"] == 0
     assert welcome["user"]["username"] == "alice" and "password_hash" not in welcome["user"]
     assert welcome["sessions"] == [] and welcome["offers"] == [] and welcome["presence"]["status"] == "away"
+    # The heartbeat the client is asked to keep (docs/protocol.md, Heartbeat).
+    assert welcome["heartbeat"] == {"interval_s": 5.0, "timeout_s": 15.0}
 
 
 @pytest.mark.gen_test
@@ -157,7 +159,10 @@ async def test_commands_call_the_desk_with_the_user(env):
     conn.on_message(json.dumps({"type": "presence", "id": 4, "status": "available"}))
     await sock.result(1), await sock.result(2), await sock.result(3)
     assert (await sock.result(4))["result"] == {"status": "available", "since": 1.0}
-    assert ("send", (uid, "s1", "hi")) in env.desk.calls
+    conn.on_message(json.dumps({"type": "send", "id": 5, "session_id": "s1", "text": "hi", "client_id": "c1"}))
+    await sock.result(5)
+    assert ("send", (uid, "s1", "hi", None)) in env.desk.calls
+    assert ("send", (uid, "s1", "hi", "c1")) in env.desk.calls
     assert ("transfer", (uid, "s1", None, "loans", None)) in env.desk.calls
     assert ("close", (uid, "s1", "resolved", None)) in env.desk.calls
     assert (await sock.result(1))["result"]["message"]["status"] == "pending"
