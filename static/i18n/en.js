@@ -37,6 +37,7 @@ export default {
   "conn.open": "Connected",
   "conn.closed": "Disconnected",
   "conn.lost_retry_in": "Connection to the server lost. Reconnecting in {s} s. Nothing you typed is lost.",
+  "conn.dead_retry_in": "The server did not answer for {t} s: connection lost. Reconnecting in {s} s. Nothing you typed is lost; unconfirmed replies are sent again once reconnected.",
   "conn.reconnecting_long": "Reconnecting to the server…",
   "conn.retry_now": "Reconnect now",
   "conn.restored": "Reconnected; messages are up to date.",

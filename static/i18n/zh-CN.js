@@ -37,6 +37,7 @@ export default {
   "conn.open": "已连接",
   "conn.closed": "已断开",
   "conn.lost_retry_in": "与服务器的连接已断开，{s} 秒后自动重连。输入的内容不会丢失。",
+  "conn.dead_retry_in": "服务器 {t} 秒没有响应，连接已断开，{s} 秒后自动重连。输入的内容不会丢失，未确认的消息重连后会自动补发。",
   "conn.reconnecting_long": "正在重新连接服务器…",
   "conn.retry_now": "立即重连",
   "conn.restored": "已重新连接，消息已同步。",

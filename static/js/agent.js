@@ -37,7 +37,6 @@ const state = {
   pendingStatus: new Map(),
   customers: new Map(),
 };
-let localId = 0;
 
 const socket = new KefuSocket({ token: auth.token });
 setupChrome({ user, onLogout: signedInPage(socket) });
@@ -237,7 +236,10 @@ function addSession({ session, messages, history }, { select = false } = {}) {
   let entry = state.sessions.get(id);
   if (entry) {
     entry.session = { ...entry.session, ...session };
-    for (const m of messages || []) entry.transcript.upsert(m);
+    for (const m of messages || []) {
+      reconcile(entry, m);
+      entry.transcript.upsert(m);
+    }
   } else {
     entry = { session, transcript: new Transcript(messages || []), unread: 0 };
     state.sessions.set(id, entry);
@@ -435,29 +437,76 @@ function saveDraft() {
 }
 
 // ---------------------------------------------------------------- sending
+// Every reply carries a client id (docs/protocol.md, send): its bubble is the local copy
+// "local-<client id>" until the server's message with that client id replaces it, from the
+// send's result, the message event or a welcome, whichever comes first. A request lost with the
+// socket leaves the bubble "sending" and is sent again under the same client id once the socket
+// is back; the server answers the stored message, so nothing is doubled and no ghost is left.
+// A reply is "failed" only when the server says so.
+const inFlight = new Set(); // client ids whose send request is under way
+
+function newClientId() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16)); // randomUUID needs a secure context
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function entryOf(sessionId) {
+  const id = String(sessionId);
+  if (state.sessions.has(id)) return state.sessions.get(id);
+  return state.closedView && String(state.closedView.session.id) === id ? state.closedView : null;
+}
+
+// The server's copy of one of my replies arrived: it takes the local copy's place.
+function reconcile(entry, message) {
+  if (!message || !message.client_id) return;
+  const localId = `local-${message.client_id}`;
+  if (!entry.transcript.get(localId)) return;
+  entry.transcript.remove(localId);
+  if (activeEntry() === entry) view.sync(localId);
+}
+
 async function sendText(text, sessionId, localMsg) {
-  const entry = state.sessions.get(sessionId);
+  const entry = entryOf(sessionId);
   if (!entry) return;
+  const clientId = localMsg ? localMsg.client_id : newClientId();
+  if (inFlight.has(clientId)) return;
   const temp = localMsg || {
-    id: `local-${++localId}`, _local: true, session_id: sessionId, direction: "out", author: "agent",
-    author_id: user.id, type: "text", text, ts: clock.now(), status: "pending",
+    id: `local-${clientId}`, client_id: clientId, _local: true, session_id: sessionId, direction: "out",
+    author: "agent", author_id: user.id, type: "text", text, ts: clock.now(), status: "pending",
   };
   if (localMsg) entry.transcript.upsert({ id: temp.id, status: "pending", error: null });
   else entry.transcript.upsert(temp);
-  if (state.active === sessionId) view.sync(temp.id);
+  if (activeEntry() === entry) view.sync(temp.id);
+  inFlight.add(clientId);
   try {
-    const result = await socket.request("send", { session_id: sessionId, text });
-    entry.transcript.remove(temp.id);
-    if (state.active === sessionId) view.sync(temp.id);
+    const result = await socket.request("send", { session_id: sessionId, text, client_id: clientId });
     if (result && result.message) {
+      reconcile(entry, result.message);
       entry.transcript.upsert(result.message);
       applyPendingStatus(entry, result.message.id);
-      if (state.active === sessionId) view.sync(result.message.id);
+      if (activeEntry() === entry) view.sync(result.message.id);
     }
     renderSessions();
   } catch (exc) {
+    // Lost with the socket (or unanswered): the server may have it. It stays "sending" and is
+    // sent again after the reconnect (resendUnsettled).
+    if (exc instanceof SocketError && (exc.code === "disconnected" || exc.code === "timeout")) return;
+    if (!entry.transcript.get(temp.id)) return; // the server's copy arrived meanwhile
     entry.transcript.upsert({ id: temp.id, status: "failed", error: { code: exc.code, message: errText(exc) } });
-    if (state.active === sessionId) view.sync(temp.id);
+    if (activeEntry() === entry) view.sync(temp.id);
+  } finally {
+    inFlight.delete(clientId);
+  }
+}
+
+// After a (re)connect: every reply still only local is sent again under its client id.
+function resendUnsettled() {
+  const entries = [...state.sessions.values()];
+  if (state.closedView) entries.push(state.closedView);
+  for (const entry of entries) {
+    for (const m of [...entry.transcript.list]) {
+      if (m._local && m.status === "pending" && !inFlight.has(m.client_id)) sendText(m.text, String(entry.session.id), m);
+    }
   }
 }
 
@@ -825,6 +874,8 @@ function applyWelcome(body) {
 
 socket.on("welcome", (frame, { resumed }) => {
   applyWelcome(frame);
+  // Safe even for a reply the server stored before the socket died: it answers that message.
+  resendUnsettled();
   syncClock();
   if (resumed) toast(t("conn.restored"), "success", { timeoutMs: 3000 });
 });
@@ -890,15 +941,9 @@ function onMessage(sessionId, message) {
   const id = String(sessionId || message.session_id);
   const entry = state.sessions.get(id) || (state.closedView && String(state.closedView.session.id) === id ? state.closedView : null);
   if (!entry) return;
-  // My own message echoed by the server before the send's result: it replaces the local copy,
-  // so the message is never on screen twice.
-  if (message.direction === "out" && String(message.author_id) === String(user.id) && !entry.transcript.get(message.id)) {
-    const local = entry.transcript.list.find((m) => m._local && m.status === "pending" && m.text === message.text);
-    if (local) {
-      entry.transcript.remove(local.id);
-      if (activeEntry() === entry) view.sync(local.id);
-    }
-  }
+  // My own reply echoed by the server (before the send's result, or after a lost socket): it
+  // replaces the local copy with its client id, so the message is never on screen twice.
+  if (message.direction === "out" && String(message.author_id) === String(user.id)) reconcile(entry, message);
   const change = entry.transcript.upsert(message);
   if (!change) return;
   applyPendingStatus(entry, message.id);
@@ -923,8 +968,11 @@ document.addEventListener("visibilitychange", () => {
 // ---------------------------------------------------------------- connection
 let bannerTimer = null;
 let lastConnState = null;
+let serverSilent = false; // the heartbeat gave the socket up; until the next open
 socket.on("state", (st, detail = {}) => {
   lastConnState = st;
+  if (detail.dead) serverSilent = true;
+  if (st === "open") serverSilent = false;
   const conn = $("conn-status");
   conn.dataset.state = st;
   $("conn-text").textContent = t(`conn.${st}`);
@@ -934,7 +982,9 @@ socket.on("state", (st, detail = {}) => {
     banner.hidden = false;
     const tick = () => {
       const left = Math.max(0, Math.ceil((detail.retryAt - Date.now()) / 1000));
-      $("conn-banner-text").textContent = t("conn.lost_retry_in", { s: left });
+      $("conn-banner-text").textContent = serverSilent
+        ? t("conn.dead_retry_in", { s: left, t: socket.heartbeat.timeout_s })
+        : t("conn.lost_retry_in", { s: left });
     };
     tick();
     bannerTimer = setInterval(tick, 500);

@@ -2,9 +2,16 @@
 // seq seen, request/response by id with promises, reconnect with exponential backoff and jitter,
 // and event dispatch. Events with a seq at or below the last one seen are dropped, so a replay
 // after resume never applies the same event twice.
+//
+// Heartbeat (docs/protocol.md): a cut network leaves the browser's socket "open" for minutes and
+// holds what we write, so the client pings at the welcome's interval and, when no frame at all
+// came for the welcome's timeout, gives the socket up and reconnects with resume. Requests left
+// on a dead socket reject with "disconnected": the server may have done them, so a caller must
+// not call them failed (the console resends a reply under the same client id).
 const BACKOFF_FIRST_MS = 500;
 const BACKOFF_MAX_MS = 15000;
 const REQUEST_TIMEOUT_MS = 15000;
+const HEARTBEAT_DEFAULT = { interval_s: 5, timeout_s: 15 };
 // Close codes after which reconnecting cannot help (see docs/protocol.md).
 const FATAL_CLOSE_CODES = new Set([4001, 4010]);
 
@@ -30,6 +37,9 @@ export class KefuSocket {
     this.timer = null;
     this.stopped = false;
     this.welcomed = false;
+    this.heartbeat = { ...HEARTBEAT_DEFAULT };
+    this.pingTimer = null;
+    this.deadTimer = null;
     this._onOnline = () => this._reconnectSoon(0);
     window.addEventListener("online", this._onOnline);
   }
@@ -77,13 +87,17 @@ export class KefuSocket {
     ws.addEventListener("open", () => {
       if (this.ws !== ws) return;
       ws.send(JSON.stringify({ type: "hello", token: this.token, resume: this.lastSeq }));
+      this._alive(ws);
     });
     ws.addEventListener("message", (ev) => {
-      if (this.ws === ws) this._onFrame(ev.data);
+      if (this.ws !== ws) return;
+      this._alive(ws);
+      this._onFrame(ev.data);
     });
     ws.addEventListener("close", (ev) => {
       if (this.ws !== ws) return;
       this.ws = null;
+      this._stopHeartbeat();
       this._failPending("disconnected");
       if (this.stopped) {
         this._setState("closed", { code: ev.code });
@@ -101,11 +115,51 @@ export class KefuSocket {
     ws.addEventListener("error", () => {});
   }
 
-  _scheduleReconnect(code) {
+  // Any frame shows the socket alive; none for the heartbeat's timeout and it is dead.
+  _alive(ws) {
+    clearTimeout(this.deadTimer);
+    this.deadTimer = setTimeout(() => this._dead(ws), this.heartbeat.timeout_s * 1000);
+  }
+
+  _startHeartbeat() {
+    clearInterval(this.pingTimer);
+    this.pingTimer = setInterval(() => {
+      // The answer only matters as a frame that arrives (see _alive); a lost one is no error.
+      this.request("ping", {}, { timeoutMs: this.heartbeat.timeout_s * 1000 }).catch(() => {});
+    }, this.heartbeat.interval_s * 1000);
+  }
+
+  _stopHeartbeat() {
+    clearInterval(this.pingTimer);
+    clearTimeout(this.deadTimer);
+    this.pingTimer = null;
+    this.deadTimer = null;
+  }
+
+  // Give up a socket that stopped answering: its close event may take minutes on a cut network
+  // and must not be waited for, so it is detached here and reconnecting starts at once.
+  _dead(ws) {
+    if (this.ws !== ws) return;
+    this.ws = null;
+    this._stopHeartbeat();
+    try {
+      ws.close(4000, "heartbeat timeout");
+    } catch {
+      // closing a socket that is already closing
+    }
+    this._failPending("disconnected");
+    if (this.stopped) {
+      this._setState("closed", { code: 4000 });
+      return;
+    }
+    this._scheduleReconnect(4000, { dead: true });
+  }
+
+  _scheduleReconnect(code, extra = {}) {
     const base = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** this.attempt);
     const delay = Math.round(base / 2 + Math.random() * (base / 2));
     this.attempt += 1;
-    this._setState("offline", { code, delayMs: delay, retryAt: Date.now() + delay, attempt: this.attempt });
+    this._setState("offline", { code, delayMs: delay, retryAt: Date.now() + delay, attempt: this.attempt, ...extra });
     clearTimeout(this.timer);
     this.timer = setTimeout(() => this.connect(), delay);
   }
@@ -135,6 +189,10 @@ export class KefuSocket {
       let resumed = this.lastSeq !== null;
       this.attempt = 0;
       this.welcomed = true;
+      const hb = frame.heartbeat || {};
+      if (hb.interval_s > 0 && hb.timeout_s > hb.interval_s) this.heartbeat = { interval_s: hb.interval_s, timeout_s: hb.timeout_s };
+      this._alive(this.ws);
+      this._startHeartbeat();
       // A server that lost its event log (restart) counts from a lower seq: start over from it.
       if (resumed && typeof frame.seq === "number" && frame.seq < this.lastSeq) resumed = false;
       // On resume the missed events follow the welcome; keep our cursor until they arrive.
@@ -206,6 +264,7 @@ export class KefuSocket {
   close() {
     this.stopped = true;
     clearTimeout(this.timer);
+    this._stopHeartbeat();
     window.removeEventListener("online", this._onOnline);
     if (this.ws) this.ws.close(1000, "bye");
   }
