@@ -72,6 +72,7 @@ export default {
   "agent.messages": "Conversation",
   "agent.composer_label": "Reply to the customer",
   "agent.composer_placeholder": "Type a reply…",
+  "agent.shortcuts": "Keyboard: Alt+A accepts the oldest offer · Alt+↓ / Alt+↑ next / previous conversation · Tab moves between areas",
   "agent.composer_hint": "Enter sends · Shift+Enter new line · / for canned replies",
   "agent.send": "Send",
   "agent.canned": "Canned replies",

@@ -72,6 +72,7 @@ export default {
   "agent.messages": "会话消息",
   "agent.composer_label": "回复客户",
   "agent.composer_placeholder": "输入回复…",
+  "agent.shortcuts": "键盘：Alt+A 接入最早的请求 · Alt+↓ / Alt+↑ 下一个 / 上一个会话 · Tab 在各区域间移动",
   "agent.composer_hint": "Enter 发送 · Shift+Enter 换行 · 输入 / 使用快捷回复",
   "agent.send": "发送",
   "agent.canned": "快捷回复",

@@ -160,7 +160,8 @@ function renderOffers() {
   for (const [id, offer] of state.offers) {
     const d = offer.data;
     const name = customerName(d.customer);
-    const accept = el("button", { type: "button", class: "btn btn-primary btn-sm", text: t("offer.accept"), "aria-label": t("offer.accept_named", { name }) });
+    const first = state.offers.keys().next().value === id;
+    const accept = el("button", { type: "button", class: "btn btn-primary btn-sm", text: t("offer.accept"), "aria-label": t("offer.accept_named", { name }), "aria-keyshortcuts": first ? "Alt+A" : null });
     const reject = el("button", { type: "button", class: "btn btn-sm", text: t("offer.reject"), "aria-label": t("offer.reject_named", { name }) });
     accept.addEventListener("click", () => acceptOffer(id, accept));
     reject.addEventListener("click", () => rejectOffer(id, reject));
@@ -209,6 +210,7 @@ async function acceptOffer(id, btn) {
     const result = await socket.request("accept", { session_id: id });
     removeOffer(id);
     addSession(result, { select: true });
+    focusConversation();
   } catch (exc) {
     btn.disabled = false;
     toast(t("offer.accept_failed", { reason: errText(exc) }), "error");
@@ -322,6 +324,37 @@ function selectSession(id) {
   renderActive(true);
   if (entry) loadCustomer(entry.session);
 }
+
+// Keyboard work goes on in the composer; a closed conversation has none, so its messages.
+function focusConversation() {
+  const input = $("composer-input");
+  if (!$("conv").hidden && !input.disabled) input.focus();
+  else if (!$("conv").hidden) $("messages").focus();
+}
+
+// ---------------------------------------------------------------- keyboard shortcuts
+// Alt+A accepts the oldest offer; Alt+ArrowDown / Alt+ArrowUp move to the next / previous
+// conversation in the list's order. Key codes, not characters: they work whatever the keyboard
+// layout or input method (documented in the README and in the sidebar's hint).
+document.addEventListener("keydown", (ev) => {
+  if (!ev.altKey || ev.ctrlKey || ev.metaKey || ev.shiftKey || ev.isComposing) return;
+  if (document.querySelector("dialog[open]")) return;
+  if (ev.code === "KeyA") {
+    const first = document.querySelector("#offers .offer-card button[aria-keyshortcuts]");
+    if (!first) return;
+    ev.preventDefault();
+    first.click();
+  } else if (ev.code === "ArrowDown" || ev.code === "ArrowUp") {
+    const ids = [...document.querySelectorAll("#sessions .session-item")].map((b) => b.dataset.sessionId);
+    if (!ids.length) return;
+    ev.preventDefault();
+    const at = ids.indexOf(state.active);
+    const step = ev.code === "ArrowDown" ? 1 : -1;
+    const next = at < 0 ? ids[step > 0 ? 0 : ids.length - 1] : ids[(at + step + ids.length) % ids.length];
+    selectSession(next);
+    focusConversation();
+  }
+});
 
 function activeEntry() {
   if (state.closedView) return state.closedView;

@@ -222,6 +222,9 @@ def run_axe(page: Any) -> list[dict[str, Any]]:
     """axe-core's serious and critical violations on the current page."""
     page.add_script_tag(path=str(ROOT / "static" / "vendor" / "axe-core" / "axe.min.js"))
     result = page.evaluate("""async () => {
+        // Colours are measured on the settled page: a card still fading in is not what stays.
+        const finite = document.getAnimations().filter(a => a.effect && a.effect.getComputedTiming().endTime !== Infinity);
+        await Promise.all(finite.map(a => a.finished.catch(() => null)));
         const r = await axe.run(document, {resultTypes: ['violations']});
         return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
             nodes: v.nodes.slice(0, 5).map(n => n.target.join(' ') + ' :: ' + n.failureSummary)}));
