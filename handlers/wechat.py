@@ -71,7 +71,7 @@ class WeChatWebhookHandler(tornado.web.RequestHandler):
         self._body += chunk
 
     def _too_large(self) -> None:
-        self._reject(413, "too_large", f"body over {MAX_WEBHOOK_BODY_BYTES} bytes")
+        self._reject(413, "too_large", f"body over {MAX_WEBHOOK_BODY_BYTES // 1024} KiB")
 
     def set_default_headers(self) -> None:
         self.set_header("Content-Type", "text/plain; charset=UTF-8")
