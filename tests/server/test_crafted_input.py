@@ -87,7 +87,6 @@ def test_a_deep_login_body_is_400_invalid_json_logged_in_one_line(io_loop, api, 
 def test_socket_frames_never_break_the_socket(io_loop, console, caplog) -> None:
     caplog.set_level(logging.WARNING)
     agent = run(io_loop, lambda: console("alice"))
-    ids = itertools.count(10_000)
 
     @SETTINGS
     @given(frame=st.one_of(
