@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 AES_KEY_LENGTH = 43
+WECHAT_MODES = ("plain", "compatible", "safe")
 
 
 class ConfigError(ValueError):
@@ -29,6 +30,7 @@ class Config:
     wechat_secret: str = ""
     wechat_aes_key: str = ""
     wechat_max_skew: int = 300
+    wechat_mode: str = ""  # "" until parse_config resolves the default (see webhook_mode)
     wechat_api: str = "https://api.weixin.qq.com"
     jwt_secret: str = ""
     default_skill: str = "general"
@@ -36,11 +38,19 @@ class Config:
     bootstrap_admin: str = ""
     token_lifetime: int = 12 * 3600
     allowed_origins: tuple[str, ...] = field(default_factory=tuple)
+    allow_no_origin: bool = False
     idle_timeout: int = 1800
     disconnect_grace: int = 60
     offer_timeout: int = 20
     log_level: str = "info"
     log_format: str = "json"
+
+    @property
+    def webhook_mode(self) -> str:
+        """The effective ``--wechat-mode``: as set, else ``compatible`` with an AES key, else ``plain``."""
+        if self.wechat_mode:
+            return self.wechat_mode
+        return "compatible" if self.wechat_aes_key else "plain"
 
     @property
     def bootstrap_credentials(self) -> tuple[str, str] | None:
@@ -61,12 +71,15 @@ _SETTINGS: list[tuple[str, type, str]] = [
     ("wechat-secret", str, "AppSecret, for access tokens"),
     ("wechat-aes-key", str, "EncodingAESKey (43 characters); set means safe mode is accepted"),
     ("wechat-max-skew", int, "reject webhooks whose timestamp is further than this from now (s); 0 = off"),
+    ("wechat-mode", str, "plain, compatible (plain and encrypted) or safe (encrypted only); "
+                         "default compatible with an AES key, else plain"),
     ("wechat-api", str, "WeChat API base URL"),
     ("jwt-secret", str, "token signing key; required unless --demo"),
     ("default-skill", str, "skill of a session nothing else chose a skill for"),
     ("bootstrap-admin", str, "user:password, an admin created at start-up if no user exists"),
     ("token-lifetime", int, "login token lifetime in seconds"),
     ("allowed-origins", str, "comma-separated extra origins allowed to open /ws"),
+    ("allow-no-origin", bool, "accept /ws upgrades without an Origin header (non-browser clients)"),
     ("idle-timeout", int, "seconds of customer silence before an assigned session is closed"),
     ("disconnect-grace", int, "seconds an absent agent keeps their sessions"),
     ("offer-timeout", int, "seconds an agent has to accept an offer"),
@@ -85,8 +98,12 @@ def parse_config(argv: Sequence[str] | None = None, environ: Mapping[str, str] |
     """Build a validated :class:`Config` from flags and environment."""
     environ = os.environ if environ is None else environ
     parser = argparse.ArgumentParser(prog="server.py", description="Kefu agent console server")
-    for flag, _typ, help_text in _SETTINGS:
-        parser.add_argument(f"--{flag}", type=str, default=None, help=f"{help_text} (env {env_name(flag)})")
+    for flag, typ, help_text in _SETTINGS:
+        if typ is bool:  # a switch: --allow-no-origin, or KEFU_ALLOW_NO_ORIGIN=1
+            parser.add_argument(f"--{flag}", action="store_const", const="1", default=None,
+                                help=f"{help_text} (env {env_name(flag)}=1)")
+        else:
+            parser.add_argument(f"--{flag}", type=str, default=None, help=f"{help_text} (env {env_name(flag)})")
     parser.add_argument("--demo", action="store_true", default=None,
                         help="seed demo users and skills and mount the WeChat simulator (env KEFU_DEMO)")
     args = parser.parse_args(argv)
@@ -100,7 +117,9 @@ def parse_config(argv: Sequence[str] | None = None, environ: Mapping[str, str] |
             raw = environ.get(env_name(flag))
         if raw is None or raw == "" and typ is int:
             continue
-        if typ is int:
+        if typ is bool:
+            values[attr] = _parse_bool(flag, raw)
+        elif typ is int:
             try:
                 values[attr] = int(raw)
             except ValueError:
@@ -113,11 +132,25 @@ def parse_config(argv: Sequence[str] | None = None, environ: Mapping[str, str] |
         values["allowed_origins"] = tuple(
             o.strip().rstrip("/") for o in str(values["allowed_origins"]).split(",") if o.strip()
         )
+    if isinstance(values.get("wechat_mode"), str):
+        values["wechat_mode"] = str(values["wechat_mode"]).strip().lower()
     if values.get("redis") == "":
         values["redis"] = None
     config = Config(**{**defaults.__dict__, **values})
     validate(config)
     return config
+
+
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _parse_bool(flag: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ConfigError(f"--{flag} must be on or off (1/0, true/false, yes/no), not {raw!r}")
 
 
 def validate(config: Config) -> None:
@@ -128,6 +161,11 @@ def validate(config: Config) -> None:
             f"--wechat-aes-key must be {AES_KEY_LENGTH} characters (the EncodingAESKey), "
             f"got {len(config.wechat_aes_key)}"
         )
+    if config.wechat_mode and config.wechat_mode not in WECHAT_MODES:
+        raise ConfigError(f"--wechat-mode must be plain, compatible or safe, not {config.wechat_mode!r}")
+    if config.webhook_mode in ("compatible", "safe") and not config.wechat_aes_key:
+        raise ConfigError(f"--wechat-mode {config.webhook_mode} needs the EncodingAESKey: set --wechat-aes-key "
+                          "(or KEFU_WECHAT_AES_KEY), or use --wechat-mode plain")
     scheme = config.store.split(":", 1)[0].lower() if ":" in config.store else ""
     if scheme not in ("sqlite", "mongodb", "mongodb+srv"):
         raise ConfigError(f"unknown store scheme in --store {config.store!r}: use sqlite:///PATH or mongodb://…")

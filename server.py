@@ -44,6 +44,9 @@ GIL_SWITCH_INTERVAL_SECS = 0.0005
 # young generation lets a request's objects die by reference counting before a collection
 # promotes them toward the old generation, whose growth is what triggers full passes.
 GC_THRESHOLDS = (20_000, 20, 20)
+# What every answer's Server header says: Tornado's default names its version, which tells an
+# attacker which published flaws to try.
+SERVER_HEADER = "Kefu"
 
 
 @dataclass
@@ -139,7 +142,21 @@ def make_app(services: Services, **settings: Any) -> tornado.web.Application:
         services=services,
     )
     app_settings.update(settings)
-    return tornado.web.Application(routes, **app_settings)
+    return tornado.web.Application(routes, transforms=[ServerHeader], **app_settings)
+
+
+class ServerHeader(tornado.web.OutputTransform):
+    """Sets ``Server: Kefu`` on every answer (pages, API, errors, the WebSocket handshake)."""
+
+    def transform_first_chunk(self, status_code: int, headers: Any, chunk: bytes,
+                              finishing: bool) -> tuple[int, Any, bytes]:
+        headers["Server"] = SERVER_HEADER
+        return status_code, headers, chunk
+
+
+def make_http_server(app: tornado.web.Application) -> tornado.httpserver.HTTPServer:
+    """The HTTP server in front of ``app``, as ``serve`` runs it (tests serve the app with it too)."""
+    return tornado.httpserver.HTTPServer(app, max_body_size=MAX_WEBHOOK_BODY_BYTES * 4, xheaders=False)
 
 
 def _log_request(handler: tornado.web.RequestHandler) -> None:
@@ -170,7 +187,7 @@ async def serve(config: Config, ready: asyncio.Future[Any] | None = None) -> Non
     """Run until SIGTERM/SIGINT, then stop accepting, drain, flush and close sockets with 1001."""
     services = await build_services(config)
     app = make_app(services)
-    server = tornado.httpserver.HTTPServer(app, max_body_size=MAX_WEBHOOK_BODY_BYTES * 4, xheaders=False)
+    server = make_http_server(app)
     server.listen(config.port, config.address)
     log.info("listening", extra={"fields": {"url": f"http://{config.address}:{config.port}/",
                                              "store": config.store.split(":", 1)[0], "demo": config.demo}})

@@ -141,18 +141,15 @@ def _own_cpu_secs() -> float:
 # -- the client side -------------------------------------------------------------------------------
 
 class Webhooks:
-    """Pre-signed webhook URLs under ``base + path``; ``send(openid, text)`` fires one POST and
-    counts its answer."""
+    """Signed webhooks to ``base + path``; ``send(openid, text)`` fires one POST and counts its
+    answer. Each message is signed with a nonce of its own, as WeChat does: Kefu refuses a signed
+    (timestamp, nonce) pair that comes back with another message."""
 
-    def __init__(self, base: str, pool: int = 512, path: str = "/wechat") -> None:
+    def __init__(self, base: str, path: str = "/wechat") -> None:
         self.client = AsyncHTTPClient(force_instance=True, max_clients=HTTP_CLIENTS)
-        stamp = str(int(time.time()))
-        self.stamp = stamp
-        self.urls = []
-        for _ in range(pool):
-            nonce = secrets.token_hex(4)
-            self.urls.append(f"{base}{path}?signature={_sha1_sorted(TOKEN, stamp, nonce)}"
-                             f"&timestamp={stamp}&nonce={nonce}")
+        self.stamp = str(int(time.time()))
+        self.url = f"{base}{path}"
+        self._nonce_prefix = secrets.token_hex(2)
         self._n = itertools.count()
         self.sent = 0
         self.answered = 0
@@ -163,7 +160,9 @@ class Webhooks:
         body = (f"<xml><ToUserName><![CDATA[gh_bench]]></ToUserName><FromUserName><![CDATA[{openid}]]>"
                 f"</FromUserName><CreateTime>{self.stamp}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
                 f"<Content><![CDATA[{text}]]></Content><MsgId>{RUN_TAG}{n}</MsgId></xml>").encode()
-        url = self.urls[n % len(self.urls)] + f"&openid={openid}"
+        nonce = f"{self._nonce_prefix}{n}"
+        url = (f"{self.url}?signature={_sha1_sorted(TOKEN, self.stamp, nonce)}&timestamp={self.stamp}"
+               f"&nonce={nonce}&openid={openid}")
         self.sent += 1
         future = self.client.fetch(HTTPRequest(url, method="POST", body=body, request_timeout=60,
                                                connect_timeout=30), raise_error=False)

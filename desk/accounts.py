@@ -2,9 +2,16 @@
 
 Passwords are hashed with scrypt (n=2**14, r=8, p=1, a random 16-byte salt per user) and kept as
 ``scrypt$n$r$p$salt$hash`` (base64), so the parameters can be raised later without breaking old
-hashes. Tokens are HS256 JWTs with ``sub``, ``roles``, ``iat``, ``exp`` and ``jti``; decoding pins
-the algorithm. A logout revokes the ``jti`` and closes the sockets opened with it; disabling a
-user or changing their roles closes all their sockets (close code 4010).
+hashes. Tokens are HS256 JWTs with ``sub``, ``roles``, ``iat``, ``exp``, ``jti`` and ``gen``;
+decoding pins the algorithm. ``gen`` is the user's token generation, a random value that a new
+password or disabling the user replaces: every token issued before no longer matches, however
+close in time (a cut-off by ``iat`` in seconds let a token from the same second live on, and
+re-enabling a user would have revived theirs). A logout revokes the ``jti`` and closes the
+sockets opened with it; disabling a user or changing their roles closes all their sockets
+(close code 4010).
+
+Login throttling counts the attempts still being checked as failures: scrypt is slow, so
+parallel guesses would otherwise all be checked before the first failure is counted.
 """
 
 from __future__ import annotations
@@ -113,6 +120,8 @@ class Accounts:
         self._clock = clock
         # username (casefolded) -> (consecutive failures, time of the last failure)
         self._failures: OrderedDict[str, tuple[int, float]] = OrderedDict()
+        # username (casefolded) -> logins being checked right now (absent when none)
+        self._in_flight: dict[str, int] = {}
         self._disabled_callbacks: list[Callable[[str], Any]] = []
 
     def on_user_disabled(self, callback: Callable[[str], Any]) -> None:
@@ -130,10 +139,12 @@ class Accounts:
     # -- login / tokens ----------------------------------------------------------------------------
 
     def _check_throttle(self, key: str) -> None:
-        entry = self._failures.get(key)
-        if entry is None:
-            return
-        failures, last = entry
+        failures, last = self._failures.get(key, (0, 0.0))
+        in_flight = self._in_flight.get(key, 0)
+        if in_flight:
+            # Each attempt still being checked counts as a failure happening now: it will be one
+            # unless the password is right, and then the wait is over for everyone anyway.
+            failures, last = failures + in_flight, self._clock()
         if failures < FREE_LOGIN_FAILURES:
             return
         wait = min(THROTTLE_MAX_SECS, 2.0 ** (failures - FREE_LOGIN_FAILURES))
@@ -156,9 +167,16 @@ class Accounts:
             raise BadCredentials("wrong username or password")
         key = username.casefold()
         self._check_throttle(key)
-        user = await self.store.get_user_by_username(username) if username else None
-        ok = await self._verify(password[:MAX_PASSWORD_CHARS],
-                                user.get("password_hash") if user else _DUMMY_HASH)
+        # Counted from the check on, with no await in between, so that a parallel attempt sees it.
+        self._in_flight[key] = self._in_flight.get(key, 0) + 1
+        try:
+            user = await self.store.get_user_by_username(username) if username else None
+            ok = await self._verify(password[:MAX_PASSWORD_CHARS],
+                                    user.get("password_hash") if user else _DUMMY_HASH)
+        finally:
+            left = self._in_flight.pop(key) - 1
+            if left:
+                self._in_flight[key] = left
         if not ok or user is None or user.get("disabled"):
             failures = self._record_failure(key)
             # Never the password; the username is what an operator needs to spot an attack.
@@ -173,7 +191,7 @@ class Accounts:
         now = int(self._clock())
         expires_at = now + self.token_lifetime
         claims = {"sub": user["id"], "roles": list(user.get("roles") or []), "iat": now,
-                  "exp": expires_at, "jti": uuid.uuid4().hex}
+                  "exp": expires_at, "jti": uuid.uuid4().hex, "gen": user.get("token_generation") or ""}
         return jwt.encode(claims, self._secret, algorithm="HS256"), float(expires_at)
 
     def decode(self, token: str) -> dict[str, Any]:
@@ -206,6 +224,9 @@ class Accounts:
             raise AuthError("invalid token")
         if user.get("disabled"):
             raise AuthError("user disabled")
+        if claims.get("gen", "") != (user.get("token_generation") or ""):
+            raise AuthError("token revoked")
+        # Records from before token generations carry this cut-off (whole seconds) instead.
         if claims["iat"] < (user.get("tokens_valid_after") or 0):
             raise AuthError("token revoked")
         return self.public(user), claims
@@ -343,8 +364,10 @@ class Accounts:
             raise NotFoundError("no such user")
         if "password" in changes:
             changes["password_hash"] = await self._hash(changes.pop("password"))
-            # Tokens issued before this second stop working: a new password ends old logins.
-            changes["tokens_valid_after"] = int(self._clock())
+        if "password_hash" in changes or (changes.get("disabled") and not before.get("disabled")):
+            # A new password or disabling ends every token issued before, for good: re-enabling
+            # the user later does not bring them back.
+            changes["token_generation"] = secrets.token_hex(8)
         try:
             user = await self.store.update_user(user_id, **changes)
         except NotFound:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import json
 import logging
 import time
 import uuid
@@ -25,6 +24,7 @@ from typing import Any
 
 from desk import frames
 from desk.errors import AuthError, BadRequest, DeskError, Forbidden
+from kefu_json import InvalidJSON, parse_json
 
 log = logging.getLogger("kefu.socket")
 
@@ -363,8 +363,9 @@ class ConsoleConnection:
             self._queue(frames.result_error(frame_id, "rate_limited", "too many frames; slow down"))
             return
         msg = _parse(text)
-        if msg is _INVALID:
-            self._queue(frames.result_error(None, "invalid_json", "the frame is not valid JSON"))
+        if isinstance(msg, _Invalid):
+            log.warning("invalid json frame", extra={"fields": {"reason": msg.reason, "chars": len(text)}})
+            self._queue(frames.result_error(None, "invalid_json", f"the frame is not valid JSON ({msg.reason})"))
             return
         if not isinstance(msg, dict):
             self._queue(frames.result_error(None, "bad_request", "a frame is a JSON object"))
@@ -469,15 +470,19 @@ class ConsoleConnection:
             self.close_socket(1011, "internal error")
 
 
-_INVALID = object()
+@dataclass(frozen=True)
+class _Invalid:
+    """What ``_parse`` returns for a frame that is not JSON."""
+
+    reason: str
 _background: set[asyncio.Task[Any]] = set()
 
 
 def _parse(text: str | bytes) -> Any:
     try:
-        return json.loads(text)
-    except (ValueError, TypeError):
-        return _INVALID
+        return parse_json(text)
+    except InvalidJSON as exc:
+        return _Invalid(exc.reason)
 
 
 def _socket_gone(*args: Any) -> None:

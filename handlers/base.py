@@ -13,6 +13,8 @@ from typing import Any
 
 import tornado.web
 
+from kefu_json import InvalidJSON, parse_json
+
 log = logging.getLogger("kefu.handlers")
 
 PUBLIC = "public"
@@ -130,9 +132,11 @@ class APIHandler(BaseHandler):
 
     def json_body(self) -> dict[str, Any]:
         try:
-            body = json.loads(self.request.body or b"null")
-        except (ValueError, UnicodeDecodeError):
-            raise APIError(400, "invalid_json", "the body is not valid JSON") from None
+            body = parse_json(self.request.body or b"null")
+        except InvalidJSON as exc:
+            log.warning("invalid json body", extra={"fields": {"path": self.request.path, "reason": exc.reason,
+                                                              "bytes": len(self.request.body)}})
+            raise APIError(400, "invalid_json", f"the body is not valid JSON ({exc.reason})") from None
         if not isinstance(body, dict):
             raise APIError(400, "invalid_json", "the body must be a JSON object")
         return body

@@ -2,7 +2,9 @@
 
 Browsers cannot put a token on a WebSocket handshake (and a token in the URL lands in access
 logs), so the socket is public at the HTTP level and the first frame, ``hello``, authenticates.
-The ``Origin`` check stops other sites from opening a socket with a user's browser.
+The ``Origin`` check stops other sites from opening a socket with a user's browser. An upgrade
+with no ``Origin`` at all (no browser sends one without) is refused too, unless
+``--allow-no-origin`` lets non-browser clients in.
 """
 
 from __future__ import annotations
@@ -30,6 +32,17 @@ class ConsoleSocketHandler(tornado.websocket.WebSocketHandler):
     def initialize(self, services: Any) -> None:
         self.services = services
         self.connection: ConsoleConnection | None = None
+
+    async def get(self, *args: Any, **kwargs: Any) -> None:
+        # Tornado calls check_origin only when an Origin header is present.
+        headers = self.request.headers
+        if ("Origin" not in headers and "Sec-Websocket-Origin" not in headers
+                and not self.services.config.allow_no_origin):
+            log.warning("websocket without origin refused")
+            self.set_status(403)
+            self.finish("an Origin header is required (see --allow-no-origin)")
+            return
+        await super().get(*args, **kwargs)
 
     def check_origin(self, origin: str) -> bool:
         own = f"{self.request.protocol}://{self.request.host}".lower()

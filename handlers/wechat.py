@@ -1,8 +1,13 @@
 """The WeChat webhook, ``/wechat``: URL verification (GET) and messages (POST, plain or safe mode).
 
-Thin: check size, timestamp and signature, decrypt, parse, hand the message to the desk, answer.
-Every rejection happens before anything is stored. The answer goes back only after the desk has
-stored the message durably (``Desk.ingest``).
+Thin: check size, timestamp and signature, decrypt, parse, bind the signed ``(timestamp, nonce)``
+to this message (``wechat.replay``), hand the message to the desk, answer. Every rejection happens
+before anything is stored. The answer goes back only after the desk has stored the message
+durably (``Desk.ingest``).
+
+The body is streamed so that its size is checked before it is buffered: a body over the limit is
+answered 413 at once and what follows is read and thrown away (a server-wide ``max_body_size``
+would answer a bare 400 instead).
 """
 
 from __future__ import annotations
@@ -18,23 +23,55 @@ from handlers.base import PUBLIC
 from wechat.crypto import check_signature
 from wechat.errors import InvalidAppId, InvalidSignature, MalformedMessage
 from wechat.messages import parse_inbound
+from wechat.replay import NonceMemory
 from wechat.replies import SUCCESS
 
 log = logging.getLogger("kefu.wechat.webhook")
 
 MAX_WEBHOOK_BODY_BYTES = 256 * 1024
+# An over-large body is answered 413 at once, then read to its end and thrown away, up to this
+# many bytes, so that the client reads the 413 instead of a connection reset. Past it the
+# connection is cut.
+WEBHOOK_DRAIN_MAX_BYTES = 64 * 1024 * 1024
 
 
+@tornado.web.stream_request_body
 class WeChatWebhookHandler(tornado.web.RequestHandler):
     access = PUBLIC
 
-    def initialize(self, services: Any, clock: Any = time.time) -> None:
+    def initialize(self, services: Any, nonces: NonceMemory, clock: Any = time.time) -> None:
         self.desk = services.desk
         self.cipher = services.cipher
         self.token = services.extras.get("wechat_token", services.config.wechat_token)
         self.max_skew = services.config.wechat_max_skew
+        self.mode = services.config.webhook_mode
         self.metrics = services.extras.get("metrics")
+        self.nonces = nonces
         self.clock = clock
+        self._body = bytearray()
+
+    def prepare(self) -> None:
+        if self.request.method != "POST":
+            return
+        self.request.connection.set_max_body_size(WEBHOOK_DRAIN_MAX_BYTES)  # type: ignore[union-attr]
+        try:
+            declared = int(self.request.headers.get("Content-Length", "0"))
+        except ValueError:
+            declared = 0  # Tornado itself refuses a non-numeric Content-Length
+        if declared > MAX_WEBHOOK_BODY_BYTES:
+            self._too_large()
+
+    def data_received(self, chunk: bytes) -> None:
+        if self._finished:
+            return
+        if len(self._body) + len(chunk) > MAX_WEBHOOK_BODY_BYTES:
+            self._body = bytearray()
+            self._too_large()
+            return
+        self._body += chunk
+
+    def _too_large(self) -> None:
+        self._reject(413, "too_large", f"body over {MAX_WEBHOOK_BODY_BYTES // 1024} KiB")
 
     def set_default_headers(self) -> None:
         self.set_header("Content-Type", "text/plain; charset=UTF-8")
@@ -70,18 +107,23 @@ class WeChatWebhookHandler(tornado.web.RequestHandler):
         self.finish(self._query("echostr") or "")
 
     async def post(self) -> None:
-        body = self.request.body
-        if len(body) > MAX_WEBHOOK_BODY_BYTES:
-            return self._reject(413, "too_large", f"body over {MAX_WEBHOOK_BODY_BYTES} bytes")
+        if self._finished:  # answered 413 while the body arrived
+            return
+        body = bytes(self._body)
         if not self._fresh():
             return self._reject(403, "stale", "timestamp missing or too far from now")
         if not self._signed():
             return self._reject(403, "bad_signature", "signature does not match")
         safe_mode = (self._query("encrypt_type") or "raw").lower() == "aes"
+        if not safe_mode and self.mode == "safe":
+            return self._reject(403, "wrong_mode", "plain messages are refused: the server runs in safe mode")
         try:
             if safe_mode:
                 if self.cipher is None:
                     return self._reject(400, "no_aes_key", "safe mode requested but no AES key is configured")
+                if self.mode == "plain":
+                    return self._reject(400, "wrong_mode", "encrypted messages are refused: the server runs in "
+                                                           "plain mode")
                 xml = self.cipher.decrypt_message(
                     body, self._query("msg_signature"), self._query("timestamp") or "", self._query("nonce") or "")
             else:
@@ -93,6 +135,10 @@ class WeChatWebhookHandler(tornado.web.RequestHandler):
             return self._reject(403, "wrong_appid", "message was encrypted for another AppID")
         except MalformedMessage as exc:
             return self._reject(400, "malformed", f"not a WeChat message: {exc.reason}")
+        # Bound to the decrypted message, not the envelope: a retry may be encrypted afresh.
+        plaintext = xml if isinstance(xml, bytes) else xml.encode("utf-8")
+        if not self.nonces.admit(self._query("timestamp") or "", self._query("nonce") or "", plaintext):
+            return self._reject(403, "replayed", "this signature was already used for another message")
         reply = await self.desk.ingest(message)
         if self.metrics is not None:
             self.metrics.webhook("stored")
@@ -107,4 +153,6 @@ class WeChatWebhookHandler(tornado.web.RequestHandler):
 
 
 def default_handlers(services: Any) -> list[tuple[str, type, dict[str, Any]]]:
-    return [(r"/wechat", WeChatWebhookHandler, {"services": services})]
+    # One memory of signed pairs for the app's lifetime: the window is the timestamp skew allowed.
+    nonces = NonceMemory(services.config.wechat_max_skew, clock=time.time)
+    return [(r"/wechat", WeChatWebhookHandler, {"services": services, "nonces": nonces})]

@@ -129,8 +129,11 @@ def login(http_client, base_url):
 def ws_connect(http_server, http_port):
     clients: list[tornado.websocket.WebSocketClientConnection] = []
 
-    async def connect(origin: str | None = None) -> tornado.websocket.WebSocketClientConnection:
-        headers = {"Origin": origin} if origin else {}
+    async def connect(origin: str | None = "") -> tornado.websocket.WebSocketClientConnection:
+        """``origin`` "" sends the server's own origin, as the console does; None sends none."""
+        if origin == "":
+            origin = f"http://127.0.0.1:{http_port}"
+        headers = {"Origin": origin} if origin is not None else {}
         request = tornado.httpclient.HTTPRequest(f"ws://127.0.0.1:{http_port}/ws", headers=headers)
         client = await tornado.websocket.websocket_connect(request)
         clients.append(client)

@@ -56,6 +56,12 @@ _FLOAT_FIELDS = {
     "Precision": "precision",
 }
 _INT_FIELDS = {"Scale": "scale", "FileTotalLen": "file_total_len"}
+# CreateTime is a Unix time in seconds that WeChat sends as a 32-bit unsigned number. Anything
+# outside cannot be a real message and would overflow the stores' 64-bit integers (SQLite raises
+# OverflowError, BSON cannot encode it) or date arithmetic later.
+MAX_CREATE_TIME = 2**32 - 1
+# Other integers (Scale, FileTotalLen) must fit the stores' signed 64-bit integers.
+MAX_INT64 = 2**63 - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,10 +173,12 @@ def _to_float(value: Any) -> float | None:
 
 
 def _to_int(value: Any) -> int | None:
+    """The integer in ``value``, or None when it is not one or does not fit in 64 bits."""
     try:
-        return int(value)
+        number = int(value)
     except (TypeError, ValueError):
         return None
+    return number if -MAX_INT64 - 1 <= number <= MAX_INT64 else None
 
 
 def normalise_event(event: str) -> str:
@@ -190,6 +198,8 @@ def parse_inbound(xml: bytes | str) -> InboundMessage:
         create_time = int(_required(f, "CreateTime"))
     except ValueError as exc:
         raise MalformedMessage("CreateTime is not an integer") from exc
+    if not 0 <= create_time <= MAX_CREATE_TIME:
+        raise MalformedMessage("CreateTime is out of range")
 
     kw: dict[str, Any] = {}
     msg_id = f.get("MsgId") or f.get("MsgID")

@@ -19,6 +19,15 @@ from wechat.errors import MalformedMessage
 
 # Bodies above this are not WeChat messages (the biggest real ones are well under 4 KiB).
 MAX_XML_BYTES = 64 * 1024
+# Elements nested deeper than this are not WeChat messages either: the deepest real one is the
+# photo event's <xml><SendPicsInfo><PicList><item><PicMd5Sum>, 5 levels. A deep tree would
+# otherwise reach code that walks it recursively (JSON encoding of the stored message) and fail
+# there as a 500.
+MAX_XML_DEPTH = 12
+
+
+class _TooDeep(Exception):
+    pass
 
 
 def _forbid_dtd(name: str, sysid: str | None, pubid: str | None, has_internal_subset: bool) -> None:
@@ -57,6 +66,8 @@ def parse_xml(data: bytes | str) -> tuple[str, dict[str, Any]]:
     result: list[Any] = []
 
     def start(tag: str, attrs: dict[str, str]) -> None:
+        if len(stack) >= MAX_XML_DEPTH:
+            raise _TooDeep()
         stack.append([tag, {}, []])
 
     def end(tag: str) -> None:
@@ -84,6 +95,8 @@ def parse_xml(data: bytes | str) -> tuple[str, dict[str, Any]]:
     parser.CharacterDataHandler = chars
     try:
         parser.Parse(data, True)
+    except _TooDeep:
+        raise MalformedMessage(f"elements nested deeper than {MAX_XML_DEPTH} levels") from None
     except DTDForbidden as exc:
         raise MalformedMessage("DOCTYPE is not allowed") from exc
     except (EntitiesForbidden, ExternalReferenceForbidden) as exc:

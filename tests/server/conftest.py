@@ -21,7 +21,7 @@ import tornado.httpclient
 import tornado.websocket
 
 from kefu_config import parse_config
-from server import build_services, make_app
+from server import build_services, make_app, make_http_server
 
 DEMO_PASSWORDS = {"alice": "alice123", "bob": "bob123", "carol": "carol123", "super": "super123",
                   "admin": "admin123", "qa": "qa123456"}
@@ -123,6 +123,16 @@ def kefu(io_loop, kefu_config):
 @pytest.fixture
 def app(kefu):
     return make_app(kefu)
+
+
+@pytest.fixture
+def http_server(io_loop, _unused_port, app):
+    """The app behind the same HTTP server settings as ``server.serve`` (body limit and all)."""
+    server = make_http_server(app)
+    server.add_socket(_unused_port[0])
+    yield server
+    server.stop()
+    io_loop.run_sync(server.close_all_connections, timeout=10)
 
 
 @pytest.fixture

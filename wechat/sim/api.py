@@ -12,6 +12,7 @@ from typing import Any
 
 import tornado.web
 
+from kefu_json import InvalidJSON, parse_json
 from wechat.errors import WeChatAPIError
 from wechat.sim.platform import WeChatPlatform
 
@@ -43,8 +44,8 @@ class PlatformHandler(tornado.web.RequestHandler):
 
     def json_body(self) -> Any:
         try:
-            return json.loads(self.request.body or b"null")
-        except ValueError:
+            return parse_json(self.request.body or b"null")
+        except InvalidJSON:
             return None
 
 

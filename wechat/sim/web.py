@@ -19,6 +19,7 @@ import jinja2
 import tornado.web
 import tornado.websocket
 
+from kefu_json import InvalidJSON, parse_json
 from wechat.sim.customers import WebhookError, WebhookSender
 from wechat.sim.platform import WeChatPlatform
 
@@ -83,8 +84,8 @@ class SimulatorSendHandler(_SimHandler):
             self.write_json({"error": {"code": "bad_request", "message": "send application/json"}}, 415)
             return
         try:
-            body = json.loads(self.request.body or b"{}")
-        except ValueError:
+            body = parse_json(self.request.body or b"{}")
+        except InvalidJSON:
             body = None
         if not isinstance(body, dict):
             self.write_json({"error": {"code": "bad_request", "message": "body must be a JSON object"}}, 400)
