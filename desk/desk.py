@@ -14,6 +14,7 @@ import logging
 import time
 from typing import Any
 
+from desk.access import AccessPolicy
 from desk.errors import DeskError
 from desk.inbound import InboundLog, Processed
 from desk.routing_driver import RoutingDriver
@@ -35,7 +36,6 @@ PURGE_EVERY_ROUNDS = 240
 DEFAULT_SKILLS = (("general", "综合咨询"), ("loans", "贷款业务"), ("cards", "信用卡"))
 WRAPUP_CODES = ("resolved", "follow_up", "transferred", "no_response", "complaint", "other")
 STAFF_ROLES = frozenset({"admin", "supervisor"})
-READ_ALL_ROLES = frozenset({"admin", "supervisor", "qa"})
 IDLE_NOTICE = "您好，由于长时间未收到您的回复，本次会话已结束。如需帮助，请随时再发消息给我们。"
 
 
@@ -53,6 +53,7 @@ class Desk:
         self.config = config
         self.clock = clock
         self.metrics = metrics
+        self.access = AccessPolicy(store, clock)  # who reads which customers: every read asks it
         self.inbound = InboundLog(store, self._process_inbound, clock)
         self.watchers = Watchers(self._publish, self.wall_snapshot)
         self.routing = RoutingDriver(store, clock, self, offer_timeout=config.offer_timeout,
@@ -482,7 +483,7 @@ class Desk:
 
     async def monitor(self, user: dict[str, Any], session_id: str, conn_key: str) -> dict[str, Any]:
         self._require_staff(user)
-        session = await self._session_or_404(session_id)
+        session = await self.access.check_session(user, session_id, "monitor")
         self.watchers.monitor(session_id, user["id"], conn_key)
         await self._audit(user, "monitor", session_id)
         return await self._session_bundle(session)
@@ -544,7 +545,7 @@ class Desk:
 
     async def explain(self, user: dict[str, Any], session_id: str) -> dict[str, Any]:
         self._require_staff(user)
-        await self._session_or_404(session_id)
+        await self.access.check_session(user, session_id, "explain")
         text, explanation = self.routing.explain(session_id)
         await self._audit(user, "explain", session_id)
         return {"text": text, "explanation": explanation}
@@ -583,19 +584,15 @@ class Desk:
         return {"agents": wall["agents"]}
 
     async def get_session(self, user: dict[str, Any], session_id: str) -> dict[str, Any]:
-        session = await self._session_or_404(session_id)
-        if not _roles(user) & READ_ALL_ROLES and user["id"] not in (session.get("agents") or []) \
-                and session.get("offered_to") != user["id"]:
-            raise DeskError("not_your_session", "you did not handle this session")
+        session = await self.access.check_session(user, session_id, "session")
         return await self._session_bundle(session)
 
     async def search_sessions(self, user: dict[str, Any], **filters: Any) -> dict[str, Any]:
-        if not _roles(user) & READ_ALL_ROLES:
-            filters["agent_id"] = user["id"]
-        total, sessions = await self.store.search_sessions(**filters)
+        total, sessions = await self.store.search_sessions(**self.access.search_filters(user, filters))
         return {"total": total, "sessions": sessions}
 
     async def get_customer(self, user: dict[str, Any], openid: str) -> dict[str, Any]:
+        await self.access.check_customer(user, openid, "customer")
         customer = await self.store.get_customer(openid)
         if customer is None:
             raise DeskError("not_found", "no such customer")
@@ -604,6 +601,7 @@ class Desk:
         return out
 
     async def customer_sessions(self, user: dict[str, Any], openid: str) -> dict[str, Any]:
+        await self.access.check_customer(user, openid, "customer_sessions")
         return {"sessions": await self.store.customer_sessions(openid, limit=50)}
 
     async def canned_replies(self) -> dict[str, Any]:
