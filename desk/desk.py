@@ -28,6 +28,9 @@ from wechat.messages import InboundMessage
 log = logging.getLogger("kefu.desk")
 
 HISTORY_SESSIONS = 5
+# A monitor result carries at most this many of the latest messages (the rest: GET /api/sessions/{id}):
+# what one command makes the server produce is bounded however long the session grew.
+MONITOR_MAX_MESSAGES = 200
 IDLE_CHECK_SECS = 15.0
 # A reply window that moved by less than this is not worth a session_updated event.
 BUDGET_NOTICE_SECS = 60.0
@@ -220,12 +223,14 @@ class Desk:
         out["budget"] = budget.to_public(self.clock())
         return out
 
-    async def _session_bundle(self, session: dict[str, Any], with_history: bool = False) -> dict[str, Any]:
+    async def _session_bundle(self, session: dict[str, Any], with_history: bool = False,
+                              max_messages: int | None = None) -> dict[str, Any]:
         messages = await self.store.session_messages(session["id"])
-        bundle: dict[str, Any] = {
-            "session": await self._public_session(session),
-            "messages": [public_message(m) for m in messages],
-        }
+        bundle: dict[str, Any] = {"session": await self._public_session(session)}
+        if max_messages is not None:
+            bundle["earlier"] = max(0, len(messages) - max_messages)  # older messages left out
+            messages = messages[bundle["earlier"]:]
+        bundle["messages"] = [public_message(m) for m in messages]
         if with_history:
             past = await self.store.customer_sessions(session["openid"], limit=HISTORY_SESSIONS + 1)
             bundle["history"] = [s for s in past if s["id"] != session["id"]][:HISTORY_SESSIONS]
@@ -484,9 +489,12 @@ class Desk:
     async def monitor(self, user: dict[str, Any], session_id: str, conn_key: str) -> dict[str, Any]:
         self._require_staff(user)
         session = await self.access.check_session(user, session_id, "monitor")
-        self.watchers.monitor(session_id, user["id"], conn_key)
+        if not self.watchers.monitor(session_id, user["id"], conn_key):
+            # This socket watches it already and was sent its transcript; live events carry the
+            # rest. Sending the transcript again on every repeat is how one socket grew to 768 MiB.
+            return {"session": await self._public_session(session), "messages": [], "already_monitoring": True}
         await self._audit(user, "monitor", session_id)
-        return await self._session_bundle(session)
+        return await self._session_bundle(session, max_messages=MONITOR_MAX_MESSAGES)
 
     async def unmonitor(self, user: dict[str, Any], session_id: str, conn_key: str) -> dict[str, Any]:
         self.watchers.unmonitor(session_id, user["id"], conn_key)
