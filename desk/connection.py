@@ -1,8 +1,14 @@
 """One console socket's protocol: hello/auth, welcome and resume, commands, limits, the writer.
 
-`ConsoleConnection` knows nothing of Tornado: it is given ``send(text)`` (plain or returning an
-awaitable, awaited by its single writer task) and ``close(code, reason)``, so tests drive it with
-a list. The socket handler creates one per socket and forwards ``on_message``/``on_close``.
+`ConsoleConnection` knows nothing of Tornado: it is given ``send(data)`` (one text frame as
+UTF-8 bytes; plain or returning an awaitable, awaited by its single writer task) and
+``close(code, reason)``, so tests drive it with a list. The socket handler creates one per socket
+and forwards ``on_message``/``on_close``.
+
+Backpressure: the writer sends one frame at a time and waits until the socket took it, so what a
+client has not read yet waits in this connection's queue, counted in bytes. Past
+``outbound_max_bytes`` (or ``outbound_max_frames``) the socket is closed with 4009 and the queue
+dropped: a client that stops reading costs a bounded amount of memory and never holds up others.
 
 Ordering guarantees: the connection registers with the bus *before* it reads the user's seq and
 the replay, and holds live events in a buffer until the welcome (and any replay) is queued; the
@@ -40,6 +46,14 @@ class ConnectionSettings:
     rate_burst: float = 40.0
     # 1,000 frames is minutes of normal traffic; a client this far behind has stopped reading.
     outbound_max_frames: int = 1000
+    # Bytes a socket may hold for a client that is not reading (the frame being written
+    # included), past which it is closed with 4009. Without a byte bound, 1,000 frames of long
+    # transcripts were 768 MiB for one socket. 4 MiB is thousands of ordinary events (a message
+    # event is under 1 KiB) and several full monitor results, so a console that reads never
+    # comes near it, and 8 sockets per user × 4 MiB stays small next to the process. A single
+    # frame larger than this is still sent when nothing else waits (a welcome with long
+    # transcripts must not lock an agent out).
+    outbound_max_bytes: int = 4 * 1024 * 1024
     max_sockets_per_user: int = 8
     # The heartbeat the welcome asks of clients: a ping every 5 s, and a socket that brought no
     # frame for 15 s is dead. A cut network leaves a socket "open" in the browser for minutes
@@ -212,14 +226,15 @@ async def _explain(conn: ConsoleConnection, user: dict[str, Any], msg: dict[str,
 class ConsoleConnection:
     """The protocol of one console socket. States: waiting for hello → starting → live → closed."""
 
-    def __init__(self, send: Callable[[str], Any], close: Callable[[int, str], Any], accounts: Any,
-                 bus: Any, desk: Any, settings: ConnectionSettings | None = None) -> None:
+    def __init__(self, send: Callable[[bytes], Any], close: Callable[[int, str], Any], accounts: Any,
+                 bus: Any, desk: Any, settings: ConnectionSettings | None = None, metrics: Any = None) -> None:
         self._send = send
         self._close_socket = close
         self.accounts = accounts
         self.bus = bus
         self.desk = desk
         self.settings = settings or ConnectionSettings()
+        self.metrics = metrics  # desk.metrics.Metrics or None
         self.key = uuid.uuid4().hex  # this connection's id for desk subscriptions and monitors
         self.user: dict[str, Any] | None = None
         self.jti: str | None = None
@@ -229,7 +244,8 @@ class ConsoleConnection:
         self._live = False
         self._last_seq = 0  # highest event seq queued to this client
         self._held: list[dict[str, Any]] = []  # live events that arrived during the handshake
-        self._outbound: deque[str] = deque()
+        self._outbound: deque[bytes] = deque()
+        self._outbound_bytes = 0  # bytes in _outbound plus the frame the writer is sending
         self._wakeup = asyncio.Event()
         self._ready = asyncio.Event()  # set once welcome is queued; commands wait for it
         self._bucket = TokenBucket(self.settings.rate_per_sec, self.settings.rate_burst, self.settings.clock)
@@ -287,6 +303,7 @@ class ConsoleConnection:
             if task is not _current_task():
                 task.cancel()
         self._outbound.clear()
+        self._outbound_bytes = 0
         self._held.clear()
         if self._registered and self.user is not None:
             self._registered = False
@@ -302,14 +319,32 @@ class ConsoleConnection:
 
     # -- outbound ---------------------------------------------------------------------------------
 
+    @property
+    def outbound_bytes(self) -> int:
+        """Bytes waiting for this client (the frame being written included)."""
+        return self._outbound_bytes
+
     def _queue(self, frame: dict[str, Any]) -> None:
         if self.closed:
             return
+        data = frames.encode(frame).encode("utf-8")
         if len(self._outbound) >= self.settings.outbound_max_frames:
-            self.close_socket(frames.CLOSE_TOO_SLOW, "client too slow: outbound queue full")
+            self._too_slow(f"more than {self.settings.outbound_max_frames} frames waiting")
             return
-        self._outbound.append(frames.encode(frame))
+        if self._outbound_bytes and self._outbound_bytes + len(data) > self.settings.outbound_max_bytes:
+            self._too_slow(f"more than {self.settings.outbound_max_bytes} bytes waiting")
+            return
+        self._outbound.append(data)
+        self._outbound_bytes += len(data)
         self._wakeup.set()
+
+    def _too_slow(self, why: str) -> None:
+        """The client stopped reading: close with 4009; `_shutdown` drops what was queued."""
+        log.warning("socket too slow", extra={"fields": {"user_id": self.user and self.user["id"], "why": why,
+                                                         "outbound_bytes": self._outbound_bytes}})
+        if self.metrics is not None:
+            self.metrics.socket_too_slow()
+        self.close_socket(frames.CLOSE_TOO_SLOW, "client too slow: outbound queue full")
 
     def deliver(self, frame: dict[str, Any]) -> None:
         """Bus → client. Held during the handshake; de-duplicated by seq."""
@@ -317,7 +352,7 @@ class ConsoleConnection:
             return
         if not self._live:
             if len(self._held) >= self.settings.outbound_max_frames:
-                self.close_socket(frames.CLOSE_TOO_SLOW, "client too slow: outbound queue full")
+                self._too_slow(f"more than {self.settings.outbound_max_frames} frames during the handshake")
                 return
             self._held.append(frame)
             return
@@ -330,10 +365,14 @@ class ConsoleConnection:
         try:
             while not self.closed:
                 while self._outbound:
-                    text = self._outbound.popleft()
-                    result = self._send(text)
+                    data = self._outbound.popleft()
+                    result = self._send(data)
                     if inspect.isawaitable(result):
-                        await result
+                        await result  # the socket took it: the client is reading
+                    if self.closed:  # closed while the client held up that write (4009)
+                        return
+                    self._outbound_bytes -= len(data)
+                    del data
                 self._wakeup.clear()
                 if not self._outbound:
                     await self._wakeup.wait()

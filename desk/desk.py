@@ -14,6 +14,7 @@ import logging
 import time
 from typing import Any
 
+from desk.access import AccessPolicy
 from desk.errors import DeskError
 from desk.inbound import InboundLog, Processed
 from desk.routing_driver import RoutingDriver
@@ -27,6 +28,9 @@ from wechat.messages import InboundMessage
 log = logging.getLogger("kefu.desk")
 
 HISTORY_SESSIONS = 5
+# A monitor result carries at most this many of the latest messages (the rest: GET /api/sessions/{id}):
+# what one command makes the server produce is bounded however long the session grew.
+MONITOR_MAX_MESSAGES = 200
 IDLE_CHECK_SECS = 15.0
 # A reply window that moved by less than this is not worth a session_updated event.
 BUDGET_NOTICE_SECS = 60.0
@@ -35,7 +39,6 @@ PURGE_EVERY_ROUNDS = 240
 DEFAULT_SKILLS = (("general", "综合咨询"), ("loans", "贷款业务"), ("cards", "信用卡"))
 WRAPUP_CODES = ("resolved", "follow_up", "transferred", "no_response", "complaint", "other")
 STAFF_ROLES = frozenset({"admin", "supervisor"})
-READ_ALL_ROLES = frozenset({"admin", "supervisor", "qa"})
 IDLE_NOTICE = "您好，由于长时间未收到您的回复，本次会话已结束。如需帮助，请随时再发消息给我们。"
 
 
@@ -53,6 +56,7 @@ class Desk:
         self.config = config
         self.clock = clock
         self.metrics = metrics
+        self.access = AccessPolicy(store, clock)  # who reads which customers: every read asks it
         self.inbound = InboundLog(store, self._process_inbound, clock)
         self.watchers = Watchers(self._publish, self.wall_snapshot)
         self.routing = RoutingDriver(store, clock, self, offer_timeout=config.offer_timeout,
@@ -220,12 +224,14 @@ class Desk:
         out["budget"] = budget.to_public(self.clock())
         return out
 
-    async def _session_bundle(self, session: dict[str, Any], with_history: bool = False) -> dict[str, Any]:
+    async def _session_bundle(self, session: dict[str, Any], with_history: bool = False,
+                              max_messages: int | None = None) -> dict[str, Any]:
         messages = await self.store.session_messages(session["id"])
-        bundle: dict[str, Any] = {
-            "session": await self._public_session(session),
-            "messages": [public_message(m) for m in messages],
-        }
+        bundle: dict[str, Any] = {"session": await self._public_session(session)}
+        if max_messages is not None:
+            bundle["earlier"] = max(0, len(messages) - max_messages)  # older messages left out
+            messages = messages[bundle["earlier"]:]
+        bundle["messages"] = [public_message(m) for m in messages]
         if with_history:
             past = await self.store.customer_sessions(session["openid"], limit=HISTORY_SESSIONS + 1)
             bundle["history"] = [s for s in past if s["id"] != session["id"]][:HISTORY_SESSIONS]
@@ -511,10 +517,13 @@ class Desk:
 
     async def monitor(self, user: dict[str, Any], session_id: str, conn_key: str) -> dict[str, Any]:
         self._require_staff(user)
-        session = await self._session_or_404(session_id)
-        self.watchers.monitor(session_id, user["id"], conn_key)
+        session = await self.access.check_session(user, session_id, "monitor")
+        if not self.watchers.monitor(session_id, user["id"], conn_key):
+            # This socket watches it already and was sent its transcript; live events carry the
+            # rest. Sending the transcript again on every repeat is how one socket grew to 768 MiB.
+            return {"session": await self._public_session(session), "messages": [], "already_monitoring": True}
         await self._audit(user, "monitor", session_id)
-        return await self._session_bundle(session)
+        return await self._session_bundle(session, max_messages=MONITOR_MAX_MESSAGES)
 
     async def unmonitor(self, user: dict[str, Any], session_id: str, conn_key: str) -> dict[str, Any]:
         self.watchers.unmonitor(session_id, user["id"], conn_key)
@@ -573,7 +582,7 @@ class Desk:
 
     async def explain(self, user: dict[str, Any], session_id: str) -> dict[str, Any]:
         self._require_staff(user)
-        await self._session_or_404(session_id)
+        await self.access.check_session(user, session_id, "explain")
         text, explanation = self.routing.explain(session_id)
         await self._audit(user, "explain", session_id)
         return {"text": text, "explanation": explanation}
@@ -612,19 +621,15 @@ class Desk:
         return {"agents": wall["agents"]}
 
     async def get_session(self, user: dict[str, Any], session_id: str) -> dict[str, Any]:
-        session = await self._session_or_404(session_id)
-        if not _roles(user) & READ_ALL_ROLES and user["id"] not in (session.get("agents") or []) \
-                and session.get("offered_to") != user["id"]:
-            raise DeskError("not_your_session", "you did not handle this session")
+        session = await self.access.check_session(user, session_id, "session")
         return await self._session_bundle(session)
 
     async def search_sessions(self, user: dict[str, Any], **filters: Any) -> dict[str, Any]:
-        if not _roles(user) & READ_ALL_ROLES:
-            filters["agent_id"] = user["id"]
-        total, sessions = await self.store.search_sessions(**filters)
+        total, sessions = await self.store.search_sessions(**self.access.search_filters(user, filters))
         return {"total": total, "sessions": sessions}
 
     async def get_customer(self, user: dict[str, Any], openid: str) -> dict[str, Any]:
+        await self.access.check_customer(user, openid, "customer")
         customer = await self.store.get_customer(openid)
         if customer is None:
             raise DeskError("not_found", "no such customer")
@@ -633,6 +638,7 @@ class Desk:
         return out
 
     async def customer_sessions(self, user: dict[str, Any], openid: str) -> dict[str, Any]:
+        await self.access.check_customer(user, openid, "customer_sessions")
         return {"sessions": await self.store.customer_sessions(openid, limit=50)}
 
     async def canned_replies(self) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 # The socket's error codes (docs/protocol.md, "Envelopes") plus the HTTP-only ones.
 ERROR_CODES = frozenset({
-    "invalid_json", "bad_request", "unknown_type", "forbidden", "not_found", "not_your_session",
+    "invalid_json", "bad_request", "unknown_type", "forbidden", "not_found", "not_your_session", "not_your_customer",
     "invalid_state", "reply_window_closed", "reply_quota_used", "rate_limited", "internal",
     "unauthorized", "bad_credentials", "too_many_attempts", "bad_field", "exists",
 })
@@ -19,7 +19,7 @@ ERROR_CODES = frozenset({
 HTTP_STATUS: dict[str, int] = {
     "invalid_json": 400, "bad_request": 400, "bad_field": 400, "unknown_type": 400,
     "unauthorized": 401, "bad_credentials": 401,
-    "forbidden": 403, "not_your_session": 403,
+    "forbidden": 403, "not_your_session": 403, "not_your_customer": 403,
     "not_found": 404,
     "invalid_state": 409, "exists": 409, "reply_window_closed": 409, "reply_quota_used": 409,
     "too_many_attempts": 429, "rate_limited": 429,

@@ -39,6 +39,9 @@ class Metrics:
                                         ["outcome"], registry=r)
         self.inbound_backlog = Gauge("kefu_inbound_backlog",
                                      "Customer messages stored and waiting to be processed", registry=r)
+        self.sockets_too_slow = Counter("kefu_sockets_closed_too_slow",
+                                        "Console sockets closed with 4009: the client stopped reading and "
+                                        "its outbound queue passed the limit", registry=r)
         # Children of the series counted on every message, looked up once.
         self._messages_in = self.messages.labels("in")
         self._messages_out = self.messages.labels("out")
@@ -54,6 +57,9 @@ class Metrics:
 
     def wechat_api_error(self, code: int | str) -> None:
         self.wechat_api_errors.labels(str(code)).inc()
+
+    def socket_too_slow(self) -> None:
+        self.sockets_too_slow.inc()
 
     def observe_routing(self, seconds: float) -> None:
         self.routing_latency.observe(seconds)

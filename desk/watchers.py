@@ -71,8 +71,13 @@ class Watchers:
             self.queues_changed()
 
     # -- session monitors ------------------------------------------------------------------------
-    def monitor(self, session_id: str, user_id: str, conn_key: str) -> None:
-        self._monitors[session_id][user_id].add(conn_key)
+    def monitor(self, session_id: str, user_id: str, conn_key: str) -> bool:
+        """Watch a session from one connection; False when that connection watched it already."""
+        conns = self._monitors[session_id][user_id]
+        if conn_key in conns:
+            return False
+        conns.add(conn_key)
+        return True
 
     def unmonitor(self, session_id: str, user_id: str, conn_key: str) -> None:
         users = self._monitors.get(session_id)

@@ -1,6 +1,7 @@
 """The console's read API: sessions, customers, queues, agents, audit, canned replies, skills.
 
-Thin: parse the query, call the desk (which applies who-may-see-what), serialise. A desk error
+Thin: parse the query, call the desk (whose `desk.access.AccessPolicy` decides who reads which
+customers, sessions and transcripts), serialise. A desk error
 becomes its HTTP status in `handlers.base`.
 """
 
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from desk.access import SEARCH_ROLES
 from handlers.base import AUTHENTICATED, APIError, APIHandler, roles
 
 # A page bigger than this is a report, not a screen; reports have their own export.
@@ -52,7 +54,7 @@ class SessionSearchHandler(_QueryMixin):
     """Query ``openid, agent, skill, since, until, q, limit, offset``; the desk receives them under
     the store's names (``agent`` → ``agent_id``, ``q`` → ``text``)."""
 
-    access = roles("supervisor", "admin", "qa")
+    access = roles(*SEARCH_ROLES)  # the desk's access policy owns the rule; this is its role gate
 
     async def get(self) -> None:
         filters: dict[str, Any] = {

@@ -59,11 +59,13 @@ class ConsoleSocketHandler(tornado.websocket.WebSocketHandler):
         settings = self.services.extras.get("connection_settings") or ConnectionSettings()
         self.connection = ConsoleConnection(send=self._send, close=self._close,
                                             accounts=self.services.accounts, bus=self.services.bus,
-                                            desk=self.services.desk, settings=settings)
+                                            desk=self.services.desk, settings=settings,
+                                            metrics=self.services.extras.get("metrics"))
         self.connection.start()
 
-    def _send(self, text: str) -> Any:
-        return self.write_message(text)  # raises WebSocketClosedError; the writer stops on it
+    def _send(self, data: bytes) -> Any:
+        # UTF-8 bytes of a JSON frame, sent as a text frame (Tornado sends bytes as they are).
+        return self.write_message(data)  # raises WebSocketClosedError; the writer stops on it
 
     def _close(self, code: int, reason: str) -> None:
         self.close(code, reason)

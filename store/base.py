@@ -395,6 +395,12 @@ class Store(abc.ABC):
         ``total`` counts all matches, ``page`` is ``[offset, offset+limit)`` of them."""
 
     @abc.abstractmethod
+    async def has_served(self, agent_id: str, openid: str) -> bool:
+        """True when ``agent_id`` held any session of customer ``openid``: is its current agent or
+        in its ``agents`` (so also through a transfer, and after it was closed). One indexed
+        lookup: the desk asks it on every read an agent makes of a customer."""
+
+    @abc.abstractmethod
     async def count_sessions_by_state(self) -> dict[str, int]:
         """``{state: count}`` for every state (zero included), for /metrics."""
 

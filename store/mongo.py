@@ -122,6 +122,9 @@ class MongoStore(Store):
             ("openid", [("openid", ASCENDING), ("created_at", DESCENDING)]),
             ("agent", [("agent_id", ASCENDING), ("created_at", DESCENDING)]),
             ("agents", [("agents", ASCENDING), ("created_at", DESCENDING)]),
+            # has_served: "did this agent hold a session of this customer?" on every agent read
+            ("served_current", [("agent_id", ASCENDING), ("openid", ASCENDING)]),
+            ("served", [("agents", ASCENDING), ("openid", ASCENDING)]),
             ("skill", [("skill", ASCENDING), ("created_at", DESCENDING)]),
             ("created", [("created_at", DESCENDING), ("_n", DESCENDING)]),
             ("state", [("state", ASCENDING), ("queued_at", ASCENDING)]),
@@ -307,6 +310,11 @@ class MongoStore(Store):
         docs = await self.db.sessions.find(query).sort(
             [("created_at", DESCENDING), ("_n", DESCENDING)]).skip(max(0, offset)).limit(limit).to_list()
         return total, [_clean(d) for d in docs]
+
+    async def has_served(self, agent_id: str, openid: str) -> bool:
+        found = await self.db.sessions.find_one(
+            {"openid": openid, "$or": [{"agent_id": agent_id}, {"agents": agent_id}]}, {"_id": 1})
+        return found is not None
 
     async def count_sessions_by_state(self) -> dict[str, int]:
         cursor = await self.db.sessions.aggregate([{"$group": {"_id": "$state", "n": {"$sum": 1}}}])

@@ -216,8 +216,22 @@ def _migration_1(conn: sqlite3.Connection, fts: bool) -> None:
         )
 
 
+def _migration_2(conn: sqlite3.Connection, fts: bool) -> None:
+    # "Has this agent served this customer?" is asked on every read an agent makes of a customer
+    # (desk/access.py): one index lookup on (agent_id, openid) instead of joining every session
+    # the agent ever held with the customer's sessions.
+    _run_script(conn,
+        """
+        ALTER TABLE session_agents ADD COLUMN openid TEXT;
+        UPDATE session_agents SET openid = (
+            SELECT openid FROM sessions WHERE sessions.id = session_agents.session_id);
+        CREATE INDEX session_agents_served ON session_agents(agent_id, openid);
+        """
+    )
+
+
 # Migration n brings the schema from version n-1 to n. Append, never edit.
-MIGRATIONS: list[Callable[[sqlite3.Connection, bool], None]] = [_migration_1]
+MIGRATIONS: list[Callable[[sqlite3.Connection, bool], None]] = [_migration_1, _migration_2]
 
 
 def _fts5_trigram_available() -> bool:
@@ -682,8 +696,8 @@ class SQLiteStore(Store):
         agents = set(rec.get("agents") or [])
         if rec.get("agent_id"):
             agents.add(rec["agent_id"])
-        conn.executemany("INSERT OR IGNORE INTO session_agents VALUES (?, ?)",
-                         [(rec["id"], a) for a in agents])
+        conn.executemany("INSERT OR IGNORE INTO session_agents (session_id, agent_id, openid) VALUES (?, ?, ?)",
+                         [(rec["id"], a, rec["openid"]) for a in agents])
 
     async def create_session(self, data: dict) -> dict:
         rec = session_record(data)
@@ -835,6 +849,12 @@ class SQLiteStore(Store):
             return total, [_loads(r[0]) for r in rows]
 
         return await self._read(query)
+
+    async def has_served(self, agent_id: str, openid: str) -> bool:
+        row = await self._read(lambda c: c.execute(
+            "SELECT 1 FROM session_agents WHERE agent_id = ? AND openid = ? LIMIT 1",
+            (agent_id, openid)).fetchone())
+        return row is not None
 
     async def count_sessions_by_state(self) -> dict[str, int]:
         rows = await self._read(lambda c: c.execute(

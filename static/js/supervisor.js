@@ -245,7 +245,7 @@ async function startMonitor(id) {
   }
   const known = state.sessions.find((x) => String(x.id) === id) || { id };
   if (!state.monitored || state.monitored.id !== id) {
-    state.monitored = { id, session: known, transcript: new Transcript(), closed: null };
+    state.monitored = { id, session: known, transcript: new Transcript(), closed: null, earlier: 0 };
     $("explain").hidden = true;
     $("btn-explain").setAttribute("aria-expanded", "false");
   }
@@ -256,6 +256,8 @@ async function startMonitor(id) {
     const result = await socket.request("monitor", { session_id: id });
     if (!state.monitored || state.monitored.id !== id) return;
     if (result.session) state.monitored.session = { ...state.monitored.session, ...result.session };
+    // A repeat of a session this socket monitors already answers no messages: keep what we have.
+    if (!result.already_monitoring) state.monitored.earlier = result.earlier || 0;
     for (const m of result.messages || []) state.monitored.transcript.upsert(m);
     view.show(state.monitored.transcript);
     renderMonitorHead();
@@ -274,6 +276,22 @@ function stopMonitor() {
 }
 $("monitor-stop").addEventListener("click", stopMonitor);
 
+// The socket sends the latest messages only; the whole transcript is one REST read, on request.
+$("monitor-earlier-load").addEventListener("click", async () => {
+  const m = state.monitored;
+  if (!m) return;
+  try {
+    const data = await api(`/api/sessions/${encodeURIComponent(m.id)}`);
+    if (state.monitored !== m) return;
+    for (const msg of data.messages || []) m.transcript.upsert(msg);
+    m.earlier = 0;
+    view.show(m.transcript);
+    renderMonitorHead();
+  } catch (exc) {
+    toast(t("monitor.earlier_failed", { reason: errText(exc) }), "error");
+  }
+});
+
 function renderMonitorHead() {
   const m = state.monitored;
   $("monitor-empty").hidden = !!m;
@@ -287,6 +305,8 @@ function renderMonitorHead() {
   const closed = m.closed || s.state === "closed";
   $("monitor-closed").hidden = !closed;
   if (closed) $("monitor-closed").textContent = t("monitor.closed", { reason: t(`close_reason.${m.closed || s.close_reason || "closed"}`) });
+  $("monitor-earlier").hidden = !m.earlier;
+  if (m.earlier) $("monitor-earlier-text").textContent = t("monitor.earlier", { shown: m.transcript.list.length, earlier: m.earlier });
   const sel = $("reassign-agent");
   const current = sel.value;
   clear(sel);

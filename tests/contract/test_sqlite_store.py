@@ -148,6 +148,36 @@ async def test_open_creates_parent_directories_and_records_schema_version(tmp_pa
         await newer.open()
 
 
+@pytest.mark.gen_test
+async def test_migration_2_indexes_who_served_whom_in_an_existing_file(tmp_path):
+    """A file written by schema 1 answers has_served for the sessions it already held."""
+    path = tmp_path / "old.sqlite3"
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
+        MIGRATIONS[0](conn, False)
+        conn.execute("INSERT INTO meta VALUES ('fts', 'none'), ('schema_version', '1')")
+        conn.execute("INSERT INTO sessions (id, openid, agent_id, state, created_at, doc) "
+                     "VALUES ('s1', 'o-old', 'a1', 'closed', 1.0, '{}')")
+        conn.execute("INSERT INTO session_agents VALUES ('s1', 'a1')")
+    finally:
+        conn.close()
+    store = SQLiteStore(str(path))
+    await store.open()
+    try:
+        assert await store.has_served("a1", "o-old") is True
+        assert await store.has_served("a2", "o-old") is False
+    finally:
+        await store.close()
+    conn = sqlite3.connect(path)
+    try:
+        plan = " ".join(str(r) for r in conn.execute(
+            "EXPLAIN QUERY PLAN SELECT 1 FROM session_agents WHERE agent_id = 'a1' AND openid = 'o'"))
+        assert "session_agents_served" in plan, plan  # an index lookup, not a scan
+    finally:
+        conn.close()
+
+
 CHILD = textwrap.dedent(
     """
     import asyncio, sys

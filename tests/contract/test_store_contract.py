@@ -198,6 +198,28 @@ async def test_search_sessions_by_each_criterion(store):
 
 
 @pytest.mark.gen_test
+async def test_has_served_knows_every_agent_who_held_a_customer(store):
+    first = await store.create_session({"openid": "o1", "skill": "s", "created_at": T0})
+    await store.update_session(first["id"], state="assigned", agent_id="a1", agents=["a1"])
+    # a1 transfers to a2; the session is closed later: both served o1, for good
+    await store.update_session(first["id"], agent_id="a2", agents=["a1", "a2"])
+    await store.update_session(first["id"], state="closed")
+    # a session recorded with a current agent only (no `agents` list) counts too
+    await store.create_session({"openid": "o2", "skill": "s", "state": "assigned", "agent_id": "a3",
+                                "created_at": T0 + 1})
+    await store.create_session({"openid": "o3", "skill": "s", "created_at": T0 + 2})  # still queued
+
+    assert await store.has_served("a1", "o1") is True
+    assert await store.has_served("a2", "o1") is True
+    assert await store.has_served("a3", "o2") is True
+    assert await store.has_served("a3", "o1") is False
+    assert await store.has_served("a1", "o2") is False
+    assert await store.has_served("a1", "o3") is False  # nobody held it yet
+    assert await store.has_served("a1", "nobody") is False
+    assert await store.has_served("", "o1") is False
+
+
+@pytest.mark.gen_test
 async def test_search_sessions_paging(store):
     ids = [(await store.create_session({"openid": "o1", "skill": "s", "created_at": T0 + i}))["id"]
            for i in range(7)]

@@ -330,6 +330,35 @@ async def test_slow_client_is_cut_off_4009_and_others_keep_receiving(env):
 
 
 @pytest.mark.gen_test
+async def test_outbound_queue_is_bounded_in_bytes_and_freed_on_4009(env):
+    uid = env.users["alice"]["id"]
+    gate = asyncio.Event()
+    slow = FakeSocket()
+    sent: list[bytes] = []
+
+    async def stuck_send(data: bytes) -> None:  # the client read the welcome, then stopped reading
+        sent.append(data)
+        if len(sent) > 1:
+            await gate.wait()
+
+    conn = ConsoleConnection(stuck_send, slow.close, env.accounts, env.bus, env.desk,
+                             ConnectionSettings(outbound_max_bytes=10_000))
+    conn.start()
+    conn.on_message(json.dumps({"type": "hello", "token": env.tokens["alice"]}))
+    while not sent or conn.outbound_bytes:  # until the welcome was written
+        await asyncio.sleep(0)
+    # One frame bigger than the whole bound still goes out when nothing else waits…
+    await env.bus.publish([uid], "big", {"blob": "长" * 5_000})  # 15,000 bytes
+    assert slow.closed is None and conn.outbound_bytes > 10_000
+    # …but a client that is not reading cannot make the server hold more.
+    await env.bus.publish([uid], "small", {"n": 1})
+    assert slow.closed is not None and slow.closed[0] == 4009
+    assert conn.outbound_bytes == 0 and not conn._outbound and env.bus.connection_count(uid) == 0
+    gate.set()  # the stuck write completes: the writer ends instead of waiting for ever
+    await asyncio.wait_for(conn._writer, 5)  # type: ignore[arg-type]
+
+
+@pytest.mark.gen_test
 async def test_more_than_eight_sockets_closes_4008(env):
     socks = [(await env.hello("alice"))[1] for _ in range(8)]
     assert all(s.frames[0]["type"] == "welcome" for s in socks)

@@ -1,0 +1,137 @@
+"""Who may read which customers, sessions, notes and transcripts: the one rule every read asks.
+
+Every read of a customer, their sessions (closing notes included) or a transcript goes through
+an :class:`AccessPolicy`, on REST (``/api/customers/*``, ``/api/sessions/*``, the session
+search) and on the socket (``monitor``, ``explain``). The rule:
+
+* An **agent** reads a customer they hold now (an open session assigned or offered to them) or
+  have served (any session of that customer they were assigned to, transfers included), and then
+  everything of that customer: every session, note and transcript. Nothing of anyone else.
+  "Served" is the store's ``has_served``, one indexed lookup.
+* **Admins** and **QA** read every customer. **Supervisors** read the customers in their scope:
+  everyone today; :meth:`AccessPolicy.supervisor_scope` is the seam where team scoping plugs in
+  (a supervisor will see only the customers their teams' members hold or served).
+* Any other role reads no customer.
+
+A refusal answers 403: ``not_your_customer`` for a customer, ``not_your_session`` for a session
+or transcript. It never says whether the thing exists: for a caller whose scope is limited, an
+openid or session id that does not exist is refused exactly like one that belongs to someone
+else, so ids cannot be probed. Only callers who read everything learn 404 (``not_found``).
+Every refusal is written to the audit log (action ``read_refused``) and logged as a warning.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from desk.errors import DeskError
+
+log = logging.getLogger("kefu.access")
+
+# Roles whose reads are not limited to the customers of particular agents.
+READ_ALL_ROLES = frozenset({"admin", "qa"})
+# Roles that may search sessions across customers (a search is a list of many customers).
+SEARCH_ROLES = frozenset({"admin", "supervisor", "qa"})
+# Longest id or openid copied into the audit log and the log line of a refusal.
+REFUSED_REF_MAX_CHARS = 128
+
+
+class Refused(DeskError):
+    """A read the caller may not make (HTTP 403)."""
+
+
+def _roles(user: dict[str, Any]) -> set[str]:
+    return set(user.get("roles") or ())
+
+
+class AccessPolicy:
+    """The read rule over a `store.base.Store` (``has_served``, ``open_session_for_customer``,
+    ``get_session``, ``add_audit``)."""
+
+    def __init__(self, store: Any, clock: Callable[[], float]) -> None:
+        self.store = store
+        self.clock = clock
+
+    # -- scope -----------------------------------------------------------------------------------
+    def scope(self, user: dict[str, Any]) -> frozenset[str] | None:
+        """The agents whose customers ``user`` reads: None means every customer."""
+        roles = _roles(user)
+        if roles & READ_ALL_ROLES:
+            return None
+        if "supervisor" in roles:
+            return self.supervisor_scope(user)
+        if "agent" in roles:
+            return frozenset({user["id"]})
+        return frozenset()
+
+    def supervisor_scope(self, user: dict[str, Any]) -> frozenset[str] | None:
+        """Every customer, for now. Team scoping replaces this with the members of the
+        supervisor's teams (None still for a supervisor in no team); nothing else changes."""
+        return None
+
+    # -- questions -------------------------------------------------------------------------------
+    async def can_read_customer(self, user: dict[str, Any], openid: str) -> bool:
+        scope = self.scope(user)
+        if scope is None:
+            return True
+        if not scope or not isinstance(openid, str) or not openid:
+            return False
+        # Holding is answered from the store's cache of open sessions; served is one index lookup.
+        open_session = await self.store.open_session_for_customer(openid)
+        if open_session is not None and self._holds(scope, open_session):
+            return True
+        for agent_id in sorted(scope):
+            if await self.store.has_served(agent_id, openid):
+                return True
+        return False
+
+    async def can_read_session(self, user: dict[str, Any], session: dict[str, Any]) -> bool:
+        scope = self.scope(user)
+        if scope is None:
+            return True
+        if self._holds(scope, session) or set(session.get("agents") or ()) & scope:
+            return True
+        return await self.can_read_customer(user, session["openid"])
+
+    @staticmethod
+    def _holds(scope: frozenset[str], session: dict[str, Any]) -> bool:
+        return ((session.get("state") == "assigned" and session.get("agent_id") in scope)
+                or session.get("offered_to") in scope)
+
+    # -- checks that refuse ----------------------------------------------------------------------
+    async def check_customer(self, user: dict[str, Any], openid: str, what: str) -> None:
+        """Return when ``user`` may read customer ``openid``; refuse (403, audited) otherwise.
+        ``what`` names the read in the audit entry (``customer``, ``customer_sessions``…)."""
+        if not await self.can_read_customer(user, openid):
+            await self._refused(user, what, openid=openid)
+            raise Refused("not_your_customer", "you may read only the customers you hold or have served")
+
+    async def check_session(self, user: dict[str, Any], session_id: str, what: str) -> dict[str, Any]:
+        """The session ``session_id`` when ``user`` may read it; 404 only for callers who may
+        read every session, else 403 (audited) whether or not it exists."""
+        session = await self.store.get_session(session_id) if isinstance(session_id, str) and session_id else None
+        if session is not None and await self.can_read_session(user, session):
+            return session
+        if session is None and self.scope(user) is None:
+            raise DeskError("not_found", "no such session")
+        await self._refused(user, what, session_id=session_id)
+        raise Refused("not_your_session", "you may read only the sessions of customers you hold or have served")
+
+    def search_filters(self, user: dict[str, Any], filters: dict[str, Any]) -> dict[str, Any]:
+        """The filters a session search runs with for ``user``. Agents search no one (they read
+        their customers' histories per customer); team scoping will limit a scoped supervisor's
+        ``agent_id`` to their scope here."""
+        if not _roles(user) & SEARCH_ROLES:
+            raise DeskError("forbidden", "searching sessions needs the role supervisor, admin or qa")
+        return filters
+
+    async def _refused(self, user: dict[str, Any], what: str, openid: str | None = None,
+                       session_id: str | None = None) -> None:
+        ref = str(openid if openid is not None else session_id)[:REFUSED_REF_MAX_CHARS]
+        log.warning("read refused", extra={"fields": {"user_id": user.get("id"), "read": what, "ref": ref}})
+        await self.store.add_audit({
+            "ts": self.clock(), "actor_id": user.get("id"), "action": "read_refused",
+            "session_id": ref if session_id is not None else None,
+            "target": ref if openid is not None else None, "details": {"read": what}})
