@@ -17,7 +17,7 @@ from typing import Any
 from desk.errors import DeskError
 from desk.inbound import InboundLog, Processed
 from desk.profiles import CustomerProfiles
-from desk.routing_driver import RoutingDriver
+from desk.routing_driver import RoutingDriver, skills_of
 from desk.transcripts import inbound_to_message, public_message
 from desk.watchers import Watchers
 from store.base import DuplicateError
@@ -593,6 +593,19 @@ class Desk:
             user = users.get(agent["id"]) or {}
             agent["name"] = user.get("name") or agent["id"]
             agent["username"] = user.get("username")
+        # The engine knows the agents who logged in since it started; the wall lists every agent,
+        # the others as offline, so "offline 0" never hides a team that has not come in.
+        listed = {a["id"] for a in wall["agents"]}
+        for user in users.values():
+            if user["id"] not in listed and "agent" in (user.get("roles") or ()) and not user.get("disabled"):
+                wall["agents"].append({
+                    "id": user["id"], "name": user.get("name") or user["id"], "username": user.get("username"),
+                    "status": "offline", "presence": "offline", "connected": False, "since": None,
+                    "time_in_status_s": None, "load": 0, "capacity": int(user.get("max_sessions") or 1),
+                    "sessions": [], "offers": [], "skills": skills_of(user), "occupancy": 0.0})
+        for queue in wall["queues"]:
+            queue["agents"]["offline"] = sum(1 for a in wall["agents"]
+                                             if a["status"] == "offline" and queue["skill"] in (a.get("skills") or {}))
         sessions = await self.store.list_open_sessions()
         customers = await self.store.get_customers(s["openid"] for s in sessions)
         wall["sessions"] = [
@@ -602,10 +615,11 @@ class Desk:
             for s in sessions
         ]
         wall["ts"] = self.clock()
+        wall["refresh_secs"] = self.watchers.refresh_secs
         return wall
 
     async def queues_snapshot(self) -> dict[str, Any]:
-        return {"queues": self.routing.wall_now()["queues"]}
+        return {"queues": (await self.wall_snapshot())["queues"]}
 
     async def agents_snapshot(self) -> dict[str, Any]:
         wall = await self.wall_snapshot()

@@ -7,7 +7,7 @@ import { api, auth, roleHome, signedInPage, ApiError } from "kefu/api";
 import { KefuSocket, SocketError } from "kefu/socket";
 import {
   el, clear, clock, fmtDuration, fmtAgo, fmtDateTime, everySecond, toast, customerName, customerAvatar,
-  customerDetail, skillLabel, setupChrome, openDialog,
+  customerDetail, closedSentence, skillLabel, setupChrome, openDialog,
 } from "kefu/ui";
 import { Transcript, MessageView, previewText, errorText } from "kefu/messages";
 
@@ -365,7 +365,7 @@ function renderActive(full = false) {
   $("conv-meta").textContent = meta.filter(Boolean).join(" · ");
   const closed = !!entry.closed;
   $("conv-closed").hidden = !closed;
-  if (closed) $("conv-closed").textContent = t("conv.closed", { reason: t(`close_reason.${entry.closed}`) });
+  if (closed) $("conv-closed").textContent = t("conv.closed", { sentence: closedSentence(entry.closed) });
   $("btn-transfer").disabled = closed;
   $("btn-close").disabled = closed;
   if (full || view.transcript !== entry.transcript) {
@@ -879,7 +879,7 @@ socket.on("event:session_closed", (d) => {
   if (state.sessions.has(id)) {
     const entry = state.sessions.get(id);
     if (d.reason && d.reason !== "closed" && d.reason !== "transferred") {
-      toast(t("conv.closed_toast", { name: nameOf(entry.session.customer, entry.session.openid), reason: t(`close_reason.${d.reason}`) }), "info");
+      toast(t("conv.closed_toast", { name: nameOf(entry.session.customer, entry.session.openid), reason: closedSentence(d.reason) }), "info");
     }
     markClosed(id, d.reason);
   }

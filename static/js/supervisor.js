@@ -5,7 +5,7 @@ import { api, auth, roleHome, signedInPage, ApiError } from "kefu/api";
 import { KefuSocket, SocketError } from "kefu/socket";
 import {
   el, clear, clock, fmtDuration, everySecond, toast, customerName, avatar, customerAvatar, customerDetail, skillLabel,
-  setupChrome, fmtDateTime,
+  setupChrome, fmtDateTime, fmtAgo, closedSentence,
 } from "kefu/ui";
 import { Transcript, MessageView, errorText } from "kefu/messages";
 import { LiveChart } from "kefu/chart";
@@ -30,7 +30,9 @@ const state = {
   agents: [],
   sessions: [],
   skills: [],
-  updatedAt: null,
+  updatedAt: null, // the server's time of the last wall picture (its ts)
+  receivedAt: null, // when that picture arrived here (Date.now())
+  refreshSecs: 5, // how often the server repaints a quiet wall (queues' refresh_secs)
   monitored: null, // {id, session, transcript, closed}
   profiles: new Map(), // openid -> the latest {openid, nickname, avatar_url} (event customer_updated)
 };
@@ -89,6 +91,8 @@ function applySnapshot(data) {
   if (data.agents) state.agents = data.agents;
   if (data.sessions) state.sessions = data.sessions;
   state.updatedAt = data.ts || clock.now();
+  state.receivedAt = Date.now();
+  if (Number(data.refresh_secs) > 0) state.refreshSecs = Number(data.refresh_secs);
   const waiting = state.queues.reduce((n, q) => n + (q.waiting || 0), 0);
   const sls = state.queues.map((q) => slPercent(q.service_level)).filter((v) => v !== null);
   const sl = sls.length ? sls.reduce((a, b) => a + b, 0) / sls.length : null;
@@ -123,12 +127,29 @@ function renderQueues() {
         el("p", { class: "queue-agents" },
           el("span", { class: "pill pill-available", text: t("queues.n_available", { n: a.available || 0 }) }),
           el("span", { class: "pill pill-busy", text: t("queues.n_busy", { n: a.busy || 0 }) }),
-          el("span", { class: "pill pill-away", text: t("queues.n_away", { n: a.away || 0 }) }))),
+          el("span", { class: "pill pill-away", text: t("queues.n_away", { n: a.away || 0 }) }),
+          el("span", { class: "pill pill-offline", text: t("queues.n_offline", { n: a.offline || 0 }) }))),
     );
   }
   if (!state.queues.length) list.append(el("li", { class: "empty", text: t("queues.empty") }));
   $("queues-total").textContent = t("queues.total", { n: total });
-  $("updated-at").textContent = state.updatedAt ? t("supervisor.updated", { time: new Date(state.updatedAt * 1000).toLocaleTimeString() }) : "";
+  renderUpdatedAt();
+}
+
+// The server repaints the wall every refresh_secs even when nothing changes: three repaints
+// missed means the picture is stale (events stopped), not that the desk is quiet.
+const STALE_AFTER_REFRESHES = 3;
+function renderUpdatedAt() {
+  const node = $("updated-at");
+  if (!state.updatedAt) {
+    node.textContent = "";
+    return;
+  }
+  const time = new Date(state.updatedAt * 1000).toLocaleTimeString();
+  const silentSecs = (Date.now() - state.receivedAt) / 1000;
+  const stale = silentSecs > STALE_AFTER_REFRESHES * state.refreshSecs;
+  node.classList.toggle("stale", stale);
+  node.textContent = stale ? t("supervisor.stale", { time, ago: fmtAgo(silentSecs) }) : t("supervisor.updated", { time });
 }
 
 function agentSessions(a) {
@@ -231,6 +252,7 @@ function renderLive() {
 }
 
 function tick() {
+  renderUpdatedAt();
   for (const td of document.querySelectorAll("#agents td[data-since]")) {
     const since = Number(td.dataset.since);
     if (since) td.textContent = fmtDuration(clock.now() - since);
@@ -306,7 +328,7 @@ function renderMonitorHead() {
   $("monitor-meta").textContent = [customerDetail(who), skillLabel(state.skills, s.skill), s.state ? t(`state.${s.state}`) : "", s.agent_id ? t("monitor.with_agent", { name: agentName(s.agent_id) || s.agent_id }) : "", s.created_at ? fmtDateTime(s.created_at) : ""].filter(Boolean).join(" · ");
   const closed = m.closed || s.state === "closed";
   $("monitor-closed").hidden = !closed;
-  if (closed) $("monitor-closed").textContent = t("monitor.closed", { reason: t(`close_reason.${m.closed || s.close_reason || "closed"}`) });
+  if (closed) $("monitor-closed").textContent = t("monitor.closed", { sentence: closedSentence(m.closed || s.close_reason || "closed") });
   const sel = $("reassign-agent");
   const current = sel.value;
   clear(sel);

@@ -1,6 +1,6 @@
 // Small DOM and formatting helpers shared by the consoles. User text only ever reaches the page
 // through textContent and attributes set here, never through innerHTML.
-import { t, lang, setLang } from "kefu/i18n";
+import { t, has, lang, setLang } from "kefu/i18n";
 
 export function el(tag, props = {}, ...children) {
   const node = document.createElement(tag);
@@ -147,6 +147,12 @@ export function customerDetail(customer, openid) {
   const c = customer || {};
   const id = c.openid || openid || "";
   return id && customerName(c, openid) !== id ? id : null;
+}
+
+// Why a session ended, as one whole sentence in the console's language (never a bare code).
+export function closedSentence(reason) {
+  const key = `closed.${reason || "closed"}`;
+  return has(key) ? t(key) : t("closed.other");
 }
 
 export function skillLabel(skills, name) {

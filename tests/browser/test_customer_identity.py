@@ -91,6 +91,7 @@ def test_names_and_avatars_in_every_view(open_page, sim, artifacts):
     close.get_by_label("小结代码").select_option("resolved")
     close.get_by_role("button", name="结束会话").click()
     expect(close).to_be_hidden()
+    expect(alice.locator("#conv-closed")).to_have_text("本次会话已结束。仅供查看。")
     sim.send(openid, "我又来了", nickname="陈小红")
     alice.locator(".offer-card", has_text="陈小红").get_by_role("button", name=re.compile("^接入")).click()
     expect(alice.locator("#conv-title")).to_have_text("陈小红")
@@ -100,3 +101,41 @@ def test_names_and_avatars_in_every_view(open_page, sim, artifacts):
     expect(alice.locator("#history-meta")).to_contain_text("陈小红")
     expect(alice.locator("#history-messages")).to_contain_text("你好，我想咨询一下贷款")
     save_screenshot(alice, artifacts, "identity-history-1280x800")
+
+
+def test_the_wall_lists_every_agent_and_says_when_it_is_stale(open_page, artifacts):
+    open_page.allow("the server responded with a status of 404")  # the dead avatar of the test above
+    sup = open_page("1920x1080", name="super")
+    cut = {"on": False}
+    queues_event = re.compile(r'"event":\s*"queues"')
+
+    def relay(ws):
+        # The page's socket goes through here; with ``cut`` on, queue events stop reaching the
+        # page while the socket itself stays up (a stalled event stream).
+        server = ws.connect_to_server()
+        ws.on_message(lambda m: server.send(m))
+        server.on_message(lambda m: None if cut["on"] and queues_event.search(str(m)) else ws.send(m))
+
+    sup.route_web_socket("**/ws", relay)
+    login(sup, "super", expect_path="/supervisor")
+    expect(sup.locator("#conn-status")).to_have_attribute("data-state", "open")
+    # Agents who have not logged in are on the wall, as offline, and counted.
+    for name in ("Bob", "Carol"):
+        expect(sup.locator("#agents tr", has_text=name)).to_have_attribute("data-status", "offline")
+    expect(sup.locator("#agents-summary")).to_contain_text(re.compile(r"离线 [1-9]"))
+    expect(sup.locator('.queue-card[data-skill="cards"] .pill-offline')).to_have_text(re.compile(r"离线 [1-9]"))
+
+    # A quiet wall still moves: "updated at" changes with the server's periodic repaint.
+    updated = sup.locator("#updated-at")
+    expect(updated).to_contain_text("更新于")
+    before = updated.text_content()
+    expect(updated).not_to_have_text(before, timeout=15000)
+    save_screenshot(sup, artifacts, "wall-live-1920x1080")
+
+    # Events stop: after three missed repaints the wall says it may be out of date.
+    cut["on"] = True
+    expect(updated).to_contain_text("数据可能已过时", timeout=25000)
+    expect(updated).to_have_class(re.compile("stale"))
+    save_screenshot(sup, artifacts, "wall-stale-1920x1080")
+    cut["on"] = False
+    expect(updated).not_to_contain_text("数据可能已过时", timeout=15000)
