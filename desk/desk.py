@@ -17,7 +17,8 @@ from typing import Any
 from desk.access import AccessPolicy
 from desk.errors import DeskError
 from desk.inbound import InboundLog, Processed
-from desk.routing_driver import RoutingDriver
+from desk.profiles import CustomerProfiles
+from desk.routing_driver import RoutingDriver, skills_of
 from desk.transcripts import inbound_to_message, public_message
 from desk.watchers import Watchers
 from store.base import DuplicateError
@@ -46,6 +47,13 @@ def _roles(user: dict[str, Any]) -> set[str]:
     return set(user.get("roles") or ())
 
 
+def customer_brief(customer: dict[str, Any] | None, openid: str) -> dict[str, Any]:
+    """The customer as events show them: who they are (name, avatar), beside their openid."""
+    c = customer or {}
+    return {"openid": openid, "nickname": c.get("nickname"), "avatar_url": c.get("avatar_url"),
+            "tags": c.get("tags") or []}
+
+
 class Desk:
     def __init__(self, store: Any, bus: Any, accounts: Any, wechat: Any, config: Any,
                  clock: Any = time.time, metrics: Any = None) -> None:
@@ -59,6 +67,7 @@ class Desk:
         self.access = AccessPolicy(store, clock)  # who reads which customers: every read asks it
         self.inbound = InboundLog(store, self._process_inbound, clock)
         self.watchers = Watchers(self._publish, self.wall_snapshot)
+        self.profiles = CustomerProfiles(store, wechat, self._profile_arrived, clock)
         self.routing = RoutingDriver(store, clock, self, offer_timeout=config.offer_timeout,
                                      disconnect_grace=config.disconnect_grace)
         self._sends: set[asyncio.Task[None]] = set()
@@ -87,6 +96,7 @@ class Desk:
         self._stopping = True
         if self._idle_task is not None:
             self._idle_task.cancel()
+        self.profiles.stop()
         self.watchers.close()
         await self.routing.stop()
 
@@ -126,6 +136,7 @@ class Desk:
             writes = self.store.file_customer_message(
                 openid, now, changes, session["id"], {"last_customer_at": now}, filed, inbound_key=key)
             customer = {**(known or {"openid": openid}), **changes}
+            self.profiles.notice(customer)  # a fetch that failed earlier is tried again
             session = {**session, "last_customer_at": now}
             await self._relay_inbound(session, customer, filed, before, now)
             await writes
@@ -141,6 +152,8 @@ class Desk:
                 return Processed(latest[0]["id"], marked=True)
 
         customer = await self.store.upsert_customer(openid, seen_at=now, **changes)
+        # Stored now, so the fetch (in the background, never awaited here) has a record to fill.
+        self.profiles.notice(customer)
         if message.is_event:
             if session is None:
                 return Processed(None)
@@ -200,6 +213,22 @@ class Desk:
         except DuplicateError:
             return None  # reprocessing after a crash: already in the transcript
 
+    async def _profile_arrived(self, customer: dict[str, Any]) -> None:
+        """WeChat told us who a customer is: every console showing them refreshes (the offer may
+        have gone out before the name came)."""
+        openid = customer["openid"]
+        data: dict[str, Any] = {"customer": customer_brief(customer, openid)}
+        targets = set(self.watchers.queue_subscribers())
+        session = await self.store.open_session_for_customer(openid)
+        if session is not None:
+            data["session_id"] = session["id"]
+            targets.update(self.watchers.monitors_of(session["id"]))
+            if session.get("agent_id") and session["state"] == "assigned":
+                targets.add(session["agent_id"])
+            if session.get("offered_to"):
+                targets.add(session["offered_to"])
+        await self._publish(sorted(targets), "customer_updated", data)
+
     # -- events out ------------------------------------------------------------------------------
     async def _publish(self, user_ids: list[str], event: str, data: dict[str, Any]) -> None:
         if user_ids:
@@ -218,8 +247,7 @@ class Desk:
             customer = await self.store.get_customer(session["openid"]) or {"openid": session["openid"]}
         budget = ReplyBudget.from_dict(customer.get("budget"))
         out = {k: v for k, v in session.items() if k not in ("_id",)}
-        out["customer"] = {"openid": customer["openid"], "nickname": customer.get("nickname"),
-                           "tags": customer.get("tags") or [], "first_seen": customer.get("first_seen"),
+        out["customer"] = {**customer_brief(customer, session["openid"]), "first_seen": customer.get("first_seen"),
                            "last_seen": customer.get("last_seen")}
         out["budget"] = budget.to_public(self.clock())
         return out
@@ -250,8 +278,7 @@ class Desk:
         preview = next((m.get("text") for m in reversed(messages) if m["direction"] == "in"), None)
         await self._publish([agent_id], "offer", {
             "session_id": session_id, "skill": skill, "expires_in": round(expires_in, 1),
-            "customer": {"openid": session["openid"], "nickname": customer.get("nickname"),
-                         "tags": customer.get("tags") or []},
+            "customer": customer_brief(customer, session["openid"]),
             "waited_s": round(self.clock() - (session.get("queued_at") or session["created_at"]), 1),
             "preview": preview, "transfer_from": transfer_from,
         })
@@ -338,8 +365,7 @@ class Desk:
             if session is not None:
                 customer = await self.store.get_customer(session["openid"]) or {}
                 offers.append({"session_id": session_id, "skill": session["skill"], "expires_in": expires_in,
-                               "customer": {"openid": session["openid"], "nickname": customer.get("nickname"),
-                                            "tags": customer.get("tags") or []}})
+                               "customer": customer_brief(customer, session["openid"])})
         status, since = self.routing.presence_of(user["id"])
         return {"sessions": sessions, "presence": {"status": status, "since": since}, "offers": offers}
 
@@ -605,16 +631,33 @@ class Desk:
             user = users.get(agent["id"]) or {}
             agent["name"] = user.get("name") or agent["id"]
             agent["username"] = user.get("username")
+        # The engine knows the agents who logged in since it started; the wall lists every agent,
+        # the others as offline, so "offline 0" never hides a team that has not come in.
+        listed = {a["id"] for a in wall["agents"]}
+        for user in users.values():
+            if user["id"] not in listed and "agent" in (user.get("roles") or ()) and not user.get("disabled"):
+                wall["agents"].append({
+                    "id": user["id"], "name": user.get("name") or user["id"], "username": user.get("username"),
+                    "status": "offline", "presence": "offline", "connected": False, "since": None,
+                    "time_in_status_s": None, "load": 0, "capacity": int(user.get("max_sessions") or 1),
+                    "sessions": [], "offers": [], "skills": skills_of(user), "occupancy": 0.0})
+        for queue in wall["queues"]:
+            queue["agents"]["offline"] = sum(1 for a in wall["agents"]
+                                             if a["status"] == "offline" and queue["skill"] in (a.get("skills") or {}))
+        sessions = await self.store.list_open_sessions()
+        customers = await self.store.get_customers(s["openid"] for s in sessions)
         wall["sessions"] = [
-            {k: s.get(k) for k in ("id", "openid", "skill", "state", "agent_id", "queued_at", "accepted_at",
-                                   "priority", "last_customer_at")}
-            for s in await self.store.list_open_sessions()
+            {**{k: s.get(k) for k in ("id", "openid", "skill", "state", "agent_id", "queued_at", "accepted_at",
+                                      "priority", "last_customer_at")},
+             "customer": customer_brief(customers.get(s["openid"]), s["openid"])}
+            for s in sessions
         ]
         wall["ts"] = self.clock()
+        wall["refresh_secs"] = self.watchers.refresh_secs
         return wall
 
     async def queues_snapshot(self) -> dict[str, Any]:
-        return {"queues": self.routing.wall_now()["queues"]}
+        return {"queues": (await self.wall_snapshot())["queues"]}
 
     async def agents_snapshot(self) -> dict[str, Any]:
         wall = await self.wall_snapshot()

@@ -27,7 +27,8 @@ SNAPSHOT_EVERY_EVENTS = 500
 WALL_QUEUE_HEAD = 50
 
 
-def _skills_of(user: dict[str, Any]) -> dict[str, int]:
+def skills_of(user: dict[str, Any]) -> dict[str, int]:
+    """A user's skills as the engine takes them: name -> level (1-5, default 3)."""
     out: dict[str, int] = {}
     for skill in user.get("skills") or ():
         if isinstance(skill, str):
@@ -202,7 +203,7 @@ class RoutingDriver:
     # -- commands --------------------------------------------------------------------------------
     async def agent_known(self, user: dict[str, Any]) -> None:
         """Log the agent into the engine, or refresh their skills and capacity."""
-        skills = _skills_of(user)
+        skills = skills_of(user)
         signature = (tuple(sorted(skills.items())), int(user.get("max_sessions") or 1))
         async with self._lock:
             assert self.engine is not None

@@ -2,7 +2,10 @@
 
 Subscriptions belong to one connection (``conn_key``) of a user; events still go to the user,
 so every tab of that user sees them. Queue updates are coalesced: many changes within
-``QUEUES_MIN_INTERVAL_SECS`` become one ``queues`` event carrying the state at send time.
+``QUEUES_MIN_INTERVAL_SECS`` become one ``queues`` event carrying the state at send time. While
+anyone is subscribed, a ``queues`` event also goes out every ``QUEUES_REFRESH_SECS`` with no
+change at all: waits grow and service level falls with the clock alone, and a wall that hears
+nothing for several refreshes knows its picture is stale rather than quiet.
 """
 
 from __future__ import annotations
@@ -15,11 +18,15 @@ from typing import Any
 
 # A wall that repaints more than a few times a second helps nobody and costs every supervisor.
 QUEUES_MIN_INTERVAL_SECS = 0.3
+# A quiet wall still repaints this often (docs/protocol.md: consoles call a wall stale after
+# three refreshes without an event).
+QUEUES_REFRESH_SECS = 5.0
 
 
 class Watchers:
     def __init__(self, publish: Callable[[list[str], str, dict[str, Any]], Awaitable[None]],
-                 snapshot: Callable[[], Awaitable[dict[str, Any]]], clock: Callable[[], float] = time.monotonic) -> None:
+                 snapshot: Callable[[], Awaitable[dict[str, Any]]], clock: Callable[[], float] = time.monotonic,
+                 refresh_secs: float = QUEUES_REFRESH_SECS) -> None:
         self._publish = publish
         self._snapshot = snapshot
         self._clock = clock
@@ -29,10 +36,22 @@ class Watchers:
         self._last_sent = 0.0
         self._flush_handle: asyncio.TimerHandle | None = None
         self._flush_task: asyncio.Task[None] | None = None
+        self.refresh_secs = refresh_secs
+        self._refresh_handle: asyncio.TimerHandle | None = None
 
     # -- queue wall ------------------------------------------------------------------------------
     def subscribe_queues(self, user_id: str, conn_key: str) -> None:
         self._queue_subs[user_id].add(conn_key)
+        if self._refresh_handle is None:
+            self._refresh_handle = asyncio.get_running_loop().call_later(self.refresh_secs, self._refresh)
+
+    def _refresh(self) -> None:
+        """The periodic repaint (cancelled when the last subscriber goes)."""
+        self._refresh_handle = None
+        if not self._queue_subs:
+            return
+        self.queues_changed()
+        self._refresh_handle = asyncio.get_running_loop().call_later(self.refresh_secs, self._refresh)
 
     def unsubscribe_queues(self, user_id: str, conn_key: str) -> None:
         conns = self._queue_subs.get(user_id)
@@ -40,6 +59,9 @@ class Watchers:
             conns.discard(conn_key)
             if not conns:
                 del self._queue_subs[user_id]
+        if not self._queue_subs and self._refresh_handle is not None:
+            self._refresh_handle.cancel()
+            self._refresh_handle = None
 
     def queue_subscribers(self) -> list[str]:
         return sorted(self._queue_subs)
@@ -104,6 +126,9 @@ class Watchers:
         self._monitors.pop(session_id, None)
 
     def close(self) -> None:
+        if self._refresh_handle is not None:
+            self._refresh_handle.cancel()
+            self._refresh_handle = None
         if self._flush_handle is not None:
             self._flush_handle.cancel()
             self._flush_handle = None

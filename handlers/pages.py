@@ -75,7 +75,8 @@ class PageHandler(tornado.web.RequestHandler):
             # The one inline script is the import map, allowed by this response's nonce.
             f"script-src 'self' 'nonce-{nonce}'",
             "style-src 'self'",
-            "img-src 'self' data: blob:",
+            # WeChat's avatar hosts: customers' headimgurl (desk/profiles.py asks for https).
+            "img-src 'self' data: blob: https://thirdwx.qlogo.cn https://wx.qlogo.cn",
             "media-src 'self' blob:",
             "font-src 'self'",
             f"connect-src 'self' {ws_scheme}://{host}",

@@ -374,7 +374,8 @@ class RoutingEngine:
             cfg = self._cfg(skill)
             waiting = [self._sessions[sid] for sid in self._waiting.get(skill, {})]
             metrics = self._metrics.get(skill) or QueueMetrics()
-            stats = metrics.summary(now, cfg.sla_secs, self.settings.metrics_window_secs)
+            past_sla = sum(1 for s in waiting if now - s.waiting_since > cfg.sla_secs)
+            stats = metrics.summary(now, cfg.sla_secs, self.settings.metrics_window_secs, waiting_past_sla=past_sla)
             available = busy = away = 0
             for agent_id in self._members.get(skill, {}):
                 agent = self._agents[agent_id]

@@ -29,7 +29,10 @@ class QueueMetrics:
         while self.window and self.window[0][0] < horizon:
             self.window.popleft()
 
-    def summary(self, now: float, sla_secs: float, window_secs: float) -> dict[str, Any]:
+    def summary(self, now: float, sla_secs: float, window_secs: float, waiting_past_sla: int = 0) -> dict[str, Any]:
+        """``waiting_past_sla``: sessions still in the queue that have waited longer than the
+        target. They are breaches already, whatever happens next, so the live figure counts them
+        now rather than when they leave (a queue whose customers all wait forever is not 100 %)."""
         horizon = now - window_secs
         answered = within = left = 0
         total_wait = 0.0
@@ -42,10 +45,13 @@ class QueueMetrics:
                 total_wait += wait
                 if wait <= sla_secs:
                     within += 1
+        judged = left + waiting_past_sla
         return {
             # Fraction of sessions that left the queue in the window answered within the SLA;
-            # abandoned and timed-out sessions count against it. None when nothing left yet.
-            "service_level": (within / left) if left else None,
+            # abandoned and timed-out sessions count against it, and so does each session still
+            # waiting past the SLA. None when nothing can be judged yet.
+            "service_level": (within / judged) if judged else None,
+            "waiting_past_sla": waiting_past_sla,
             "average_wait_s": (total_wait / answered) if answered else None,
             "answered_in_window": answered,
             "left_queue_in_window": left,

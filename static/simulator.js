@@ -113,7 +113,8 @@ async function send(openid, payload) {
     const res = await fetch(`${prefix}/api/send`, {
       method: "POST",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ openid, ...payload }),
+      // The nickname is what WeChat's user-info API answers for this customer.
+      body: JSON.stringify({ openid, nickname: phone ? phone.nickname : undefined, ...payload }),
     });
     if (!res.ok) {
       const body = await res.json().catch(() => ({}));
@@ -147,7 +148,7 @@ function addPhone(customer) {
   const error = root.querySelector(".phone-error");
   const typing = el("div", "typing", "对方正在输入…");
   typing.hidden = true;
-  const phone = { root, chat, error, typing };
+  const phone = { root, chat, error, typing, nickname: customer.nickname };
   phones.set(customer.openid, phone);
 
   const form = root.querySelector(".phone-input");

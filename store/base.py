@@ -32,6 +32,7 @@ import hashlib
 import os
 import threading
 import time
+from collections.abc import Iterable
 from typing import Any
 
 SESSION_STATES = ("queued", "offered", "assigned", "closed", "diverted")
@@ -130,7 +131,9 @@ def customer_record(openid: str, seen_at: float, fields: dict) -> dict:
         "openid": openid,
         "first_seen": seen_at,
         "last_seen": seen_at,
-        "nickname": None,
+        "nickname": None,  # from WeChat's user info (desk/profiles.py), None until known
+        "avatar_url": None,  # WeChat's headimgurl, None when unknown or none
+        "profile": {},  # the user-info fetch's outcome: {"fetched_at", "subscribed"} or {"fetched_at", "error"}
         "tags": [],
         "budget": {},  # reply budget, e.g. {"window_start": ts, "sent": n}: the desk owns its keys
         "last_skill": None,
@@ -354,6 +357,16 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def update_customer(self, openid: str, /, **fields: Any) -> dict:
         """Merge ``fields`` into the customer; NotFound if absent. Returns the updated record."""
+
+    async def get_customers(self, openids: Iterable[str]) -> dict[str, dict]:
+        """The stored customers among ``openids``, by openid (absent ones left out). One call
+        for a whole wall of sessions; stores with a cheaper bulk read override it."""
+        out: dict[str, dict] = {}
+        for openid in dict.fromkeys(openids):
+            customer = await self.get_customer(openid)
+            if customer is not None:
+                out[openid] = customer
+        return out
 
     # -- sessions ------------------------------------------------------------------------------
 

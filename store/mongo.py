@@ -34,6 +34,7 @@ import datetime
 import json
 import re
 import time
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -246,6 +247,13 @@ class MongoStore(Store):
     async def update_customer(self, openid: str, /, **fields: Any) -> dict:
         fields = check_update("customer", fields, ("openid",))
         return await self._update("customers", openid, fields, "customer")
+
+    async def get_customers(self, openids: Iterable[str]) -> dict[str, dict]:
+        wanted = list(dict.fromkeys(openids))
+        if not wanted:
+            return {}
+        docs = await self.db.customers.find({"_id": {"$in": wanted}}).to_list()
+        return {doc["_id"]: _clean(doc) for doc in docs}
 
     # -- sessions ------------------------------------------------------------------------------
 

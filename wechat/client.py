@@ -1,4 +1,5 @@
-"""Async client for the WeChat Official Account API (customer-service messages, media, typing).
+"""Async client for the WeChat Official Account API (customer-service messages, media, typing,
+user info).
 
 wechatpy's client is synchronous (``requests``), which would block the event loop that carries
 every agent's WebSocket, so Kefu has its own small client on Tornado's ``AsyncHTTPClient``:
@@ -247,6 +248,15 @@ class WeChatClient:
         """Show (or stop showing) "typing..." to the customer."""
         body = {"touser": openid, "command": "Typing" if typing else "CancelTyping"}
         return await self._api_post("cgi-bin/message/custom/typing", body)
+
+    # -- users -------------------------------------------------------------------------------
+    async def user_info(self, openid: str, lang: str = "zh_CN") -> dict[str, Any]:
+        """``cgi-bin/user/info``: WeChat's answer as is (``subscribe``, ``openid``, ``nickname``,
+        ``headimgurl``, ``remark``, ``subscribe_time``, ``tagid_list``...; an unsubscribed user
+        gets only ``subscribe: 0`` and ``openid``). 40003 (``WeChatAPIError``) for an openid that
+        is not this account's."""
+        params = {"openid": openid, "lang": lang}
+        return await self._call(lambda token: self._get_json("cgi-bin/user/info", {"access_token": token, **params}))
 
     # -- media -------------------------------------------------------------------------------
     async def upload_media(self, media_type: str, filename: str, data: bytes) -> str:

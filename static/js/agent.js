@@ -6,8 +6,8 @@ import { initI18n, t, has } from "kefu/i18n";
 import { api, auth, roleHome, signedInPage, ApiError } from "kefu/api";
 import { KefuSocket, SocketError } from "kefu/socket";
 import {
-  el, clear, clock, fmtDuration, fmtAgo, fmtDateTime, everySecond, toast, customerName, avatar,
-  skillLabel, setupChrome, openDialog,
+  el, clear, clock, fmtDuration, fmtAgo, fmtDateTime, everySecond, toast, customerName, customerAvatar,
+  customerDetail, closedSentence, skillLabel, setupChrome, openDialog,
 } from "kefu/ui";
 import { Transcript, MessageView, previewText, errorText } from "kefu/messages";
 
@@ -36,6 +36,7 @@ const state = {
   agents: null,
   pendingStatus: new Map(),
   customers: new Map(),
+  profiles: new Map(), // openid -> the latest {openid, nickname, avatar_url} (event customer_updated)
 };
 
 const socket = new KefuSocket({ token: auth.token });
@@ -54,6 +55,20 @@ function agentName(id) {
   if (String(id) === String(user.id)) return user.name || user.username;
   const a = (state.agents || []).find((x) => String(x.id) === String(id));
   return a ? a.name || a.username : null;
+}
+
+// WeChat's name and avatar of a customer may come after the offer or the session that shows them
+// (event customer_updated): wherever a customer is shown, the latest profile for the openid wins.
+function profileOf(customer, openid) {
+  const c = customer || {};
+  const id = c.openid || openid;
+  const p = id ? state.profiles.get(id) : null;
+  if (!p) return { ...c, openid: id };
+  return { ...c, openid: id, nickname: p.nickname || c.nickname, avatar_url: p.avatar_url || c.avatar_url };
+}
+
+function nameOf(customer, openid) {
+  return customerName(profileOf(customer, openid), openid);
 }
 
 function errText(exc) {
@@ -133,7 +148,7 @@ function addOffer(data, { silent = false } = {}) {
 function alertOffer(data) {
   sound.currentTime = 0;
   sound.play().catch(() => {});
-  const name = customerName(data.customer);
+  const name = nameOf(data.customer);
   if ("Notification" in window && Notification.permission === "granted" && (document.hidden || !document.hasFocus())) {
     try {
       const n = new Notification(t("offer.notification_title"), {
@@ -159,7 +174,9 @@ function renderOffers() {
   clear(list);
   for (const [id, offer] of state.offers) {
     const d = offer.data;
-    const name = customerName(d.customer);
+    const who = profileOf(d.customer);
+    const name = customerName(who);
+    const detail = customerDetail(who);
     const first = state.offers.keys().next().value === id;
     const accept = el("button", { type: "button", class: "btn btn-primary btn-sm", text: t("offer.accept"), "aria-label": t("offer.accept_named", { name }), "aria-keyshortcuts": first ? "Alt+A" : null });
     const reject = el("button", { type: "button", class: "btn btn-sm", text: t("offer.reject"), "aria-label": t("offer.reject_named", { name }) });
@@ -170,9 +187,10 @@ function renderOffers() {
     const waited = el("span", { class: "offer-waited", dataset: { offerWaited: id } });
     list.append(
       el("li", { class: "offer-card", dataset: { sessionId: id } },
-        el("div", { class: "offer-head" }, avatar(name, d.customer && d.customer.openid),
+        el("div", { class: "offer-head" }, customerAvatar(who),
           el("div", { class: "offer-who" },
-            el("p", { class: "offer-name", text: name }),
+            el("p", { class: "offer-name", text: name, title: detail }),
+            detail ? el("p", { class: "customer-id mono", text: detail }) : null,
             el("p", { class: "offer-meta" }, el("span", { class: "chip", text: skillLabel(state.skills, d.skill) }), " ", waited))),
         d.preview ? el("p", { class: "offer-preview", text: d.preview }) : null,
         countdown,
@@ -274,14 +292,15 @@ function renderSessions() {
   for (const entry of entries) {
     const s = entry.session;
     const id = String(s.id);
-    const name = customerName(s.customer, s.openid);
+    const who = profileOf(s.customer, s.openid);
+    const name = customerName(who);
     const last = [...entry.transcript.list].reverse().find((m) => m.type !== "whisper" && m.type !== "note");
     const budget = s.budget || {};
     const btn = el("button", { type: "button", class: "session-item", dataset: { sessionId: id }, "aria-current": state.active === id ? "true" : null },
-      avatar(name, s.openid),
+      customerAvatar(who),
       el("span", { class: "session-main" },
         el("span", { class: "session-top" },
-          el("span", { class: "session-name", text: name }),
+          el("span", { class: "session-name", text: name, title: customerDetail(who) }),
           el("span", { class: "session-ago", dataset: { agoSession: id } })),
         el("span", { class: "session-bottom" },
           el("span", { class: "session-preview", text: previewText(last) }),
@@ -371,16 +390,17 @@ function renderActive(full = false) {
     return;
   }
   const s = entry.session;
-  const name = customerName(s.customer, s.openid);
-  $("conv-avatar").replaceChildren(avatar(name, s.openid));
-  $("conv-title").textContent = name;
-  const meta = [skillLabel(state.skills, s.skill)];
+  const who = profileOf(s.customer, s.openid);
+  $("conv-avatar").replaceChildren(customerAvatar(who));
+  $("conv-title").textContent = customerName(who);
+  $("conv-title").title = customerDetail(who) || "";
+  const meta = [customerDetail(who), skillLabel(state.skills, s.skill)];
   if (s.accepted_at) meta.push(t("conv.accepted_at", { time: fmtDateTime(s.accepted_at) }));
   if (s.transfers && s.transfers.length) meta.push(t("conv.transferred_n", { n: s.transfers.length }));
   $("conv-meta").textContent = meta.filter(Boolean).join(" · ");
   const closed = !!entry.closed;
   $("conv-closed").hidden = !closed;
-  if (closed) $("conv-closed").textContent = t("conv.closed", { reason: t(`close_reason.${entry.closed}`) });
+  if (closed) $("conv-closed").textContent = t("conv.closed", { sentence: closedSentence(entry.closed) });
   $("btn-transfer").disabled = closed;
   $("btn-close").disabled = closed;
   if (full || view.transcript !== entry.transcript) {
@@ -671,10 +691,9 @@ function renderCustomer(session) {
   if (!session) return;
   const openid = session.openid || (session.customer && session.customer.openid);
   const info = state.customers.get(openid) || {};
-  const c = { ...(session.customer || {}), ...(info.customer || {}) };
-  const name = customerName(c, openid);
-  $("customer-avatar").replaceChildren(avatar(name, openid));
-  $("customer-name").textContent = name;
+  const c = profileOf({ ...(session.customer || {}), ...(info.customer || {}) }, openid);
+  $("customer-avatar").replaceChildren(customerAvatar(c, openid));
+  $("customer-name").textContent = customerName(c, openid);
   $("customer-openid").textContent = openid || "";
   const facts = $("customer-facts");
   clear(facts);
@@ -729,7 +748,7 @@ async function openHistory(id) {
   try {
     const data = await api(`/api/sessions/${encodeURIComponent(id)}`);
     const s = data.session || {};
-    $("history-meta").textContent = [fmtDateTime(s.created_at), skillLabel(state.skills, s.skill), s.wrapup ? wrapupLabel(s.wrapup) : null, s.note].filter(Boolean).join(" · ");
+    $("history-meta").textContent = [s.openid ? nameOf(s.customer, s.openid) : null, fmtDateTime(s.created_at), skillLabel(state.skills, s.skill), s.wrapup ? wrapupLabel(s.wrapup) : null, s.note].filter(Boolean).join(" · ");
     const hv = new MessageView(list, { me: user.id, names: agentName });
     hv.show(new Transcript(data.messages || []));
     if (!(data.messages || []).length) list.append(el("li", { class: "muted", text: t("history.empty") }));
@@ -926,7 +945,7 @@ socket.on("event:offer_revoked", (d) => {
 socket.on("event:session_assigned", (d) => {
   const isNew = d.session && !state.sessions.has(String(d.session.id));
   addSession(d);
-  if (isNew && d.session && d.session.transfers && d.session.transfers.length) toast(t("transfer.received", { name: customerName(d.session.customer, d.session.openid) }), "info");
+  if (isNew && d.session && d.session.transfers && d.session.transfers.length) toast(t("transfer.received", { name: nameOf(d.session.customer, d.session.openid) }), "info");
 });
 socket.on("event:message", (d) => onMessage(d.session_id, d.message));
 socket.on("event:whisper", (d) => onMessage(d.session_id, d.message ? { type: "whisper", ...d.message } : null));
@@ -944,7 +963,7 @@ socket.on("event:session_closed", (d) => {
   if (state.sessions.has(id)) {
     const entry = state.sessions.get(id);
     if (d.reason && d.reason !== "closed" && d.reason !== "transferred") {
-      toast(t("conv.closed_toast", { name: customerName(entry.session.customer, entry.session.openid), reason: t(`close_reason.${d.reason}`) }), "info");
+      toast(t("conv.closed_toast", { name: nameOf(entry.session.customer, entry.session.openid), reason: closedSentence(d.reason) }), "info");
     }
     markClosed(id, d.reason);
   }
@@ -958,6 +977,19 @@ socket.on("event:session_updated", (d) => {
   entry.session = { ...entry.session, ...s };
   renderSessions();
   if (state.active === String(s.id)) renderActive();
+});
+socket.on("event:customer_updated", (d) => {
+  const c = d.customer;
+  if (!c || !c.openid) return;
+  state.profiles.set(c.openid, c);
+  const info = state.customers.get(c.openid);
+  if (info && info.customer) info.customer = { ...info.customer, nickname: c.nickname, avatar_url: c.avatar_url };
+  const shows = (cust, openid) => (openid || (cust || {}).openid) === c.openid;
+  // Repaint only what shows this customer (a repaint moves keyboard focus off an offer's buttons).
+  if ([...state.offers.values()].some((o) => shows(o.data.customer))) renderOffers();
+  if ([...state.sessions.values()].some((e) => shows(e.session.customer, e.session.openid))) renderSessions();
+  const entry = activeEntry();
+  if (entry && shows(entry.session.customer, entry.session.openid)) renderActive();
 });
 socket.on("event:presence", (d) => {
   if (String(d.agent_id) !== String(user.id)) return;
@@ -984,7 +1016,7 @@ function onMessage(sessionId, message) {
   if (shown) view.sync(message.id);
   if (change === "added" && (message.direction === "in" || message.type === "whisper")) {
     if (!shown || document.hidden) entry.unread += 1;
-    if (message.type === "whisper" && !shown) toast(t("msg.whisper_toast", { name: customerName(entry.session.customer, entry.session.openid) }), "info");
+    if (message.type === "whisper" && !shown) toast(t("msg.whisper_toast", { name: nameOf(entry.session.customer, entry.session.openid) }), "info");
   }
   renderSessions();
 }

@@ -4,7 +4,8 @@ import { initI18n, t, has } from "kefu/i18n";
 import { api, auth, roleHome, signedInPage, ApiError } from "kefu/api";
 import { KefuSocket, SocketError } from "kefu/socket";
 import {
-  el, clear, clock, fmtDuration, everySecond, toast, customerName, avatar, skillLabel, setupChrome, fmtDateTime,
+  el, clear, clock, fmtDuration, everySecond, toast, customerName, avatar, customerAvatar, customerDetail, skillLabel,
+  setupChrome, fmtDateTime, fmtAgo, closedSentence,
 } from "kefu/ui";
 import { Transcript, MessageView, errorText } from "kefu/messages";
 import { LiveChart } from "kefu/chart";
@@ -29,8 +30,11 @@ const state = {
   agents: [],
   sessions: [],
   skills: [],
-  updatedAt: null,
+  updatedAt: null, // the server's time of the last wall picture (its ts)
+  receivedAt: null, // when that picture arrived here (Date.now())
+  refreshSecs: 5, // how often the server repaints a quiet wall (queues' refresh_secs)
   monitored: null, // {id, session, transcript, closed}
+  profiles: new Map(), // openid -> the latest {openid, nickname, avatar_url} (event customer_updated)
 };
 
 const socket = new KefuSocket({ token: auth.token });
@@ -56,6 +60,19 @@ function agentName(id) {
   return null;
 }
 
+// WeChat's name and avatar may come after the wall listed the session (event customer_updated).
+function profileOf(customer, openid) {
+  const c = customer || {};
+  const id = c.openid || openid;
+  const p = id ? state.profiles.get(id) : null;
+  if (!p) return { ...c, openid: id };
+  return { ...c, openid: id, nickname: p.nickname || c.nickname, avatar_url: p.avatar_url || c.avatar_url };
+}
+
+function nameOf(customer, openid) {
+  return customerName(profileOf(customer, openid), openid);
+}
+
 function errText(exc) {
   if (exc instanceof SocketError || exc instanceof ApiError) return errorText(exc.code, exc.message);
   return (exc && exc.message) || String(exc);
@@ -74,6 +91,8 @@ function applySnapshot(data) {
   if (data.agents) state.agents = data.agents;
   if (data.sessions) state.sessions = data.sessions;
   state.updatedAt = data.ts || clock.now();
+  state.receivedAt = Date.now();
+  if (Number(data.refresh_secs) > 0) state.refreshSecs = Number(data.refresh_secs);
   const waiting = state.queues.reduce((n, q) => n + (q.waiting || 0), 0);
   const sls = state.queues.map((q) => slPercent(q.service_level)).filter((v) => v !== null);
   const sl = sls.length ? sls.reduce((a, b) => a + b, 0) / sls.length : null;
@@ -108,12 +127,29 @@ function renderQueues() {
         el("p", { class: "queue-agents" },
           el("span", { class: "pill pill-available", text: t("queues.n_available", { n: a.available || 0 }) }),
           el("span", { class: "pill pill-busy", text: t("queues.n_busy", { n: a.busy || 0 }) }),
-          el("span", { class: "pill pill-away", text: t("queues.n_away", { n: a.away || 0 }) }))),
+          el("span", { class: "pill pill-away", text: t("queues.n_away", { n: a.away || 0 }) }),
+          el("span", { class: "pill pill-offline", text: t("queues.n_offline", { n: a.offline || 0 }) }))),
     );
   }
   if (!state.queues.length) list.append(el("li", { class: "empty", text: t("queues.empty") }));
   $("queues-total").textContent = t("queues.total", { n: total });
-  $("updated-at").textContent = state.updatedAt ? t("supervisor.updated", { time: new Date(state.updatedAt * 1000).toLocaleTimeString() }) : "";
+  renderUpdatedAt();
+}
+
+// The server repaints the wall every refresh_secs even when nothing changes: three repaints
+// missed means the picture is stale (events stopped), not that the desk is quiet.
+const STALE_AFTER_REFRESHES = 3;
+function renderUpdatedAt() {
+  const node = $("updated-at");
+  if (!state.updatedAt) {
+    node.textContent = "";
+    return;
+  }
+  const time = new Date(state.updatedAt * 1000).toLocaleTimeString();
+  const silentSecs = (Date.now() - state.receivedAt) / 1000;
+  const stale = silentSecs > STALE_AFTER_REFRESHES * state.refreshSecs;
+  node.classList.toggle("stale", stale);
+  node.textContent = stale ? t("supervisor.stale", { time, ago: fmtAgo(silentSecs) }) : t("supervisor.updated", { time });
 }
 
 function agentSessions(a) {
@@ -148,8 +184,8 @@ function renderAgents() {
     const sess = agentSessions(a);
     const sessCell = el("td", { class: "agent-sessions" });
     for (const s of sess) {
-      const label = customerName(s.customer, s.openid) || String(s.id);
-      const b = el("button", { type: "button", class: "chip chip-link", text: label, "aria-label": t("live.monitor_named", { name: label }) });
+      const label = nameOf(s.customer, s.openid) || String(s.id);
+      const b = el("button", { type: "button", class: "chip chip-link", text: label, title: customerDetail(profileOf(s.customer, s.openid)), "aria-label": t("live.monitor_named", { name: label }) });
       b.addEventListener("click", () => startMonitor(String(s.id)));
       sessCell.append(b, " ");
     }
@@ -195,11 +231,15 @@ function renderLive() {
   const sessions = [...state.sessions].sort((a, b) => (a.state === "assigned") - (b.state === "assigned") || sessionDuration(b) - sessionDuration(a));
   for (const s of sessions) {
     const id = String(s.id);
-    const name = customerName(s.customer, s.openid);
+    const who = profileOf(s.customer, s.openid);
+    const name = customerName(who);
+    const detail = customerDetail(who);
     const watch = el("button", { type: "button", class: "btn btn-sm", text: t("live.monitor"), "aria-label": t("live.monitor_named", { name }) });
     watch.addEventListener("click", () => startMonitor(id));
     const row = el("tr", { dataset: { sessionId: id }, class: state.monitored && state.monitored.id === id ? "is-selected" : "" },
-      el("th", { scope: "row" }, el("span", { class: "agent-cell" }, avatar(name, s.openid), el("span", { text: name }))),
+      el("th", { scope: "row" }, el("span", { class: "agent-cell" }, customerAvatar(who),
+        el("span", { class: "customer-cell", title: detail }, el("span", { text: name }),
+          detail ? el("span", { class: "customer-id mono", text: detail }) : null))),
       el("td", { text: skillLabel(state.skills, s.skill) }),
       el("td", {}, el("span", { class: `state state-${s.state}`, text: t(`state.${s.state}`) })),
       el("td", { text: agentName(s.agent_id) || (s.agent_id ? String(s.agent_id) : "—") }),
@@ -212,6 +252,7 @@ function renderLive() {
 }
 
 function tick() {
+  renderUpdatedAt();
   for (const td of document.querySelectorAll("#agents td[data-since]")) {
     const since = Number(td.dataset.since);
     if (since) td.textContent = fmtDuration(clock.now() - since);
@@ -231,9 +272,9 @@ function humanize(text) {
   if (!text) return "";
   let out = String(text);
   for (const a of state.agents) if (a.id) out = out.split(String(a.id)).join(a.name || a.username || a.id);
-  for (const s of state.sessions) if (s.id) out = out.split(String(s.id)).join(customerName(s.customer, s.openid));
+  for (const s of state.sessions) if (s.id) out = out.split(String(s.id)).join(nameOf(s.customer, s.openid));
   const m = state.monitored;
-  if (m && m.session) out = out.split(String(m.id)).join(customerName(m.session.customer, m.session.openid));
+  if (m && m.session) out = out.split(String(m.id)).join(nameOf(m.session.customer, m.session.openid));
   return out;
 }
 
@@ -298,13 +339,14 @@ function renderMonitorHead() {
   $("monitor-body").hidden = !m;
   if (!m) return;
   const s = m.session || {};
-  const name = customerName(s.customer, s.openid);
-  $("monitor-avatar").replaceChildren(avatar(name, s.openid));
-  $("monitor-title").textContent = name;
-  $("monitor-meta").textContent = [skillLabel(state.skills, s.skill), s.state ? t(`state.${s.state}`) : "", s.agent_id ? t("monitor.with_agent", { name: agentName(s.agent_id) || s.agent_id }) : "", s.created_at ? fmtDateTime(s.created_at) : ""].filter(Boolean).join(" · ");
+  const who = profileOf(s.customer, s.openid);
+  $("monitor-avatar").replaceChildren(customerAvatar(who));
+  $("monitor-title").textContent = customerName(who);
+  $("monitor-title").title = customerDetail(who) || "";
+  $("monitor-meta").textContent = [customerDetail(who), skillLabel(state.skills, s.skill), s.state ? t(`state.${s.state}`) : "", s.agent_id ? t("monitor.with_agent", { name: agentName(s.agent_id) || s.agent_id }) : "", s.created_at ? fmtDateTime(s.created_at) : ""].filter(Boolean).join(" · ");
   const closed = m.closed || s.state === "closed";
   $("monitor-closed").hidden = !closed;
-  if (closed) $("monitor-closed").textContent = t("monitor.closed", { reason: t(`close_reason.${m.closed || s.close_reason || "closed"}`) });
+  if (closed) $("monitor-closed").textContent = t("monitor.closed", { sentence: closedSentence(m.closed || s.close_reason || "closed") });
   $("monitor-earlier").hidden = !m.earlier;
   if (m.earlier) $("monitor-earlier-text").textContent = t("monitor.earlier", { shown: m.transcript.list.length, earlier: m.earlier });
   const sel = $("reassign-agent");
@@ -355,6 +397,17 @@ socket.on("event:session_updated", (d) => {
   }
 });
 socket.on("event:queues", (d) => applySnapshot(d));
+socket.on("event:customer_updated", (d) => {
+  const c = d.customer;
+  if (!c || !c.openid) return;
+  state.profiles.set(c.openid, c);
+  const m = state.monitored;
+  if (state.sessions.some((s) => s.openid === c.openid)) {
+    renderAgents();
+    renderLive();
+  }
+  if (m && m.session && m.session.openid === c.openid) renderMonitorHead();
+});
 socket.on("event:presence", (d) => {
   const a = state.agents.find((x) => String(x.id) === String(d.agent_id));
   if (a) {

@@ -1,6 +1,6 @@
 // Small DOM and formatting helpers shared by the consoles. User text only ever reaches the page
 // through textContent and attributes set here, never through innerHTML.
-import { t, lang, setLang } from "kefu/i18n";
+import { t, has, lang, setLang } from "kefu/i18n";
 
 export function el(tag, props = {}, ...children) {
   const node = document.createElement(tag);
@@ -118,10 +118,41 @@ export function avatarHue(s) {
   return h;
 }
 
-export function avatar(name, key) {
+// The initial on a soft colour; with a picture URL (a customer's WeChat avatar) the picture covers
+// it, and a picture that fails to load leaves the initial showing.
+export function avatar(name, key, url) {
   const node = el("span", { class: "avatar", "aria-hidden": "true", text: initials(name) });
   node.style.setProperty("--hue", String(avatarHue(key || name)));
+  const src = url ? safeUrl(url) : null;
+  if (src) {
+    const img = el("img", { class: "avatar-img", src, alt: "", loading: "lazy", referrerpolicy: "no-referrer", decoding: "async" });
+    img.addEventListener("error", () => {
+      img.remove();
+      node.classList.remove("has-img");
+    });
+    node.classList.add("has-img");
+    node.append(img);
+  }
   return node;
+}
+
+// A customer's avatar: their WeChat picture when known, else the initial of their name.
+export function customerAvatar(customer, openid) {
+  const c = customer || {};
+  return avatar(customerName(c, openid), c.openid || openid, c.avatar_url);
+}
+
+// The openid, shown as a detail beside a customer's name (null when the name is the openid).
+export function customerDetail(customer, openid) {
+  const c = customer || {};
+  const id = c.openid || openid || "";
+  return id && customerName(c, openid) !== id ? id : null;
+}
+
+// Why a session ended, as one whole sentence in the console's language (never a bare code).
+export function closedSentence(reason) {
+  const key = `closed.${reason || "closed"}`;
+  return has(key) ? t(key) : t("closed.other");
 }
 
 export function skillLabel(skills, name) {

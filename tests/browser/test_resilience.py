@@ -89,9 +89,10 @@ def test_draft_is_kept_per_session(open_page, sim):
     _accept_new_customer(page, sim, b, "客户B")
     expect(page.locator("#composer-input")).to_have_value("")
     page.locator("#composer-input").fill("给B的草稿")
-    page.locator('.session-item[data-session-id]', has_text=a).click()
+    # Customers are listed by their WeChat nickname; the openid is the name's tooltip.
+    page.locator(f'.session-item:has(.session-name[title="{a}"])').click()
     expect(page.locator("#composer-input")).to_have_value("给A的草稿")
-    page.locator('.session-item[data-session-id]', has_text=b).click()
+    page.locator(f'.session-item:has(.session-name[title="{b}"])').click()
     expect(page.locator("#composer-input")).to_have_value("给B的草稿")
 
 

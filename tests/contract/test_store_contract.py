@@ -73,8 +73,8 @@ async def test_inbound_result_processing_and_recovery(store):
 async def test_customers(store):
     assert await store.get_customer("o1") is None
     rec = await store.upsert_customer("o1", T0)
-    assert rec == {"openid": "o1", "first_seen": T0, "last_seen": T0, "nickname": None, "tags": [],
-                   "budget": {}, "last_skill": None}
+    assert rec == {"openid": "o1", "first_seen": T0, "last_seen": T0, "nickname": None, "avatar_url": None,
+                   "profile": {}, "tags": [], "budget": {}, "last_skill": None}
     rec = await store.upsert_customer("o1", T0 + 10, nickname="小明")
     assert rec["first_seen"] == T0 and rec["last_seen"] == T0 + 10 and rec["nickname"] == "小明"
     rec = await store.upsert_customer("o1", T0 + 5)  # late, out-of-order message
@@ -87,6 +87,35 @@ async def test_customers(store):
         await store.update_customer("nobody", tags=[])
     with pytest.raises(ValueError):
         await store.update_customer("o1", openid="other")
+
+
+@pytest.mark.gen_test
+async def test_customer_profile_is_kept_and_survives_later_messages(store):
+    await store.upsert_customer("o-prof", T0, budget={"sent": 0})
+    rec = await store.update_customer("o-prof", nickname="王小明", avatar_url="https://thirdwx.qlogo.cn/a/132",
+                                      profile={"fetched_at": T0 + 1, "subscribed": True})
+    assert (rec["nickname"], rec["avatar_url"], rec["profile"]["fetched_at"]) == (
+        "王小明", "https://thirdwx.qlogo.cn/a/132", T0 + 1)
+    # The customer's next message touches the record without losing what WeChat told us.
+    rec = await store.upsert_customer("o-prof", T0 + 5, budget={"sent": 1})
+    assert (rec["nickname"], rec["avatar_url"], rec["budget"]) == ("王小明", "https://thirdwx.qlogo.cn/a/132",
+                                                                   {"sent": 1})
+    session = await store.create_session({"openid": "o-prof", "skill": "general", "created_at": T0})
+    message = {"session_id": session["id"], "openid": "o-prof", "direction": "in", "author": "customer",
+               "type": "text", "text": "hi", "ts": T0 + 6}
+    customer, _, _ = await store.file_customer_message("o-prof", T0 + 6, {"budget": {"sent": 0}}, session["id"],
+                                                       None, message)
+    assert customer["nickname"] == "王小明"
+    assert (await store.get_customer("o-prof"))["avatar_url"] == "https://thirdwx.qlogo.cn/a/132"
+
+
+@pytest.mark.gen_test
+async def test_get_customers_reads_many_at_once(store):
+    await store.upsert_customer("o-a", T0, nickname="A")
+    await store.upsert_customer("o-b", T0, nickname="B")
+    found = await store.get_customers(["o-a", "o-missing", "o-b", "o-a"])
+    assert {k: v["nickname"] for k, v in found.items()} == {"o-a": "A", "o-b": "B"}
+    assert await store.get_customers([]) == {}
 
 
 # -- sessions ----------------------------------------------------------------------------------

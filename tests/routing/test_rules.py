@@ -512,6 +512,36 @@ def test_queue_and_agent_stats() -> None:
     assert stats["waiting"] == 1 and stats["longest_wait_s"] == 30
 
 
+def test_a_customer_still_waiting_past_the_target_is_a_breach_in_the_live_service_level() -> None:
+    d = Driver()
+    d(ConfigureQueue(skill="billing", sla_secs=30))
+    login(d, "a1", capacity=1)
+    request(d, "s1", 0)
+    accept(d, "s1", "a1", 5)  # answered within the target
+    request(d, "s2", 10)  # a1 is full: s2 waits
+
+    def sl(now: float) -> float | None:
+        return d.engine.queue_stats(now=now)["billing"]["service_level"]
+
+    assert sl(40) == 1.0  # waited 30 s: not past the target yet
+    assert sl(40.5) == 0.5  # past it: a breach already, while still waiting
+    assert sl(220) == 0.5  # 3.5 minutes against 30 s is no 100 %
+    assert d.engine.queue_stats(now=220)["billing"]["waiting_past_sla"] == 1
+    d(SessionClosed(session_id="s1", now=220))
+    accept(d, "s2", "a1", 221)  # answered late: the same breach, counted once
+    assert sl(221) == 0.5 and d.engine.queue_stats(now=221)["billing"]["waiting_past_sla"] == 0
+
+
+def test_service_level_with_only_waiting_customers() -> None:
+    d = Driver()
+    d(ConfigureQueue(skill="billing", sla_secs=30))
+    login(d, "a1", capacity=1)
+    d(PresenceChanged(agent_id="a1", status="away", now=0))
+    request(d, "s1", 0)
+    assert d.engine.queue_stats(now=10)["billing"]["service_level"] is None  # nothing to judge yet
+    assert d.engine.queue_stats(now=31)["billing"]["service_level"] == 0.0
+
+
 def test_unknown_or_stale_events_are_ignored_not_raised() -> None:
     d = Driver()
     for out in (

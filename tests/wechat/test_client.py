@@ -191,3 +191,61 @@ async def test_unreachable():
     with pytest.raises(WeChatUnreachableError) as info:
         await client.send_text("o1", "x")
     assert info.value.human
+
+
+# -- user info (cgi-bin/user/info) -----------------------------------------------------------------
+
+@pytest.mark.gen_test
+async def test_user_info_answers_like_wechat(wechat_client, wechat_platform):
+    wechat_platform.avatar_base_url = "http://sim.example/avatar/"
+    wechat_platform.customer("o-named", nickname="陈小红")
+    wechat_platform.customer_wrote("o-named")
+    info = await wechat_client.user_info("o-named")
+    assert (info["subscribe"], info["openid"], info["nickname"]) == (1, "o-named", "陈小红")
+    assert info["headimgurl"] == "http://sim.example/avatar/o-named"
+    # WeChat's other fields are there, with WeChat's types.
+    assert isinstance(info["subscribe_time"], int) and info["tagid_list"] == [] and info["remark"] == ""
+    assert wechat_platform.calls["user_info"] == 1
+
+
+@pytest.mark.gen_test
+async def test_user_info_of_a_customer_nobody_named_still_has_a_nickname(wechat_client, wechat_platform):
+    wechat_platform.customer_wrote("o-anon")
+    info = await wechat_client.user_info("o-anon")
+    assert info["nickname"]
+    assert wechat_platform.avatar_png("o-anon").startswith(b"\x89PNG")
+
+
+@pytest.mark.gen_test
+async def test_user_info_unknown_openid_is_40003(wechat_client, wechat_platform):
+    with pytest.raises(WeChatAPIError) as caught:
+        await wechat_client.user_info("o-never-wrote")
+    assert caught.value.code == 40003
+    assert "openid" in caught.value.human
+    assert wechat_platform.avatar_png("o-never-wrote") is None
+
+
+@pytest.mark.gen_test
+async def test_user_info_after_unfollow_has_no_profile(wechat_client, wechat_platform):
+    wechat_platform.customer_wrote("o-gone")
+    wechat_platform.customers["o-gone"].subscribed = False
+    assert await wechat_client.user_info("o-gone") == {"subscribe": 0, "openid": "o-gone", "tagid_list": []}
+
+
+@pytest.mark.gen_test
+async def test_user_info_refreshes_an_expired_token(wechat_client, wechat_platform):
+    wechat_platform.customer_wrote("o1")
+    await wechat_client.user_info("o1")
+    wechat_platform.expire_tokens()  # 40001 on the next call: refreshed once and retried
+    assert (await wechat_client.user_info("o1"))["openid"] == "o1"
+    assert wechat_platform.calls["stable_token"] == 2 and wechat_platform.calls["user_info"] == 3
+
+
+@pytest.mark.gen_test
+async def test_user_info_injected_errors(wechat_client, wechat_platform):
+    wechat_platform.customer_wrote("o1")
+    wechat_platform.fail_calls("user_info", 45009)
+    with pytest.raises(WeChatAPIError) as caught:
+        await wechat_client.user_info("o1")
+    assert caught.value.code == 45009
+    assert (await wechat_client.user_info("o1"))["subscribe"] == 1

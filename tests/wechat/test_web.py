@@ -118,3 +118,19 @@ async def test_webhook_failure_is_502(http_server, base_url, wechat_platform):
     resp = await post_json(base_url, "/simulator/api/send", {"openid": "o", "type": "text", "text": "x"})
     assert resp.code == 502
     assert json.loads(resp.body)["error"]["code"] == "webhook_failed"
+
+
+@pytest.mark.gen_test
+async def test_the_page_names_its_customers_and_serves_their_avatars(http_server, base_url, wechat_platform):
+    wechat_platform.avatar_base_url = f"{base_url}/simulator/avatar/"
+    resp = await post_json(base_url, "/simulator/api/send", {"openid": "o_page", "nickname": "张三", "text": "你好"})
+    assert resp.code == 200
+    client = WeChatClient(wechat_platform.appid, wechat_platform.secret, api_base=base_url, clock=wechat_platform.clock)
+    info = await client.user_info("o_page")
+    assert info["nickname"] == "张三"
+    picture = await AsyncHTTPClient().fetch(info["headimgurl"])
+    assert picture.headers["Content-Type"] == "image/png" and picture.body.startswith(b"\x89PNG")
+    missing = await AsyncHTTPClient().fetch(f"{base_url}/simulator/avatar/o_nobody", raise_error=False)
+    assert missing.code == 404
+    bad = await post_json(base_url, "/simulator/api/send", {"openid": "o_page", "nickname": "x" * 100, "text": "a"})
+    assert bad.code == 400 and wechat_platform.customers["o_page"].nickname == "张三"

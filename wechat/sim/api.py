@@ -101,6 +101,21 @@ class CustomTypingHandler(PlatformHandler):
             self.answer_error(exc)
 
 
+class UserInfoHandler(PlatformHandler):
+    async def get(self) -> None:
+        await self.platform.held("user_info")
+        try:
+            self.answer(
+                self.platform.user_info(
+                    self.get_query_argument("access_token", None),
+                    self.get_query_argument("openid", None),
+                    self.get_query_argument("lang", None),
+                )
+            )
+        except WeChatAPIError as exc:
+            self.answer_error(exc)
+
+
 class MediaUploadHandler(PlatformHandler):
     def post(self) -> None:
         files = self.request.files.get("media") or []
@@ -143,6 +158,7 @@ def platform_routes(platform: WeChatPlatform, prefix: str = "") -> list[tuple[st
         (rf"{p}/cgi-bin/stable_token", StableTokenHandler, kw),
         (rf"{p}/cgi-bin/message/custom/send", CustomSendHandler, kw),
         (rf"{p}/cgi-bin/message/custom/typing", CustomTypingHandler, kw),
+        (rf"{p}/cgi-bin/user/info", UserInfoHandler, kw),
         (rf"{p}/cgi-bin/media/upload", MediaUploadHandler, kw),
         (rf"{p}/cgi-bin/media/get", MediaGetHandler, kw),
     ]

@@ -8,6 +8,7 @@ demo mode) and the customer page under ``/simulator``; the sender POSTs to Kefu'
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from wechat.sim.api import platform_routes
 from wechat.sim.customers import WebhookSender
@@ -30,7 +31,9 @@ class DemoSimulator:
         webhook_url: str,
         menu: tuple[tuple[str, str], ...] = DEFAULT_MENU,
     ) -> None:
-        self.platform = WeChatPlatform(appid, secret, token, aes_key=aes_key)
+        parts = urlsplit(webhook_url)
+        self.platform = WeChatPlatform(appid, secret, token, aes_key=aes_key,
+                                       avatar_base_url=f"{parts.scheme}://{parts.netloc}{PAGE_PREFIX}/avatar/")
         self.sender = WebhookSender(self.platform, webhook_url, safe_mode=bool(aes_key))
         self.menu = menu
 

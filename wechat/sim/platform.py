@@ -3,13 +3,16 @@
 It keeps access tokens, customers and their reply allowances, the replies each customer got
 (passive answers to the webhook and customer-service API messages), uploaded media, and a list
 of listeners (the live simulator page). Its error answers follow WeChat's: 40001 for an invalid
-or expired token, 40125 for a wrong AppSecret, 45015 outside the 48-hour window, 45047 past the
-reply quota, -1 while ``make_busy(n)`` lasts. The reply rules are ``wechat.budget.ReplyBudget``,
+or expired token, 40003 for an openid that never wrote to the account, 40125 for a wrong AppSecret,
+45015 outside the 48-hour window, 45047 past the reply quota, -1 while ``make_busy(n)`` lasts, and
+whatever ``fail_calls`` injects. Every customer has a nickname and an avatar (a generated
+picture served by the simulator page, ``avatar_png``), answered by ``cgi-bin/user/info``. The reply rules are ``wechat.budget.ReplyBudget``,
 the same class the desk uses, so the two cannot disagree. Time is the injected ``clock``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 import struct
@@ -19,6 +22,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 from wechat.budget import ReplyBudget
 from wechat.crypto import MessageCipher
@@ -40,11 +44,28 @@ MEDIA_TYPES = frozenset({"image", "voice", "video", "thumb"})
 Listener = Callable[[dict[str, Any]], None]
 
 
+# Nicknames for customers nobody named (the simulator page names its own customers).
+DEFAULT_NICKNAMES = ("王小明", "李华", "张伟", "刘洋", "陈静", "杨帆", "赵敏", "黄磊", "周婷", "吴昊",
+                     "Lucy", "Jack Chen")
+
+
+def _seed(openid: str) -> int:
+    return zlib.crc32(openid.encode("utf-8"))
+
+
 @dataclass
 class SimCustomer:
     openid: str
     budget: ReplyBudget = field(default_factory=ReplyBudget)
     subscribed: bool = True
+    nickname: str = ""
+    has_avatar: bool = True
+    subscribe_time: int = 0
+    remark: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.nickname:
+            self.nickname = DEFAULT_NICKNAMES[_seed(self.openid) % len(DEFAULT_NICKNAMES)]
 
 
 @dataclass
@@ -58,23 +79,39 @@ class SimMedia:
 
 def make_png(rgb: tuple[int, int, int], size: int = 96) -> bytes:
     """A solid-colour PNG (for the simulator's customer images; no image library needed)."""
+    return make_png_rows(size, size, [b"\x00" + bytes(rgb) * size] * size)
+
+
+def make_identicon(seed: int, size: int = 96) -> bytes:
+    """A 5×5 mirrored block picture in one colour on white, like a default avatar."""
+    rgb = bytes((40 + seed % 160, 40 + (seed >> 8) % 160, 40 + (seed >> 16) % 160))
+    cells = [[False] * 5 for _ in range(5)]
+    for i in range(15):  # the left three columns; the right two mirror them
+        on = bool((seed >> (i + 7)) & 1)
+        row, col = divmod(i, 3)
+        cells[row][col] = cells[row][4 - col] = on
+    cell = size // 6
+    margin = (size - 5 * cell) // 2
+    rows = []
+    for y in range(size):
+        line = bytearray(b"\x00")
+        for x in range(size):
+            cy, cx = (y - margin) // cell, (x - margin) // cell
+            inside = 0 <= y - margin < 5 * cell and 0 <= x - margin < 5 * cell
+            line += rgb if inside and cells[cy][cx] else b"\xf2\xf2\xf2"
+        rows.append(bytes(line))
+    return make_png_rows(size, size, rows)
+
+
+def make_png_rows(width: int, height: int, rows: list[bytes]) -> bytes:
+    """A PNG from RGB rows, each starting with its filter byte (0)."""
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(data))
-            + kind
-            + data
-            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-        )
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
-    row = b"\x00" + bytes(rgb) * size
-    header = struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(row * size))
-        + chunk(b"IEND", b"")
-    )
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"".join(rows)))
+            + chunk(b"IEND", b""))
 
 
 class WeChatPlatform:
@@ -88,6 +125,7 @@ class WeChatPlatform:
         aes_key: str | None = None,
         clock: Callable[[], float] = time.time,
         account_id: str = "gh_kefu_simulator",
+        avatar_base_url: str | None = None,
     ) -> None:
         self.appid = appid
         self.secret = secret
@@ -96,6 +134,8 @@ class WeChatPlatform:
         self.cipher = MessageCipher(token, aes_key, appid) if aes_key else None
         self.clock = clock
         self.account_id = account_id
+        # Where customers' avatars are served (``<base><openid>``); None: customers have none.
+        self.avatar_base_url = avatar_base_url
         self.tokens: dict[str, float] = {}  # access token -> expires at
         self._stable_token: str | None = None
         self.customers: dict[str, SimCustomer] = {}
@@ -103,6 +143,8 @@ class WeChatPlatform:
         self.timeline: dict[str, list[dict[str, Any]]] = {}
         self.media: dict[str, SimMedia] = {}
         self.busy = 0
+        self._failures: dict[str, list[int]] = {}
+        self._holds: dict[str, asyncio.Event] = {}
         self.calls: Counter[str] = Counter()
         self._listeners: list[Listener] = []
         self._msg_seq = 7_000_000_000_000_000_000
@@ -111,6 +153,22 @@ class WeChatPlatform:
     def make_busy(self, n: int = 1) -> None:
         """The next ``n`` API calls answer -1 (system busy)."""
         self.busy = n
+
+    def fail_calls(self, endpoint: str, errcode: int, n: int = 1) -> None:
+        """The next ``n`` calls of ``endpoint`` (e.g. ``"user_info"``) answer ``errcode``."""
+        self._failures.setdefault(endpoint, []).extend([errcode] * n)
+
+    def hold(self, endpoint: str) -> Callable[[], None]:
+        """Calls of ``endpoint`` get no answer until the returned ``release()`` (a slow WeChat)."""
+        gate = self._holds.setdefault(endpoint, asyncio.Event())
+        gate.clear()
+        return gate.set
+
+    async def held(self, endpoint: str) -> None:
+        """Wait while ``endpoint`` is held (the API handlers call this before answering)."""
+        gate = self._holds.get(endpoint)
+        if gate is not None:
+            await gate.wait()
 
     def expire_tokens(self) -> None:
         """Every access token issued so far is now expired."""
@@ -135,11 +193,20 @@ class WeChatPlatform:
             except Exception:  # a broken page must not break the platform
                 log.exception("simulator listener failed")
 
-    def customer(self, openid: str) -> SimCustomer:
+    def customer(self, openid: str, nickname: str | None = None) -> SimCustomer:
+        """The customer ``openid`` (created, following the account, on first use)."""
         c = self.customers.get(openid)
         if c is None:
-            c = self.customers[openid] = SimCustomer(openid)
+            c = self.customers[openid] = SimCustomer(openid, nickname=nickname or "",
+                                                     subscribe_time=int(self.clock()))
+        elif nickname:
+            c.nickname = nickname
         return c
+
+    def avatar_png(self, openid: str) -> bytes | None:
+        """The picture behind a customer's ``headimgurl``, or None for no such customer."""
+        c = self.customers.get(openid)
+        return make_identicon(_seed(openid)) if c is not None and c.has_avatar else None
 
     # -- the customer side -------------------------------------------------------------------
     def record_customer_message(self, msg: InboundMessage) -> dict[str, Any]:
@@ -227,6 +294,9 @@ class WeChatPlatform:
     # -- the API side (raise WeChatAPIError like WeChat answers errcode) ---------------------
     def _begin(self, endpoint: str) -> None:
         self.calls[endpoint] += 1
+        injected = self._failures.get(endpoint)
+        if injected:
+            raise api_error(injected.pop(0), "simulated failure")
         if self.busy > 0:
             self.busy -= 1
             raise api_error(-1, "system error")
@@ -334,6 +404,35 @@ class WeChatPlatform:
         )
         return {"errcode": 0, "errmsg": "ok"}
 
+    def user_info(self, access_token: str | None, openid: str | None, lang: str | None) -> dict[str, Any]:
+        """``cgi-bin/user/info``: the fields WeChat answers (an unfollowed user: subscribe 0 only)."""
+        self._begin("user_info")
+        self._check_token(access_token)
+        c = self.customers.get(openid or "")
+        if c is None:
+            raise api_error(40003, f"invalid openid hint: [{secrets.token_hex(4)}]")
+        if not c.subscribed:
+            return {"subscribe": 0, "openid": c.openid, "tagid_list": []}
+        avatar = f"{self.avatar_base_url}{quote(c.openid, safe='')}" if self.avatar_base_url and c.has_avatar else ""
+        return {
+            "subscribe": 1,
+            "openid": c.openid,
+            "nickname": c.nickname,
+            "sex": 0,
+            "language": "zh_CN",  # the user's own language; ``lang`` only picks the place names
+            "city": "",
+            "province": "",
+            "country": "",
+            "headimgurl": avatar,
+            "subscribe_time": c.subscribe_time,
+            "remark": c.remark,
+            "groupid": 0,
+            "tagid_list": [],
+            "subscribe_scene": "ADD_SCENE_OTHERS",
+            "qr_scene": 0,
+            "qr_scene_str": "",
+        }
+
     def add_media(self, media_type: str, filename: str, content_type: str, data: bytes) -> str:
         """Store media (uploaded by the account or sent by a customer); returns its media_id."""
         media_id = secrets.token_urlsafe(24)
@@ -375,5 +474,6 @@ __all__ = [
     "SimMedia",
     "WeChatAPIError",
     "make_png",
+    "make_identicon",
     "SERVICE_UNAVAILABLE_TEXT",
 ]

@@ -37,6 +37,8 @@ DEFAULT_MENU: tuple[tuple[str, str], ...] = (
 )
 # A customer message longer than this is refused by the page API (WeChat's own limit is 2048 bytes+).
 MAX_TEXT_CHARS = 2000
+# WeChat nicknames are short; the page's form limits them too.
+MAX_NICKNAME_CHARS = 32
 
 
 class _SimHandler(tornado.web.RequestHandler):
@@ -77,7 +79,8 @@ class SimulatorPageHandler(_SimHandler):
 
 
 class SimulatorSendHandler(_SimHandler):
-    """POST JSON ``{openid, type, text|key|url|scene|label|x|y|recognition}``: one customer action."""
+    """POST JSON ``{openid, nickname?, type, text|key|url|scene|label|x|y|recognition}``: one
+    customer action (``nickname``: the name the page gave this customer, answered by user/info)."""
 
     async def post(self) -> None:
         if not self.request.headers.get("Content-Type", "").startswith("application/json"):
@@ -95,12 +98,17 @@ class SimulatorSendHandler(_SimHandler):
         if not isinstance(openid, str) or not openid.strip() or len(openid) > 64:
             self.write_json({"error": {"code": "bad_request", "message": "openid is required"}}, 400)
             return
+        nickname = body.get("nickname")
+        if nickname is not None and (not isinstance(nickname, str) or len(nickname) > MAX_NICKNAME_CHARS):
+            self.write_json({"error": {"code": "bad_request", "message": "nickname must be a short string"}}, 400)
+            return
         action = self._action(openid.strip(), str(kind), body)
         if action is None:
             self.write_json(
                 {"error": {"code": "bad_request", "message": f"cannot send type {kind!r} like that"}}, 400
             )
             return
+        self.platform.customer(openid.strip(), nickname=(nickname or "").strip() or None)
         before = len(self.platform.replies.get(openid, []))
         try:
             answer = await action()
@@ -171,6 +179,20 @@ class SimulatorMediaHandler(_SimHandler):
         self.finish(media.data)
 
 
+class SimulatorAvatarHandler(_SimHandler):
+    """A customer's avatar, the picture behind user/info's ``headimgurl``."""
+
+    def get(self, openid: str) -> None:
+        png = self.platform.avatar_png(openid)
+        if png is None:
+            raise tornado.web.HTTPError(404)
+        self.set_header("Content-Type", "image/png")
+        self.set_header("X-Content-Type-Options", "nosniff")
+        self.set_header("Content-Security-Policy", "default-src 'none'")
+        self.set_header("Cache-Control", "max-age=3600")
+        self.finish(png)
+
+
 class SimulatorSocket(tornado.websocket.WebSocketHandler):
     """Pushes every platform event (customer message, passive or API reply) as JSON."""
 
@@ -223,6 +245,7 @@ def simulator_routes(
         (rf"{p}/api/send", SimulatorSendHandler, kw),
         (rf"{p}/api/replies", SimulatorRepliesHandler, kw),
         (rf"{p}/media/([A-Za-z0-9_\-]+)", SimulatorMediaHandler, kw),
+        (rf"{p}/avatar/([A-Za-z0-9_\-]+)", SimulatorAvatarHandler, kw),
         (rf"{p}/ws", SimulatorSocket, {"platform": platform}),
         (rf"{p}/static/(simulator\.(?:js|css))", SimulatorStaticHandler, {"path": str(STATIC_DIR)}),
     ]
