@@ -24,6 +24,7 @@ STRATEGY_WORDS = {
     "sticky": "sticky (the customer's last agent first)",
     "agent_freed": "first waiting session for an agent who became free",
     "direct_transfer": "direct transfer to a named agent",
+    "supervisor_assign": "assigned by a supervisor to a named agent",
 }
 
 

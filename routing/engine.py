@@ -51,6 +51,7 @@ from routing.events import (
     AgentLoggedIn,
     AgentLoggedOut,
     AgentReconnected,
+    AssignRequested,
     ConfigureQueue,
     CustomerLeft,
     Event,
@@ -82,7 +83,7 @@ from routing.state import (
 
 SNAPSHOT_VERSION = 1
 # Timer kinds, in the order they fire when deadlines are equal.
-T_GRACE, T_WRAPUP, T_OFFER, T_STICKY, T_OVERFLOW, T_MAX_WAIT = range(6)
+T_GRACE, T_WRAPUP, T_OFFER, T_STICKY, T_OVERFLOW, T_MAX_WAIT, T_COOLDOWN = range(7)
 # How many excluded agents an explanation lists before summarising the rest.
 EXPLAIN_MAX_EXCLUDED = 10
 EXPLAIN_MAX_UNAVAILABLE = 3
@@ -259,6 +260,7 @@ class RoutingEngine:
             SessionClosed: self._on_closed,
             CustomerLeft: self._on_customer_left,
             TransferRequested: self._on_transfer,
+            AssignRequested: self._on_assign,
             Tick: lambda event: None,
         }
         self._timer_handlers: tuple[Callable[[str, float], None], ...] = (
@@ -268,6 +270,7 @@ class RoutingEngine:
             self._fire_sticky,
             self._fire_overflow,
             self._fire_max_wait,
+            self._fire_cooldown,
         )
 
     # ------------------------------------------------------------------ public API
@@ -853,6 +856,17 @@ class RoutingEngine:
             )
         )
 
+    def _cooldown_secs(self, skill: str) -> float:
+        cooldown = self.settings.offer_cooldown_secs
+        return self._cfg(skill).offer_timeout_secs if cooldown is None else cooldown
+
+    def _exclude(self, session: SessionState, agent_id: str, why: str) -> None:
+        """Others are tried first; after the cool-down the agent may have it again as a last resort."""
+        session.excluded[agent_id] = why
+        until = self._now + self._cooldown_secs(session.skill)
+        session.cooldown[agent_id] = until
+        self._timers.push(until, T_COOLDOWN, session.session_id)
+
     def _offer_failed(self, session: SessionState, agent: AgentState, why: str, missed: bool, exclude: bool) -> None:
         """The outstanding offer to ``agent`` ended without acceptance; route the session on."""
         agent.offers.pop(session.session_id, None)
@@ -886,7 +900,7 @@ class RoutingEngine:
         else:
             if exclude:
                 words = {"rejected": "rejected this session", "timed_out": "let the offer time out"}
-                session.excluded[agent.agent_id] = words.get(why, why)
+                self._exclude(session, agent.agent_id, words.get(why, why))
             if session.sticky_agent == agent.agent_id:
                 agent.reserved.pop(session.session_id, None)
                 session.sticky_agent = None
@@ -925,15 +939,21 @@ class RoutingEngine:
 
     def _pick(
         self, skill: str, strategy: str, session: SessionState, candidates: list[Candidate]
-    ) -> tuple[AgentState, tuple[Any, ...]] | None:
-        """The best agent in ``skill``'s index for this session, noting who was looked at."""
+    ) -> tuple[AgentState, tuple[Any, ...], bool] | None:
+        """The best agent in ``skill``'s index for this session, noting who was looked at:
+        ``(agent, rank, fallback)``. ``fallback`` is True when every agent who could take it
+        had excluded itself and the chosen one's cool-down has ended (a last resort)."""
         heap = self._index(skill, strategy).heap
         if not heap:
             return None
         agents = self._agents
         excluded = session.excluded
+        cooldown = session.cooldown
+        now = self._now
         held: list[Any] = []
         chosen: tuple[AgentState, tuple[Any, ...]] | None = None
+        fallback: tuple[AgentState, tuple[Any, ...]] | None = None
+        fallback_at = -1  # its place in candidates
         runners = self.settings.explain_runners_up
         listed_excluded = listed_unavailable = 0
         seen: set[str] = set()
@@ -956,6 +976,13 @@ class RoutingEngine:
                 continue
             if agent_id in excluded:
                 held.append(heapq.heappop(heap))
+                if fallback is None and cooldown.get(agent_id, now) <= now:
+                    fallback = (agent, key)
+                    fallback_at = len(candidates)
+                    candidates.append(
+                        _make_candidate(agent_id=agent_id, verdict="excluded", reason="excluded: " + excluded[agent_id])
+                    )
+                    continue
                 if listed_excluded < EXPLAIN_MAX_EXCLUDED:
                     candidates.append(
                         _make_candidate(agent_id=agent_id, verdict="excluded", reason="excluded: " + excluded[agent_id])
@@ -991,7 +1018,18 @@ class RoutingEngine:
                     reason=f"and {listed_excluded - EXPLAIN_MAX_EXCLUDED} more excluded agents",
                 )
             )
-        return chosen
+        if chosen is not None:
+            return (chosen[0], chosen[1], False)
+        if fallback is not None:
+            agent_id = fallback[0].agent_id
+            candidates[fallback_at] = _make_candidate(
+                agent_id=agent_id,
+                verdict="chosen",
+                reason=f"chosen: offered again, as nobody else can take it and the cool-down since it "
+                f"{excluded[agent_id]} has ended",
+            )
+            return (fallback[0], fallback[1], True)
+        return None
 
     def _route(self, session: SessionState, announce: bool) -> None:
         """Offer a waiting session to the best free agent, or record why it waits."""
@@ -1021,12 +1059,17 @@ class RoutingEngine:
         else:
             chosen = self._pick(session.skill, cfg.strategy, session, candidates)
             via = session.skill
-            if chosen is None and session.overflowed:
+            if (chosen is None or chosen[2]) and session.overflowed:
+                # An agent who has not excluded the session, through overflow, comes before one who has.
+                primary = chosen
                 for other in cfg.overflow_skills:
                     found = self._pick(other, cfg.strategy, session, candidates)
-                    if found is not None and (chosen is None or (found[1], found[0].agent_id) < (chosen[1], chosen[0].agent_id)):
+                    if found is not None and (
+                        chosen is None
+                        or (found[2], found[1], found[0].agent_id) < (chosen[2], chosen[1], chosen[0].agent_id)
+                    ):
                         chosen, via = found, other
-                if chosen is not None:
+                if chosen is not None and chosen is not primary:
                     notes.append(
                         f"No {session.skill} agent was free; after waiting {_secs(self._now - session.waiting_since)} "
                         f"the session overflowed to {via}"
@@ -1036,7 +1079,7 @@ class RoutingEngine:
                 if via != session.skill or len([c for c in candidates if c.verdict == "chosen"]) > 1:
                     candidates = [
                         c if c.verdict != "chosen" or c.agent_id == agent.agent_id
-                        else Candidate(agent_id=c.agent_id, verdict="passed", reason=c.reason[len("chosen: "):])
+                        else self._demoted(session, c)
                         for c in candidates
                     ]
                 explanation = _deferred((
@@ -1073,6 +1116,14 @@ class RoutingEngine:
                 )
             )
 
+    @staticmethod
+    def _demoted(session: SessionState, candidate: Candidate) -> Candidate:
+        """A candidate chosen in one index but beaten by one from another (overflow)."""
+        if candidate.agent_id in session.excluded:
+            why = session.excluded[candidate.agent_id]
+            return Candidate(agent_id=candidate.agent_id, verdict="excluded", reason="excluded: " + why)
+        return Candidate(agent_id=candidate.agent_id, verdict="passed", reason=candidate.reason[len("chosen: "):])
+
     def _best_for(self, agent: AgentState) -> tuple[SessionState, str, str] | None:
         """The waiting session this agent should take next: (session, index skill, how)."""
         best: tuple[Any, ...] | None = None
@@ -1087,20 +1138,31 @@ class RoutingEngine:
         sessions = self._sessions
         queues = self._queues
         overflow_sources = self._overflow_sources
+        now = self._now
+        fallback: str | None = None  # a session whose cool-down for this agent has ended
         for skill in agent.skills:
             queue = queues.get(skill)
             if queue is not None and queue.size:
-                hit = queue.first_not_excluding(agent_id, sessions)
+                hit, spare = queue.first_for(agent_id, sessions, now)
                 if hit is not None and (best is None or (-hit[0], hit[1], hit[2]) < best):
                     best, best_found = (-hit[0], hit[1], hit[2]), (sessions[hit[3]], skill, "queue")
+                elif spare is not None and fallback is None:
+                    fallback = spare[3]
             if skill not in overflow_sources:
                 continue
             for source in overflow_sources[skill]:
                 overflowed = self._overflowed.get(source)
                 if overflowed is not None and overflowed.size:
-                    hit = overflowed.first_not_excluding(agent_id, sessions)
+                    hit, spare = overflowed.first_for(agent_id, sessions, now)
                     if hit is not None and (best is None or (-hit[0], hit[1], hit[2]) < best):
                         best, best_found = (-hit[0], hit[1], hit[2]), (sessions[hit[3]], skill, "overflow")
+                    elif spare is not None and fallback is None:
+                        fallback = spare[3]
+        if best_found is None and fallback is not None:
+            # This agent excluded itself from that session and its cool-down is over. Whether it
+            # gets it again is for _route to decide, after every agent freed by this event is
+            # back in the indexes: an agent who has not excluded the session comes first.
+            self._dirty_sessions.setdefault(fallback, False)
         return best_found
 
     def _fill(self, agent: AgentState) -> None:
@@ -1172,6 +1234,9 @@ class RoutingEngine:
             return session.sticky_agent is not None and session.sticky_until == when and session.state == QUEUED
         if kind == T_OVERFLOW:
             return session.state in (QUEUED, OFFERED) and not session.overflowed and session.overflow_at == when
+        if kind == T_COOLDOWN:
+            # While offered to someone else nothing is due: if that offer fails, it is routed anew.
+            return session.state == QUEUED and when in session.cooldown.values()
         # Still live while offered: if the offer fails the session is diverted at once.
         return session.state in (QUEUED, OFFERED) and session.max_wait_at == when
 
@@ -1258,6 +1323,10 @@ class RoutingEngine:
             f"Diverted {session_id} to leave-message: it waited {_secs(self._now - session.waiting_since)}, "
             f"the maximum for the {session.skill} queue",
         )
+
+    def _fire_cooldown(self, session_id: str, when: float) -> None:
+        # An excluded agent may now be offered the session again if nobody else can take it.
+        self._dirty_sessions.setdefault(session_id, False)
 
     # ------------------------------------------------------------------ event handlers
 
@@ -1428,6 +1497,7 @@ class RoutingEngine:
         session.offer_agent = None
         session.offer_expires = None
         session.excluded = {}
+        session.cooldown = {}
         if summary is None:
             explanation = _deferred((_B_ACCEPTED, agent.agent_id, session.session_id, wait, session.skill))
         else:
@@ -1514,6 +1584,32 @@ class RoutingEngine:
         ))
         self._finish(session, SESSION_ABANDONED)
 
+    def _on_assign(self, event: AssignRequested) -> None:
+        session = self._sessions.get(event.session_id)
+        if session is None or session.state not in (QUEUED, OFFERED) or session.transfer_from is not None:
+            self._ignore(event, event.session_id, "session is not waiting")
+            return
+        target = self._agents.get(event.agent_id)
+        if session.offer_agent == event.agent_id:
+            return  # already offered to that agent
+        if target is None or not target.can_take():
+            reason = "logged out" if target is None else target.unavailable_reason()
+            self._ignore(event, event.session_id, f"{event.agent_id} cannot take it: {reason}")
+            return
+        if session.state == OFFERED:
+            self._withdraw_offer(session, "reassigned", f"A supervisor gave {session.session_id} to {target.agent_id}")
+            session.state = QUEUED
+            self._queue_in(session)  # an offered session is in no queue; _offer takes it out again
+        notes = () if session.skill in target.skills else (f"{target.agent_id} lacks skill {session.skill}",)
+        explanation = Explanation(
+            summary=f"A supervisor offered {session.session_id} to {target.agent_id}",
+            strategy="supervisor_assign",
+            skill=session.skill,
+            candidates=(Candidate(agent_id=target.agent_id, verdict="chosen", reason="chosen: named by a supervisor"),),
+            notes=notes,
+        )
+        self._offer(session, target, session.skill, explanation)
+
     def _on_transfer(self, event: TransferRequested) -> None:
         session = self._sessions.get(event.session_id)
         if session is None or session.state != ASSIGNED or session.agent != event.from_agent:
@@ -1581,7 +1677,9 @@ class RoutingEngine:
         self._check_grace(source)
         self._touch(source)
         session.agent = None
-        session.excluded = {source.agent_id: "transferred this session away"}
+        session.excluded = {}
+        session.cooldown = {}
+        self._exclude(session, source.agent_id, "transferred this session away")
         session.skill = skill
         session.priority = session.base_priority + self.settings.transfer_priority_boost
         if session.vip:
