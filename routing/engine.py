@@ -410,6 +410,28 @@ class RoutingEngine:
         agent = self._agents.get(agent_id)
         return None if agent is None else self._agent_view(agent, self._now if now is None else now)
 
+    def offer_refusal(self, agent_id: str) -> tuple[str, str] | None:
+        """Why the agent cannot be offered a session now, as ``(code, words)``, or None if it can.
+
+        Codes: ``logged_out``, ``offline``, ``disconnected``, ``away``, ``wrapup``, ``at_capacity``.
+        """
+        agent = self._agents.get(agent_id)
+        if agent is None:
+            return ("logged_out", "logged out")
+        if agent.can_take():
+            return None
+        if not agent.connected or agent.grace_until is not None:
+            return ("offline" if agent.status == OFFLINE else "disconnected", agent.unavailable_reason() or "disconnected")
+        if agent.status == WRAPUP:
+            return ("wrapup", "in wrap-up")
+        if agent.status != AVAILABLE:
+            return (agent.status, agent.status)
+        return ("at_capacity", agent.unavailable_reason())
+
+    def admission_refusal(self, skill: str) -> tuple[str, str] | None:
+        """Why a session cannot wait in ``skill``'s queue now (``outside_hours``, ``no_agents``)."""
+        return self._admission_refusal(skill)
+
     @staticmethod
     def _agent_view(agent: AgentState, now: float) -> dict[str, Any]:
         return {
