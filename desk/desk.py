@@ -255,7 +255,7 @@ class Desk:
             "preview": preview, "transfer_from": transfer_from, "transfer": None,
         }
         handover = session.get("handover")
-        if ho.applies_to(handover, agent_id):
+        if handover and ho.applies_to(handover, agent_id):
             data["transfer"] = ho.offer_context(handover, await self._names(handover.get("from"), handover.get("by")))
         return data
 
@@ -464,7 +464,8 @@ class Desk:
             raise DeskError("invalid_state", "a transfer of this session is already waiting for an answer")
         # Recorded before routing hears of it: the offer it causes carries the context. It joins
         # ``transfers`` only once it has happened.
-        handover = ho.new_handover("transfer", user["id"], to_agent, to_skill, user["id"], note, self.clock())
+        handover = ho.new_handover("transfer", user["id"], to_agent, to_skill, user["id"], note, self.clock(),
+                                   to_name=name)
         await self.store.update_session(session_id, handover=handover)
         try:
             await self.routing.transfer(session_id, user["id"], to_agent=to_agent, to_skill=to_skill, to_name=name)
@@ -475,7 +476,7 @@ class Desk:
             current = await self.store.get_session(session_id)
             if current is not None and current.get("agent_id") == user["id"] and current["state"] == "assigned":
                 await self._publish([user["id"]], "session_updated", {"session": await self._public_session(current)})
-            return {"status": "offered", "to_agent": to_agent}
+            return {"status": "offered", "to_agent": to_agent, "to_name": name}
         return {"status": "transferred", "to_skill": to_skill}
 
     async def close(self, user: dict[str, Any], session_id: str, wrapup: str, note: str | None = None,
@@ -623,7 +624,8 @@ class Desk:
             raise DeskError("invalid_state", "a transfer or reassignment of this session is already waiting for an answer")
         kind = "reassign" if session["state"] == "assigned" else "assign"
         handover = ho.new_handover(kind, user["id"], target["id"], None,
-                                   session.get("agent_id") if kind == "reassign" else None, None, self.clock())
+                                   session.get("agent_id") if kind == "reassign" else None, None, self.clock(),
+                                   to_name=target.get("name") or target.get("username"))
         await self.store.update_session(session_id, handover=handover)
         try:
             await self.routing.reassign(session_id, target["id"], to_name=target.get("name") or target.get("username"))

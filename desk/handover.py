@@ -25,10 +25,10 @@ OUTCOMES = {"rejected": "declined", "timed_out": "timed_out", "timeout": "timed_
 
 
 def new_handover(kind: str, by: str, to_agent: str | None, to_skill: str | None, from_agent: str | None,
-                 note: str | None, now: float) -> dict[str, Any]:
+                 note: str | None, now: float, to_name: str | None = None) -> dict[str, Any]:
     assert kind in KINDS
-    return {"kind": kind, "by": by, "from": from_agent, "to_agent": to_agent, "to_skill": to_skill,
-            "note": (note or "").strip() or None, "ts": now, "status": "pending"}
+    return {"kind": kind, "by": by, "from": from_agent, "to_agent": to_agent, "to_name": to_name,
+            "to_skill": to_skill, "note": (note or "").strip() or None, "ts": now, "status": "pending"}
 
 
 def is_pending(handover: dict[str, Any] | None) -> bool:

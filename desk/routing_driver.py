@@ -15,9 +15,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from desk.errors import DeskError
 from routing import decisions as dec
 from routing import events as ev
-from desk.errors import DeskError
 from routing.engine import RoutingEngine
 
 log = logging.getLogger("kefu.desk.routing")

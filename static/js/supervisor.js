@@ -298,9 +298,11 @@ function renderMonitorHead() {
   if (!choices) sel.append(el("option", { value: "", text: t("monitor.no_agents") }));
   if ([...sel.options].some((o) => o.value === current)) sel.value = current;
   const assigned = s.state === "assigned" && !closed;
+  // A waiting session can be handed to a named agent too (the engine offers it to them at once).
+  const movable = ["assigned", "queued", "offered"].includes(s.state) && !closed;
   $("reassign").hidden = !canAct;
-  $("btn-reassign").disabled = !assigned || !choices;
-  sel.disabled = !assigned || !choices;
+  $("btn-reassign").disabled = !movable || !choices;
+  sel.disabled = !movable || !choices;
   $("sup-composer").hidden = !canAct;
   $("btn-whisper").disabled = !assigned;
   $("btn-barge").disabled = !assigned;
@@ -379,11 +381,20 @@ $("btn-reassign").addEventListener("click", async () => {
   const to = $("reassign-agent").value;
   if (!m || !to) return;
   try {
+    // Only an offer so far: the outcome arrives as a reassign_result event when the agent answers.
     await socket.request("reassign", { session_id: m.id, to_agent: to });
-    toast(t("monitor.reassigned", { name: agentName(to) || to }), "success");
+    toast(t("monitor.reassign_offered", { name: agentName(to) || to }), "info");
   } catch (exc) {
     toast(t("monitor.reassign_failed", { reason: errText(exc) }), "error");
   }
+});
+
+socket.on("event:reassign_result", (d) => {
+  const name = agentName(d.to_agent) || d.to_name || d.to_agent;
+  const key = has(`reassign.${d.outcome}`) ? `reassign.${d.outcome}` : "reassign.withdrawn";
+  toast(t(key, { name }), d.outcome === "accepted" ? "success" : "warn", { timeoutMs: 8000 });
+  // An explanation on screen is stale now: fetch the current one.
+  if (state.monitored && String(d.session_id) === state.monitored.id && !$("explain").hidden) showExplanation();
 });
 
 $("btn-explain").addEventListener("click", async () => {
@@ -399,13 +410,25 @@ $("btn-explain").addEventListener("click", async () => {
   box.hidden = false;
   btn.setAttribute("aria-expanded", "true");
   box.replaceChildren(el("p", { class: "muted", text: t("common.loading") }));
+  await showExplanation();
+});
+
+async function showExplanation() {
+  const m = state.monitored;
+  const box = $("explain");
+  if (!m) return;
   try {
     const r = await socket.request("explain", { session_id: m.id });
-    box.replaceChildren(el("p", { class: "explain-text", text: humanize(r.text) || t("monitor.no_explanation") }));
+    if (!state.monitored || state.monitored.id !== m.id) return;
+    box.replaceChildren(...renderExplanation(r));
   } catch (exc) {
     box.replaceChildren(el("p", { class: "form-error", text: t("monitor.explain_failed", { reason: errText(exc) }) }));
   }
-});
+}
+
+function renderExplanation(r) {
+  return [el("p", { class: "explain-text", text: humanize(r.text) || t("monitor.no_explanation") })];
+}
 
 document.addEventListener("keydown", (ev) => {
   if (ev.key === "Escape" && state.monitored && !document.querySelector("dialog[open]")) {

@@ -75,7 +75,7 @@ async def test_transfer_context_reaches_the_next_agent_and_the_customer(console,
     await bob.ok("presence", status="available")
 
     result = await alice.ok("transfer", session_id=session_id, to_agent="bob", note="客户问年费减免")
-    assert result == {"status": "offered", "to_agent": bob.user["id"]}
+    assert result == {"status": "offered", "to_agent": bob.user["id"], "to_name": "Bob"}
     pending = await alice.event("session_updated", where=lambda d: d["session"]["id"] == session_id)
     assert pending["session"]["handover"]["status"] == "pending"
     offer = await bob.event("offer", session_id=session_id)
