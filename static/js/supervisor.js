@@ -426,8 +426,50 @@ async function showExplanation() {
   }
 }
 
+// The engine's explanation as codes and parameters (routing/wording.py), in this console's language,
+// with names instead of ids. A sentence without a code (an older record) shows its English text.
+const AGENT_PARAMS = new Set(["agent", "from_agent", "original"]);
+const SKILL_PARAMS = new Set(["skill", "from_skill", "to_skill", "via"]);
+
+function phrase(p, fallback) {
+  if (!p || !p.code || !has(`explain.${p.code}`)) return humanize(fallback || "");
+  const vars = {};
+  for (const [k, v] of Object.entries(p.params || {})) {
+    if (v && typeof v === "object" && v.code) vars[k] = phrase(v, "");
+    else if (k === "session") vars[k] = sessionName(v);
+    else if (AGENT_PARAMS.has(k)) vars[k] = agentName(v) || v;
+    else if (SKILL_PARAMS.has(k)) vars[k] = skillLabel(state.skills, v);
+    else if (k.endsWith("_s") && typeof v === "number") vars[k] = fmtDuration(v);
+    else vars[k] = v;
+  }
+  return t(`explain.${p.code}`, vars);
+}
+
+function sessionName(id) {
+  const m = state.monitored;
+  if (m && String(m.id) === String(id) && m.session) return customerName(m.session.customer, m.session.openid);
+  const s = state.sessions.find((x) => String(x.id) === String(id));
+  return s ? customerName(s.customer, s.openid) : String(id);
+}
+
 function renderExplanation(r) {
-  return [el("p", { class: "explain-text", text: humanize(r.text) || t("monitor.no_explanation") })];
+  const x = r.explanation;
+  if (!x) return [el("p", { class: "explain-text", text: humanize(r.text) || t("monitor.no_explanation") })];
+  const out = [el("p", { class: "explain-text", dataset: { testid: "explain-summary" }, text: phrase(x.summary_code, x.summary) })];
+  if (x.strategy) {
+    const strategy = has(`explain.strategy.${x.strategy}`) ? t(`explain.strategy.${x.strategy}`) : x.strategy;
+    out.push(el("p", { class: "explain-text", text: x.skill
+      ? t("explain.strategy_line", { skill: skillLabel(state.skills, x.skill), strategy })
+      : t("explain.strategy_line_noskill", { strategy }) }));
+  }
+  if (x.candidates && x.candidates.length) {
+    out.push(el("p", { class: "explain-head", text: t("explain.candidates") }));
+    out.push(el("ul", { class: "explain-list" }, ...x.candidates.map((c) =>
+      el("li", { dataset: { verdict: c.verdict } }, el("strong", { text: agentName(c.agent_id) || c.agent_id }), " · ", phrase(c.why, c.reason)))));
+  }
+  const notes = (x.notes || []).map((n, i) => phrase((x.note_codes || [])[i], n));
+  if (notes.length) out.push(el("ul", { class: "explain-list" }, ...notes.map((n) => el("li", { text: n }))));
+  return out;
 }
 
 document.addEventListener("keydown", (ev) => {

@@ -119,3 +119,17 @@ def test_missed_offer_comes_back_and_supervisor_assigns_a_waiting_customer(open_
     expect(sup.locator(".toast", has_text="Bob 已接手该会话")).to_be_visible()
     assert_console_matches_server(bob, base, token, "bob")
     save_screenshot(sup, artifacts, "handover-supervisor-outcome-1920x1080")
+
+    # Why was it routed here? In the console's language, with names, current after the assignment.
+    sup.locator("#btn-explain").click()
+    summary = sup.locator('[data-testid="explain-summary"]')
+    expect(summary).to_contain_text("Bob 接入了")
+    expect(sup.locator("#explain")).not_to_contain_text("accepted")
+    save_screenshot(sup, artifacts, "handover-explain-zh-1920x1080")
+    sup.evaluate("() => localStorage.setItem('kefu.lang', 'en')")
+    sup.reload()
+    row = sup.locator(f'#live tr[data-session-id="{session_id}"]')
+    row.get_by_role("button").click()
+    sup.locator("#btn-explain").click()
+    expect(sup.locator('[data-testid="explain-summary"]')).to_contain_text("Bob accepted")
+    save_screenshot(sup, artifacts, "handover-explain-en-1920x1080")

@@ -629,3 +629,30 @@ def test_snapshot_while_offered_keeps_max_wait_deadline() -> None:
         engine.apply(Tick(now=5))  # offer times out, a1 is excluded, s1 waits
         out = engine.apply(Tick(now=engine.next_deadline()))
         assert [(x.kind, x.reason) for x in out] == [("divert", "max_wait")]
+
+
+def test_explanations_carry_codes_and_parameters_for_every_language() -> None:
+    import json
+
+    from routing import Explanation
+
+    d = Driver(EngineSettings(offer_cooldown_secs=10))
+    login(d, "a1", now=0)
+    login(d, "a2", now=1)
+    d(PresenceChanged(agent_id="a2", status="away", now=2))
+    request(d, "s1", 3)
+    d(OfferRejected(session_id="s1", agent_id="a1", now=4))
+    data = d.engine.explanation("s1").to_dict()
+    assert data["summary_code"] == {"code": "waits", "params": {"session": "s1", "position": 1, "skill": "billing"}}
+    assert data["summary"] == "s1 waits at position 1 of the billing queue"  # the text field is kept
+    reasons = {c["agent_id"]: c["why"] for c in data["candidates"]}
+    assert reasons["a1"] == {"code": "excluded", "params": {"why": {"code": "excl_rejected", "params": {}}}}
+    assert {"code": "none_free_many", "params": {"n": 2, "skill": "billing"}} in data["note_codes"]
+    d(Tick(now=14))
+    offered = d.engine.explanation("s1").to_dict()
+    assert offered["summary_code"]["code"] == "offered"
+    assert offered["candidates"][0]["why"]["params"]["detail"]["code"] == "offered_again"
+    # A JSON round trip keeps the structure (snapshots, the socket), and equality with the text.
+    again = Explanation.from_dict(json.loads(json.dumps(offered)))
+    assert again.to_dict() == offered
+    assert again.explain_text() == d.engine.explain("s1")

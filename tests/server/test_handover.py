@@ -186,3 +186,8 @@ async def test_supervisor_reassigns_an_assigned_session_and_the_agent_is_not_tol
     assert not [e for e in alice.events if e["event"] == "notice"]
     stored = await kefu.store.get_session(session_id)
     assert [(t["kind"], t["to_agent"]) for t in stored["transfers"]] == [("reassign", bob.user["id"])]
+    # The explanation is current (the accepted transfer) and structured for the console's language.
+    explained = await supervisor.ok("explain", session_id=session_id)
+    assert explained["explanation"]["summary_code"] == {
+        "code": "accepted_transfer", "params": {"agent": bob.user["id"], "session": session_id}}
+    assert bob.user["id"] in explained["text"]
