@@ -14,6 +14,7 @@ import logging
 import time
 from typing import Any
 
+from desk import handover as ho
 from desk.access import AccessPolicy
 from desk.errors import DeskError
 from desk.inbound import InboundLog, Processed
@@ -273,19 +274,55 @@ class Desk:
         else:
             session = await self.store.update_session(session_id, state="offered", offered_at=self.clock(),
                                                       offered_to=agent_id)
+        await self._publish([agent_id], "offer", await self._offer_data(session, agent_id, skill, expires_in,
+                                                                        transfer_from))
+
+    async def _offer_data(self, session: dict[str, Any], agent_id: str, skill: str, expires_in: float,
+                          transfer_from: str | None) -> dict[str, Any]:
         customer = await self.store.get_customer(session["openid"]) or {}
-        messages = await self.store.session_messages(session_id)
+        messages = await self.store.session_messages(session["id"])
         preview = next((m.get("text") for m in reversed(messages) if m["direction"] == "in"), None)
-        await self._publish([agent_id], "offer", {
-            "session_id": session_id, "skill": skill, "expires_in": round(expires_in, 1),
+        data: dict[str, Any] = {
+            "session_id": session["id"], "skill": skill, "expires_in": round(expires_in, 1),
             "customer": customer_brief(customer, session["openid"]),
             "waited_s": round(self.clock() - (session.get("queued_at") or session["created_at"]), 1),
-            "preview": preview, "transfer_from": transfer_from,
-        })
+            "preview": preview, "transfer_from": transfer_from, "transfer": None,
+        }
+        handover = session.get("handover")
+        if handover and ho.applies_to(handover, agent_id):
+            data["transfer"] = ho.offer_context(handover, await self._names(handover.get("from"), handover.get("by")))
+        return data
+
+    async def _names(self, *user_ids: str | None) -> dict[str, str]:
+        names = {}
+        for user_id in {u for u in user_ids if u}:
+            user = await self.store.get_user(user_id)
+            if user is not None:
+                names[user_id] = user.get("name") or user.get("username") or user_id
+        return names
+
+    async def _handover_outcome(self, session: dict[str, Any], agent_id: str, outcome: str,
+                                reason: str | None = None) -> dict[str, Any]:
+        """A supervisor's reassignment or assignment to ``agent_id`` ended: tell that supervisor
+        (every tab) what happened, and drop the hand-over. Returns the session as stored."""
+        handover = session.get("handover")
+        if not handover or handover.get("to_agent") != agent_id or not ho.is_pending(handover):
+            return session
+        session = await self.store.update_session(session["id"], handover=None)
+        if handover["kind"] in ("reassign", "assign"):
+            data: dict[str, Any] = {"session_id": session["id"], "to_agent": agent_id, "kind": handover["kind"],
+                                    "outcome": outcome, "reason": reason,
+                                    "to_name": (await self._names(agent_id)).get(agent_id)}
+            await self._publish([handover["by"]], "reassign_result", data)
+        return session
 
     async def on_offer_revoked(self, session_id: str, agent_id: str, reason: str) -> None:
         await self._publish([agent_id], "offer_revoked", {"session_id": session_id, "reason": reason})
         session = await self.store.get_session(session_id)
+        if session is not None and (session.get("handover") or {}).get("kind") == "assign":
+            # A supervisor's assignment of a waiting session; a direct transfer's end comes as
+            # TransferReturned instead.
+            session = await self._handover_outcome(session, agent_id, ho.OUTCOMES.get(reason, "withdrawn"), reason)
         if session is not None and session["state"] == "offered":
             await self.store.update_session(session_id, state="queued", offered_to=None)
         elif session is not None and session.get("offered_to") == agent_id:
@@ -299,13 +336,31 @@ class Desk:
         agents = list(session.get("agents") or [])
         if agent_id not in agents:
             agents.append(agent_id)
+        handover = session.get("handover")
+        changes: dict[str, Any] = {}
+        moved = bool(previous and previous != agent_id and session["state"] == "assigned")
+        if ho.applies_to(handover, agent_id) and handover.get("to_agent"):
+            if ho.counts_as_transfer(handover) and moved:
+                changes["transfers"] = [*(session.get("transfers") or []),
+                                        ho.transfer_entry(handover, self.clock(), accepted_by=agent_id)]
+        elif handover and handover.get("to_agent") and handover.get("to_agent") != agent_id:
+            handover = None  # someone else's pending offer: keep it
+        if handover is not None:
+            changes["handover"] = None
         session = await self.store.update_session(session_id, state="assigned", agent_id=agent_id, agents=agents,
                                                   accepted_at=session.get("accepted_at") or self.clock(),
-                                                  offered_to=None)
-        if previous and previous != agent_id:
-            await self._publish([previous], "session_closed", {"session_id": session_id, "reason": "transferred"})
+                                                  offered_to=None, **changes)
+        if moved:
+            reason = "reassigned" if handover and handover.get("kind") == "reassign" else "transferred"
+            await self._publish([previous], "session_closed", {"session_id": session_id, "reason": reason})
         bundle = await self._session_bundle(session, with_history=True)
         await self._publish([agent_id], "session_assigned", bundle)
+        if handover and handover.get("kind") in ("reassign", "assign") and handover.get("to_agent") == agent_id:
+            await self._publish([handover["by"]], "reassign_result", {
+                "session_id": session_id, "to_agent": agent_id, "kind": handover["kind"], "outcome": "accepted",
+                "reason": None, "to_name": (await self._names(agent_id)).get(agent_id)})
+        if moved and handover:
+            await self._system_reply(session, ho.CUSTOMER_NOTICE)
         return bundle
 
     async def on_requeued(self, session_id: str, skill: str, reason: str) -> None:
@@ -313,9 +368,20 @@ class Desk:
         if session is None:
             return
         previous = session.get("agent_id") if session["state"] == "assigned" else None
-        await self.store.update_session(session_id, state="queued", skill=skill, agent_id=None, offered_to=None)
+        changes: dict[str, Any] = {}
+        handover = session.get("handover")
+        if reason == "transferred" and ho.is_pending(handover):
+            # A transfer to a queue has happened: it counts now; its context waits for the next agent.
+            changes["transfers"] = [*(session.get("transfers") or []), ho.transfer_entry(handover, self.clock())]
+            changes["handover"] = {**handover, "status": "done"}
+        elif handover and reason != "transferred":
+            changes["handover"] = None  # the agent was lost: whatever was under way is over
+        session = await self.store.update_session(session_id, state="queued", skill=skill, agent_id=None,
+                                                  offered_to=None, **changes)
         if previous:
             await self._publish([previous], "session_closed", {"session_id": session_id, "reason": reason})
+        if reason == "transferred" and "transfers" in changes:
+            await self._system_reply(session, ho.CUSTOMER_NOTICE)
 
     async def on_diverted(self, session_id: str, reason: str) -> None:
         session = await self.store.update_session(session_id, state="diverted", closed_at=self.clock(),
@@ -332,11 +398,25 @@ class Desk:
         session = await self.store.get_session(session_id)
         if session is None:
             return
+        handover = session.get("handover")
+        outcome = ho.OUTCOMES.get(reason, "withdrawn")
+        if handover and handover.get("kind") == "reassign":
+            # The supervisor asked, not the agent: the supervisor hears how it ended.
+            session = await self._handover_outcome(session, declined_by, outcome, reason)
+        else:
+            session = await self.store.update_session(session_id, handover=None)
+            name = (await self._names(declined_by)).get(declined_by, declined_by)
+            text = {"declined": f"{name} declined the transfer; the session stays with you.",
+                    "timed_out": f"{name} did not answer the transfer in time; the session stays with you."
+                    }.get(outcome, f"The transfer to {name} did not happen ({reason.replace('_', ' ')}); "
+                               "the session stays with you.")
+            await self._publish([agent_id], "notice", {
+                "level": "info", "code": "transfer_returned", "session_id": session_id, "outcome": outcome,
+                "reason": reason, "declined_by": declined_by, "name": name, "text": text})
         if session.get("agent_id") != agent_id or session["state"] != "assigned":
             await self.on_assigned(session_id, agent_id)
-        await self._publish([agent_id], "notice", {
-            "level": "info", "code": "transfer_returned", "session_id": session_id,
-            "text": "The transfer was not taken; the session stays with you."})
+        else:
+            await self._publish([agent_id], "session_updated", {"session": await self._public_session(session)})
 
     async def on_agent_presence(self, agent_id: str, status: str, since: float, reason: str | None = None) -> None:
         data: dict[str, Any] = {"agent_id": agent_id, "status": status, "since": since}
@@ -363,9 +443,9 @@ class Desk:
         for session_id, expires_in in self.routing.pending_offers(user["id"]):
             session = await self.store.get_session(session_id)
             if session is not None:
-                customer = await self.store.get_customer(session["openid"]) or {}
-                offers.append({"session_id": session_id, "skill": session["skill"], "expires_in": expires_in,
-                               "customer": customer_brief(customer, session["openid"])})
+                transfer_from = session.get("agent_id") if session["state"] == "assigned" else None
+                offers.append(await self._offer_data(session, user["id"], session["skill"], expires_in,
+                                                     transfer_from))
         status, since = self.routing.presence_of(user["id"])
         return {"sessions": sessions, "presence": {"status": status, "since": since}, "offers": offers}
 
@@ -391,6 +471,9 @@ class Desk:
         if not self.routing.is_offered_to(session_id, user["id"]):
             raise DeskError("invalid_state", "this session is not offered to you")
         await self.routing.reject(session_id, user["id"])
+        session = await self.store.get_session(session_id)
+        if session is not None and (session.get("handover") or {}).get("kind") == "assign":
+            await self._handover_outcome(session, user["id"], "declined", "rejected")
         return {}
 
     async def send(self, user: dict[str, Any], session_id: str, text: str,
@@ -429,20 +512,33 @@ class Desk:
         session = await self._own_session(user, session_id)
         if bool(to_agent) == bool(to_skill):
             raise DeskError("bad_request", "give exactly one of to_agent or to_skill")
+        name = None
         if to_agent:
             target = await self._resolve_agent(to_agent)
             if target["id"] == user["id"]:
                 raise DeskError("bad_request", "you cannot transfer a session to yourself")
-            to_agent = target["id"]
+            to_agent, name = target["id"], target.get("name") or target.get("username")
             await self.routing.agent_known(target)
         elif to_skill not in await self.skills_catalogue_names():
             raise DeskError("bad_request", f"unknown skill {to_skill!r}")
-        transfers = list(session.get("transfers") or [])
-        transfers.append({"from": user["id"], "to_agent": to_agent, "to_skill": to_skill, "note": note,
-                          "ts": self.clock(), "by": user["id"]})
-        await self.store.update_session(session_id, transfers=transfers)
-        await self.routing.transfer(session_id, user["id"], to_agent=to_agent, to_skill=to_skill)
-        return {}
+        if ho.is_pending(session.get("handover")):
+            raise DeskError("invalid_state", "a transfer of this session is already waiting for an answer")
+        # Recorded before routing hears of it: the offer it causes carries the context. It joins
+        # ``transfers`` only once it has happened.
+        handover = ho.new_handover("transfer", user["id"], to_agent, to_skill, user["id"], note, self.clock(),
+                                   to_name=name)
+        await self.store.update_session(session_id, handover=handover)
+        try:
+            await self.routing.transfer(session_id, user["id"], to_agent=to_agent, to_skill=to_skill, to_name=name)
+        except DeskError:
+            await self.store.update_session(session_id, handover=None)
+            raise
+        if to_agent:  # it stays with this agent until the other accepts: show that it waits
+            current = await self.store.get_session(session_id)
+            if current is not None and current.get("agent_id") == user["id"] and current["state"] == "assigned":
+                await self._publish([user["id"]], "session_updated", {"session": await self._public_session(current)})
+            return {"status": "offered", "to_agent": to_agent, "to_name": name}
+        return {"status": "transferred", "to_skill": to_skill}
 
     async def close(self, user: dict[str, Any], session_id: str, wrapup: str, note: str | None = None,
                     reason: str = "closed") -> dict[str, Any]:
@@ -589,9 +685,21 @@ class Desk:
             raise DeskError("invalid_state", "the session is closed")
         target = await self._resolve_agent(to_agent)
         await self.routing.agent_known(target)
-        await self.routing.reassign(session_id, target["id"])
+        if ho.is_pending(session.get("handover")):
+            raise DeskError("invalid_state", "a transfer or reassignment of this session is already waiting for an answer")
+        kind = "reassign" if session["state"] == "assigned" else "assign"
+        handover = ho.new_handover(kind, user["id"], target["id"], None,
+                                   session.get("agent_id") if kind == "reassign" else None, None, self.clock(),
+                                   to_name=target.get("name") or target.get("username"))
+        await self.store.update_session(session_id, handover=handover)
+        try:
+            await self.routing.reassign(session_id, target["id"], to_name=target.get("name") or target.get("username"))
+        except DeskError:
+            await self.store.update_session(session_id, handover=None)
+            raise
         await self._audit(user, "reassign", session_id, target=target["id"])
-        return {}
+        # The outcome follows as a reassign_result event when the agent answers.
+        return {"status": "offered", "to_agent": target["id"], "kind": kind}
 
     async def set_agent_presence(self, user: dict[str, Any], agent_id: str, status: str) -> dict[str, Any]:
         self._require_staff(user)

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from desk.errors import DeskError
 from routing import decisions as dec
 from routing import events as ev
 from routing.engine import RoutingEngine
@@ -25,6 +26,10 @@ log = logging.getLogger("kefu.desk.routing")
 SNAPSHOT_EVERY_EVENTS = 500
 # How many waiting sessions of each queue the supervisor wall lists by id.
 WALL_QUEUE_HEAD = 50
+# The engine's reasons an agent cannot be offered a session -> the error code a console gets.
+REFUSAL_CODES = {"away": "agent_away", "offline": "agent_offline", "logged_out": "agent_offline",
+                 "disconnected": "agent_offline", "wrapup": "agent_busy", "at_capacity": "agent_busy"}
+QUEUE_REFUSAL_CODES = {"outside_hours": "queue_closed", "no_agents": "no_agents"}
 
 
 def skills_of(user: dict[str, Any]) -> dict[str, int]:
@@ -198,6 +203,8 @@ class RoutingDriver:
             await d.on_transfer_returned(decision.session_id, decision.agent_id, decision.declined_by, decision.reason)
         elif isinstance(decision, dec.SessionQueued):
             d.watchers.queues_changed()
+        elif isinstance(decision, dec.EventIgnored):
+            return decision
         return None
 
     # -- commands --------------------------------------------------------------------------------
@@ -246,8 +253,6 @@ class RoutingDriver:
         results = await self.apply(ev.OfferAccepted(session_id=session_id, agent_id=agent_id, now=self.clock()))
         bundle = next((r for r in results if isinstance(r, dict)), None)
         if bundle is None:
-            from desk.errors import DeskError
-
             raise DeskError("invalid_state", "the offer is no longer open")
         return bundle
 
@@ -257,25 +262,59 @@ class RoutingDriver:
     async def close(self, session_id: str) -> None:
         await self.apply(ev.SessionClosed(session_id=session_id, now=self.clock()))
 
-    async def transfer(self, session_id: str, from_agent: str, to_agent: str | None, to_skill: str | None) -> None:
+    def _refuse_unavailable(self, agent_id: str, name: str) -> None:
+        """Raise when the agent cannot be offered a session now (lock held: nothing changes before
+        the event is applied, so a refusal here is the whole story and nothing is half done)."""
+        assert self.engine is not None
+        refusal = self.engine.offer_refusal(agent_id)
+        if refusal is not None:
+            code, words = refusal
+            raise DeskError(REFUSAL_CODES.get(code, "agent_busy"), f"{name} cannot take it now: {words}.")
+
+    @staticmethod
+    def _raise_if_ignored(results: list[Any]) -> None:
+        ignored = next((r for r in results if isinstance(r, dec.EventIgnored)), None)
+        if ignored is not None:
+            raise DeskError("invalid_state", ignored.reason)
+
+    async def transfer(self, session_id: str, from_agent: str, to_agent: str | None, to_skill: str | None,
+                       to_name: str | None = None) -> None:
+        """Hand an assigned session to an agent (an offer; it stays with ``from_agent`` until
+        accepted) or to a skill's queue. Refused up front (``DeskError``) when it cannot happen."""
         async with self._lock:
             assert self.engine is not None
+            if to_agent:
+                self._refuse_unavailable(to_agent, to_name or to_agent)
             if to_skill:
                 await self._ensure_queue(to_skill)
-            await self._apply(ev.TransferRequested(session_id=session_id, from_agent=from_agent,
-                                                   to_agent=to_agent, to_skill=to_skill, now=self.clock()))
+                refusal = self.engine.admission_refusal(to_skill)
+                if refusal is not None:
+                    raise DeskError(QUEUE_REFUSAL_CODES.get(refusal[0], "invalid_state"),
+                                    f"The {to_skill} queue cannot take it now: {refusal[1]}.")
+            self._raise_if_ignored(await self._apply(ev.TransferRequested(
+                session_id=session_id, from_agent=from_agent, to_agent=to_agent, to_skill=to_skill,
+                now=self.clock())))
 
-    async def reassign(self, session_id: str, to_agent: str) -> None:
+    async def reassign(self, session_id: str, to_agent: str, to_name: str | None = None) -> str:
+        """A supervisor hands a session to ``to_agent``: an assigned one as a direct transfer, a
+        waiting one as an offer ahead of the queue. Returns ``"transfer"`` or ``"assign"``."""
         async with self._lock:
             assert self.engine is not None
             state = self.engine.session(session_id)
-            if state is not None and state["state"] == "assigned" and state.get("agent"):
-                await self._apply(ev.TransferRequested(session_id=session_id, from_agent=state["agent"],
-                                                       to_agent=to_agent, now=self.clock()))
+            if state is None or state["state"] not in ("assigned", "queued", "offered"):
+                raise DeskError("invalid_state", "only a waiting or assigned session can be reassigned")
+            if state["state"] == "assigned" and state.get("agent") == to_agent:
+                raise DeskError("invalid_state", "the session is already with that agent")
+            if state.get("offered_to") == to_agent:
+                raise DeskError("invalid_state", "the session is already offered to that agent")
+            self._refuse_unavailable(to_agent, to_name or to_agent)
+            if state["state"] == "assigned":
+                event: ev.Event = ev.TransferRequested(session_id=session_id, from_agent=state["agent"],
+                                                       to_agent=to_agent, now=self.clock())
             else:
-                from desk.errors import DeskError
-
-                raise DeskError("invalid_state", "only an assigned session can be reassigned")
+                event = ev.AssignRequested(session_id=session_id, agent_id=to_agent, now=self.clock())
+            self._raise_if_ignored(await self._apply(event))
+            return "transfer" if state["state"] == "assigned" else "assign"
 
     async def agent_disconnected(self, agent_id: str) -> None:
         if agent_id in self._agents:

@@ -111,6 +111,10 @@ class EngineSettings:
     retain_finished_sessions: int = 10_000
     explain_runners_up: int = 2
     default_offer_timeout_secs: float = 20.0
+    # After an agent rejects a session or lets its offer time out, other agents are tried first;
+    # once this long has passed the agent may be offered it again when nobody else can take it.
+    # None: the queue's offer timeout.
+    offer_cooldown_secs: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}

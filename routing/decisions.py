@@ -13,6 +13,7 @@ from dataclasses import dataclass, fields
 from typing import Any, ClassVar, TypeVar
 
 from routing.serial import Tagged, register
+from routing.wording import from_structure, structure
 
 T = TypeVar("T")
 
@@ -24,6 +25,7 @@ STRATEGY_WORDS = {
     "sticky": "sticky (the customer's last agent first)",
     "agent_freed": "first waiting session for an agent who became free",
     "direct_transfer": "direct transfer to a named agent",
+    "supervisor_assign": "assigned by a supervisor to a named agent",
 }
 
 
@@ -40,11 +42,14 @@ class Candidate:
     reason: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {"agent_id": self.agent_id, "verdict": self.verdict, "reason": self.reason}
+        # ``reason`` is the English text; ``why`` the same as a code with parameters (or None).
+        return {"agent_id": self.agent_id, "verdict": self.verdict, "reason": self.reason,
+                "why": structure(self.reason)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Candidate:
-        return cls(agent_id=data["agent_id"], verdict=data["verdict"], reason=data["reason"])
+        return cls(agent_id=data["agent_id"], verdict=data["verdict"],
+                   reason=from_structure(data["reason"], data.get("why")))
 
 
 class _Deferrable:
@@ -124,22 +129,28 @@ class Explanation(_Deferrable):
         return " ".join(parts)
 
     def to_dict(self) -> dict[str, Any]:
+        # The text fields as before; ``summary_code`` and ``note_codes`` say the same as codes with
+        # parameters (None where a sentence has no code), for consoles to render in their language.
         return {
             "summary": self.summary,
             "strategy": self.strategy,
             "skill": self.skill,
             "candidates": [c.to_dict() for c in self.candidates],
             "notes": list(self.notes),
+            "summary_code": structure(self.summary),
+            "note_codes": [structure(n) for n in self.notes],
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Explanation:
+        notes = list(data.get("notes", ()))
+        codes = list(data.get("note_codes") or ()) + [None] * len(notes)
         return cls(
-            summary=data["summary"],
+            summary=from_structure(data["summary"], data.get("summary_code")),
             strategy=data.get("strategy"),
             skill=data.get("skill"),
             candidates=tuple(Candidate.from_dict(c) for c in data.get("candidates", ())),
-            notes=tuple(data.get("notes", ())),
+            notes=tuple(from_structure(n, c) for n, c in zip(notes, codes, strict=False)),
         )
 
 

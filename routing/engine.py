@@ -51,6 +51,7 @@ from routing.events import (
     AgentLoggedIn,
     AgentLoggedOut,
     AgentReconnected,
+    AssignRequested,
     ConfigureQueue,
     CustomerLeft,
     Event,
@@ -79,10 +80,11 @@ from routing.state import (
     AgentState,
     SessionState,
 )
+from routing.wording import Phrase as P
 
 SNAPSHOT_VERSION = 1
 # Timer kinds, in the order they fire when deadlines are equal.
-T_GRACE, T_WRAPUP, T_OFFER, T_STICKY, T_OVERFLOW, T_MAX_WAIT = range(6)
+T_GRACE, T_WRAPUP, T_OFFER, T_STICKY, T_OVERFLOW, T_MAX_WAIT, T_COOLDOWN = range(7)
 # How many excluded agents an explanation lists before summarising the rest.
 EXPLAIN_MAX_EXCLUDED = 10
 EXPLAIN_MAX_UNAVAILABLE = 3
@@ -121,14 +123,49 @@ def _describe_text(strategy: str, values: tuple[Any, ...]) -> str:
     """The deciding value of an agent under ``strategy``, in words."""
     if strategy == "least_occupied":
         load, capacity, idle = values
-        return f"occupancy {load}/{capacity}, idle {_secs(idle)}"
+        return P("occupancy", load=load, capacity=capacity, idle_s=idle)
     if strategy == "best_proficiency":
         level, skill, idle = values
-        return f"proficiency {level} in {skill}, idle {_secs(idle)}"
+        return P("proficiency", level=level, skill=skill, idle_s=idle)
     if strategy == "round_robin":
         turn = values[0]
-        return f"last offered at turn {turn}" if turn else "not offered from this queue yet"
-    return f"idle {_secs(values[0])}"
+        return P("rr_turn", turn=turn) if turn else P("rr_never")
+    return P("idle", idle_s=values[0])
+
+
+# The words the engine keeps in ``session.excluded`` -> their phrase codes.
+_EXCLUDED_CODES = {"rejected this session": "excl_rejected", "let the offer time out": "excl_timed_out",
+                   "transferred this session away": "excl_transferred"}
+
+
+def _excluded_why(words: str) -> str:
+    code = _EXCLUDED_CODES.get(words)
+    return P(code) if code else P("why_other", word=words)
+
+
+def _why(reason: str) -> str:
+    """A reason code of a decision (``agent_lost``, ``rejected``, ...) as a phrase."""
+    code = "why_" + reason
+    return P(code) if code in _WHY_CODES else P("why_other", word=reason.replace("_", " "))
+
+
+_WHY_CODES = frozenset({"why_rejected", "why_timed_out", "why_agent_lost", "why_agent_logged_out",
+                        "why_transfer_returned"})
+
+
+def _unavailable(agent: AgentState, skill: str | None = None) -> str:
+    """Why an agent cannot take an offer now (``unavailable_reason``) as a phrase."""
+    if skill is not None and skill not in agent.skills:
+        return P("lacks_skill")
+    if not agent.connected:
+        return P("disconnected")
+    if agent.status == WRAPUP:
+        return P("wrapup")
+    if agent.status in (AWAY, OFFLINE):
+        return P(agent.status)
+    if agent.load >= agent.capacity:
+        return P("at_capacity", load=agent.load, capacity=agent.capacity)
+    return P("disconnected")  # in its disconnect grace
 
 
 def _build_freed(
@@ -142,18 +179,15 @@ def _build_freed(
     strategy: str,
     described: tuple[Any, ...],
 ) -> tuple[Any, ...]:
-    notes = [f"{session_id} had waited {_secs(waited)} with priority {priority}"]
+    notes = [P("had_waited", session=session_id, waited_s=waited, priority=priority)]
     if how == "sticky":
-        summary = f"Offered {session_id} to {agent_id}, the customer's last agent, who became free"
+        summary = P("offered_freed_sticky", session=session_id, agent=agent_id)
     else:
-        summary = (
-            f"Offered {session_id} to {agent_id}, who became free; it was first in "
-            f"the {session_skill} queue among sessions {agent_id} may take"
-        )
+        summary = P("offered_freed", session=session_id, agent=agent_id, skill=session_skill)
         if how == "overflow":
-            notes.append(f"{agent_id} serves it through overflow from {session_skill} to {via}")
+            notes.append(P("via_overflow", agent=agent_id, from_skill=session_skill, to_skill=via))
     candidate = _make_candidate(
-        agent_id=agent_id, verdict="chosen", reason="chosen: " + _describe_text(strategy, described)
+        agent_id=agent_id, verdict="chosen", reason=P("chosen", detail=_describe_text(strategy, described))
     )
     return (summary, "sticky" if how == "sticky" else "agent_freed", session_skill, (candidate,), tuple(notes))
 
@@ -167,7 +201,7 @@ def _build_offered(
     candidates: tuple[Candidate, ...],
     notes: tuple[str, ...],
 ) -> tuple[Any, ...]:
-    return (f"Offered {session_id} to {agent_id} after {_secs(waited)} waiting", strategy, skill, candidates, notes)
+    return (P("offered", session=session_id, agent=agent_id, waited_s=waited), strategy, skill, candidates, notes)
 
 
 def _build_waiting(
@@ -180,24 +214,20 @@ def _build_waiting(
     present: int | None,
 ) -> tuple[Any, ...]:
     if present is not None:
-        notes = (
-            *notes,
-            f"{present} agent{'s' if present != 1 else ''} with skill {skill} logged in, "
-            "none available with free capacity",
-        )
-    return (f"{session_id} waits at position {position} of the {skill} queue", strategy, skill, candidates, notes)
+        notes = (*notes, P("none_free_one" if present == 1 else "none_free_many", n=present, skill=skill))
+    return (P("waits", session=session_id, position=position, skill=skill), strategy, skill, candidates, notes)
 
 
 def _build_accepted(agent_id: str, session_id: str, wait: float, skill: str) -> tuple[Any, ...]:
-    return (f"{agent_id} accepted {session_id} after {_secs(wait)} waiting", None, skill, (), ())
+    return (P("accepted", agent=agent_id, session=session_id, wait_s=wait), None, skill, (), ())
 
 
 def _build_left(session_id: str, waited: float, skill: str) -> tuple[Any, ...]:
-    return (f"The customer left {session_id} after {_secs(waited)} waiting", None, skill, (), ())
+    return (P("left", session=session_id, waited_s=waited), None, skill, (), ())
 
 
 def _build_ignored(kind: str, subject: str, reason: str) -> tuple[Any, ...]:
-    return (f"Ignored {kind} for {subject}: {reason}", None, None, (), ())
+    return (P("ignored", kind=kind, subject=subject, reason=reason), None, None, (), ())
 
 
 _B_FREED = explanation_builder(_build_freed)
@@ -259,6 +289,7 @@ class RoutingEngine:
             SessionClosed: self._on_closed,
             CustomerLeft: self._on_customer_left,
             TransferRequested: self._on_transfer,
+            AssignRequested: self._on_assign,
             Tick: lambda event: None,
         }
         self._timer_handlers: tuple[Callable[[str, float], None], ...] = (
@@ -268,6 +299,7 @@ class RoutingEngine:
             self._fire_sticky,
             self._fire_overflow,
             self._fire_max_wait,
+            self._fire_cooldown,
         )
 
     # ------------------------------------------------------------------ public API
@@ -407,6 +439,28 @@ class RoutingEngine:
         """One logged-in agent as ``agent_stats`` shows it, or None (without visiting the others)."""
         agent = self._agents.get(agent_id)
         return None if agent is None else self._agent_view(agent, self._now if now is None else now)
+
+    def offer_refusal(self, agent_id: str) -> tuple[str, str] | None:
+        """Why the agent cannot be offered a session now, as ``(code, words)``, or None if it can.
+
+        Codes: ``logged_out``, ``offline``, ``disconnected``, ``away``, ``wrapup``, ``at_capacity``.
+        """
+        agent = self._agents.get(agent_id)
+        if agent is None:
+            return ("logged_out", "logged out")
+        if agent.can_take():
+            return None
+        if not agent.connected or agent.grace_until is not None:
+            return ("offline" if agent.status == OFFLINE else "disconnected", agent.unavailable_reason() or "disconnected")
+        if agent.status == WRAPUP:
+            return ("wrapup", "in wrap-up")
+        if agent.status != AVAILABLE:
+            return (agent.status, agent.status)
+        return ("at_capacity", agent.unavailable_reason())
+
+    def admission_refusal(self, skill: str) -> tuple[str, str] | None:
+        """Why a session cannot wait in ``skill``'s queue now (``outside_hours``, ``no_agents``)."""
+        return self._admission_refusal(skill)
 
     @staticmethod
     def _agent_view(agent: AgentState, now: float) -> dict[str, Any]:
@@ -641,7 +695,7 @@ class RoutingEngine:
         """Sessions waiting for this agent (sticky) stop waiting for it and join the queue."""
         for session_id in list(agent.reserved):
             session = self._sessions[session_id]
-            self._unstick(session, note=f"stopped waiting for last agent {agent.agent_id}: {why}")
+            self._unstick(session, note=P("sticky_released", agent=agent.agent_id, why=P("why_other", word=why)))
 
     def _unstick(self, session: SessionState, note: str) -> None:
         agent = self._agents.get(session.sticky_agent or "")
@@ -753,11 +807,11 @@ class RoutingEngine:
         """(reason, words) if a session for ``skill`` cannot wait now, else None."""
         cfg = self._cfg(skill)
         if cfg.business_hours is not None and not cfg.business_hours.is_open(self._now):
-            return "outside_hours", f"the {skill} queue is outside its business hours"
+            return "outside_hours", P("why_outside_hours", skill=skill)
         if not self._present.get(skill) and not (
             cfg.overflow_skills and any(self._present.get(o) for o in cfg.overflow_skills)
         ):
-            return "no_agents", f"no agent with skill {skill} is logged in"
+            return "no_agents", P("why_no_agents", skill=skill)
         return None
 
     def _remember_customer(self, customer_id: str, agent_id: str) -> None:
@@ -781,8 +835,7 @@ class RoutingEngine:
         self._enqueue(session, announce=False)
         position = self._position(session)
         explanation = Explanation(
-            summary=f"Requeued {session.session_id} at position {position} of the {session.skill} queue "
-            f"({reason.replace('_', ' ')}), ahead of new arrivals",
+            summary=P("requeued", session=session.session_id, position=position, skill=session.skill, why=_why(reason)),
             skill=session.skill,
             notes=notes,
         )
@@ -808,7 +861,7 @@ class RoutingEngine:
                 session.state = OFFERED
                 self._waiting.setdefault(session.skill, {})[session_id] = None
                 continue
-            self._requeue_front(session, reason, notes=(f"agent {agent.agent_id} was lost",))
+            self._requeue_front(session, reason, notes=(P("agent_was_lost", agent=agent.agent_id),))
 
     # ------------------------------------------------------------------ offers
 
@@ -854,6 +907,17 @@ class RoutingEngine:
             )
         )
 
+    def _cooldown_secs(self, skill: str) -> float:
+        cooldown = self.settings.offer_cooldown_secs
+        return self._cfg(skill).offer_timeout_secs if cooldown is None else cooldown
+
+    def _exclude(self, session: SessionState, agent_id: str, why: str) -> None:
+        """Others are tried first; after the cool-down the agent may have it again as a last resort."""
+        session.excluded[agent_id] = why
+        until = self._now + self._cooldown_secs(session.skill)
+        session.cooldown[agent_id] = until
+        self._timers.push(until, T_COOLDOWN, session.session_id)
+
     def _offer_failed(self, session: SessionState, agent: AgentState, why: str, missed: bool, exclude: bool) -> None:
         """The outstanding offer to ``agent`` ended without acceptance; route the session on."""
         agent.offers.pop(session.session_id, None)
@@ -864,8 +928,8 @@ class RoutingEngine:
             session.transfer_from = None
             if original is not None and original in self._agents:
                 explanation = Explanation(
-                    summary=f"Transfer of {session.session_id} to {agent.agent_id} did not happen "
-                    f"({why.replace('_', ' ')}); it stays with {original}",
+                    summary=P("transfer_failed", session=session.session_id, agent=agent.agent_id, why=_why(why),
+                              original=original),
                     strategy="direct_transfer",
                     skill=session.skill,
                 )
@@ -882,12 +946,12 @@ class RoutingEngine:
             else:
                 self._waiting.get(session.skill, {}).pop(session.session_id, None)
                 self._requeue_front(
-                    session, "transfer_returned", notes=(f"the transfer to {agent.agent_id} was {why}",)
+                    session, "transfer_returned", notes=(P("transfer_was", agent=agent.agent_id, why=_why(why)),)
                 )
         else:
             if exclude:
                 words = {"rejected": "rejected this session", "timed_out": "let the offer time out"}
-                session.excluded[agent.agent_id] = words.get(why, why)
+                self._exclude(session, agent.agent_id, words.get(why, why))
             if session.sticky_agent == agent.agent_id:
                 agent.reserved.pop(session.session_id, None)
                 session.sticky_agent = None
@@ -897,8 +961,8 @@ class RoutingEngine:
                 self._divert(
                     session,
                     "max_wait",
-                    f"Diverted {session.session_id} to leave-message: it waited "
-                    f"{_secs(self._now - session.waiting_since)}, past the maximum wait",
+                    P("diverted", session=session.session_id,
+                      why=P("why_max_wait", waited_s=self._now - session.waiting_since)),
                 )
             else:
                 self._queue_in(session)
@@ -926,15 +990,21 @@ class RoutingEngine:
 
     def _pick(
         self, skill: str, strategy: str, session: SessionState, candidates: list[Candidate]
-    ) -> tuple[AgentState, tuple[Any, ...]] | None:
-        """The best agent in ``skill``'s index for this session, noting who was looked at."""
+    ) -> tuple[AgentState, tuple[Any, ...], bool] | None:
+        """The best agent in ``skill``'s index for this session, noting who was looked at:
+        ``(agent, rank, fallback)``. ``fallback`` is True when every agent who could take it
+        had excluded itself and the chosen one's cool-down has ended (a last resort)."""
         heap = self._index(skill, strategy).heap
         if not heap:
             return None
         agents = self._agents
         excluded = session.excluded
+        cooldown = session.cooldown
+        now = self._now
         held: list[Any] = []
         chosen: tuple[AgentState, tuple[Any, ...]] | None = None
+        fallback: tuple[AgentState, tuple[Any, ...]] | None = None
+        fallback_at = -1  # its place in candidates
         runners = self.settings.explain_runners_up
         listed_excluded = listed_unavailable = 0
         seen: set[str] = set()
@@ -952,14 +1022,24 @@ class RoutingEngine:
                 ):
                     seen.add(agent_id)
                     listed_unavailable += 1
-                    reason = "lacks skill" if skill not in agent.skills else agent.unavailable_reason()
-                    candidates.append(_make_candidate(agent_id=agent_id, verdict="unavailable", reason=reason))
+                    candidates.append(
+                        _make_candidate(agent_id=agent_id, verdict="unavailable", reason=_unavailable(agent, skill))
+                    )
                 continue
             if agent_id in excluded:
                 held.append(heapq.heappop(heap))
+                if fallback is None and cooldown.get(agent_id, now) <= now:
+                    fallback = (agent, key)
+                    fallback_at = len(candidates)
+                    candidates.append(
+                        _make_candidate(agent_id=agent_id, verdict="excluded",
+                                        reason=P("excluded", why=_excluded_why(excluded[agent_id])))
+                    )
+                    continue
                 if listed_excluded < EXPLAIN_MAX_EXCLUDED:
                     candidates.append(
-                        _make_candidate(agent_id=agent_id, verdict="excluded", reason="excluded: " + excluded[agent_id])
+                        _make_candidate(agent_id=agent_id, verdict="excluded",
+                                        reason=P("excluded", why=_excluded_why(excluded[agent_id])))
                     )
                 listed_excluded += 1
                 continue
@@ -970,7 +1050,7 @@ class RoutingEngine:
                     _make_candidate(
                         agent_id=agent_id,
                         verdict="chosen",
-                        reason="chosen: " + self._describe(strategy, agent, skill),
+                        reason=P("chosen", detail=self._describe(strategy, agent, skill)),
                     )
                 )
                 continue
@@ -989,10 +1069,20 @@ class RoutingEngine:
                 _make_candidate(
                     agent_id="...",
                     verdict="excluded",
-                    reason=f"and {listed_excluded - EXPLAIN_MAX_EXCLUDED} more excluded agents",
+                    reason=P("more_excluded", n=listed_excluded - EXPLAIN_MAX_EXCLUDED),
                 )
             )
-        return chosen
+        if chosen is not None:
+            return (chosen[0], chosen[1], False)
+        if fallback is not None:
+            agent_id = fallback[0].agent_id
+            candidates[fallback_at] = _make_candidate(
+                agent_id=agent_id,
+                verdict="chosen",
+                reason=P("chosen", detail=P("offered_again", why=_excluded_why(excluded[agent_id]))),
+            )
+            return (fallback[0], fallback[1], True)
+        return None
 
     def _route(self, session: SessionState, announce: bool) -> None:
         """Offer a waiting session to the best free agent, or record why it waits."""
@@ -1006,38 +1096,39 @@ class RoutingEngine:
             agent = self._agents.get(session.sticky_agent)
             if agent is not None and agent.can_take():
                 explanation = Explanation(
-                    summary=f"Offered {session.session_id} to {agent.agent_id}, the customer's last agent",
+                    summary=P("offered_sticky", session=session.session_id, agent=agent.agent_id),
                     strategy="sticky",
                     skill=session.skill,
-                    candidates=(Candidate(agent_id=agent.agent_id, verdict="chosen", reason="chosen: last agent"),),
+                    candidates=(Candidate(agent_id=agent.agent_id, verdict="chosen",
+                                          reason=P("chosen", detail=P("last_agent"))),),
                 )
                 self._offer(session, agent, session.skill, explanation)
                 return
-            reason = agent.unavailable_reason() if agent is not None else "logged out"
+            reason = _unavailable(agent) if agent is not None else P("logged_out")
             candidates.append(Candidate(agent_id=session.sticky_agent, verdict="unavailable", reason=reason))
-            notes.append(
-                f"Waiting up to {_secs((session.sticky_until or self._now) - self._now)} more for the customer's "
-                f"last agent {session.sticky_agent}"
-            )
+            notes.append(P("sticky_waiting", left_s=(session.sticky_until or self._now) - self._now,
+                           agent=session.sticky_agent))
         else:
             chosen = self._pick(session.skill, cfg.strategy, session, candidates)
             via = session.skill
-            if chosen is None and session.overflowed:
+            if (chosen is None or chosen[2]) and session.overflowed:
+                # An agent who has not excluded the session, through overflow, comes before one who has.
+                primary = chosen
                 for other in cfg.overflow_skills:
                     found = self._pick(other, cfg.strategy, session, candidates)
-                    if found is not None and (chosen is None or (found[1], found[0].agent_id) < (chosen[1], chosen[0].agent_id)):
+                    if found is not None and (
+                        chosen is None
+                        or (found[2], found[1], found[0].agent_id) < (chosen[2], chosen[1], chosen[0].agent_id)
+                    ):
                         chosen, via = found, other
-                if chosen is not None:
-                    notes.append(
-                        f"No {session.skill} agent was free; after waiting {_secs(self._now - session.waiting_since)} "
-                        f"the session overflowed to {via}"
-                    )
+                if chosen is not None and chosen is not primary:
+                    notes.append(P("overflowed", skill=session.skill, waited_s=self._now - session.waiting_since, via=via))
             if chosen is not None:
                 agent = chosen[0]
                 if via != session.skill or len([c for c in candidates if c.verdict == "chosen"]) > 1:
                     candidates = [
                         c if c.verdict != "chosen" or c.agent_id == agent.agent_id
-                        else Candidate(agent_id=c.agent_id, verdict="passed", reason=c.reason[len("chosen: "):])
+                        else self._demoted(session, c)
                         for c in candidates
                     ]
                 explanation = _deferred((
@@ -1074,6 +1165,16 @@ class RoutingEngine:
                 )
             )
 
+    @staticmethod
+    def _demoted(session: SessionState, candidate: Candidate) -> Candidate:
+        """A candidate chosen in one index but beaten by one from another (overflow)."""
+        if candidate.agent_id in session.excluded:
+            why = _excluded_why(session.excluded[candidate.agent_id])
+            return Candidate(agent_id=candidate.agent_id, verdict="excluded", reason=P("excluded", why=why))
+        reason = candidate.reason
+        detail: str = reason.params["detail"] if isinstance(reason, P) else reason[len("chosen: "):]
+        return Candidate(agent_id=candidate.agent_id, verdict="passed", reason=detail)
+
     def _best_for(self, agent: AgentState) -> tuple[SessionState, str, str] | None:
         """The waiting session this agent should take next: (session, index skill, how)."""
         best: tuple[Any, ...] | None = None
@@ -1088,20 +1189,31 @@ class RoutingEngine:
         sessions = self._sessions
         queues = self._queues
         overflow_sources = self._overflow_sources
+        now = self._now
+        fallback: str | None = None  # a session whose cool-down for this agent has ended
         for skill in agent.skills:
             queue = queues.get(skill)
             if queue is not None and queue.size:
-                hit = queue.first_not_excluding(agent_id, sessions)
+                hit, spare = queue.first_for(agent_id, sessions, now)
                 if hit is not None and (best is None or (-hit[0], hit[1], hit[2]) < best):
                     best, best_found = (-hit[0], hit[1], hit[2]), (sessions[hit[3]], skill, "queue")
+                elif spare is not None and fallback is None:
+                    fallback = spare[3]
             if skill not in overflow_sources:
                 continue
             for source in overflow_sources[skill]:
                 overflowed = self._overflowed.get(source)
                 if overflowed is not None and overflowed.size:
-                    hit = overflowed.first_not_excluding(agent_id, sessions)
+                    hit, spare = overflowed.first_for(agent_id, sessions, now)
                     if hit is not None and (best is None or (-hit[0], hit[1], hit[2]) < best):
                         best, best_found = (-hit[0], hit[1], hit[2]), (sessions[hit[3]], skill, "overflow")
+                    elif spare is not None and fallback is None:
+                        fallback = spare[3]
+        if best_found is None and fallback is not None:
+            # This agent excluded itself from that session and its cool-down is over. Whether it
+            # gets it again is for _route to decide, after every agent freed by this event is
+            # back in the indexes: an agent who has not excluded the session comes first.
+            self._dirty_sessions.setdefault(fallback, False)
         return best_found
 
     def _fill(self, agent: AgentState) -> None:
@@ -1173,6 +1285,9 @@ class RoutingEngine:
             return session.sticky_agent is not None and session.sticky_until == when and session.state == QUEUED
         if kind == T_OVERFLOW:
             return session.state in (QUEUED, OFFERED) and not session.overflowed and session.overflow_at == when
+        if kind == T_COOLDOWN:
+            # While offered to someone else nothing is due: if that offer fails, it is routed anew.
+            return session.state == QUEUED and when in session.cooldown.values()
         # Still live while offered: if the offer fails the session is diverted at once.
         return session.state in (QUEUED, OFFERED) and session.max_wait_at == when
 
@@ -1224,7 +1339,7 @@ class RoutingEngine:
                 session_id=session_id,
                 agent_id=agent.agent_id,
                 explanation=Explanation(
-                    summary=f"{agent.agent_id} did not answer the offer of {session_id} in time",
+                    summary=P("timed_out", agent=agent.agent_id, session=session_id),
                     skill=session.skill,
                 ),
             )
@@ -1235,8 +1350,7 @@ class RoutingEngine:
         session = self._sessions[session_id]
         self._unstick(
             session,
-            note=f"Stopped waiting for last agent {session.sticky_agent} after "
-            f"{_secs(self.settings.sticky_wait_secs)}; any agent may now take it",
+            note=P("sticky_expired", agent=session.sticky_agent, wait_s=self.settings.sticky_wait_secs),
         )
 
     def _fire_overflow(self, session_id: str, when: float) -> None:
@@ -1256,9 +1370,13 @@ class RoutingEngine:
         self._divert(
             session,
             "max_wait",
-            f"Diverted {session_id} to leave-message: it waited {_secs(self._now - session.waiting_since)}, "
-            f"the maximum for the {session.skill} queue",
+            P("diverted", session=session_id,
+              why=P("why_max_wait_queue", waited_s=self._now - session.waiting_since, skill=session.skill)),
         )
+
+    def _fire_cooldown(self, session_id: str, when: float) -> None:
+        # An excluded agent may now be offered the session again if nobody else can take it.
+        self._dirty_sessions.setdefault(session_id, False)
 
     # ------------------------------------------------------------------ event handlers
 
@@ -1362,7 +1480,7 @@ class RoutingEngine:
         self._stats(event.skill).counts["requested"] += 1
         refusal = self._admission_refusal(event.skill)
         if refusal is not None:
-            self._divert(session, refusal[0], f"Diverted {session.session_id} to leave-message: {refusal[1]}")
+            self._divert(session, refusal[0], P("diverted", session=session.session_id, why=refusal[1]))
             return
         last = self._customers.get(event.customer_id)
         if last is not None and self._now - last[1] <= self.settings.sticky_window_secs:
@@ -1392,7 +1510,7 @@ class RoutingEngine:
         session.skill = event.skill
         refusal = self._admission_refusal(event.skill)
         if refusal is not None:
-            self._divert(session, refusal[0], f"Diverted {session.session_id} to leave-message: {refusal[1]}")
+            self._divert(session, refusal[0], P("diverted", session=session.session_id, why=refusal[1]))
             return
         self._enqueue(session, announce=True)
 
@@ -1415,7 +1533,7 @@ class RoutingEngine:
                 self._touch(old)
             session.transfer_from = None
             self._waiting.get(session.skill, {}).pop(session.session_id, None)
-            summary = f"{agent.agent_id} accepted the transfer of {session.session_id}"
+            summary = P("accepted_transfer", agent=agent.agent_id, session=session.session_id)
             wait = 0.0
         else:
             wait = self._now - session.waiting_since
@@ -1429,6 +1547,7 @@ class RoutingEngine:
         session.offer_agent = None
         session.offer_expires = None
         session.excluded = {}
+        session.cooldown = {}
         if summary is None:
             explanation = _deferred((_B_ACCEPTED, agent.agent_id, session.session_id, wait, session.skill))
         else:
@@ -1515,6 +1634,34 @@ class RoutingEngine:
         ))
         self._finish(session, SESSION_ABANDONED)
 
+    def _on_assign(self, event: AssignRequested) -> None:
+        session = self._sessions.get(event.session_id)
+        if session is None or session.state not in (QUEUED, OFFERED) or session.transfer_from is not None:
+            self._ignore(event, event.session_id, "session is not waiting")
+            return
+        target = self._agents.get(event.agent_id)
+        if session.offer_agent == event.agent_id:
+            return  # already offered to that agent
+        if target is None or not target.can_take():
+            reason = "logged out" if target is None else target.unavailable_reason()
+            self._ignore(event, event.session_id, f"{event.agent_id} cannot take it: {reason}")
+            return
+        if session.state == OFFERED:
+            self._withdraw_offer(session, "reassigned", f"A supervisor gave {session.session_id} to {target.agent_id}")
+            session.state = QUEUED
+            self._queue_in(session)  # an offered session is in no queue; _offer takes it out again
+        notes = () if session.skill in target.skills else (P("agent_lacks_skill", agent=target.agent_id,
+                                                                skill=session.skill),)
+        explanation = Explanation(
+            summary=P("offered_by_supervisor", session=session.session_id, agent=target.agent_id),
+            strategy="supervisor_assign",
+            skill=session.skill,
+            candidates=(Candidate(agent_id=target.agent_id, verdict="chosen",
+                                  reason=P("chosen", detail=P("named_by_supervisor"))),),
+            notes=notes,
+        )
+        self._offer(session, target, session.skill, explanation)
+
     def _on_transfer(self, event: TransferRequested) -> None:
         session = self._sessions.get(event.session_id)
         if session is None or session.state != ASSIGNED or session.agent != event.from_agent:
@@ -1530,10 +1677,11 @@ class RoutingEngine:
         if event.to_agent is not None:
             target = self._agents.get(event.to_agent)
             if target is None or target is source or not target.can_take():
-                reason = "logged out" if target is None else ("same agent" if target is source else target.unavailable_reason())
+                reason = P("logged_out") if target is None else (
+                    P("same_agent") if target is source else _unavailable(target))
                 explanation = Explanation(
-                    summary=f"Cannot transfer {session.session_id} to {event.to_agent} ({reason}); it stays "
-                    f"with {source.agent_id}",
+                    summary=P("transfer_refused", session=session.session_id, agent=event.to_agent, why=reason,
+                              original=source.agent_id),
                     strategy="direct_transfer",
                     skill=session.skill,
                     candidates=(Candidate(agent_id=event.to_agent, verdict="unavailable", reason=reason),),
@@ -1549,12 +1697,15 @@ class RoutingEngine:
                     )
                 )
                 return
-            notes = () if session.skill in target.skills else (f"{target.agent_id} lacks skill {session.skill}",)
+            notes = () if session.skill in target.skills else (P("agent_lacks_skill", agent=target.agent_id,
+                                                                    skill=session.skill),)
             explanation = Explanation(
-                summary=f"Offered {session.session_id} to {target.agent_id} as a transfer from {source.agent_id}",
+                summary=P("offered_transfer", session=session.session_id, agent=target.agent_id,
+                          from_agent=source.agent_id),
                 strategy="direct_transfer",
                 skill=session.skill,
-                candidates=(Candidate(agent_id=target.agent_id, verdict="chosen", reason="chosen: named by the agent"),),
+                candidates=(Candidate(agent_id=target.agent_id, verdict="chosen",
+                                      reason=P("chosen", detail=P("named_by_agent"))),),
                 notes=notes,
             )
             self._offer(session, target, session.skill, explanation, transfer_from=source.agent_id)
@@ -1563,8 +1714,8 @@ class RoutingEngine:
         refusal = self._admission_refusal(skill)
         if refusal is not None:
             explanation = Explanation(
-                summary=f"Cannot transfer {session.session_id} to the {skill} queue: {refusal[1]}; it stays "
-                f"with {source.agent_id}",
+                summary=P("transfer_queue_refused", session=session.session_id, skill=skill, why=refusal[1],
+                          original=source.agent_id),
                 skill=skill,
             )
             session.explanation = explanation
@@ -1582,7 +1733,9 @@ class RoutingEngine:
         self._check_grace(source)
         self._touch(source)
         session.agent = None
-        session.excluded = {source.agent_id: "transferred this session away"}
+        session.excluded = {}
+        session.cooldown = {}
+        self._exclude(session, source.agent_id, "transferred this session away")
         session.skill = skill
         session.priority = session.base_priority + self.settings.transfer_priority_boost
         if session.vip:
@@ -1591,8 +1744,8 @@ class RoutingEngine:
         self._enqueue(session, announce=False)
         position = self._position(session)
         explanation = Explanation(
-            summary=f"{source.agent_id} transferred {session.session_id} to the {skill} queue at position "
-            f"{position}, keeping its arrival time and with a transfer priority boost",
+            summary=P("transferred_to_queue", agent=source.agent_id, session=session.session_id, skill=skill,
+                      position=position),
             skill=skill,
         )
         session.explanation = explanation

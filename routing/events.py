@@ -210,6 +210,19 @@ class TransferRequested(Event):
 
 @register
 @dataclass(frozen=True, kw_only=True, slots=True)
+class AssignRequested(Event):
+    """A supervisor hands a waiting session to ``agent_id``: it is offered to that agent now,
+    ahead of the queue's order, its exclusions and any sticky wait (an offer to someone else is
+    withdrawn). The agent still accepts or declines; a decline or timeout counts as usual."""
+
+    kind: ClassVar[str] = "assign_requested"
+    session_id: str
+    agent_id: str
+    now: float
+
+
+@register
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Tick(Event):
     """The clock moved: offer timeouts, wrap-up ends, overflow, max wait, grace, sticky wait.
 

@@ -97,14 +97,21 @@ class SkillQueue:
                     return level, arrived_at, seq, session_id
         return None
 
-    def first_not_excluding(self, agent_id: str, sessions: dict[str, Any]) -> tuple[int, float, int, str] | None:
-        """:meth:`first` with ``accept`` = "the session has not excluded ``agent_id``", inlined
-        (``sessions`` maps session id to its state, which has an ``excluded`` dict)."""
+    def first_for(
+        self, agent_id: str, sessions: dict[str, Any], now: float
+    ) -> tuple[tuple[int, float, int, str] | None, tuple[int, float, int, str] | None]:
+        """``(first, fallback)``: the first session (in service order) that has not excluded
+        ``agent_id``, and, when there is none, the first that excluded it but whose cool-down
+        has ended (the agent may have it again if nobody else can take it)."""
+        fallback = None
         for level in self.levels:
             for arrived_at, seq, session_id in self.buckets[level]:
-                if agent_id not in sessions[session_id].excluded:
-                    return level, arrived_at, seq, session_id
-        return None
+                session = sessions[session_id]
+                if agent_id not in session.excluded:
+                    return (level, arrived_at, seq, session_id), None
+                if fallback is None and session.cooldown.get(agent_id, now) <= now:
+                    fallback = (level, arrived_at, seq, session_id)
+        return None, fallback
 
 
 def strategy_key(strategy: str, agent: AgentState, skill: str) -> tuple[Any, ...]:

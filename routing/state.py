@@ -153,6 +153,7 @@ class SessionState:
         "offer_expires",
         "transfer_from",
         "excluded",
+        "cooldown",
         "overflowed",
         "overflow_at",
         "max_wait_at",
@@ -187,7 +188,10 @@ class SessionState:
         self.offer_agent: str | None = None  # agent holding the outstanding offer
         self.offer_expires: float | None = None
         self.transfer_from: str | None = None  # set while a direct transfer offer is out
-        self.excluded: dict[str, str] = {}  # agent id -> why it is not offered again
+        self.excluded: dict[str, str] = {}  # agent id -> why others are tried first
+        # agent id -> when its cool-down ends: from then on the excluded agent is offered the
+        # session again, but only when no agent who has not excluded it can take it.
+        self.cooldown: dict[str, float] = {}
         self.overflowed = False
         self.overflow_at: float | None = None
         self.max_wait_at: float | None = None
@@ -199,6 +203,10 @@ class SessionState:
     @property
     def key(self) -> tuple[int, float, int]:
         return (-self.priority, self.arrived_at, self.seq)
+
+    def cooling(self, agent_id: str, now: float) -> bool:
+        """The agent excluded itself from this session and its cool-down has not ended yet."""
+        return agent_id in self.excluded and self.cooldown.get(agent_id, now) > now
 
     def public(self) -> dict[str, Any]:
         """The read-only view returned by ``RoutingEngine.session()``."""
@@ -217,12 +225,14 @@ class SessionState:
             "overflowed": self.overflowed,
             "sticky_agent": self.sticky_agent,
             "excluded": dict(self.excluded),
+            "cooldown": dict(self.cooldown),
             "ended_at": self.ended_at,
         }
 
     def to_dict(self) -> dict[str, Any]:
         out = {name: getattr(self, name) for name in self.__slots__ if name != "explanation"}
         out["excluded"] = dict(self.excluded)
+        out["cooldown"] = dict(self.cooldown)
         out["explanation"] = self.explanation.to_dict() if self.explanation else None
         return out
 
@@ -230,7 +240,10 @@ class SessionState:
     def from_dict(cls, data: dict[str, Any]) -> SessionState:
         session = cls.__new__(cls)
         for name in cls.__slots__:
-            setattr(session, name, data[name])
+            if name != "cooldown":
+                setattr(session, name, data[name])
         session.excluded = dict(data["excluded"])
+        # Snapshots written before cool-downs existed: their exclusions end now.
+        session.cooldown = dict(data.get("cooldown") or {})
         session.explanation = Explanation.from_dict(data["explanation"]) if data["explanation"] else None
         return session

@@ -165,6 +165,16 @@ function alertOffer(data) {
   }
 }
 
+// "Transfer from Alice" / "Assigned to you by the supervisor": what kind of hand-over an offer is.
+function handoverHeadline(tr) {
+  const from = tr.from_name || agentName(tr.from) || tr.from || "";
+  const by = tr.by_name || agentName(tr.by) || tr.by || "";
+  if (tr.kind === "assign") return t("offer.assigned_by", { name: by });
+  if (tr.kind === "reassign") return t("offer.reassigned_by", { name: by, from });
+  if (tr.to_skill) return t("offer.transfer_queue", { name: from });
+  return t("offer.transfer_from", { name: from });
+}
+
 function removeOffer(id) {
   if (state.offers.delete(String(id))) renderOffers();
 }
@@ -192,6 +202,9 @@ function renderOffers() {
             el("p", { class: "offer-name", text: name, title: detail }),
             detail ? el("p", { class: "customer-id mono", text: detail }) : null,
             el("p", { class: "offer-meta" }, el("span", { class: "chip", text: skillLabel(state.skills, d.skill) }), " ", waited))),
+        d.transfer ? el("p", { class: "offer-transfer", dataset: { testid: "offer-transfer" } },
+          el("strong", { text: handoverHeadline(d.transfer) }),
+          d.transfer.note ? el("span", { class: "offer-transfer-note", text: ` · ${t("offer.transfer_note", { note: d.transfer.note })}` }) : null) : null,
         d.preview ? el("p", { class: "offer-preview", text: d.preview }) : null,
         countdown,
         el("div", { class: "offer-actions" }, reject, accept)),
@@ -397,6 +410,9 @@ function renderActive(full = false) {
   const meta = [customerDetail(who), skillLabel(state.skills, s.skill)];
   if (s.accepted_at) meta.push(t("conv.accepted_at", { time: fmtDateTime(s.accepted_at) }));
   if (s.transfers && s.transfers.length) meta.push(t("conv.transferred_n", { n: s.transfers.length }));
+  const pending = s.handover && s.handover.status === "pending" && s.handover.to_agent ? s.handover : null;
+  if (pending) meta.push(t("conv.transfer_pending", { name: agentName(pending.to_agent) || pending.to_name || pending.to_agent }));
+  $("conv").dataset.transferPending = pending ? "true" : "false";
   $("conv-meta").textContent = meta.filter(Boolean).join(" · ");
   const closed = !!entry.closed;
   $("conv-closed").hidden = !closed;
@@ -827,10 +843,16 @@ $("transfer-form").addEventListener("submit", async (ev) => {
   const submit = $("transfer-submit");
   submit.disabled = true;
   try {
-    await socket.request("transfer", fields);
+    // The server says what happened; the list follows the server's events (session_closed when the
+    // session has left this desk), never a guess made here.
+    const result = await socket.request("transfer", fields);
     $("transfer-dialog").close();
-    toast(t("transfer.done"), "success");
-    markClosed(String(entry.session.id), "transferred");
+    if (result && result.status === "offered") {
+      const name = agentName(result.to_agent) || result.to_name || fields.to_agent;
+      toast(t("transfer.offered", { name }), "info");
+    } else {
+      toast(t("transfer.to_queue_done", { skill: skillLabel(state.skills, fields.to_skill) }), "success");
+    }
   } catch (exc) {
     showFormError("transfer-error", t("transfer.failed", { reason: errText(exc) }));
   } finally {
@@ -998,7 +1020,12 @@ socket.on("event:presence", (d) => {
   if (changed && d.reason) toast(t("presence.changed", { status: t(`presence.${d.status}`), reason: t(`presence_reason.${d.reason}`) }), "warn");
 });
 socket.on("event:notice", (d) => {
-  toast(has(`notice.${d.code}`) ? t(`notice.${d.code}`) : d.text || d.code, d.level === "warning" ? "warn" : d.level || "info", { timeoutMs: 10000 });
+  let text = has(`notice.${d.code}`) ? t(`notice.${d.code}`) : d.text || d.code;
+  if (d.code === "transfer_returned" && d.outcome) {
+    const key = `notice.transfer_returned_${d.outcome}`;
+    text = has(key) ? t(key, { name: agentName(d.declined_by) || d.name || d.declined_by }) : d.text || text;
+  }
+  toast(text, d.level === "warning" ? "warn" : d.level || "info", { timeoutMs: 10000 });
 });
 
 function onMessage(sessionId, message) {

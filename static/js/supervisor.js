@@ -360,9 +360,11 @@ function renderMonitorHead() {
   if (!choices) sel.append(el("option", { value: "", text: t("monitor.no_agents") }));
   if ([...sel.options].some((o) => o.value === current)) sel.value = current;
   const assigned = s.state === "assigned" && !closed;
+  // A waiting session can be handed to a named agent too (the engine offers it to them at once).
+  const movable = ["assigned", "queued", "offered"].includes(s.state) && !closed;
   $("reassign").hidden = !canAct;
-  $("btn-reassign").disabled = !assigned || !choices;
-  sel.disabled = !assigned || !choices;
+  $("btn-reassign").disabled = !movable || !choices;
+  sel.disabled = !movable || !choices;
   $("sup-composer").hidden = !canAct;
   $("btn-whisper").disabled = !assigned;
   $("btn-barge").disabled = !assigned;
@@ -452,11 +454,20 @@ $("btn-reassign").addEventListener("click", async () => {
   const to = $("reassign-agent").value;
   if (!m || !to) return;
   try {
+    // Only an offer so far: the outcome arrives as a reassign_result event when the agent answers.
     await socket.request("reassign", { session_id: m.id, to_agent: to });
-    toast(t("monitor.reassigned", { name: agentName(to) || to }), "success");
+    toast(t("monitor.reassign_offered", { name: agentName(to) || to }), "info");
   } catch (exc) {
     toast(t("monitor.reassign_failed", { reason: errText(exc) }), "error");
   }
+});
+
+socket.on("event:reassign_result", (d) => {
+  const name = agentName(d.to_agent) || d.to_name || d.to_agent;
+  const key = has(`reassign.${d.outcome}`) ? `reassign.${d.outcome}` : "reassign.withdrawn";
+  toast(t(key, { name }), d.outcome === "accepted" ? "success" : "warn", { timeoutMs: 8000 });
+  // An explanation on screen is stale now: fetch the current one.
+  if (state.monitored && String(d.session_id) === state.monitored.id && !$("explain").hidden) showExplanation();
 });
 
 $("btn-explain").addEventListener("click", async () => {
@@ -472,13 +483,67 @@ $("btn-explain").addEventListener("click", async () => {
   box.hidden = false;
   btn.setAttribute("aria-expanded", "true");
   box.replaceChildren(el("p", { class: "muted", text: t("common.loading") }));
+  await showExplanation();
+});
+
+async function showExplanation() {
+  const m = state.monitored;
+  const box = $("explain");
+  if (!m) return;
   try {
     const r = await socket.request("explain", { session_id: m.id });
-    box.replaceChildren(el("p", { class: "explain-text", text: humanize(r.text) || t("monitor.no_explanation") }));
+    if (!state.monitored || state.monitored.id !== m.id) return;
+    box.replaceChildren(...renderExplanation(r));
   } catch (exc) {
     box.replaceChildren(el("p", { class: "form-error", text: t("monitor.explain_failed", { reason: errText(exc) }) }));
   }
-});
+}
+
+// The engine's explanation as codes and parameters (routing/wording.py), in this console's language,
+// with names instead of ids. A sentence without a code (an older record) shows its English text.
+const AGENT_PARAMS = new Set(["agent", "from_agent", "original"]);
+const SKILL_PARAMS = new Set(["skill", "from_skill", "to_skill", "via"]);
+
+function phrase(p, fallback) {
+  if (!p || !p.code || !has(`explain.${p.code}`)) return humanize(fallback || "");
+  const vars = {};
+  for (const [k, v] of Object.entries(p.params || {})) {
+    if (v && typeof v === "object" && v.code) vars[k] = phrase(v, "");
+    else if (k === "session") vars[k] = sessionName(v);
+    else if (AGENT_PARAMS.has(k)) vars[k] = agentName(v) || v;
+    else if (SKILL_PARAMS.has(k)) vars[k] = skillLabel(state.skills, v);
+    else if (k.endsWith("_s") && typeof v === "number") vars[k] = fmtDuration(v);
+    else vars[k] = v;
+  }
+  return t(`explain.${p.code}`, vars);
+}
+
+function sessionName(id) {
+  const m = state.monitored;
+  if (m && String(m.id) === String(id) && m.session) return customerName(m.session.customer, m.session.openid);
+  const s = state.sessions.find((x) => String(x.id) === String(id));
+  return s ? customerName(s.customer, s.openid) : String(id);
+}
+
+function renderExplanation(r) {
+  const x = r.explanation;
+  if (!x) return [el("p", { class: "explain-text", text: humanize(r.text) || t("monitor.no_explanation") })];
+  const out = [el("p", { class: "explain-text", dataset: { testid: "explain-summary" }, text: phrase(x.summary_code, x.summary) })];
+  if (x.strategy) {
+    const strategy = has(`explain.strategy.${x.strategy}`) ? t(`explain.strategy.${x.strategy}`) : x.strategy;
+    out.push(el("p", { class: "explain-text", text: x.skill
+      ? t("explain.strategy_line", { skill: skillLabel(state.skills, x.skill), strategy })
+      : t("explain.strategy_line_noskill", { strategy }) }));
+  }
+  if (x.candidates && x.candidates.length) {
+    out.push(el("p", { class: "explain-head", text: t("explain.candidates") }));
+    out.push(el("ul", { class: "explain-list" }, ...x.candidates.map((c) =>
+      el("li", { dataset: { verdict: c.verdict } }, el("strong", { text: agentName(c.agent_id) || c.agent_id }), " · ", phrase(c.why, c.reason)))));
+  }
+  const notes = (x.notes || []).map((n, i) => phrase((x.note_codes || [])[i], n));
+  if (notes.length) out.push(el("ul", { class: "explain-list" }, ...notes.map((n) => el("li", { text: n }))));
+  return out;
+}
 
 document.addEventListener("keydown", (ev) => {
   if (ev.key === "Escape" && state.monitored && !document.querySelector("dialog[open]")) {

@@ -73,14 +73,16 @@ class Server:
 
 
 @pytest.fixture(scope="module")
-def kefu_server(tmp_path_factory) -> Any:
+def kefu_server(tmp_path_factory, request) -> Any:
+    """The server for one test module; a module may set ``KEFU_SERVER_ARGS`` (extra flags)."""
     _require_chromium()
     tmp = tmp_path_factory.mktemp("kefu-browser")
     port = _free_port()
     log_path = tmp / "server.log"
     python = ROOT / ".venv" / "bin" / "python"
     cmd = [str(python if python.exists() else sys.executable), "server.py", "--demo", "--port", str(port),
-           "--store", f"sqlite:///{tmp / 'kefu.sqlite3'}", "--log-format", "text"]
+           "--store", f"sqlite:///{tmp / 'kefu.sqlite3'}", "--log-format", "text",
+           *getattr(request.module, "KEFU_SERVER_ARGS", ())]
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"

@@ -100,13 +100,17 @@ def test_offer_chat_whisper_transfer_close(open_page, sim, artifacts):
     dialog.get_by_label("备注（接手的坐席可见）").fill("客户询问信用卡账单")
     dialog.get_by_role("button", name="确认转接").click()
     expect(dialog).to_be_hidden()
+    # Only offered so far: it stays on Alice's desk until Bob accepts.
+    expect(alice.locator("#conv-meta")).to_contain_text("等待 Bob 接受转接")
+    expect(alice.locator(f'.session-item[data-session-id="{session_id}"]')).to_have_count(1)
+
+    # Bob gets the offer, saying who transfers it and why, and accepts it.
+    offer = bob.locator(".offer-card")
+    expect(offer.locator('[data-testid="offer-transfer"]')).to_contain_text("Alice 转接给你")
+    expect(offer.locator('[data-testid="offer-transfer"]')).to_contain_text("客户询问信用卡账单")
+    offer.get_by_role("button", name=re.compile("^接入")).click()
     expect(alice.locator("#conv-closed")).to_be_visible()
     expect(alice.locator(f'.session-item[data-session-id="{session_id}"]')).to_have_count(0)
-
-    # Bob gets the customer (an offer to accept, or straight onto his desk).
-    bob.locator(".offer-card, .session-item").first.wait_for()
-    if bob.locator(".offer-card").count():
-        bob.locator(".offer-card").get_by_role("button", name=re.compile("^接入")).click()
     expect(bob.locator("#conv-title")).to_be_visible()
     expect(bob.locator("#messages")).to_contain_text("好的，谢谢")
     bob.locator("#composer-input").fill("您好，我是 Bob，接下来由我为您服务。")

@@ -11,6 +11,7 @@ from routing import (
     AgentLoggedIn,
     AgentLoggedOut,
     AgentReconnected,
+    AssignRequested,
     BusinessHours,
     ConfigureQueue,
     CustomerLeft,
@@ -157,6 +158,93 @@ def test_reject_moves_offer_to_next_agent_and_excludes() -> None:
     assert "excluded: rejected this session" in d.engine.explain("s1")
     request(d, "s2", 13)  # a1 is free and not excluded for s2
     assert offers(d.decisions)[-1] == ("s2", "a1")
+
+
+def test_excluded_agent_is_offered_again_after_the_cool_down_when_nobody_else_can() -> None:
+    d = Driver()
+    d(ConfigureQueue(skill="billing", offer_timeout_secs=20))
+    login(d, "a1", capacity=3)
+    request(d, "s1", 0)
+    d(OfferRejected(session_id="s1", agent_id="a1", now=5))
+    # Cooling down: a1 sits free at 0/3 while s1 waits, but only until the offer timeout passed.
+    assert d.engine.session("s1")["state"] == "queued"
+    assert d.engine.next_deadline() == 25
+    assert d(Tick(now=24)) == []
+    out = d(Tick(now=25))
+    assert offers(out) == [("s1", "a1")]
+    assert "offered again, as nobody else can take it" in d.engine.explain("s1")
+    accept(d, "s1", "a1", 26)
+    assert d.engine.session("s1")["agent"] == "a1"
+
+
+def test_others_are_preferred_to_an_agent_whose_cool_down_ended() -> None:
+    d = Driver(EngineSettings(offer_cooldown_secs=10))
+    login(d, "a1", now=0)
+    login(d, "a2", now=1)
+    request(d, "s1", 2)
+    assert offers(d.decisions) == [("s1", "a1")]
+    d(OfferRejected(session_id="s1", agent_id="a1", now=3))
+    assert offers(d.decisions)[-1] == ("s1", "a2")
+    d(OfferRejected(session_id="s1", agent_id="a2", now=4))
+    # Both excluded, both cooling: s1 waits. A third agent logging in is preferred at once.
+    login(d, "a3", now=5)
+    assert offers(d.decisions)[-1] == ("s1", "a3")
+    d(OfferRejected(session_id="s1", agent_id="a3", now=6))
+    # a1's cool-down ends first (t=13): nobody else can take it, so a1 is asked again.
+    out = d(Tick(now=d.engine.next_deadline()))
+    assert d.engine.now == 13
+    assert offers(out) == [("s1", "a1")]
+
+
+def test_an_agent_freed_after_its_cool_down_takes_the_stranded_session() -> None:
+    d = Driver(EngineSettings(offer_cooldown_secs=10))
+    login(d, "a1", capacity=1)
+    request(d, "s0", 0)
+    accept(d, "s0", "a1", 1)
+    request(d, "s1", 2)  # a1 is at capacity
+    d(SessionClosed(session_id="s0", now=3))
+    assert offers(d.decisions)[-1] == ("s1", "a1")
+    d(OfferRejected(session_id="s1", agent_id="a1", now=4))
+    request(d, "s2", 5)
+    accept(d, "s2", "a1", 6)  # a1 is busy when the cool-down for s1 ends at 14
+    assert d(Tick(now=20)) == []
+    out = d(SessionClosed(session_id="s2", now=21))
+    assert offers(out) == [("s1", "a1")]
+
+
+def test_missed_offers_still_set_the_only_agent_away() -> None:
+    d = Driver(EngineSettings(missed_offers_before_away=3))
+    d(ConfigureQueue(skill="billing", offer_timeout_secs=20))
+    login(d, "a1", capacity=3)
+    request(d, "s1", 0)
+    for _ in range(6):  # timeout, cool-down, offer again, ... until the third miss
+        d(Tick(now=d.engine.next_deadline()))
+    assert kinds(d.decisions).count("offer_timed_out") == 3
+    assert only(d.decisions, "set_agent_away")[0].agent_id == "a1"
+    assert d.engine.next_deadline() is None  # nothing more until a1 is back
+    out = d(PresenceChanged(agent_id="a1", status="available", now=200))
+    assert offers(out) == [("s1", "a1")]
+
+
+def test_supervisor_assigns_a_waiting_session_to_a_named_agent() -> None:
+    d = Driver()
+    login(d, "a1", now=0)
+    login(d, "a2", now=1)
+    request(d, "s1", 2)
+    assert offers(d.decisions) == [("s1", "a1")]
+    out = d(AssignRequested(session_id="s1", agent_id="a2", now=3))
+    assert [(x.kind, x.agent_id) for x in out] == [("revoke_offer", "a1"), ("offer_session", "a2")]
+    assert only(out, "revoke_offer")[0].reason == "reassigned"
+    assert d.engine.agent_stats()["a1"]["missed_offers"] == 0  # not a1's miss
+    assert "supervisor" in d.engine.explain("s1")
+    d(OfferRejected(session_id="s1", agent_id="a2", now=4))
+    assert offers(d.decisions)[-1] == ("s1", "a1")
+    # A named agent who cannot take it: nothing changes.
+    d(PresenceChanged(agent_id="a2", status="away", now=5))
+    out = d(AssignRequested(session_id="s1", agent_id="a2", now=6))
+    assert kinds(out) == ["event_ignored"] and "away" in out[0].reason
+    accept(d, "s1", "a1", 7)
+    assert kinds(d(AssignRequested(session_id="s1", agent_id="a1", now=8))) == ["event_ignored"]
 
 
 def test_offer_times_out_on_tick_and_next_deadline() -> None:
@@ -562,7 +650,7 @@ def test_snapshot_while_offered_keeps_max_wait_deadline() -> None:
 
     from routing import RoutingEngine
 
-    d = Driver()
+    d = Driver(EngineSettings(offer_cooldown_secs=100))  # a1 is not offered s1 again before the max wait
     d(ConfigureQueue(skill="billing", max_wait_secs=30, offer_timeout_secs=5))
     login(d, "a1")
     request(d, "s1", 0)
@@ -571,3 +659,30 @@ def test_snapshot_while_offered_keeps_max_wait_deadline() -> None:
         engine.apply(Tick(now=5))  # offer times out, a1 is excluded, s1 waits
         out = engine.apply(Tick(now=engine.next_deadline()))
         assert [(x.kind, x.reason) for x in out] == [("divert", "max_wait")]
+
+
+def test_explanations_carry_codes_and_parameters_for_every_language() -> None:
+    import json
+
+    from routing import Explanation
+
+    d = Driver(EngineSettings(offer_cooldown_secs=10))
+    login(d, "a1", now=0)
+    login(d, "a2", now=1)
+    d(PresenceChanged(agent_id="a2", status="away", now=2))
+    request(d, "s1", 3)
+    d(OfferRejected(session_id="s1", agent_id="a1", now=4))
+    data = d.engine.explanation("s1").to_dict()
+    assert data["summary_code"] == {"code": "waits", "params": {"session": "s1", "position": 1, "skill": "billing"}}
+    assert data["summary"] == "s1 waits at position 1 of the billing queue"  # the text field is kept
+    reasons = {c["agent_id"]: c["why"] for c in data["candidates"]}
+    assert reasons["a1"] == {"code": "excluded", "params": {"why": {"code": "excl_rejected", "params": {}}}}
+    assert {"code": "none_free_many", "params": {"n": 2, "skill": "billing"}} in data["note_codes"]
+    d(Tick(now=14))
+    offered = d.engine.explanation("s1").to_dict()
+    assert offered["summary_code"]["code"] == "offered"
+    assert offered["candidates"][0]["why"]["params"]["detail"]["code"] == "offered_again"
+    # A JSON round trip keeps the structure (snapshots, the socket), and equality with the text.
+    again = Explanation.from_dict(json.loads(json.dumps(offered)))
+    assert again.to_dict() == offered
+    assert again.explain_text() == d.engine.explain("s1")

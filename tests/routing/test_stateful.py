@@ -1,7 +1,8 @@
 """Stateful property tests: random event sequences, routing invariants checked after every step.
 
 Invariants: no agent over capacity; no offer to an agent who is unavailable, lacks the skill or
-was excluded; no session both queued and assigned; within a queue, offers follow priority then
+excluded itself (unless its cool-down has ended and no agent who has not excluded itself could
+take the session, or a supervisor named it); no session both queued and assigned; within a queue, offers follow priority then
 arrival among the sessions the agent may take; a free agent never coexists with a session it
 could take; snapshot -> restore gives the same future decisions; replaying the event log gives
 the same state.
@@ -21,6 +22,7 @@ from routing import (
     AgentLoggedIn,
     AgentLoggedOut,
     AgentReconnected,
+    AssignRequested,
     ConfigureQueue,
     CustomerLeft,
     Decision,
@@ -53,8 +55,14 @@ class CheckedEngine(RoutingEngine):
     def _offer(self, session, agent, index_skill, explanation, transfer_from=None):  # type: ignore[override]
         assert agent.can_take(), f"offer to {agent.agent_id}, who cannot take: {agent.unavailable_reason()}"
         assert agent.load < agent.capacity
-        if transfer_from is None:
-            assert agent.agent_id not in session.excluded, "offer to an excluded agent"
+        if transfer_from is None and explanation.strategy != "supervisor_assign":
+            if agent.agent_id in session.excluded:
+                assert not session.cooling(agent.agent_id, self._now), "offer to an agent still cooling down"
+                # A last resort: nobody who has not excluded the session could take it.
+                for other in self._agents.values():
+                    if other is agent or not other.can_take() or other.agent_id in session.excluded:
+                        continue
+                    assert session.skill not in other.skills, f"{other.agent_id} was free for {session.session_id}"
             cfg = self._cfg(session.skill)
             via_overflow = session.skill not in agent.skills
             if via_overflow:
@@ -66,7 +74,9 @@ class CheckedEngine(RoutingEngine):
                     if (-level, arrived_at, seq) >= session.key:
                         break
                     other = self._sessions[other_id]
-                    if agent.agent_id in other.excluded:
+                    if agent.agent_id in other.excluded and (
+                        other.cooling(agent.agent_id, self._now) or agent.agent_id not in session.excluded
+                    ):
                         continue
                     if via_overflow and not other.overflowed:
                         continue
@@ -219,6 +229,11 @@ class RoutingMachine(RuleBasedStateMachine):
             )
         )
 
+    @precondition(lambda self: self.session_ids)
+    @rule(index=st.integers(0, 999), agent=st.sampled_from(AGENTS))
+    def supervisor_assign(self, index: int, agent: str) -> None:
+        self.apply(AssignRequested(session_id=pick(self.session_ids, index), agent_id=agent, now=self.now))
+
     @rule(step=st.sampled_from((0, 1, 3, 6, 11, 20, 40)))
     def tick(self, step: float) -> None:
         self.now += step
@@ -294,12 +309,12 @@ class RoutingMachine(RuleBasedStateMachine):
                 assert engine._sessions[session_id].state != QUEUED, f"{agent.agent_id} ignores sticky {session_id}"
             for skill in agent.skills:
                 for *_, session_id in engine._queues.get(skill, ()):
-                    assert agent.agent_id in engine._sessions[session_id].excluded, (
+                    assert engine._sessions[session_id].cooling(agent.agent_id, engine.now), (
                         f"{agent.agent_id} is free while {session_id} waits"
                     )
                 for source in engine._overflow_sources.get(skill, ()):
                     for *_, session_id in engine._overflowed.get(source, ()):
-                        assert agent.agent_id in engine._sessions[session_id].excluded
+                        assert engine._sessions[session_id].cooling(agent.agent_id, engine.now)
 
     @invariant()
     def metrics_and_queries_work(self) -> None:
