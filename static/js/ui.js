@@ -167,6 +167,8 @@ export function setupChrome({ user, onLogout }) {
     langBtn.textContent = lang() === "en" ? "中文" : "English";
     langBtn.setAttribute("lang", lang() === "en" ? "zh-CN" : "en");
     langBtn.addEventListener("click", () => setLang(lang() === "en" ? "zh-CN" : "en"));
+    // The page serves it disabled: a click before this module ran would do nothing.
+    langBtn.disabled = false;
   }
   const who = document.getElementById("whoami");
   if (who && user) {
