@@ -211,7 +211,7 @@ class RoutingEngine(Matcher):
         """Why a session cannot wait in ``skill``'s queue now (``outside_hours``, ``no_agents``)."""
         return self._admission_refusal(skill)
 
-    # ------------------------------------------------------------------ snapshot / restore (routing.snapshots)
+    # ------------------------------------------------------------------ snapshots (routing.snapshots)
 
     def snapshot(self) -> dict[str, Any]:
         """The whole state as a plain JSON-able dict; ``restore`` continues exactly from it."""

@@ -62,6 +62,8 @@ class EngineState:
         """The engine's clock: the latest ``now`` it has seen."""
         return self._now
 
+    # ------------------------------------------------------------------ configuration and metrics
+
     def _cfg(self, skill: str) -> ConfigureQueue:
         cfg = self._configs.get(skill)
         if cfg is None:
@@ -88,6 +90,8 @@ class EngineState:
                 if other != skill:
                     sources.setdefault(other, []).append(skill)
         self._overflow_sources = {k: tuple(v) for k, v in sources.items()}
+
+    # ------------------------------------------------------------------ agents: memberships, status, index entries
 
     def _add_membership(self, agent: AgentState) -> None:
         counted = agent.status != OFFLINE
@@ -148,6 +152,8 @@ class EngineState:
             index = by_strategy[strategy] = AgentIndex(skill, strategy)
             index.rebuild(self._agents[a] for a in self._members.get(skill, {}))
         return index
+
+    # ------------------------------------------------------------------ sessions: queues, the finished, customers
 
     def _queue_in(self, session: SessionState) -> None:
         key = (session.priority, session.arrived_at, session.seq, session.session_id)
@@ -214,6 +220,8 @@ class EngineState:
             if customers[first][1] >= horizon:
                 break
             customers.popitem(last=False)
+
+    # ------------------------------------------------------------------ deadlines
 
     def _timer_live(self, kind: int, subject: str, when: float) -> bool:
         if kind in (T_GRACE, T_WRAPUP):

@@ -59,6 +59,8 @@ _make_session_queued = fast_maker(SessionQueued)
 class Matcher(EngineState):
     """Settling, offers, requeues and diversions; see the module docstring."""
 
+    # ------------------------------------------------------------------ sessions that start waiting
+
     def _enqueue(self, session: SessionState, announce: bool) -> None:
         """Put a session that starts waiting (new, moved or requeued) into its skill's queue."""
         cfg = self._cfg(session.skill)
@@ -79,6 +81,8 @@ class Matcher(EngineState):
         if session.sticky_agent is None:
             self._queue_in(session)
         self._dirty_sessions[session.session_id] = announce
+
+    # ------------------------------------------------------------------ offers and how they end
 
     def _offer(
         self,
@@ -205,6 +209,8 @@ class Matcher(EngineState):
             )
             self._offer_failed(session, agent, reason, missed=False, exclude=False)
 
+    # ------------------------------------------------------------------ requeues and diversions
+
     def _divert(self, session: SessionState, reason: str, summary: str, notes: tuple[str, ...] = ()) -> None:
         if session.state in (QUEUED, OFFERED):
             self._leave_waiting(session)
@@ -240,6 +246,8 @@ class Matcher(EngineState):
                 explanation=explanation,
             )
         )
+
+    # ------------------------------------------------------------------ choosing
 
     def _describe(self, strategy: str, agent: AgentState, skill: str) -> str:
         return describe_text(strategy, describe_values(strategy, agent, skill, self._now))
@@ -476,6 +484,8 @@ class Matcher(EngineState):
                 describe_values(strategy, agent, via, self._now),
             ))
             self._offer(session, agent, via, explanation)
+
+    # ------------------------------------------------------------------ settling
 
     def _settle(self) -> None:
         dirty_agents = self._dirty_agents  # never rebound
