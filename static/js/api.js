@@ -118,27 +118,3 @@ export async function logout() {
     // the token is gone from this tab either way; the server-side revocation is best effort here
   }
 }
-
-/** The signed-in pages' shared exits: sign out (closing the socket first), and back to the
- * login page whenever the server says the token is no longer good. Returns the sign-out action. */
-export function signedInPage(socket) {
-  setUnauthorizedHandler(() => {
-    auth.clear();
-    location.replace("/");
-  });
-  return async function signOut() {
-    socket.close();
-    await logout();
-    location.replace("/");
-  };
-}
-
-export function roleHome(user) {
-  const roles = (user && user.roles) || [];
-  if (roles.includes("supervisor") || roles.includes("admin") || roles.includes("qa")) {
-    if (roles.includes("agent") && !roles.includes("supervisor") && !roles.includes("admin")) return "/agent";
-    return "/supervisor";
-  }
-  if (roles.includes("agent")) return "/agent";
-  return null;
-}

@@ -1,7 +1,8 @@
 // The login page: credentials in, token to sessionStorage, then the console for the user's role.
 import { initI18n, t } from "kefu/i18n";
-import { api, auth, login, roleHome, ApiError } from "kefu/api";
+import { auth, login, ApiError } from "kefu/api";
 import { setupChrome, everySecond } from "kefu/ui";
+import { roleHome, resumeSignIn } from "kefu/guard";
 
 await initI18n();
 setupChrome({ user: null, onLogout: () => {} });
@@ -33,17 +34,7 @@ function go(user) {
 }
 
 // Already signed in in this tab: straight to the console (if the token still works).
-if (auth.token) {
-  try {
-    const me = await api("/api/me");
-    const user = (me && (me.user || me)) || auth.user;
-    auth.setUser(user);
-    go(user);
-  } catch (exc) {
-    if (exc instanceof ApiError && exc.status === 401) auth.clear();
-    else if (auth.user) go(auth.user);
-  }
-}
+await resumeSignIn(go);
 
 everySecond(() => {
   if (!lockedUntil) return;

@@ -2,6 +2,8 @@
 // replayed or duplicated message never shows twice and a status change updates one row.
 import { t, has } from "kefu/i18n";
 import { el, fmtClock, safeUrl } from "kefu/ui";
+import { ApiError } from "kefu/api";
+import { SocketError } from "kefu/socket";
 
 let arrival = 0;
 
@@ -264,6 +266,12 @@ function statusNode(msg, view) {
 export function errorText(code, fallback) {
   const key = `error.${code}`;
   return has(key) ? t(key) : fallback;
+}
+
+/** Why a socket request or an /api/ call failed, in words: the server's code when it gave one. */
+export function failureText(exc) {
+  if (exc instanceof SocketError || exc instanceof ApiError) return errorText(exc.code, exc.message);
+  return (exc && exc.message) || String(exc);
 }
 
 export function renderMessage(msg, view = {}) {

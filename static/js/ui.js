@@ -31,6 +31,7 @@ export function clear(node) {
 }
 
 export const $ = (sel, root = document) => root.querySelector(sel);
+export const byId = (id) => document.getElementById(id);
 
 // The server's clock, estimated from ping results; times from the server are compared with it.
 export const clock = {
@@ -190,6 +191,20 @@ export function openDialog(dialog, { focus } = {}) {
     },
     { once: true },
   );
+}
+
+// Every dialog's [data-close] button (cancel, close) closes its dialog.
+export function wireDialogCloseButtons(root = document) {
+  for (const btn of root.querySelectorAll("dialog [data-close]")) {
+    btn.addEventListener("click", () => btn.closest("dialog").close());
+  }
+}
+
+// A form's error line (role="alert"): shown with the text, hidden without one.
+export function showFormError(id, text) {
+  const node = document.getElementById(id);
+  node.textContent = text;
+  node.hidden = !text;
 }
 
 export function safeUrl(url) {

@@ -1,0 +1,93 @@
+// The customer panel: who the customer on screen is (WeChat's profile, the desk's facts and tags)
+// and their past sessions, each opening read-only in the history dialog.
+import { t } from "kefu/i18n";
+import { api } from "kefu/api";
+import { el, clear, fmtDateTime, customerName, customerAvatar, skillLabel, openDialog, byId as $ } from "kefu/ui";
+import { Transcript, MessageView, failureText } from "kefu/messages";
+import { wrapupLabel } from "kefu/agent/close";
+
+// A customer's record and past sessions are read again after this long.
+const CUSTOMER_FRESH_MS = 30000;
+const MAX_HISTORY_SHOWN = 20;
+
+const openidOf = (session) => session.openid || (session.customer && session.customer.openid);
+
+export function createCustomerPanel(desk) {
+  const { state, user } = desk;
+
+  function addFact(facts, key, value) {
+    if (value === undefined || value === null || value === "") return;
+    facts.append(el("dt", { text: t(key) }), el("dd", { text: String(value) }));
+  }
+
+  function render(session) {
+    $("customer-empty").hidden = !!session;
+    $("customer").hidden = !session;
+    if (!session) return;
+    const openid = openidOf(session);
+    const info = state.customers.get(openid) || {};
+    const c = state.profiles.of({ ...(session.customer || {}), ...(info.customer || {}) }, openid);
+    $("customer-avatar").replaceChildren(customerAvatar(c, openid));
+    $("customer-name").textContent = customerName(c, openid);
+    $("customer-openid").textContent = openid || "";
+    const facts = $("customer-facts");
+    clear(facts);
+    addFact(facts, "customer.skill", skillLabel(state.skills, session.skill));
+    addFact(facts, "customer.first_seen", c.first_seen ? fmtDateTime(c.first_seen) : null);
+    addFact(facts, "customer.last_seen", c.last_seen ? fmtDateTime(c.last_seen) : null);
+    for (const key of ["city", "province", "country", "language"]) addFact(facts, `customer.${key}`, c[key]);
+    const tags = $("customer-tags");
+    clear(tags);
+    const tagList = c.tags || [];
+    if (!tagList.length) tags.append(el("li", { class: "muted small", text: t("customer.no_tags") }));
+    for (const tag of tagList) tags.append(el("li", { class: "tag", text: typeof tag === "string" ? tag : tag.name || tag.label || "" }));
+    const hist = $("history");
+    clear(hist);
+    const past = (info.history || []).filter((h) => String(h.id) !== String(session.id));
+    if (!past.length) hist.append(el("li", { class: "muted small", text: info.loading ? t("common.loading") : t("customer.no_history") }));
+    for (const h of past.slice(0, MAX_HISTORY_SHOWN)) {
+      const btn = el("button", { type: "button", class: "history-item" },
+        el("span", { class: "history-date", text: fmtDateTime(h.created_at || h.queued_at) }),
+        el("span", { class: "history-meta", text: [skillLabel(state.skills, h.skill), h.wrapup ? wrapupLabel(state.wrapups, h.wrapup) : t(`state.${h.state}`)].filter(Boolean).join(" · ") }));
+      btn.addEventListener("click", () => openHistory(h.id));
+      hist.append(el("li", {}, btn));
+    }
+  }
+
+  async function load(session) {
+    const openid = openidOf(session);
+    if (!openid) return;
+    const cached = state.customers.get(openid) || {};
+    if (cached.fetchedAt && Date.now() - cached.fetchedAt < CUSTOMER_FRESH_MS) return;
+    state.customers.set(openid, { ...cached, loading: true, fetchedAt: Date.now() });
+    const enc = encodeURIComponent(openid);
+    const [customer, sessions] = await Promise.allSettled([api(`/api/customers/${enc}`), api(`/api/customers/${enc}/sessions`)]);
+    const next = { ...state.customers.get(openid), loading: false };
+    if (customer.status === "fulfilled" && customer.value) next.customer = customer.value.customer || customer.value;
+    if (sessions.status === "fulfilled" && sessions.value) next.history = sessions.value.sessions || [];
+    state.customers.set(openid, next);
+    const entry = desk.sessions.active();
+    if (entry && openidOf(entry.session) === openid) render(entry.session);
+  }
+
+  // A past session, read-only: one REST read of its record and transcript.
+  async function openHistory(id) {
+    const dialog = $("history-dialog");
+    const list = $("history-messages");
+    list.replaceChildren(el("li", { class: "muted", text: t("common.loading") }));
+    $("history-meta").textContent = "";
+    openDialog(dialog);
+    try {
+      const data = await api(`/api/sessions/${encodeURIComponent(id)}`);
+      const s = data.session || {};
+      $("history-meta").textContent = [s.openid ? state.profiles.nameOf(s.customer, s.openid) : null, fmtDateTime(s.created_at), skillLabel(state.skills, s.skill), s.wrapup ? wrapupLabel(state.wrapups, s.wrapup) : null, s.note].filter(Boolean).join(" · ");
+      const hv = new MessageView(list, { me: user.id, names: desk.agentName });
+      hv.show(new Transcript(data.messages || []));
+      if (!(data.messages || []).length) list.append(el("li", { class: "muted", text: t("history.empty") }));
+    } catch (exc) {
+      list.replaceChildren(el("li", { class: "form-error", text: t("history.failed", { reason: failureText(exc) }) }));
+    }
+  }
+
+  return { render, load };
+}
