@@ -16,11 +16,14 @@ from typing import Any
 
 from desk import handover as ho
 from desk.access import AccessPolicy
+from desk.audience import Audience
 from desk.errors import DeskError
 from desk.inbound import InboundLog, Processed
+from desk.lifecycle import Lifecycle
 from desk.profiles import CustomerProfiles
 from desk.routing_driver import RoutingDriver, skills_of
 from desk.transcripts import inbound_to_message, public_message
+from desk.views import SessionViews, customer_brief
 from desk.watchers import Watchers
 from store.base import DuplicateError
 from wechat.budget import ReplyBudget
@@ -29,7 +32,6 @@ from wechat.messages import InboundMessage
 
 log = logging.getLogger("kefu.desk")
 
-HISTORY_SESSIONS = 5
 # A monitor result carries at most this many of the latest messages (the rest: GET /api/sessions/{id}):
 # what one command makes the server produce is bounded however long the session grew.
 MONITOR_MAX_MESSAGES = 200
@@ -48,13 +50,6 @@ def _roles(user: dict[str, Any]) -> set[str]:
     return set(user.get("roles") or ())
 
 
-def customer_brief(customer: dict[str, Any] | None, openid: str) -> dict[str, Any]:
-    """The customer as events show them: who they are (name, avatar), beside their openid."""
-    c = customer or {}
-    return {"openid": openid, "nickname": c.get("nickname"), "avatar_url": c.get("avatar_url"),
-            "tags": c.get("tags") or []}
-
-
 class Desk:
     def __init__(self, store: Any, bus: Any, accounts: Any, wechat: Any, config: Any,
                  clock: Any = time.time, metrics: Any = None) -> None:
@@ -67,18 +62,27 @@ class Desk:
         self.metrics = metrics
         self.access = AccessPolicy(store, clock)  # who reads which customers: every read asks it
         self.inbound = InboundLog(store, self._process_inbound, clock)
-        self.watchers = Watchers(self._publish, self.wall_snapshot)
+        self.audience = Audience(bus)
+        self.watchers = Watchers(self.audience.publish, self.wall_snapshot)
+        self.audience.watchers = self.watchers
+        self.views = SessionViews(store, self._now)
         self.profiles = CustomerProfiles(store, wechat, self._profile_arrived, clock)
-        self.routing = RoutingDriver(store, clock, self, offer_timeout=config.offer_timeout,
-                                     disconnect_grace=config.disconnect_grace)
+        self.routing = RoutingDriver(store, clock, offer_timeout=config.offer_timeout,
+                                     disconnect_grace=config.disconnect_grace,
+                                     observe=metrics.observe_routing if metrics is not None else None)
+        self.lifecycle = Lifecycle(store, self.routing, self.audience, self.views, self.watchers, self._now,
+                                   self._system_reply)
         self._sends: set[asyncio.Task[None]] = set()
         self._client_sends: dict[tuple[str, str, str], asyncio.Future[dict[str, Any]]] = {}
         self._idle_task: asyncio.Task[None] | None = None
         self._stopping = False
 
+    def _now(self) -> float:
+        return self.clock()  # read at each call: tests move the desk's clock
+
     # -- lifecycle -------------------------------------------------------------------------------
     async def start(self) -> None:
-        await self.routing.start(await self.skills_catalogue_names())
+        await self.lifecycle.start(await self.skills_catalogue_names())
         self.bus.on_user_gone(self._user_gone)
         self.bus.on_user_back(self._user_back)
         self.accounts.on_user_disabled(self.agent_disabled)
@@ -99,7 +103,7 @@ class Desk:
             self._idle_task.cancel()
         self.profiles.stop()
         self.watchers.close()
-        await self.routing.stop()
+        await self.lifecycle.stop()
 
     # -- inbound -------------------------------------------------------------------------------
     async def ingest(self, message: InboundMessage) -> str:
@@ -134,8 +138,10 @@ class Desk:
             # transcript records are being written, and the next message of this customer waits
             # for those writes.
             filed = inbound_to_message(key, message, session["id"], now)
-            writes = self.store.file_customer_message(
-                openid, now, changes, session["id"], {"last_customer_at": now}, filed, inbound_key=key)
+            # Started (and tracked) before the relay: an accept that crosses this message reads
+            # the transcript only once this write is in (`Lifecycle.writes`).
+            writes = self.lifecycle.writes.start(session["id"], self.store.file_customer_message(
+                openid, now, changes, session["id"], {"last_customer_at": now}, filed, inbound_key=key))
             customer = {**(known or {"openid": openid}), **changes}
             self.profiles.notice(customer)  # a fetch that failed earlier is tried again
             session = {**session, "last_customer_at": now}
@@ -159,23 +165,19 @@ class Desk:
             if session is None:
                 return Processed(None)
             if message.event == "unsubscribe" and session["state"] in ("queued", "offered"):
-                await self.routing.customer_left(session["id"])
+                await self.lifecycle.customer_left(session["id"])
             elif message.skill_from_menu and session["state"] in ("queued", "offered"):
-                session = await self.store.update_session(session["id"], skill=message.skill_from_menu)
-                await self.routing.skill_changed(session["id"], message.skill_from_menu)
+                session = await self.lifecycle.change_skill(session["id"], message.skill_from_menu)
         if session is None:
             skill = customer.get("last_skill") or await self._skill_by_keyword(message) or self.config.default_skill
             priority = 10 if "vip" in (customer.get("tags") or ()) else 0
-            session = await self.store.create_session({
-                "openid": openid, "skill": skill, "state": "queued", "priority": priority,
-                "created_at": now, "queued_at": now, "last_customer_at": now,
-            })
+            session = await self.lifecycle.create_queued(openid, skill, priority, now)
             await self._record(message, key, session, now)
-            await self.routing.request(session, customer)
+            await self.lifecycle.request(session, customer)
             return Processed(session["id"])
         if session["state"] == "queued" and not self.routing.knows(session["id"]):
             # Stored, then the process died before the routing engine heard of it.
-            await self.routing.request(session, customer)
+            await self.lifecycle.request(session, customer)
         if not message.is_event:
             session = await self.store.update_session(session["id"], last_customer_at=now)
         stored = await self._record(message, key, session, now)
@@ -188,14 +190,17 @@ class Desk:
         only when it changed in a way a person would notice."""
         if stored is None:
             return
-        await self._session_event(session, "message", {"session_id": session["id"], "message": public_message(stored)})
-        if not session.get("agent_id") or session["state"] != "assigned":
+        # To the agent the engine says holds it: the cached session may still say "offered".
+        await self.lifecycle.to_session(session["id"], "message",
+                                        {"session_id": session["id"], "message": public_message(stored)})
+        if self.routing.assigned_agent(session["id"]) is None:
             return
         after = ReplyBudget.from_dict(customer.get("budget")).to_public(now)
         if (after["replies_left"] != budget_before["replies_left"] or after["can_reply"] != budget_before["can_reply"]
                 or abs((after["window_ends_at"] or 0) - (budget_before["window_ends_at"] or 0)) >= BUDGET_NOTICE_SECS):
-            await self._publish([session["agent_id"]], "session_updated",
-                                {"session": await self._public_session(session, customer)})
+            await self.lifecycle.to_session(session["id"], "session_updated",
+                                            {"session": await self._public_session(session, customer)},
+                                            monitors=False)
 
     async def _skill_by_keyword(self, message: InboundMessage) -> str | None:
         """The admin's keyword rules (setting ``keyword_rules``: ``[{"keyword", "skill"}]``, first match wins)."""
@@ -232,207 +237,24 @@ class Desk:
 
     # -- events out ------------------------------------------------------------------------------
     async def _publish(self, user_ids: list[str], event: str, data: dict[str, Any]) -> None:
-        if user_ids:
-            await self.bus.publish(user_ids, event, data)
+        await self.audience.publish(user_ids, event, data)
 
     async def _session_event(self, session: dict[str, Any], event: str, data: dict[str, Any],
                              agent: bool = True) -> None:
-        """An event about a session goes to its agent and to every supervisor monitoring it."""
-        targets = set(self.watchers.monitors_of(session["id"]))
-        if agent and session.get("agent_id") and session.get("state") == "assigned":
-            targets.add(session["agent_id"])
-        await self._publish(sorted(targets), event, data)
+        await self.audience.session_event(session, event, data, agent=agent)
 
     async def _public_session(self, session: dict[str, Any], customer: dict[str, Any] | None = None) -> dict:
-        if customer is None:
-            customer = await self.store.get_customer(session["openid"]) or {"openid": session["openid"]}
-        budget = ReplyBudget.from_dict(customer.get("budget"))
-        out = {k: v for k, v in session.items() if k not in ("_id",)}
-        out["customer"] = {**customer_brief(customer, session["openid"]), "first_seen": customer.get("first_seen"),
-                           "last_seen": customer.get("last_seen")}
-        out["budget"] = budget.to_public(self.clock())
-        return out
+        return await self.views.public_session(session, customer)
 
     async def _session_bundle(self, session: dict[str, Any], with_history: bool = False,
                               max_messages: int | None = None) -> dict[str, Any]:
-        messages = await self.store.session_messages(session["id"])
-        bundle: dict[str, Any] = {"session": await self._public_session(session)}
-        if max_messages is not None:
-            bundle["earlier"] = max(0, len(messages) - max_messages)  # older messages left out
-            messages = messages[bundle["earlier"]:]
-        bundle["messages"] = [public_message(m) for m in messages]
-        if with_history:
-            past = await self.store.customer_sessions(session["openid"], limit=HISTORY_SESSIONS + 1)
-            bundle["history"] = [s for s in past if s["id"] != session["id"]][:HISTORY_SESSIONS]
-        return bundle
-
-    # -- routing decisions (called by RoutingDriver) ---------------------------------------------
-    async def on_offer(self, session_id: str, agent_id: str, skill: str, expires_in: float,
-                       transfer_from: str | None = None) -> None:
-        if transfer_from:  # the session stays with its agent until the new one accepts
-            session = await self.store.update_session(session_id, offered_to=agent_id)
-        else:
-            session = await self.store.update_session(session_id, state="offered", offered_at=self.clock(),
-                                                      offered_to=agent_id)
-        await self._publish([agent_id], "offer", await self._offer_data(session, agent_id, skill, expires_in,
-                                                                        transfer_from))
-
-    async def _offer_data(self, session: dict[str, Any], agent_id: str, skill: str, expires_in: float,
-                          transfer_from: str | None) -> dict[str, Any]:
-        customer = await self.store.get_customer(session["openid"]) or {}
-        messages = await self.store.session_messages(session["id"])
-        preview = next((m.get("text") for m in reversed(messages) if m["direction"] == "in"), None)
-        data: dict[str, Any] = {
-            "session_id": session["id"], "skill": skill, "expires_in": round(expires_in, 1),
-            "customer": customer_brief(customer, session["openid"]),
-            "waited_s": round(self.clock() - (session.get("queued_at") or session["created_at"]), 1),
-            "preview": preview, "transfer_from": transfer_from, "transfer": None,
-        }
-        handover = session.get("handover")
-        if handover and ho.applies_to(handover, agent_id):
-            data["transfer"] = ho.offer_context(handover, await self._names(handover.get("from"), handover.get("by")))
-        return data
-
-    async def _names(self, *user_ids: str | None) -> dict[str, str]:
-        names = {}
-        for user_id in {u for u in user_ids if u}:
-            user = await self.store.get_user(user_id)
-            if user is not None:
-                names[user_id] = user.get("name") or user.get("username") or user_id
-        return names
-
-    async def _handover_outcome(self, session: dict[str, Any], agent_id: str, outcome: str,
-                                reason: str | None = None) -> dict[str, Any]:
-        """A supervisor's reassignment or assignment to ``agent_id`` ended: tell that supervisor
-        (every tab) what happened, and drop the hand-over. Returns the session as stored."""
-        handover = session.get("handover")
-        if not handover or handover.get("to_agent") != agent_id or not ho.is_pending(handover):
-            return session
-        session = await self.store.update_session(session["id"], handover=None)
-        if handover["kind"] in ("reassign", "assign"):
-            data: dict[str, Any] = {"session_id": session["id"], "to_agent": agent_id, "kind": handover["kind"],
-                                    "outcome": outcome, "reason": reason,
-                                    "to_name": (await self._names(agent_id)).get(agent_id)}
-            await self._publish([handover["by"]], "reassign_result", data)
-        return session
-
-    async def on_offer_revoked(self, session_id: str, agent_id: str, reason: str) -> None:
-        await self._publish([agent_id], "offer_revoked", {"session_id": session_id, "reason": reason})
-        session = await self.store.get_session(session_id)
-        if session is not None and (session.get("handover") or {}).get("kind") == "assign":
-            # A supervisor's assignment of a waiting session; a direct transfer's end comes as
-            # TransferReturned instead.
-            session = await self._handover_outcome(session, agent_id, ho.OUTCOMES.get(reason, "withdrawn"), reason)
-        if session is not None and session["state"] == "offered":
-            await self.store.update_session(session_id, state="queued", offered_to=None)
-        elif session is not None and session.get("offered_to") == agent_id:
-            await self.store.update_session(session_id, offered_to=None)
-
-    async def on_assigned(self, session_id: str, agent_id: str) -> dict[str, Any]:
-        session = await self.store.get_session(session_id)
-        if session is None:
-            raise DeskError("not_found", "no such session")
-        previous = session.get("agent_id")
-        agents = list(session.get("agents") or [])
-        if agent_id not in agents:
-            agents.append(agent_id)
-        handover = session.get("handover")
-        changes: dict[str, Any] = {}
-        moved = bool(previous and previous != agent_id and session["state"] == "assigned")
-        if ho.applies_to(handover, agent_id) and handover.get("to_agent"):
-            if ho.counts_as_transfer(handover) and moved:
-                changes["transfers"] = [*(session.get("transfers") or []),
-                                        ho.transfer_entry(handover, self.clock(), accepted_by=agent_id)]
-        elif handover and handover.get("to_agent") and handover.get("to_agent") != agent_id:
-            handover = None  # someone else's pending offer: keep it
-        if handover is not None:
-            changes["handover"] = None
-        session = await self.store.update_session(session_id, state="assigned", agent_id=agent_id, agents=agents,
-                                                  accepted_at=session.get("accepted_at") or self.clock(),
-                                                  offered_to=None, **changes)
-        if moved:
-            reason = "reassigned" if handover and handover.get("kind") == "reassign" else "transferred"
-            await self._publish([previous], "session_closed", {"session_id": session_id, "reason": reason})
-        bundle = await self._session_bundle(session, with_history=True)
-        await self._publish([agent_id], "session_assigned", bundle)
-        if handover and handover.get("kind") in ("reassign", "assign") and handover.get("to_agent") == agent_id:
-            await self._publish([handover["by"]], "reassign_result", {
-                "session_id": session_id, "to_agent": agent_id, "kind": handover["kind"], "outcome": "accepted",
-                "reason": None, "to_name": (await self._names(agent_id)).get(agent_id)})
-        if moved and handover:
-            await self._system_reply(session, ho.CUSTOMER_NOTICE)
-        return bundle
-
-    async def on_requeued(self, session_id: str, skill: str, reason: str) -> None:
-        session = await self.store.get_session(session_id)
-        if session is None:
-            return
-        previous = session.get("agent_id") if session["state"] == "assigned" else None
-        changes: dict[str, Any] = {}
-        handover = session.get("handover")
-        if reason == "transferred" and ho.is_pending(handover):
-            # A transfer to a queue has happened: it counts now; its context waits for the next agent.
-            changes["transfers"] = [*(session.get("transfers") or []), ho.transfer_entry(handover, self.clock())]
-            changes["handover"] = {**handover, "status": "done"}
-        elif handover and reason != "transferred":
-            changes["handover"] = None  # the agent was lost: whatever was under way is over
-        session = await self.store.update_session(session_id, state="queued", skill=skill, agent_id=None,
-                                                  offered_to=None, **changes)
-        if previous:
-            await self._publish([previous], "session_closed", {"session_id": session_id, "reason": reason})
-        if reason == "transferred" and "transfers" in changes:
-            await self._system_reply(session, ho.CUSTOMER_NOTICE)
-
-    async def on_diverted(self, session_id: str, reason: str) -> None:
-        session = await self.store.update_session(session_id, state="diverted", closed_at=self.clock(),
-                                                  close_reason=reason)
-        note = {
-            "outside_hours": "您好，现在不是人工服务时间。请留言，我们会在工作时间尽快回复您。",
-            "no_agents": "您好，目前暂无客服在线。请留言，我们会尽快回复您。",
-            "max_wait": "抱歉让您久等了。请留言，我们会尽快回复您。",
-        }.get(reason, "请留言，我们会尽快回复您。")
-        await self._system_reply(session, note)
-        self.watchers.session_ended(session_id)
-
-    async def on_transfer_returned(self, session_id: str, agent_id: str, declined_by: str, reason: str) -> None:
-        session = await self.store.get_session(session_id)
-        if session is None:
-            return
-        handover = session.get("handover")
-        outcome = ho.OUTCOMES.get(reason, "withdrawn")
-        if handover and handover.get("kind") == "reassign":
-            # The supervisor asked, not the agent: the supervisor hears how it ended.
-            session = await self._handover_outcome(session, declined_by, outcome, reason)
-        else:
-            session = await self.store.update_session(session_id, handover=None)
-            name = (await self._names(declined_by)).get(declined_by, declined_by)
-            text = {"declined": f"{name} declined the transfer; the session stays with you.",
-                    "timed_out": f"{name} did not answer the transfer in time; the session stays with you."
-                    }.get(outcome, f"The transfer to {name} did not happen ({reason.replace('_', ' ')}); "
-                               "the session stays with you.")
-            await self._publish([agent_id], "notice", {
-                "level": "info", "code": "transfer_returned", "session_id": session_id, "outcome": outcome,
-                "reason": reason, "declined_by": declined_by, "name": name, "text": text})
-        if session.get("agent_id") != agent_id or session["state"] != "assigned":
-            await self.on_assigned(session_id, agent_id)
-        else:
-            await self._publish([agent_id], "session_updated", {"session": await self._public_session(session)})
-
-    async def on_agent_presence(self, agent_id: str, status: str, since: float, reason: str | None = None) -> None:
-        data: dict[str, Any] = {"agent_id": agent_id, "status": status, "since": since}
-        if reason:
-            data["reason"] = reason
-        await self._publish([agent_id], "presence", data)
-        if reason == "missed_offers":
-            await self._publish([agent_id], "notice", {
-                "level": "warning", "code": "set_away_missed_offers",
-                "text": "You missed several offers in a row and were set to away."})
+        return await self.views.bundle(session, with_history=with_history, max_messages=max_messages)
 
     # -- agent commands --------------------------------------------------------------------------
     async def welcome(self, user: dict[str, Any]) -> dict[str, Any]:
         sessions = []
         if "agent" in _roles(user):
-            await self.routing.agent_known(user)
+            await self.lifecycle.agent_known(user)
             # The engine knows the agent's sessions: no scan of every open session per connection.
             agent = self.routing.agent(user["id"])
             for session_id in agent["sessions"] if agent else ():
@@ -444,7 +266,7 @@ class Desk:
             session = await self.store.get_session(session_id)
             if session is not None:
                 transfer_from = session.get("agent_id") if session["state"] == "assigned" else None
-                offers.append(await self._offer_data(session, user["id"], session["skill"], expires_in,
+                offers.append(await self.views.offer(session, user["id"], session["skill"], expires_in,
                                                      transfer_from))
         status, since = self.routing.presence_of(user["id"])
         return {"sessions": sessions, "presence": {"status": status, "since": since}, "offers": offers}
@@ -453,8 +275,8 @@ class Desk:
         self._require_agent(user)
         if status not in ("available", "away"):
             raise DeskError("bad_request", "status must be available or away")
-        await self.routing.agent_known(user)
-        await self.routing.set_presence(user["id"], status)
+        await self.lifecycle.agent_known(user)
+        await self.lifecycle.set_presence(user["id"], status)
         current, since = self.routing.presence_of(user["id"])
         # Every tab of the agent follows, not only the one that asked.
         await self._publish([user["id"]], "presence", {"agent_id": user["id"], "status": current, "since": since})
@@ -464,16 +286,13 @@ class Desk:
         self._require_agent(user)
         if not self.routing.is_offered_to(session_id, user["id"]):
             raise DeskError("invalid_state", "this session is not offered to you (the offer may have expired)")
-        return await self.routing.accept(session_id, user["id"])
+        return await self.lifecycle.accept(session_id, user["id"])
 
     async def reject(self, user: dict[str, Any], session_id: str) -> dict[str, Any]:
         self._require_agent(user)
         if not self.routing.is_offered_to(session_id, user["id"]):
             raise DeskError("invalid_state", "this session is not offered to you")
-        await self.routing.reject(session_id, user["id"])
-        session = await self.store.get_session(session_id)
-        if session is not None and (session.get("handover") or {}).get("kind") == "assign":
-            await self._handover_outcome(session, user["id"], "declined", "rejected")
+        await self.lifecycle.reject(session_id, user["id"])
         return {}
 
     async def send(self, user: dict[str, Any], session_id: str, text: str,
@@ -518,7 +337,7 @@ class Desk:
             if target["id"] == user["id"]:
                 raise DeskError("bad_request", "you cannot transfer a session to yourself")
             to_agent, name = target["id"], target.get("name") or target.get("username")
-            await self.routing.agent_known(target)
+            await self.lifecycle.agent_known(target)
         elif to_skill not in await self.skills_catalogue_names():
             raise DeskError("bad_request", f"unknown skill {to_skill!r}")
         if ho.is_pending(session.get("handover")):
@@ -527,12 +346,7 @@ class Desk:
         # ``transfers`` only once it has happened.
         handover = ho.new_handover("transfer", user["id"], to_agent, to_skill, user["id"], note, self.clock(),
                                    to_name=name)
-        await self.store.update_session(session_id, handover=handover)
-        try:
-            await self.routing.transfer(session_id, user["id"], to_agent=to_agent, to_skill=to_skill, to_name=name)
-        except DeskError:
-            await self.store.update_session(session_id, handover=None)
-            raise
+        await self.lifecycle.transfer(session_id, handover, user["id"], to_agent, to_skill, name)
         if to_agent:  # it stays with this agent until the other accepts: show that it waits
             current = await self.store.get_session(session_id)
             if current is not None and current.get("agent_id") == user["id"] and current["state"] == "assigned":
@@ -547,15 +361,7 @@ class Desk:
         return {}
 
     async def _close(self, session: dict[str, Any], wrapup: str | None, note: str | None, reason: str) -> None:
-        session = await self.store.update_session(session["id"], state="closed", closed_at=self.clock(),
-                                                  wrapup=wrapup, note=note, close_reason=reason)
-        await self.routing.close(session["id"])
-        await self._session_event(session, "session_closed", {"session_id": session["id"], "reason": reason},
-                                  agent=False)
-        if session.get("agent_id"):
-            await self._publish([session["agent_id"]], "session_closed",
-                                {"session_id": session["id"], "reason": reason})
-        self.watchers.session_ended(session["id"])
+        await self.lifecycle.close(session, wrapup=wrapup, note=note, reason=reason)
 
     # -- replies ---------------------------------------------------------------------------------
     async def _reply(self, session: dict[str, Any], text: str, author: str, user: dict[str, Any] | None,
@@ -684,19 +490,14 @@ class Desk:
         if session["state"] in ("closed", "diverted"):
             raise DeskError("invalid_state", "the session is closed")
         target = await self._resolve_agent(to_agent)
-        await self.routing.agent_known(target)
+        await self.lifecycle.agent_known(target)
         if ho.is_pending(session.get("handover")):
             raise DeskError("invalid_state", "a transfer or reassignment of this session is already waiting for an answer")
         kind = "reassign" if session["state"] == "assigned" else "assign"
         handover = ho.new_handover(kind, user["id"], target["id"], None,
                                    session.get("agent_id") if kind == "reassign" else None, None, self.clock(),
                                    to_name=target.get("name") or target.get("username"))
-        await self.store.update_session(session_id, handover=handover)
-        try:
-            await self.routing.reassign(session_id, target["id"], to_name=target.get("name") or target.get("username"))
-        except DeskError:
-            await self.store.update_session(session_id, handover=None)
-            raise
+        await self.lifecycle.reassign(session_id, handover, target["id"], target.get("name") or target.get("username"))
         await self._audit(user, "reassign", session_id, target=target["id"])
         # The outcome follows as a reassign_result event when the agent answers.
         return {"status": "offered", "to_agent": target["id"], "kind": kind}
@@ -706,8 +507,8 @@ class Desk:
         if status not in ("available", "away", "offline"):
             raise DeskError("bad_request", "status must be available, away or offline")
         target = await self._resolve_agent(agent_id)
-        await self.routing.agent_known(target)
-        await self.routing.set_presence(target["id"], status)
+        await self.lifecycle.agent_known(target)
+        await self.lifecycle.set_presence(target["id"], status)
         current, since = self.routing.presence_of(target["id"])
         await self._publish([target["id"]], "presence", {"agent_id": target["id"], "status": current, "since": since,
                                                          "reason": "supervisor", "by": user["id"]})
@@ -809,13 +610,13 @@ class Desk:
     # -- agents coming and going ---------------------------------------------------------------
     async def _user_gone(self, user_id: str) -> None:
         if not self._stopping:
-            await self.routing.agent_disconnected(user_id)
+            await self.lifecycle.agent_disconnected(user_id)
 
     async def _user_back(self, user_id: str) -> None:
-        await self.routing.agent_reconnected(user_id)
+        await self.lifecycle.agent_reconnected(user_id)
 
     async def agent_disabled(self, user_id: str) -> None:
-        await self.routing.set_presence(user_id, "offline")
+        await self.lifecycle.set_presence(user_id, "offline")
 
     async def _housekeeping_loop(self) -> None:
         """Close idle sessions every few seconds; forget expired token revocations now and then."""
