@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from desk.commands import CommandRegistry
+from desk.desk import feature_classes
 from desk.errors import DeskError
 
 
@@ -17,6 +19,8 @@ class FakeDesk:
     """
 
     def __init__(self) -> None:
+        # The real desk's command schemas, each bound to this double's method of that name.
+        self.commands = CommandRegistry.bound(feature_classes(), self)
         self.calls: list[tuple[str, tuple[Any, ...]]] = []
         self.answers: dict[str, Any] = {}
         self.gates: dict[str, asyncio.Event] = {}
@@ -33,6 +37,9 @@ class FakeDesk:
         if isinstance(answer, BaseException):
             raise answer
         return answer
+
+    async def command(self, user: dict[str, Any], name: str, msg: dict[str, Any], conn_key: str) -> Any:
+        return await self.commands.dispatch(user, name, msg, conn_key)
 
     def names(self) -> list[str]:
         return [name for name, _ in self.calls]
