@@ -210,6 +210,10 @@ class Lifecycle:
         task = asyncio.ensure_future(self._route(lambda: [self.routing.tick_event()]))
         task.add_done_callback(_log_failure)
 
+    async def apply_events(self, events: list[ev.Event]) -> Outcome:
+        """Apply ready-made events (serialised like every other use of the engine)."""
+        return await self._route(lambda: events)
+
     # -- requests --------------------------------------------------------------------------------------
     async def agent_known(self, user: dict[str, Any]) -> None:
         await self._route(lambda: self.routing.agent_events(user))
