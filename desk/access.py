@@ -26,24 +26,17 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from desk.errors import DeskError
+from desk.errors import DeskError, Forbidden, NotFoundError
+from desk.roles import READ_ALL_ROLES, SEARCH_ROLES, roles_of
 
 log = logging.getLogger("kefu.access")
 
-# Roles whose reads are not limited to the customers of particular agents.
-READ_ALL_ROLES = frozenset({"admin", "qa"})
-# Roles that may search sessions across customers (a search is a list of many customers).
-SEARCH_ROLES = frozenset({"admin", "supervisor", "qa"})
 # Longest id or openid copied into the audit log and the log line of a refusal.
 REFUSED_REF_MAX_CHARS = 128
 
 
 class Refused(DeskError):
     """A read the caller may not make (HTTP 403)."""
-
-
-def _roles(user: dict[str, Any]) -> set[str]:
-    return set(user.get("roles") or ())
 
 
 class AccessPolicy:
@@ -57,7 +50,7 @@ class AccessPolicy:
     # -- scope -----------------------------------------------------------------------------------
     def scope(self, user: dict[str, Any]) -> frozenset[str] | None:
         """The agents whose customers ``user`` reads: None means every customer."""
-        roles = _roles(user)
+        roles = roles_of(user)
         if roles & READ_ALL_ROLES:
             return None
         if "supervisor" in roles:
@@ -115,7 +108,7 @@ class AccessPolicy:
         if session is not None and await self.can_read_session(user, session):
             return session
         if session is None and self.scope(user) is None:
-            raise DeskError("not_found", "no such session")
+            raise NotFoundError("no such session")
         await self._refused(user, what, session_id=session_id)
         raise Refused("not_your_session", "you may read only the sessions of customers you hold or have served")
 
@@ -123,8 +116,8 @@ class AccessPolicy:
         """The filters a session search runs with for ``user``. Agents search no one (they read
         their customers' histories per customer); team scoping will limit a scoped supervisor's
         ``agent_id`` to their scope here."""
-        if not _roles(user) & SEARCH_ROLES:
-            raise DeskError("forbidden", "searching sessions needs the role supervisor, admin or qa")
+        if not roles_of(user) & SEARCH_ROLES:
+            raise Forbidden("searching sessions needs the role supervisor, admin or qa")
         return filters
 
     async def _refused(self, user: dict[str, Any], what: str, openid: str | None = None,

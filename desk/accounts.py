@@ -41,13 +41,13 @@ from desk.errors import (  # re-exported: handlers import them from here
     ValidationError,
 )
 from desk.frames import CLOSE_REVOKED
+from desk.roles import ROLES
 
 __all__ = ["Accounts", "AuthError", "BadCredentials", "ThrottledError", "ValidationError",
            "hash_password", "verify_password", "ROLES"]
 
 log = logging.getLogger("kefu.accounts")
 
-ROLES = ("admin", "supervisor", "agent", "qa")
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 SCRYPT_MAXMEM = 64 * 1024 * 1024
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,32}$")

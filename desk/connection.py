@@ -1,4 +1,7 @@
-"""One console socket's protocol: hello/auth, welcome and resume, commands, limits, the writer.
+"""One console socket's protocol: hello/auth, welcome and resume, envelopes, seq, limits, the writer.
+
+Commands are not known here: each frame goes to the desk's one entry, ``desk.command(user, type,
+frame, connection key)``, whose registry (`desk.commands`) checks roles and values.
 
 `ConsoleConnection` knows nothing of Tornado: it is given ``send(data)`` (one text frame as
 UTF-8 bytes; plain or returning an awaitable, awaited by its single writer task) and
@@ -29,13 +32,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from desk import frames
-from desk.errors import AuthError, BadRequest, DeskError, Forbidden
+from desk.errors import AuthError, DeskError
 from kefu_json import InvalidJSON, parse_json
 
 log = logging.getLogger("kefu.socket")
-
-SUPERVISOR_ROLES = frozenset({"supervisor", "admin"})
-
 
 @dataclass(frozen=True)
 class ConnectionSettings:
@@ -82,143 +82,8 @@ class TokenBucket:
         return False
 
 
-# -- the command table -------------------------------------------------------------------------
-
-Handler = Callable[["ConsoleConnection", dict[str, Any], dict[str, Any]], Awaitable[Any]]
-
-
-@dataclass(frozen=True)
-class Command:
-    roles: frozenset[str] | None  # None: any authenticated user
-    required: dict[str, type | tuple[type, ...]]
-    optional: dict[str, type | tuple[type, ...]]
-    handler: Handler
-
-
-COMMANDS: dict[str, Command] = {}
-
-
-def command(name: str, *, roles: frozenset[str] | None = None,
-            required: dict[str, type | tuple[type, ...]] | None = None,
-            optional: dict[str, type | tuple[type, ...]] | None = None) -> Callable[[Handler], Handler]:
-    def register(fn: Handler) -> Handler:
-        COMMANDS[name] = Command(roles, dict(required or {}), dict(optional or {}), fn)
-        return fn
-    return register
-
-
-def _type_name(t: type | tuple[type, ...]) -> str:
-    names = [x.__name__ for x in (t if isinstance(t, tuple) else (t,))]
-    return " or ".join({"str": "a string", "int": "a whole number", "bool": "true or false",
-                        "dict": "an object", "list": "a list"}.get(n, n) for n in names)
-
-
-def _is(value: Any, t: type | tuple[type, ...]) -> bool:
-    if isinstance(value, bool) and bool not in (t if isinstance(t, tuple) else (t,)):
-        return False  # JSON true is not a number
-    return isinstance(value, t)
-
-
-def validate_fields(cmd: Command, msg: dict[str, Any]) -> None:
-    for name, t in cmd.required.items():
-        if name not in msg or msg[name] is None:
-            raise BadRequest(f"{name} is required")
-        if not _is(msg[name], t):
-            raise BadRequest(f"{name} must be {_type_name(t)}")
-        if t is str and not msg[name].strip():
-            raise BadRequest(f"{name} must not be empty")
-    for name, t in cmd.optional.items():
-        if msg.get(name) is not None and not _is(msg[name], t):
-            raise BadRequest(f"{name} must be {_type_name(t)}")
-
-
-@command("ping")
-async def _ping(conn: ConsoleConnection, user: dict[str, Any], msg: dict[str, Any]) -> Any:
-    return {"ts": time.time()}
-
-
-@command("presence", required={"status": str})
-async def _presence(conn: ConsoleConnection, user: dict[str, Any], msg: dict[str, Any]) -> Any:
-    if msg["status"] not in ("available", "away"):
-        raise BadRequest('status must be "available" or "away"')
-    return await conn.desk.set_presence(user, msg["status"])
-
-
-@command("accept", required={"session_id": str})
-async def _accept(conn: ConsoleConnection, user: dict[str, Any], msg: dict[str, Any]) -> Any:
-    return await conn.desk.accept(user, msg["session_id"])
-
-
-@command("reject", required={"session_id": str})
-async def _reject(conn: ConsoleConnection, user: dict[str, Any], msg: dict[str, Any]) -> Any:
-    return await conn.desk.reject(user, msg["session_id"])
-
-
-@command("send", required={"session_id": str, "text": str}, optional={"client_id": str})
-async def _send(conn: ConsoleConnection, user: dict[str, Any], msg: dict[str, Any]) -> Any:
-    client_id = msg.get("client_id")
-    if client_id is not None and not (0 < len(client_id) <= frames.CLIENT_ID_MAX_CHARS and client_id.isprintable()):
-        raise BadRequest(f"client_id must be 1-{frames.CLIENT_ID_MAX_CHARS} printable characters")
-    return await conn.desk.send(user, msg["session_id"], msg["text"], client_id=client_id)
-
-
-@command("transfer", required={"session_id": str}, optional={"to_agent": str, "to_skill": str, "note": str})
-async def _transfer(conn: ConsoleConnection, user: dict[str, Any], msg: dict[str, Any]) -> Any:
-    to_agent, to_skill = msg.get("to_agent"), msg.get("to_skill")
-    if bool(to_agent) == bool(to_skill):
-        raise BadRequest("to_agent or to_skill is required (one of them)")
-    return await conn.desk.transfer(user, msg["session_id"], to_agent=to_agent, to_skill=to_skill,
-                                    note=msg.get("note"))
-
-
-@command("close", required={"session_id": str, "wrapup": str}, optional={"note": str})
-async def _close(conn: ConsoleConnection, user: dict[str, Any], msg: dict[str, Any]) -> Any:
-    return await conn.desk.close(user, msg["session_id"], msg["wrapup"], note=msg.get("note"))
-
-
-@command("subscribe_queues", roles=SUPERVISOR_ROLES)
-async def _subscribe_queues(conn: ConsoleConnection, user: dict[str, Any], msg: dict[str, Any]) -> Any:
-    return await conn.desk.subscribe_queues(user, conn.key)
-
-
-@command("unsubscribe_queues", roles=SUPERVISOR_ROLES)
-async def _unsubscribe_queues(conn: ConsoleConnection, user: dict[str, Any], msg: dict[str, Any]) -> Any:
-    return await conn.desk.unsubscribe_queues(user, conn.key)
-
-
-@command("monitor", roles=SUPERVISOR_ROLES, required={"session_id": str})
-async def _monitor(conn: ConsoleConnection, user: dict[str, Any], msg: dict[str, Any]) -> Any:
-    return await conn.desk.monitor(user, msg["session_id"], conn.key)
-
-
-@command("unmonitor", roles=SUPERVISOR_ROLES, required={"session_id": str})
-async def _unmonitor(conn: ConsoleConnection, user: dict[str, Any], msg: dict[str, Any]) -> Any:
-    return await conn.desk.unmonitor(user, msg["session_id"], conn.key)
-
-
-@command("whisper", roles=SUPERVISOR_ROLES, required={"session_id": str, "text": str})
-async def _whisper(conn: ConsoleConnection, user: dict[str, Any], msg: dict[str, Any]) -> Any:
-    return await conn.desk.whisper(user, msg["session_id"], msg["text"])
-
-
-@command("barge", roles=SUPERVISOR_ROLES, required={"session_id": str, "text": str})
-async def _barge(conn: ConsoleConnection, user: dict[str, Any], msg: dict[str, Any]) -> Any:
-    return await conn.desk.barge(user, msg["session_id"], msg["text"])
-
-
-@command("reassign", roles=SUPERVISOR_ROLES, required={"session_id": str, "to_agent": str})
-async def _reassign(conn: ConsoleConnection, user: dict[str, Any], msg: dict[str, Any]) -> Any:
-    return await conn.desk.reassign(user, msg["session_id"], msg["to_agent"])
-
-
-@command("set_presence", roles=SUPERVISOR_ROLES, required={"agent_id": str, "status": str})
-async def _set_presence(conn: ConsoleConnection, user: dict[str, Any], msg: dict[str, Any]) -> Any:
-    return await conn.desk.set_agent_presence(user, msg["agent_id"], msg["status"])
-
-
-@command("explain", roles=SUPERVISOR_ROLES, required={"session_id": str})
-async def _explain(conn: ConsoleConnection, user: dict[str, Any], msg: dict[str, Any]) -> Any:
-    return await conn.desk.explain(user, msg["session_id"])
+# The one command the protocol answers itself (a heartbeat); every other goes to the desk.
+PING = "ping"
 
 
 # -- the connection ------------------------------------------------------------------------------
@@ -398,7 +263,7 @@ class ConsoleConnection:
             return
         if not self._bucket.take():
             msg = _parse(text)
-            frame_id = msg.get("id") if isinstance(msg, dict) and _is(msg.get("id"), int) else None
+            frame_id = msg.get("id") if isinstance(msg, dict) and _is_id(msg.get("id")) else None
             self._queue(frames.result_error(frame_id, "rate_limited", "too many frames; slow down"))
             return
         msg = _parse(text)
@@ -417,21 +282,17 @@ class ConsoleConnection:
         if not isinstance(kind, str) or not kind:
             self._queue(frames.result_error(frame_id, "bad_request", "type is required"))
             return
-        cmd = COMMANDS.get(kind)
-        if cmd is None:
-            self._queue(frames.result_error(frame_id, "unknown_type", f"unknown type {kind[:40]!r}"))
-            return
-        self._spawn(self._run(cmd, kind, frame_id, msg))
+        self._spawn(self._run(kind, frame_id, msg))
 
-    async def _run(self, cmd: Command, kind: str, frame_id: int, msg: dict[str, Any]) -> None:
+    async def _run(self, kind: str, frame_id: int, msg: dict[str, Any]) -> None:
         await self._ready.wait()  # frames sent right behind hello wait for the welcome
         user = self.user
         assert user is not None
         try:
-            if cmd.roles is not None and not cmd.roles & set(user["roles"]):
-                raise Forbidden(f"{kind} needs the role {' or '.join(sorted(cmd.roles))}")
-            validate_fields(cmd, msg)
-            result = await cmd.handler(self, user, msg)
+            if kind == PING:
+                result: Any = {"ts": time.time()}
+            else:  # the desk's one entry: its registry checks roles and values (desk.commands)
+                result = await self.desk.command(user, kind, msg, self.key)
             frame = frames.result_ok(frame_id, result if isinstance(result, dict) else {})
         except asyncio.CancelledError:
             raise
@@ -515,6 +376,10 @@ class _Invalid:
 
     reason: str
 _background: set[asyncio.Task[Any]] = set()
+
+
+def _is_id(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)  # JSON true is not a number
 
 
 def _parse(text: str | bytes) -> Any:

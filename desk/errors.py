@@ -2,8 +2,9 @@
 
 Every error the desk raises on purpose is a :class:`DeskError` carrying ``code`` (one of the
 stable codes of docs/protocol.md) and ``message`` (safe to show to the user; never internals).
-The socket answers it as ``{"ok": false, "error": {"code", "message"}}``; the REST layer maps
-the code to an HTTP status through :data:`HTTP_STATUS`.
+The socket answers it as ``{"ok": false, "error": {"code", "message"}}`` and the REST layer as
+``{"error": {"code", "message"}}`` with an HTTP status; both take code, message and status from
+the one map :func:`wire_error` (through :data:`HTTP_STATUS`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,18 @@ HTTP_STATUS: dict[str, int] = {
     "too_many_attempts": 429, "rate_limited": 429,
     "internal": 500,
 }
+
+
+# What a caller is told of a failure that was not expected: never the internals.
+INTERNAL_MESSAGE = "something went wrong on the server; it has been logged"
+
+
+def wire_error(exc: BaseException) -> tuple[str, str, int]:
+    """The one map from an exception to what the socket and HTTP answer: ``(code, message,
+    HTTP status)``. Anything that is not a `DeskError` is ``internal``."""
+    if isinstance(exc, DeskError):
+        return exc.code, exc.message, exc.http_status
+    return "internal", INTERNAL_MESSAGE, 500
 
 
 class DeskError(Exception):

@@ -11,7 +11,7 @@ import json
 import logging
 from typing import Any
 
-from desk.errors import DeskError
+from desk.errors import INTERNAL_MESSAGE, wire_error
 
 log = logging.getLogger("kefu.frames")
 
@@ -26,11 +26,12 @@ CLOSE_REVOKED = 4010  # logged out, token revoked, user disabled or roles change
 # enough that it never weighs on a frame.
 CLIENT_ID_MAX_CHARS = 64
 
-INTERNAL_MESSAGE = "something went wrong on the server; it has been logged"
-
 
 def result_ok(frame_id: int | None, result: dict[str, Any] | None = None) -> dict[str, Any]:
     return {"type": "result", "id": frame_id, "ok": True, "result": result if result is not None else {}}
+
+
+__all__ = ["INTERNAL_MESSAGE", "error_of", "result_of_exception"]
 
 
 def result_error(frame_id: int | None, code: str, message: str) -> dict[str, Any]:
@@ -56,9 +57,8 @@ def resync(seq: int, welcome_frame: dict[str, Any]) -> dict[str, Any]:
 
 def error_of(exc: BaseException) -> tuple[str, str]:
     """The stable (code, message) of an exception; anything unexpected is ``internal``."""
-    if isinstance(exc, DeskError):
-        return exc.code, exc.message
-    return "internal", INTERNAL_MESSAGE
+    code, message, _status = wire_error(exc)
+    return code, message
 
 
 def result_of_exception(frame_id: int | None, exc: BaseException) -> dict[str, Any]:

@@ -1,21 +1,22 @@
-"""Drives the pure routing engine from the async desk: events in, decisions carried out.
+"""Drives the pure routing engine for the desk: desk requests in as engine events, decisions out as values.
 
-Owns the one ``RoutingEngine`` of this process, its durable event log (every applied event is
+Owns the one ``RoutingEngine`` of this process and its durable event log (every applied event is
 appended to the store before its decisions are acted on, so a restart can rebuild the engine by
-snapshot + replay), the single timer that delivers ``Tick`` at the engine's next deadline, and the
-translation of decisions into desk actions (offers, assignments, requeues, diversions).
-All engine access is serialised by one lock: decisions are carried out in the order made.
+snapshot + replay). It carries nothing out: :meth:`RoutingDriver.decide` applies one event and
+returns the engine's decisions, :meth:`RoutingDriver.record` makes the event durable, and
+`desk.lifecycle.Lifecycle` (the caller, which serialises every use with one lock and owns the
+timer that delivers ``Tick``) applies the decisions. The ``*_events`` methods translate a desk
+request into the events to apply, refusing up front (``DeskError``) what cannot happen.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Callable
 from typing import Any
 
-from desk.errors import DeskError
+from desk.errors import DeskError, InvalidState
 from routing import decisions as dec
 from routing import events as ev
 from routing.engine import RoutingEngine
@@ -43,25 +44,31 @@ def skills_of(user: dict[str, Any]) -> dict[str, int]:
     return out
 
 
+def raise_if_ignored(decisions: list[Any]) -> None:
+    """The engine ignored the event (an ``EventIgnored`` decision): refuse the request."""
+    ignored = next((d for d in decisions if isinstance(d, dec.EventIgnored)), None)
+    if ignored is not None:
+        raise InvalidState(ignored.reason)
+
+
 class RoutingDriver:
-    def __init__(self, store: Any, clock: Callable[[], float], desk: Any, offer_timeout: float = 20,
-                 disconnect_grace: float = 60) -> None:
+    def __init__(self, store: Any, clock: Callable[[], float], offer_timeout: float = 20,
+                 disconnect_grace: float = 60, observe: Callable[[float], None] | None = None) -> None:
         self.store = store
         self.clock = clock
-        self.desk = desk
         self.offer_timeout = float(offer_timeout)
         self.disconnect_grace = float(disconnect_grace)
+        self._observe = observe  # seconds one engine step took (metrics), or None
         self.engine: RoutingEngine | None = None
-        self._lock = asyncio.Lock()
-        self._timer: asyncio.TimerHandle | None = None
         self._events_since_snapshot = 0
         self._last_seq = 0
         self._agents: dict[str, tuple[tuple[tuple[str, int], ...], int]] = {}
-        self._stopped = False
         self._catalogue: list[str] = []
 
     # -- start / stop ----------------------------------------------------------------------------
-    async def start(self, skills: list[str]) -> None:
+    async def load(self, skills: list[str]) -> list[ev.Event]:
+        """Rebuild the engine (snapshot + replay); returns the events start-up must still apply
+        (queue settings, and the grace of every agent who was connected to the last process)."""
         self._catalogue = list(skills)
         settings = {"disconnect_grace_secs": self.disconnect_grace,
                     "default_offer_timeout_secs": self.offer_timeout}
@@ -82,247 +89,153 @@ class RoutingDriver:
         agents = self.engine.agent_stats(self.clock())
         for agent_id in agents:
             self._agents[agent_id] = ((), -1)  # known to the engine; skills refreshed on login
-        async with self._lock:
-            for skill in skills:
-                await self._ensure_queue(skill)
-            # Nobody is connected to a process that just started: every agent's grace begins now.
-            for agent_id, agent in agents.items():
-                if agent["status"] != "offline" and agent["connected"]:
-                    await self._apply(ev.AgentDisconnected(agent_id=agent_id, now=self.clock()))
-        await self._reconcile_store()
+        events: list[ev.Event] = []
+        for skill in skills:
+            events.extend(self.queue_events(skill))
+        # Nobody is connected to a process that just started: every agent's grace begins now.
+        for agent_id, agent in agents.items():
+            if agent["status"] != "offline" and agent["connected"]:
+                events.append(ev.AgentDisconnected(agent_id=agent_id, now=self.clock()))
+        return events
 
-    async def _ensure_queue(self, skill: str) -> None:
-        """Configure a skill's queue with this desk's settings unless it already has them (lock held)."""
+    def queue_events(self, skill: str) -> list[ev.Event]:
+        """Configure a skill's queue with this desk's settings unless it already has them."""
         assert self.engine is not None
         if self.engine.queue_config(skill).offer_timeout_secs != self.offer_timeout:
-            await self._apply(ev.ConfigureQueue(skill=skill, offer_timeout_secs=self.offer_timeout, now=self.clock()))
+            return [ev.ConfigureQueue(skill=skill, offer_timeout_secs=self.offer_timeout, now=self.clock())]
+        return []
 
     def _settings(self, overrides: dict[str, Any]) -> Any:
         from routing.config import EngineSettings
 
         return EngineSettings(**overrides)
 
-    async def _reconcile_store(self) -> None:
-        """Make stored sessions agree with the engine (the engine's log is written first)."""
-        assert self.engine is not None
-        for session in await self.store.list_open_sessions():
-            state = self.engine.session(session["id"])
-            if state is None:
-                continue
-            if state["state"] in ("closed", "diverted", "abandoned"):
-                await self.store.update_session(session["id"], state="closed" if state["state"] != "diverted"
-                                                else "diverted", closed_at=self.clock(),
-                                                close_reason=session.get("close_reason") or state["state"])
-            elif state["state"] == "assigned" and session.get("agent_id") != state.get("agent"):
-                await self.store.update_session(session["id"], state="assigned", agent_id=state.get("agent"))
-            elif state["state"] == "queued" and session["state"] != "queued":
-                await self.store.update_session(session["id"], state="queued", agent_id=None, offered_to=None)
+    async def save(self) -> None:
+        """The final snapshot (shutdown; the caller holds the lock)."""
+        if self.engine is not None and self._events_since_snapshot:
+            await self.store.save_routing_snapshot(self._last_seq, self.engine.snapshot())
 
-    async def stop(self) -> None:
-        if self._stopped:
-            return
-        self._stopped = True
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        async with self._lock:  # let an event being applied finish its decisions first
-            if self.engine is not None and self._events_since_snapshot:
-                await self.store.save_routing_snapshot(self._last_seq, self.engine.snapshot())
-
-    # -- applying --------------------------------------------------------------------------------
-    async def _apply(self, event: ev.Event) -> list[Any]:
-        """Apply one event (lock held), log it durably, carry out its decisions in order."""
+    # -- applying (the caller serialises) -------------------------------------------------------
+    def decide(self, event: ev.Event) -> list[dec.Decision]:
+        """Apply one event to the engine; its decisions, in the order made."""
         assert self.engine is not None
         started = time.perf_counter()
         decisions = self.engine.apply(event)
-        metrics = getattr(self.desk, "metrics", None)
-        if metrics is not None:
-            metrics.observe_routing(time.perf_counter() - started)
-        seqs = await self.store.append_routing_events([event.to_dict()])
-        self._last_seq = seqs[-1]
-        self._events_since_snapshot += 1
+        if self._observe is not None:
+            self._observe(time.perf_counter() - started)
         if log.isEnabledFor(logging.DEBUG):
             log.debug("routing applied", extra={"fields": {"event": event.kind,
                                                             "decisions": [d.kind for d in decisions]}})
-        results = []
-        for decision in decisions:
-            results.append(await self._carry_out(decision))
+        return decisions
+
+    async def record(self, event: ev.Event) -> None:
+        """Append the applied event to the durable log (before its decisions are carried out)."""
+        assert self.engine is not None
+        seqs = await self.store.append_routing_events([event.to_dict()])
+        self._last_seq = seqs[-1]
+        self._events_since_snapshot += 1
         if self._events_since_snapshot >= SNAPSHOT_EVERY_EVENTS:
             await self.store.save_routing_snapshot(self._last_seq, self.engine.snapshot())
             await self.store.prune_routing_events(self._last_seq)
             self._events_since_snapshot = 0
-        self._schedule_tick()
-        self.desk.watchers.queues_changed()
-        return results
 
-    async def apply(self, event: ev.Event) -> list[Any]:
-        async with self._lock:
-            if self._stopped:  # shutting down: the final snapshot is (being) written
-                return []
-            return await self._apply(event)
+    def next_deadline(self) -> float | None:
+        return self.engine.next_deadline() if self.engine is not None else None
 
-    def _schedule_tick(self) -> None:
-        assert self.engine is not None
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        if self._stopped:
-            return
-        deadline = self.engine.next_deadline()
-        if deadline is None:
-            return
-        delay = max(0.0, deadline - self.clock())
-        self._timer = asyncio.get_running_loop().call_later(delay, self._fire_tick)
-
-    def _fire_tick(self) -> None:
-        self._timer = None
-        task = asyncio.ensure_future(self.apply(ev.Tick(now=self.clock())))
-        task.add_done_callback(_log_failure)
-
-    async def _carry_out(self, decision: Any) -> Any:
-        d = self.desk
-        now = self.clock()
-        if isinstance(decision, dec.OfferSession):
-            await d.on_offer(decision.session_id, decision.agent_id, decision.skill, max(0.0, decision.expires_at - now),
-                             transfer_from=decision.transfer_from)
-        elif isinstance(decision, dec.RevokeOffer):
-            await d.on_offer_revoked(decision.session_id, decision.agent_id, decision.reason)
-        elif isinstance(decision, dec.OfferTimedOut):
-            await d.on_offer_revoked(decision.session_id, decision.agent_id, "timeout")
-        elif isinstance(decision, dec.SessionAssigned):
-            return await d.on_assigned(decision.session_id, decision.agent_id)
-        elif isinstance(decision, dec.Requeued):
-            await d.on_requeued(decision.session_id, decision.skill, decision.reason)
-        elif isinstance(decision, dec.Divert):
-            await d.on_diverted(decision.session_id, decision.reason)
-        elif isinstance(decision, dec.SetAgentAway):
-            await d.on_agent_presence(decision.agent_id, "away", now, reason=decision.reason)
-        elif isinstance(decision, dec.AgentPresence):
-            await d.on_agent_presence(decision.agent_id, decision.status, now)
-        elif isinstance(decision, dec.TransferReturned):
-            await d.on_transfer_returned(decision.session_id, decision.agent_id, decision.declined_by, decision.reason)
-        elif isinstance(decision, dec.SessionQueued):
-            d.watchers.queues_changed()
-        elif isinstance(decision, dec.EventIgnored):
-            return decision
-        return None
-
-    # -- commands --------------------------------------------------------------------------------
-    async def agent_known(self, user: dict[str, Any]) -> None:
-        """Log the agent into the engine, or refresh their skills and capacity."""
+    # -- requests as events ------------------------------------------------------------------------
+    def agent_events(self, user: dict[str, Any]) -> list[ev.Event]:
+        """Log the agent into the engine, or refresh their skills and capacity (nothing if unchanged)."""
         skills = skills_of(user)
         signature = (tuple(sorted(skills.items())), int(user.get("max_sessions") or 1))
-        async with self._lock:
-            assert self.engine is not None
-            known = self._agents.get(user["id"])
-            if known == signature:
-                return
-            current = self.agent(user["id"])
-            status = current["status"] if current else "away"
-            self._agents[user["id"]] = signature
-            await self._apply(ev.AgentLoggedIn(agent_id=user["id"], skills=skills, capacity=signature[1],
-                                               status=status if status != "offline" else "away", now=self.clock()))
+        assert self.engine is not None
+        if self._agents.get(user["id"]) == signature:
+            return []
+        current = self.agent(user["id"])
+        status = current["status"] if current else "away"
+        self._agents[user["id"]] = signature
+        return [ev.AgentLoggedIn(agent_id=user["id"], skills=skills, capacity=signature[1],
+                                 status=status if status != "offline" else "away", now=self.clock())]
 
-    async def set_presence(self, agent_id: str, status: str) -> None:
-        await self.apply(ev.PresenceChanged(agent_id=agent_id, status=status, now=self.clock()))
+    def presence_event(self, agent_id: str, status: str) -> ev.Event:
+        return ev.PresenceChanged(agent_id=agent_id, status=status, now=self.clock())
 
-    async def request(self, session: dict[str, Any], customer: dict[str, Any]) -> None:
-        async with self._lock:
-            assert self.engine is not None
-            if self.engine.session(session["id"]) is not None:
-                return
-            await self._ensure_queue(session["skill"])
-            await self._apply(ev.SessionRequested(
-                session_id=session["id"], customer_id=session["openid"], skill=session["skill"],
-                priority=int(session.get("priority") or 0), vip="vip" in (customer.get("tags") or ()),
-                arrived_at=session["queued_at"], now=self.clock()))
+    def request_events(self, session: dict[str, Any], customer: dict[str, Any]) -> list[ev.Event]:
+        assert self.engine is not None
+        if self.engine.session(session["id"]) is not None:
+            return []
+        return [*self.queue_events(session["skill"]), ev.SessionRequested(
+            session_id=session["id"], customer_id=session["openid"], skill=session["skill"],
+            priority=int(session.get("priority") or 0), vip="vip" in (customer.get("tags") or ()),
+            arrived_at=session["queued_at"], now=self.clock())]
 
     def knows(self, session_id: str) -> bool:
         return self.engine is not None and self.engine.session(session_id) is not None
 
-    async def skill_changed(self, session_id: str, skill: str) -> None:
-        async with self._lock:
-            assert self.engine is not None
-            await self._ensure_queue(skill)
-            await self._apply(ev.SkillChanged(session_id=session_id, skill=skill, now=self.clock()))
+    def skill_events(self, session_id: str, skill: str) -> list[ev.Event]:
+        return [*self.queue_events(skill), ev.SkillChanged(session_id=session_id, skill=skill, now=self.clock())]
 
-    async def customer_left(self, session_id: str) -> None:
-        await self.apply(ev.CustomerLeft(session_id=session_id, now=self.clock()))
+    def customer_left_event(self, session_id: str) -> ev.Event:
+        return ev.CustomerLeft(session_id=session_id, now=self.clock())
 
-    async def accept(self, session_id: str, agent_id: str) -> dict[str, Any]:
-        results = await self.apply(ev.OfferAccepted(session_id=session_id, agent_id=agent_id, now=self.clock()))
-        bundle = next((r for r in results if isinstance(r, dict)), None)
-        if bundle is None:
-            raise DeskError("invalid_state", "the offer is no longer open")
-        return bundle
+    def accept_event(self, session_id: str, agent_id: str) -> ev.Event:
+        return ev.OfferAccepted(session_id=session_id, agent_id=agent_id, now=self.clock())
 
-    async def reject(self, session_id: str, agent_id: str) -> None:
-        await self.apply(ev.OfferRejected(session_id=session_id, agent_id=agent_id, now=self.clock()))
+    def reject_event(self, session_id: str, agent_id: str) -> ev.Event:
+        return ev.OfferRejected(session_id=session_id, agent_id=agent_id, now=self.clock())
 
-    async def close(self, session_id: str) -> None:
-        await self.apply(ev.SessionClosed(session_id=session_id, now=self.clock()))
+    def close_event(self, session_id: str) -> ev.Event:
+        return ev.SessionClosed(session_id=session_id, now=self.clock())
+
+    def tick_event(self) -> ev.Event:
+        return ev.Tick(now=self.clock())
 
     def _refuse_unavailable(self, agent_id: str, name: str) -> None:
-        """Raise when the agent cannot be offered a session now (lock held: nothing changes before
-        the event is applied, so a refusal here is the whole story and nothing is half done)."""
+        """Raise when the agent cannot be offered a session now (the caller holds the lock:
+        nothing changes before the event is applied, so a refusal is the whole story)."""
         assert self.engine is not None
         refusal = self.engine.offer_refusal(agent_id)
         if refusal is not None:
             code, words = refusal
             raise DeskError(REFUSAL_CODES.get(code, "agent_busy"), f"{name} cannot take it now: {words}.")
 
-    @staticmethod
-    def _raise_if_ignored(results: list[Any]) -> None:
-        ignored = next((r for r in results if isinstance(r, dec.EventIgnored)), None)
-        if ignored is not None:
-            raise DeskError("invalid_state", ignored.reason)
-
-    async def transfer(self, session_id: str, from_agent: str, to_agent: str | None, to_skill: str | None,
-                       to_name: str | None = None) -> None:
+    def transfer_event(self, session_id: str, from_agent: str, to_agent: str | None, to_skill: str | None,
+                       to_name: str | None = None) -> ev.Event:
         """Hand an assigned session to an agent (an offer; it stays with ``from_agent`` until
-        accepted) or to a skill's queue. Refused up front (``DeskError``) when it cannot happen."""
-        async with self._lock:
-            assert self.engine is not None
-            if to_agent:
-                self._refuse_unavailable(to_agent, to_name or to_agent)
-            if to_skill:
-                await self._ensure_queue(to_skill)
-                refusal = self.engine.admission_refusal(to_skill)
-                if refusal is not None:
-                    raise DeskError(QUEUE_REFUSAL_CODES.get(refusal[0], "invalid_state"),
-                                    f"The {to_skill} queue cannot take it now: {refusal[1]}.")
-            self._raise_if_ignored(await self._apply(ev.TransferRequested(
-                session_id=session_id, from_agent=from_agent, to_agent=to_agent, to_skill=to_skill,
-                now=self.clock())))
-
-    async def reassign(self, session_id: str, to_agent: str, to_name: str | None = None) -> str:
-        """A supervisor hands a session to ``to_agent``: an assigned one as a direct transfer, a
-        waiting one as an offer ahead of the queue. Returns ``"transfer"`` or ``"assign"``."""
-        async with self._lock:
-            assert self.engine is not None
-            state = self.engine.session(session_id)
-            if state is None or state["state"] not in ("assigned", "queued", "offered"):
-                raise DeskError("invalid_state", "only a waiting or assigned session can be reassigned")
-            if state["state"] == "assigned" and state.get("agent") == to_agent:
-                raise DeskError("invalid_state", "the session is already with that agent")
-            if state.get("offered_to") == to_agent:
-                raise DeskError("invalid_state", "the session is already offered to that agent")
+        accepted) or to a skill's queue (its queue configured first: ``queue_events``). Refused
+        up front (``DeskError``) when it cannot happen."""
+        assert self.engine is not None
+        if to_agent:
             self._refuse_unavailable(to_agent, to_name or to_agent)
-            if state["state"] == "assigned":
-                event: ev.Event = ev.TransferRequested(session_id=session_id, from_agent=state["agent"],
-                                                       to_agent=to_agent, now=self.clock())
-            else:
-                event = ev.AssignRequested(session_id=session_id, agent_id=to_agent, now=self.clock())
-            self._raise_if_ignored(await self._apply(event))
-            return "transfer" if state["state"] == "assigned" else "assign"
+        if to_skill:
+            refusal = self.engine.admission_refusal(to_skill)
+            if refusal is not None:
+                raise DeskError(QUEUE_REFUSAL_CODES.get(refusal[0], "invalid_state"),
+                                f"The {to_skill} queue cannot take it now: {refusal[1]}.")
+        return ev.TransferRequested(session_id=session_id, from_agent=from_agent, to_agent=to_agent,
+                                    to_skill=to_skill, now=self.clock())
 
-    async def agent_disconnected(self, agent_id: str) -> None:
-        if agent_id in self._agents:
-            await self.apply(ev.AgentDisconnected(agent_id=agent_id, now=self.clock()))
+    def reassign_event(self, session_id: str, to_agent: str, to_name: str | None = None) -> ev.Event:
+        """A supervisor hands a session to ``to_agent``: an assigned one as a direct transfer, a
+        waiting one as an offer ahead of the queue."""
+        assert self.engine is not None
+        state = self.engine.session(session_id)
+        if state is None or state["state"] not in ("assigned", "queued", "offered"):
+            raise InvalidState("only a waiting or assigned session can be reassigned")
+        if state["state"] == "assigned" and state.get("agent") == to_agent:
+            raise InvalidState("the session is already with that agent")
+        if state.get("offered_to") == to_agent:
+            raise InvalidState("the session is already offered to that agent")
+        self._refuse_unavailable(to_agent, to_name or to_agent)
+        if state["state"] == "assigned":
+            return ev.TransferRequested(session_id=session_id, from_agent=state["agent"], to_agent=to_agent,
+                                        now=self.clock())
+        return ev.AssignRequested(session_id=session_id, agent_id=to_agent, now=self.clock())
 
-    async def agent_reconnected(self, agent_id: str) -> None:
-        if agent_id in self._agents:
-            await self.apply(ev.AgentReconnected(agent_id=agent_id, now=self.clock()))
+    def disconnect_events(self, agent_id: str) -> list[ev.Event]:
+        return [ev.AgentDisconnected(agent_id=agent_id, now=self.clock())] if agent_id in self._agents else []
+
+    def reconnect_events(self, agent_id: str) -> list[ev.Event]:
+        return [ev.AgentReconnected(agent_id=agent_id, now=self.clock())] if agent_id in self._agents else []
 
     # -- reads -----------------------------------------------------------------------------------
     def agent(self, agent_id: str) -> dict[str, Any] | None:
@@ -333,6 +246,11 @@ class RoutingDriver:
         """Offered to this agent: a waiting session, or an assigned one being transferred to them."""
         state = self.engine.session(session_id) if self.engine else None
         return bool(state and state["state"] in ("offered", "assigned") and state.get("offered_to") == agent_id)
+
+    def assigned_agent(self, session_id: str) -> str | None:
+        """The agent the engine says holds the session now (None unless it is assigned)."""
+        state = self.engine.session(session_id) if self.engine else None
+        return state.get("agent") if state and state["state"] == "assigned" else None
 
     def pending_offers(self, agent_id: str) -> list[tuple[str, float]]:
         agent = self.agent(agent_id)
@@ -392,7 +310,3 @@ class RoutingDriver:
             })
         return {"queues": queues, "agents": agents}
 
-
-def _log_failure(task: asyncio.Task[Any]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        log.error("routing tick failed", exc_info=task.exception())

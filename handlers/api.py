@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from desk.access import SEARCH_ROLES
-from handlers.base import AUTHENTICATED, APIError, APIHandler, roles
+from desk.roles import SEARCH_ROLES
+from handlers.base import AUTHENTICATED, STAFF, APIError, APIHandler, roles
 
 # A page bigger than this is a report, not a screen; reports have their own export.
 MAX_PAGE = 200
@@ -85,14 +85,14 @@ class CustomerSessionsHandler(_QueryMixin):
 
 
 class QueuesHandler(_QueryMixin):
-    access = roles("supervisor", "admin")
+    access = STAFF
 
     async def get(self) -> None:
         self.write_json(await self.services.desk.queues_snapshot())
 
 
 class AgentsHandler(_QueryMixin):
-    access = roles("supervisor", "admin")
+    access = STAFF
 
     async def get(self) -> None:
         self.write_json(await self.services.desk.agents_snapshot())

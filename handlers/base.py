@@ -13,6 +13,7 @@ from typing import Any
 
 import tornado.web
 
+from desk.roles import STAFF_ROLES
 from kefu_json import InvalidJSON, parse_json
 
 log = logging.getLogger("kefu.handlers")
@@ -25,7 +26,7 @@ def roles(*names: str) -> frozenset[str]:
     return frozenset(names)
 
 
-STAFF = roles("admin", "supervisor")
+STAFF = STAFF_ROLES  # desk.roles defines the role sets once
 ANY_ROLE = AUTHENTICATED
 
 
@@ -51,12 +52,13 @@ def check_handler_access(routes: list[Any]) -> None:
 
 def api_error_of(exc: Exception) -> APIError:
     """The HTTP answer to a desk/accounts error: its stable code, its status, its message."""
-    from desk.errors import DeskError
+    from desk.errors import DeskError, wire_error
 
     if isinstance(exc, APIError):
         return exc
     if isinstance(exc, DeskError):
-        error = APIError(exc.http_status, exc.code, exc.message)
+        code, message, status = wire_error(exc)  # the map the socket uses too
+        error = APIError(status, code, message)
         retry_after = getattr(exc, "retry_after", None)
         if retry_after is not None:
             error.retry_after = retry_after  # type: ignore[attr-defined]

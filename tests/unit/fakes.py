@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from desk.commands import CommandRegistry
+from desk.desk import feature_classes
 from desk.errors import DeskError
 
 
@@ -17,6 +19,8 @@ class FakeDesk:
     """
 
     def __init__(self) -> None:
+        # The real desk's command schemas, each bound to this double's method of that name.
+        self.commands = CommandRegistry.bound(feature_classes(), self)
         self.calls: list[tuple[str, tuple[Any, ...]]] = []
         self.answers: dict[str, Any] = {}
         self.gates: dict[str, asyncio.Event] = {}
@@ -33,6 +37,9 @@ class FakeDesk:
         if isinstance(answer, BaseException):
             raise answer
         return answer
+
+    async def command(self, user: dict[str, Any], name: str, msg: dict[str, Any], conn_key: str) -> Any:
+        return await self.commands.dispatch(user, name, msg, conn_key)
 
     def names(self) -> list[str]:
         return [name for name, _ in self.calls]
@@ -179,3 +186,101 @@ class MemoryUsers:
     async def add_audit(self, data: dict[str, Any]) -> dict[str, Any]:
         self.audit.append(data)
         return data
+
+
+class MemorySessions:
+    """Just enough of a store for the desk's lifecycle and inbound stages: sessions, messages,
+    customers, users and settings in dicts. ``hold_writes`` (an `asyncio.Event`) makes
+    ``file_customer_message`` wait, to cross a message with an accept."""
+
+    def __init__(self) -> None:
+        self.sessions: dict[str, dict[str, Any]] = {}
+        self.messages: list[dict[str, Any]] = []
+        self.customers: dict[str, dict[str, Any]] = {}
+        self.users: dict[str, dict[str, Any]] = {}
+        self.settings: dict[str, Any] = {}
+        self.state_writes: list[tuple[str, str]] = []  # (session id, state) in the order written
+        self.hold_writes: asyncio.Event | None = None
+        self.holding = 0  # writes waiting for hold_writes
+        self.progress = asyncio.Event()  # set on every write (tests wait for a state to be reached)
+        self._n = 0
+
+    async def create_session(self, data: dict[str, Any]) -> dict[str, Any]:
+        self._n += 1
+        rec = {"id": f"s{self._n}", "agents": [], "transfers": [], **data}
+        self.sessions[rec["id"]] = rec
+        self.state_writes.append((rec["id"], rec["state"]))
+        return dict(rec)
+
+    async def update_session(self, session_id: str, /, **fields: Any) -> dict[str, Any]:
+        self.sessions[session_id].update(fields)
+        if "state" in fields:
+            self.state_writes.append((session_id, fields["state"]))
+        self.progress.set()
+        return dict(self.sessions[session_id])
+
+    async def get_session(self, session_id: str) -> dict[str, Any] | None:
+        s = self.sessions.get(session_id)
+        return dict(s) if s else None
+
+    async def open_session_for_customer(self, openid: str) -> dict[str, Any] | None:
+        return next((dict(s) for s in self.sessions.values()
+                     if s["openid"] == openid and s["state"] in ("queued", "offered", "assigned")), None)
+
+    async def list_open_sessions(self) -> list[dict[str, Any]]:
+        return [dict(s) for s in self.sessions.values() if s["state"] in ("queued", "offered", "assigned")]
+
+    async def customer_sessions(self, openid: str, limit: int = 20) -> list[dict[str, Any]]:
+        return [dict(s) for s in reversed(self.sessions.values()) if s["openid"] == openid][:limit]
+
+    async def add_message(self, data: dict[str, Any]) -> dict[str, Any]:
+        rec = {"id": data.get("id") or f"m{len(self.messages) + 1}", **data}
+        self.messages.append(rec)
+        return dict(rec)
+
+    async def session_messages(self, session_id: str, after_seq: int = 0) -> list[dict[str, Any]]:
+        return [dict(m) for m in self.messages if m["session_id"] == session_id]
+
+    async def file_customer_message(self, openid: str, seen_at: float, customer_fields: dict, session_id: str,
+                                    session_fields: dict | None, message: dict, *, inbound_key: str | None = None,
+                                    ) -> tuple[dict, dict, dict | None]:
+        if self.hold_writes is not None:
+            self.holding += 1
+            self.progress.set()
+            await self.hold_writes.wait()
+            self.holding -= 1
+        customer = await self.upsert_customer(openid, seen_at=seen_at, **customer_fields)
+        session = await self.update_session(session_id, **(session_fields or {}))
+        return customer, session, await self.add_message(message)
+
+    async def get_customer(self, openid: str) -> dict[str, Any] | None:
+        c = self.customers.get(openid)
+        return dict(c) if c else None
+
+    async def upsert_customer(self, openid: str, /, seen_at: float | None = None, **fields: Any) -> dict[str, Any]:
+        c = self.customers.setdefault(openid, {"openid": openid, "first_seen": seen_at})
+        c.update(fields, last_seen=seen_at)
+        return dict(c)
+
+    async def update_customer(self, openid: str, /, **fields: Any) -> dict[str, Any]:
+        return await self.upsert_customer(openid, **fields)
+
+    async def get_user(self, user_id: str) -> dict[str, Any] | None:
+        return self.users.get(user_id)
+
+    async def get_setting(self, key: str, default: Any = None) -> Any:
+        return self.settings.get(key, default)
+
+
+class RecordingBus:
+    """The bus as the desk sees it: ``published`` lists ``(user_id, event, data)`` in order."""
+
+    def __init__(self) -> None:
+        self.published: list[tuple[str, str, dict[str, Any]]] = []
+
+    async def publish(self, user_ids: Any, event: str, data: dict[str, Any]) -> None:
+        for user_id in user_ids:
+            self.published.append((user_id, event, data))
+
+    def events(self, user_id: str) -> list[str]:
+        return [e for u, e, _ in self.published if u == user_id]

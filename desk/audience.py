@@ -1,0 +1,32 @@
+"""Who hears about what: every event the desk sends leaves through here, onto the bus.
+
+The bus gives each event its user's next ``seq`` (docs/protocol.md); a session's events go to its
+agent and to the supervisors monitoring it (`desk.watchers.Watchers`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from desk.watchers import Watchers
+
+
+class Audience:
+    def __init__(self, bus: Any, watchers: Watchers | None = None) -> None:
+        self.bus = bus
+        self.watchers = watchers  # set once built (the watchers publish through this audience)
+
+    async def publish(self, user_ids: list[str], event: str, data: dict[str, Any]) -> None:
+        if user_ids:
+            await self.bus.publish(user_ids, event, data)
+
+    def monitors_of(self, session_id: str) -> list[str]:
+        return self.watchers.monitors_of(session_id) if self.watchers is not None else []
+
+    async def session_event(self, session: dict[str, Any], event: str, data: dict[str, Any],
+                            agent: bool = True) -> None:
+        """An event about a session goes to its agent (as stored) and every supervisor monitoring it."""
+        targets = set(self.monitors_of(session["id"]))
+        if agent and session.get("agent_id") and session.get("state") == "assigned":
+            targets.add(session["agent_id"])
+        await self.publish(sorted(targets), event, data)

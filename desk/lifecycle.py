@@ -1,0 +1,484 @@
+"""The one writer of session state: routing decisions carried out, and every change of a session's state.
+
+The routing engine decides (`desk.routing_driver.RoutingDriver` returns its decisions as values);
+:class:`Lifecycle` applies each decision type through one table (:attr:`Lifecycle.handlers`) and is
+the only code that writes a session's ``state`` to the store (:meth:`Lifecycle._write_state`) and
+publishes the events that follow. Features ask it: create a queued session, close, transfer,
+accept, reject, presence. Every use of the engine is serialised by one lock, so decisions are
+carried out in the order they were made; the lifecycle also owns the timer that feeds the engine
+its ``Tick`` at the next deadline.
+
+A customer's message and an accept may cross: the message's transcript write is tracked by
+:class:`WriteBarrier` before it is relayed, the relay's target is the engine's (assigned) agent,
+and the agent's events about a session whose ``session_assigned`` is being built are held and
+sent right after it (the snapshot-then-subscribe of `desk.connection`): the bundle reads the
+transcript after every write already started, and whatever is not in it follows as an event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from desk import handover as ho
+from desk.audience import Audience
+from desk.errors import DeskError, InvalidState, NotFoundError
+from desk.routing_driver import RoutingDriver, raise_if_ignored
+from desk.views import SessionViews
+from routing import decisions as dec
+from routing import events as ev
+
+log = logging.getLogger("kefu.desk.lifecycle")
+
+# What the customer is told when their session is diverted to a leave-message, by reason.
+DIVERT_NOTICES = {
+    "outside_hours": "您好，现在不是人工服务时间。请留言，我们会在工作时间尽快回复您。",
+    "no_agents": "您好，目前暂无客服在线。请留言，我们会尽快回复您。",
+    "max_wait": "抱歉让您久等了。请留言，我们会尽快回复您。",
+}
+DIVERT_NOTICE = "请留言，我们会尽快回复您。"
+
+# notify_customer(session, text): a system message to the customer if WeChat still allows one.
+CustomerNotice = Callable[[dict[str, Any], str], Awaitable[None]]
+
+
+class WriteBarrier:
+    """Transcript writes started and not committed yet, per session; :meth:`settled` waits for them."""
+
+    def __init__(self) -> None:
+        self._pending: dict[str, set[asyncio.Future[Any]]] = {}
+
+    def start(self, session_id: str, write: Awaitable[Any]) -> asyncio.Future[Any]:
+        task = asyncio.ensure_future(write)
+        pending = self._pending.setdefault(session_id, set())
+        pending.add(task)
+
+        def done(t: asyncio.Future[Any]) -> None:
+            pending.discard(t)
+            if not pending and self._pending.get(session_id) is pending:
+                del self._pending[session_id]
+        task.add_done_callback(done)
+        return task
+
+    async def settled(self, session_id: str) -> None:
+        """Return once every write started for the session before this call has finished."""
+        pending = list(self._pending.get(session_id, ()))
+        if pending:
+            await asyncio.wait(pending)
+
+
+@dataclass
+class Outcome:
+    """What applying events did: the decisions, and the bundle each assigned session was sent with."""
+
+    decisions: list[dec.Decision] = field(default_factory=list)
+    bundles: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+@dataclass
+class _Announcing:
+    """Events for ``agent_id`` about a session whose ``session_assigned`` is being built."""
+
+    agent_id: str
+    held: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+
+Handler = Callable[[Any, Outcome], Awaitable[None]]
+
+
+class Lifecycle:
+    def __init__(self, store: Any, routing: RoutingDriver, audience: Audience, views: SessionViews,
+                 watchers: Any, clock: Callable[[], float], notify_customer: CustomerNotice) -> None:
+        self.store = store
+        self.routing = routing
+        self.audience = audience
+        self.views = views
+        self.watchers = watchers
+        self.clock = clock
+        self.notify_customer = notify_customer
+        self.writes = WriteBarrier()
+        self._lock = asyncio.Lock()
+        self._timer: asyncio.TimerHandle | None = None
+        self._stopped = False
+        self._announcing: dict[str, _Announcing] = {}
+        # The one table: decision type -> what carrying it out means.
+        self.handlers: dict[type, Handler] = {
+            dec.OfferSession: self._offer,
+            dec.RevokeOffer: self._revoke,
+            dec.OfferTimedOut: self._timed_out,
+            dec.SessionAssigned: self._assigned,
+            dec.Requeued: self._requeued,
+            dec.Divert: self._diverted,
+            dec.TransferReturned: self._transfer_returned,
+            dec.SetAgentAway: self._set_away,
+            dec.AgentPresence: self._presence,
+            dec.SessionQueued: self._nothing,  # the wall repaints after every event anyway
+            dec.EventIgnored: self._nothing,  # the caller reads it from the outcome
+        }
+
+    # -- start / stop ----------------------------------------------------------------------------
+    async def start(self, skills: list[str]) -> None:
+        async with self._lock:
+            await self._apply(await self.routing.load(skills))
+            await self._check_store()
+
+    async def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        async with self._lock:  # let an event being applied finish its decisions first
+            await self.routing.save()
+
+    async def _check_store(self) -> None:
+        """Start-up check: the engine's log is written before decisions are carried out, so a
+        crash in between leaves stored sessions behind the engine; bring them level."""
+        assert self.routing.engine is not None
+        for session in await self.store.list_open_sessions():
+            state = self.routing.engine.session(session["id"])
+            if state is None:
+                continue
+            if state["state"] in ("closed", "diverted", "abandoned"):
+                await self._write_state(session["id"], "closed" if state["state"] != "diverted" else "diverted",
+                                        closed_at=self.clock(),
+                                        close_reason=session.get("close_reason") or state["state"])
+            elif state["state"] == "assigned" and session.get("agent_id") != state.get("agent"):
+                await self._write_state(session["id"], "assigned", agent_id=state.get("agent"))
+            elif state["state"] == "queued" and session["state"] != "queued":
+                await self._write_state(session["id"], "queued", agent_id=None, offered_to=None)
+
+    # -- the one writer ------------------------------------------------------------------------------
+    async def _write_state(self, session_id: str, state: str, **fields: Any) -> dict[str, Any]:
+        return await self.store.update_session(session_id, state=state, **fields)
+
+    async def create_queued(self, openid: str, skill: str, priority: int, now: float) -> dict[str, Any]:
+        """A new session for a customer's first message, waiting in ``skill``'s queue."""
+        return await self.store.create_session({
+            "openid": openid, "skill": skill, "state": "queued", "priority": priority,
+            "created_at": now, "queued_at": now, "last_customer_at": now,
+        })
+
+    # -- applying events -----------------------------------------------------------------------------
+    async def _route(self, build: Callable[[], list[ev.Event]]) -> Outcome:
+        """Build the events under the lock (refusals see the state they would change) and apply them."""
+        async with self._lock:
+            if self._stopped:  # shutting down: the final snapshot is (being) written
+                return Outcome()
+            return await self._apply(build())
+
+    async def _apply(self, events: list[ev.Event]) -> Outcome:
+        """Apply events in order (lock held): decide, log durably, carry out each decision."""
+        outcome = Outcome()
+        try:
+            for event in events:
+                decisions = self.routing.decide(event)
+                for d in decisions:  # before any await: the engine already says assigned
+                    if isinstance(d, dec.SessionAssigned):
+                        self._announcing.setdefault(d.session_id, _Announcing(d.agent_id))
+                await self.routing.record(event)
+                for d in decisions:
+                    outcome.decisions.append(d)
+                    handler = self.handlers.get(type(d))
+                    if handler is not None:
+                        await handler(d, outcome)
+        finally:
+            for session_id in list(self._announcing):  # a decision failed: never hold events for ever
+                await self._announced(session_id, None)
+            self._schedule_tick()
+            self.watchers.queues_changed()
+        return outcome
+
+    def _schedule_tick(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._stopped:
+            return
+        deadline = self.routing.next_deadline()
+        if deadline is None:
+            return
+        delay = max(0.0, deadline - self.clock())
+        self._timer = asyncio.get_running_loop().call_later(delay, self._fire_tick)
+
+    def _fire_tick(self) -> None:
+        self._timer = None
+        task = asyncio.ensure_future(self._route(lambda: [self.routing.tick_event()]))
+        task.add_done_callback(_log_failure)
+
+    async def apply_events(self, events: list[ev.Event]) -> Outcome:
+        """Apply ready-made events (serialised like every other use of the engine)."""
+        return await self._route(lambda: events)
+
+    # -- requests --------------------------------------------------------------------------------------
+    async def agent_known(self, user: dict[str, Any]) -> None:
+        await self._route(lambda: self.routing.agent_events(user))
+
+    async def set_presence(self, agent_id: str, status: str) -> None:
+        await self._route(lambda: [self.routing.presence_event(agent_id, status)])
+
+    async def request(self, session: dict[str, Any], customer: dict[str, Any]) -> None:
+        await self._route(lambda: self.routing.request_events(session, customer))
+
+    async def change_skill(self, session_id: str, skill: str) -> dict[str, Any]:
+        session = await self.store.update_session(session_id, skill=skill)
+        await self._route(lambda: self.routing.skill_events(session_id, skill))
+        return session
+
+    async def customer_left(self, session_id: str) -> None:
+        await self._route(lambda: [self.routing.customer_left_event(session_id)])
+
+    async def agent_disconnected(self, agent_id: str) -> None:
+        await self._route(lambda: self.routing.disconnect_events(agent_id))
+
+    async def agent_reconnected(self, agent_id: str) -> None:
+        await self._route(lambda: self.routing.reconnect_events(agent_id))
+
+    async def accept(self, session_id: str, agent_id: str) -> dict[str, Any]:
+        """The agent takes the offer; returns the bundle its ``session_assigned`` carried."""
+        outcome = await self._route(lambda: [self.routing.accept_event(session_id, agent_id)])
+        bundle = outcome.bundles.get(session_id)
+        if bundle is None:
+            raise InvalidState("the offer is no longer open")
+        return bundle
+
+    async def reject(self, session_id: str, agent_id: str) -> None:
+        await self._route(lambda: [self.routing.reject_event(session_id, agent_id)])
+        session = await self.store.get_session(session_id)
+        if session is not None and (session.get("handover") or {}).get("kind") == "assign":
+            await self.handover_outcome(session, agent_id, "declined", "rejected")
+
+    async def close(self, session: dict[str, Any], wrapup: str | None, note: str | None, reason: str) -> None:
+        session = await self._write_state(session["id"], "closed", closed_at=self.clock(), wrapup=wrapup,
+                                          note=note, close_reason=reason)
+        await self._route(lambda: [self.routing.close_event(session["id"])])
+        await self.audience.session_event(session, "session_closed", {"session_id": session["id"],
+                                                                       "reason": reason}, agent=False)
+        if session.get("agent_id"):
+            await self.audience.publish([session["agent_id"]], "session_closed",
+                                        {"session_id": session["id"], "reason": reason})
+        self.watchers.session_ended(session["id"])
+
+    async def transfer(self, session_id: str, handover: dict[str, Any], from_agent: str, to_agent: str | None,
+                       to_skill: str | None, to_name: str | None) -> None:
+        """An agent hands a session on (``handover`` recorded first: the offer it causes carries it)."""
+        def build() -> list[ev.Event]:
+            return [*(self.routing.queue_events(to_skill) if to_skill else [])]
+
+        async def route() -> None:
+            async with self._lock:
+                if self._stopped:
+                    return
+                await self._apply(build())
+                event = self.routing.transfer_event(session_id, from_agent, to_agent, to_skill, to_name)
+                raise_if_ignored((await self._apply([event])).decisions)
+        await self._hand_over(session_id, handover, route)
+
+    async def reassign(self, session_id: str, handover: dict[str, Any], to_agent: str, to_name: str | None) -> None:
+        """A supervisor hands a session to an agent (an assigned one moves, a waiting one is offered)."""
+        async def route() -> None:
+            raise_if_ignored((await self._route(
+                lambda: [self.routing.reassign_event(session_id, to_agent, to_name)])).decisions)
+        await self._hand_over(session_id, handover, route)
+
+    async def _hand_over(self, session_id: str, handover: dict[str, Any], route: Callable[[], Awaitable[None]]) -> None:
+        await self.store.update_session(session_id, handover=handover)
+        try:
+            await route()
+        except DeskError:
+            await self.store.update_session(session_id, handover=None)
+            raise
+
+    async def handover_outcome(self, session: dict[str, Any], agent_id: str, outcome: str,
+                               reason: str | None = None) -> dict[str, Any]:
+        """A supervisor's reassignment or assignment to ``agent_id`` ended: tell that supervisor
+        (every tab) what happened, and drop the hand-over. Returns the session as stored."""
+        handover = session.get("handover")
+        if not handover or handover.get("to_agent") != agent_id or not ho.is_pending(handover):
+            return session
+        session = await self.store.update_session(session["id"], handover=None)
+        if handover["kind"] in ("reassign", "assign"):
+            data: dict[str, Any] = {"session_id": session["id"], "to_agent": agent_id, "kind": handover["kind"],
+                                    "outcome": outcome, "reason": reason,
+                                    "to_name": (await self.views.names(agent_id)).get(agent_id)}
+            await self.audience.publish([handover["by"]], "reassign_result", data)
+        return session
+
+    # -- events about a session, to the engine's agent -------------------------------------------
+    async def to_session(self, session_id: str, event: str, data: dict[str, Any], monitors: bool = True) -> None:
+        """An event about a session to its monitors and to the agent the engine says holds it. While
+        that agent's ``session_assigned`` is being built, theirs is held and sent right after it."""
+        targets = set(self.audience.monitors_of(session_id)) if monitors else set()
+        agent_id = self.routing.assigned_agent(session_id)
+        announcing = self._announcing.get(session_id)
+        if agent_id and announcing is not None and announcing.agent_id == agent_id:
+            announcing.held.append((event, data))
+        elif agent_id:
+            targets.add(agent_id)
+        await self.audience.publish(sorted(targets), event, data)
+
+    async def _announced(self, session_id: str, bundle: dict[str, Any] | None) -> None:
+        """``session_assigned`` is out (or failed): send the held events the bundle does not carry."""
+        announcing = self._announcing.pop(session_id, None)
+        if announcing is None:
+            return
+        shown = {m.get("id") for m in (bundle or {}).get("messages", ())}
+        for event, data in announcing.held:
+            if event == "message" and bundle is not None and data["message"].get("id") in shown:
+                continue
+            if event == "session_updated" and bundle is not None:
+                continue  # the bundle's session is newer
+            await self.audience.publish([announcing.agent_id], event, data)
+
+    # -- the decision handlers ---------------------------------------------------------------------
+    async def _nothing(self, decision: Any, outcome: Outcome) -> None:
+        return None
+
+    async def _offer(self, d: dec.OfferSession, outcome: Outcome) -> None:
+        if d.transfer_from:  # the session stays with its agent until the new one accepts
+            session = await self.store.update_session(d.session_id, offered_to=d.agent_id)
+        else:
+            session = await self._write_state(d.session_id, "offered", offered_at=self.clock(),
+                                              offered_to=d.agent_id)
+        expires_in = max(0.0, d.expires_at - self.clock())
+        await self.audience.publish([d.agent_id], "offer",
+                                    await self.views.offer(session, d.agent_id, d.skill, expires_in, d.transfer_from))
+
+    async def _revoke(self, d: dec.RevokeOffer, outcome: Outcome) -> None:
+        await self._offer_ended(d.session_id, d.agent_id, d.reason)
+
+    async def _timed_out(self, d: dec.OfferTimedOut, outcome: Outcome) -> None:
+        await self._offer_ended(d.session_id, d.agent_id, "timeout")
+
+    async def _offer_ended(self, session_id: str, agent_id: str, reason: str) -> None:
+        await self.audience.publish([agent_id], "offer_revoked", {"session_id": session_id, "reason": reason})
+        session = await self.store.get_session(session_id)
+        if session is not None and (session.get("handover") or {}).get("kind") == "assign":
+            # A supervisor's assignment of a waiting session; a direct transfer's end comes as
+            # TransferReturned instead.
+            session = await self.handover_outcome(session, agent_id, ho.OUTCOMES.get(reason, "withdrawn"), reason)
+        if session is not None and session["state"] == "offered":
+            await self._write_state(session_id, "queued", offered_to=None)
+        elif session is not None and session.get("offered_to") == agent_id:
+            await self.store.update_session(session_id, offered_to=None)
+
+    async def _assigned(self, d: dec.SessionAssigned, outcome: Outcome) -> None:
+        outcome.bundles[d.session_id] = await self._assign(d.session_id, d.agent_id)
+
+    async def _assign(self, session_id: str, agent_id: str) -> dict[str, Any]:
+        session = await self.store.get_session(session_id)
+        if session is None:
+            raise NotFoundError("no such session")
+        previous = session.get("agent_id")
+        agents = list(session.get("agents") or [])
+        if agent_id not in agents:
+            agents.append(agent_id)
+        handover = session.get("handover")
+        changes: dict[str, Any] = {}
+        moved = bool(previous and previous != agent_id and session["state"] == "assigned")
+        if ho.applies_to(handover, agent_id) and handover.get("to_agent"):  # type: ignore[union-attr]
+            if ho.counts_as_transfer(handover) and moved:  # type: ignore[arg-type]
+                changes["transfers"] = [*(session.get("transfers") or []),
+                                        ho.transfer_entry(handover, self.clock(), accepted_by=agent_id)]  # type: ignore[arg-type]
+        elif handover and handover.get("to_agent") and handover.get("to_agent") != agent_id:
+            handover = None  # someone else's pending offer: keep it
+        if handover is not None:
+            changes["handover"] = None
+        session = await self._write_state(session_id, "assigned", agent_id=agent_id, agents=agents,
+                                          accepted_at=session.get("accepted_at") or self.clock(),
+                                          offered_to=None, **changes)
+        if moved:
+            reason = "reassigned" if handover and handover.get("kind") == "reassign" else "transferred"
+            await self.audience.publish([previous], "session_closed", {"session_id": session_id, "reason": reason})
+        bundle: dict[str, Any] | None = None
+        try:
+            # The transcript as of every write already started (a message filed while it was
+            # offered included); later messages are held by `to_session` and follow the bundle.
+            await self.writes.settled(session_id)
+            bundle = await self.views.bundle(session, with_history=True)
+            await self.audience.publish([agent_id], "session_assigned", bundle)
+        finally:
+            await self._announced(session_id, bundle)
+        if handover and handover.get("kind") in ("reassign", "assign") and handover.get("to_agent") == agent_id:
+            await self.audience.publish([handover["by"]], "reassign_result", {
+                "session_id": session_id, "to_agent": agent_id, "kind": handover["kind"], "outcome": "accepted",
+                "reason": None, "to_name": (await self.views.names(agent_id)).get(agent_id)})
+        if moved and handover:
+            await self.notify_customer(session, ho.CUSTOMER_NOTICE)
+        return bundle
+
+    async def _requeued(self, d: dec.Requeued, outcome: Outcome) -> None:
+        session = await self.store.get_session(d.session_id)
+        if session is None:
+            return
+        previous = session.get("agent_id") if session["state"] == "assigned" else None
+        changes: dict[str, Any] = {}
+        handover = session.get("handover")
+        if d.reason == "transferred" and ho.is_pending(handover):
+            # A transfer to a queue has happened: it counts now; its context waits for the next agent.
+            changes["transfers"] = [*(session.get("transfers") or []), ho.transfer_entry(handover, self.clock())]  # type: ignore[arg-type]
+            changes["handover"] = {**handover, "status": "done"}  # type: ignore[dict-item]
+        elif handover and d.reason != "transferred":
+            changes["handover"] = None  # the agent was lost: whatever was under way is over
+        session = await self._write_state(d.session_id, "queued", skill=d.skill, agent_id=None,
+                                          offered_to=None, **changes)
+        if previous:
+            await self.audience.publish([previous], "session_closed", {"session_id": d.session_id, "reason": d.reason})
+        if d.reason == "transferred" and "transfers" in changes:
+            await self.notify_customer(session, ho.CUSTOMER_NOTICE)
+
+    async def _diverted(self, d: dec.Divert, outcome: Outcome) -> None:
+        session = await self._write_state(d.session_id, "diverted", closed_at=self.clock(), close_reason=d.reason)
+        await self.notify_customer(session, DIVERT_NOTICES.get(d.reason, DIVERT_NOTICE))
+        self.watchers.session_ended(d.session_id)
+
+    async def _transfer_returned(self, d: dec.TransferReturned, outcome: Outcome) -> None:
+        session = await self.store.get_session(d.session_id)
+        if session is None:
+            return
+        handover = session.get("handover")
+        result = ho.OUTCOMES.get(d.reason, "withdrawn")
+        if handover and handover.get("kind") == "reassign":
+            # The supervisor asked, not the agent: the supervisor hears how it ended.
+            session = await self.handover_outcome(session, d.declined_by, result, d.reason)
+        else:
+            session = await self.store.update_session(d.session_id, handover=None)
+            name = (await self.views.names(d.declined_by)).get(d.declined_by, d.declined_by)
+            text = {"declined": f"{name} declined the transfer; the session stays with you.",
+                    "timed_out": f"{name} did not answer the transfer in time; the session stays with you."
+                    }.get(result, f"The transfer to {name} did not happen ({d.reason.replace('_', ' ')}); "
+                                  "the session stays with you.")
+            await self.audience.publish([d.agent_id], "notice", {
+                "level": "info", "code": "transfer_returned", "session_id": d.session_id, "outcome": result,
+                "reason": d.reason, "declined_by": d.declined_by, "name": name, "text": text})
+        if session.get("agent_id") != d.agent_id or session["state"] != "assigned":
+            self._announcing.setdefault(d.session_id, _Announcing(d.agent_id))
+            await self._assign(d.session_id, d.agent_id)
+        else:
+            await self.audience.publish([d.agent_id], "session_updated",
+                                        {"session": await self.views.public_session(session)})
+
+    async def _set_away(self, d: dec.SetAgentAway, outcome: Outcome) -> None:
+        await self._agent_presence(d.agent_id, "away", self.clock(), reason=d.reason)
+
+    async def _presence(self, d: dec.AgentPresence, outcome: Outcome) -> None:
+        await self._agent_presence(d.agent_id, d.status, self.clock())
+
+    async def _agent_presence(self, agent_id: str, status: str, since: float, reason: str | None = None) -> None:
+        data: dict[str, Any] = {"agent_id": agent_id, "status": status, "since": since}
+        if reason:
+            data["reason"] = reason
+        await self.audience.publish([agent_id], "presence", data)
+        if reason == "missed_offers":
+            await self.audience.publish([agent_id], "notice", {
+                "level": "warning", "code": "set_away_missed_offers",
+                "text": "You missed several offers in a row and were set to away."})
+
+
+def _log_failure(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("routing tick failed", exc_info=task.exception())

@@ -1,0 +1,34 @@
+"""The desk's shared collaborators, built once by `desk.desk.Desk` and handed to every feature."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from desk.access import AccessPolicy
+from desk.audience import Audience
+from desk.catalogue import Catalogue
+from desk.lifecycle import Lifecycle
+from desk.lookups import Lookups
+from desk.replies import Replies
+from desk.routing_driver import RoutingDriver
+from desk.views import SessionViews
+from desk.watchers import Watchers
+
+
+@dataclass(frozen=True)
+class DeskParts:
+    store: Any
+    config: Any
+    clock: Callable[[], float]
+    routing: RoutingDriver
+    lifecycle: Lifecycle
+    audience: Audience
+    views: SessionViews
+    lookups: Lookups
+    access: AccessPolicy
+    watchers: Watchers
+    catalogue: Catalogue
+    replies: Replies
+    wall: Any  # desk.supervision.Wall

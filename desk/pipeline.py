@@ -1,0 +1,222 @@
+"""Inbound as a pipeline of stages: from a stored WeChat message to a filed, routed, relayed one.
+
+`desk.inbound.InboundLog` de-duplicates and stores each message, then hands it here in order per
+customer. The stages run in a fixed order; each may finish the message (returns what became of
+it) or pass it on: identify the customer → bot (a no-op stage for now) → choose the skill (menu,
+keywords, default) → file into the open session → file into a fresh leave-message → route (a new
+session, or a waiting one). A new capability (bot answers, satisfaction replies) is one more stage
+in :attr:`InboundPipeline.stages`, not a branch in one function.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from desk.audience import Audience
+from desk.inbound import Processed
+from desk.lifecycle import Lifecycle
+from desk.routing_driver import RoutingDriver
+from desk.transcripts import inbound_to_message, public_message
+from desk.views import SessionViews, customer_brief
+from store.base import DuplicateError
+from wechat.budget import ReplyBudget
+from wechat.messages import InboundMessage
+
+# A reply window that moved by less than this is not worth a session_updated event.
+BUDGET_NOTICE_SECS = 60.0
+VIP_PRIORITY = 10
+
+
+@dataclass
+class InboundWork:
+    """One message on its way through the stages, and what the stages learnt about it."""
+
+    key: str
+    message: InboundMessage
+    now: float  # when WeChat's message was stored: recovery after a crash keeps the customer's place
+    known: dict[str, Any] | None = None  # the customer as stored before this message
+    session: dict[str, Any] | None = None  # their open session
+    changes: dict[str, Any] = field(default_factory=dict)  # what this message changes of the customer
+    budget_before: dict[str, Any] = field(default_factory=dict)
+    skill: str | None = None  # for a new session
+
+    @property
+    def openid(self) -> str:
+        return self.message.openid
+
+
+Stage = Callable[[InboundWork], Awaitable[Processed | None]]
+
+
+class InboundPipeline:
+    def __init__(self, store: Any, routing: RoutingDriver, lifecycle: Lifecycle, audience: Audience,
+                 views: SessionViews, profiles: Any, config: Any, metrics: Any = None) -> None:
+        self.store = store
+        self.routing = routing
+        self.lifecycle = lifecycle
+        self.audience = audience
+        self.views = views
+        self.profiles = profiles
+        self.config = config
+        self.metrics = metrics
+        self.stages: list[Stage] = [self.identify, self.bot, self.choose_skill, self.file_into_open_session,
+                                    self.file_into_left_message, self.route]
+
+    async def process(self, key: str, message: InboundMessage, received_at: float) -> Processed:
+        work = InboundWork(key, message, received_at)
+        for stage in self.stages:
+            done = await stage(work)
+            if done is not None:
+                return done
+        raise AssertionError("the route stage answers every message")
+
+    # -- stages ----------------------------------------------------------------------------------
+    async def identify(self, work: InboundWork) -> Processed | None:
+        """Who wrote, their open session, and what the message does to their reply budget."""
+        message, now = work.message, work.now
+        # Both are usually answered from the store's write-through cache: awaited one after the
+        # other, they cost no task each (gather would create two per message).
+        work.known = await self.store.get_customer(work.openid)
+        work.session = await self.store.open_session_for_customer(work.openid)
+        budget = ReplyBudget.from_dict(work.known.get("budget") if work.known else None)
+        work.budget_before = budget.to_public(now)
+        if message.is_event:
+            budget.on_customer_event(message.event or "", now)
+            if message.skill_from_menu:
+                work.changes["last_skill"] = message.skill_from_menu
+        else:
+            budget.on_customer_message(now)
+        work.changes["budget"] = budget.to_dict()
+        if self.metrics is not None:
+            self.metrics.message_in()
+        return None
+
+    async def bot(self, work: InboundWork) -> Processed | None:
+        """The bot's place (DESIGN.md, 客服机器人): it will answer here and may finish the message."""
+        return None
+
+    async def choose_skill(self, work: InboundWork) -> Processed | None:
+        """The skill a new session waits for: the menu's last choice, the keyword rules, the default."""
+        if work.session is not None or work.message.is_event:
+            return None
+        customer = {**(work.known or {}), **work.changes}
+        work.skill = customer.get("last_skill") or await self._skill_by_keyword(work.message) \
+            or self.config.default_skill
+        return None
+
+    async def file_into_open_session(self, work: InboundWork) -> Processed | None:
+        """The common case: another message in a session that is waiting or being served. The
+        message itself is already durable (the inbound log): the agent sees it while its
+        transcript records are being written, and the next message of this customer waits for
+        those writes."""
+        session, message, now = work.session, work.message, work.now
+        if session is None or message.is_event or not self.routing.knows(session["id"]):
+            return None
+        filed = inbound_to_message(work.key, message, session["id"], now)
+        # Started (and tracked) before the relay: an accept that crosses this message reads the
+        # transcript only once this write is in (`Lifecycle.writes`).
+        writes = self.lifecycle.writes.start(session["id"], self.store.file_customer_message(
+            work.openid, now, work.changes, session["id"], {"last_customer_at": now}, filed, inbound_key=work.key))
+        customer = {**(work.known or {"openid": work.openid}), **work.changes}
+        self.profiles.notice(customer)  # a fetch that failed earlier is tried again
+        await self._relay(session["id"], {**session, "last_customer_at": now}, customer, filed, work)
+        await writes
+        return Processed(session["id"], marked=True)
+
+    async def file_into_left_message(self, work: InboundWork) -> Processed | None:
+        """Right after a diversion, further messages are part of the same left message."""
+        if work.session is not None or work.message.is_event:
+            return None
+        latest = await self.store.customer_sessions(work.openid, limit=1)
+        if latest and latest[0]["state"] == "diverted" and work.now - latest[0]["created_at"] < self.config.idle_timeout:
+            await self.store.file_customer_message(
+                work.openid, work.now, work.changes, latest[0]["id"], None,
+                inbound_to_message(work.key, work.message, latest[0]["id"], work.now), inbound_key=work.key)
+            return Processed(latest[0]["id"], marked=True)
+        return None
+
+    async def route(self, work: InboundWork) -> Processed | None:
+        """A new session into its skill's queue, or the message into a session the engine has yet to
+        hear of (or a menu choice, or the customer leaving)."""
+        message, now, session = work.message, work.now, work.session
+        customer = await self.store.upsert_customer(work.openid, seen_at=now, **work.changes)
+        # Stored now, so the fetch (in the background, never awaited here) has a record to fill.
+        self.profiles.notice(customer)
+        if message.is_event:
+            if session is None:
+                return Processed(None)
+            if message.event == "unsubscribe" and session["state"] in ("queued", "offered"):
+                await self.lifecycle.customer_left(session["id"])
+            elif message.skill_from_menu and session["state"] in ("queued", "offered"):
+                session = await self.lifecycle.change_skill(session["id"], message.skill_from_menu)
+        if session is None:
+            assert work.skill is not None
+            priority = VIP_PRIORITY if "vip" in (customer.get("tags") or ()) else 0
+            session = await self.lifecycle.create_queued(work.openid, work.skill, priority, now)
+            await self._record(work, session)
+            await self.lifecycle.request(session, customer)
+            return Processed(session["id"])
+        if session["state"] == "queued" and not self.routing.knows(session["id"]):
+            # Stored, then the process died before the routing engine heard of it.
+            await self.lifecycle.request(session, customer)
+        if not message.is_event:
+            session = await self.store.update_session(session["id"], last_customer_at=now)
+        stored = await self._record(work, session)
+        await self._relay(session["id"], session, customer, stored, work)
+        return Processed(session["id"])
+
+    # -- helpers ---------------------------------------------------------------------------------
+    async def _relay(self, session_id: str, session: dict[str, Any], customer: dict[str, Any],
+                     stored: dict | None, work: InboundWork) -> None:
+        """Show a customer's message to the agent and monitors; update the agent's reply budget
+        only when it changed in a way a person would notice."""
+        if stored is None:
+            return
+        # To the agent the engine says holds it: the cached session may still say "offered".
+        await self.lifecycle.to_session(session_id, "message", {"session_id": session_id,
+                                                                "message": public_message(stored)})
+        if self.routing.assigned_agent(session_id) is None:
+            return
+        before = work.budget_before
+        after = ReplyBudget.from_dict(customer.get("budget")).to_public(work.now)
+        if (after["replies_left"] != before["replies_left"] or after["can_reply"] != before["can_reply"]
+                or abs((after["window_ends_at"] or 0) - (before["window_ends_at"] or 0)) >= BUDGET_NOTICE_SECS):
+            await self.lifecycle.to_session(session_id, "session_updated",
+                                            {"session": await self.views.public_session(session, customer)},
+                                            monitors=False)
+
+    async def _skill_by_keyword(self, message: InboundMessage) -> str | None:
+        """The admin's keyword rules (setting ``keyword_rules``: ``[{"keyword", "skill"}]``, first match wins)."""
+        text = (message.content or message.recognition or "").casefold()
+        if not text:
+            return None
+        for rule in await self.store.get_setting("keyword_rules", []) or []:
+            keyword = str(rule.get("keyword") or "").casefold()
+            if keyword and keyword in text and rule.get("skill"):
+                return str(rule["skill"])
+        return None
+
+    async def _record(self, work: InboundWork, session: dict[str, Any]) -> dict | None:
+        try:
+            return await self.store.add_message(inbound_to_message(work.key, work.message, session["id"], work.now))
+        except DuplicateError:
+            return None  # reprocessing after a crash: already in the transcript
+
+    async def profile_arrived(self, customer: dict[str, Any]) -> None:
+        """WeChat told us who a customer is: every console showing them refreshes (the offer may
+        have gone out before the name came)."""
+        openid = customer["openid"]
+        data: dict[str, Any] = {"customer": customer_brief(customer, openid)}
+        watchers = self.audience.watchers
+        targets = set(watchers.queue_subscribers()) if watchers is not None else set()
+        session = await self.store.open_session_for_customer(openid)
+        if session is not None:
+            data["session_id"] = session["id"]
+            targets.update(self.audience.monitors_of(session["id"]))
+            if session.get("agent_id") and session["state"] == "assigned":
+                targets.add(session["agent_id"])
+            if session.get("offered_to"):
+                targets.add(session["offered_to"])
+        await self.audience.publish(sorted(targets), "customer_updated", data)

@@ -1,0 +1,51 @@
+"""Reads for the consoles' REST API: sessions, customers, search, the queue and agent figures.
+
+Every read of a customer, a session or a transcript asks `desk.access.AccessPolicy` first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from desk.access import AccessPolicy
+from desk.errors import NotFoundError
+from desk.views import SessionViews
+from wechat.budget import ReplyBudget
+
+
+class Reads:
+    def __init__(self, store: Any, access: AccessPolicy, views: SessionViews,
+                 wall_snapshot: Callable[[], Any], clock: Callable[[], float]) -> None:
+        self.store = store
+        self.access = access
+        self.views = views
+        self.wall_snapshot = wall_snapshot
+        self.clock = clock
+
+    async def get_session(self, user: dict[str, Any], session_id: str) -> dict[str, Any]:
+        session = await self.access.check_session(user, session_id, "session")
+        return await self.views.bundle(session)
+
+    async def search_sessions(self, user: dict[str, Any], **filters: Any) -> dict[str, Any]:
+        total, sessions = await self.store.search_sessions(**self.access.search_filters(user, filters))
+        return {"total": total, "sessions": sessions}
+
+    async def get_customer(self, user: dict[str, Any], openid: str) -> dict[str, Any]:
+        await self.access.check_customer(user, openid, "customer")
+        customer = await self.store.get_customer(openid)
+        if customer is None:
+            raise NotFoundError("no such customer")
+        out = dict(customer)
+        out["budget"] = ReplyBudget.from_dict(customer.get("budget")).to_public(self.clock())
+        return out
+
+    async def customer_sessions(self, user: dict[str, Any], openid: str) -> dict[str, Any]:
+        await self.access.check_customer(user, openid, "customer_sessions")
+        return {"sessions": await self.store.customer_sessions(openid, limit=50)}
+
+    async def queues_snapshot(self) -> dict[str, Any]:
+        return {"queues": (await self.wall_snapshot())["queues"]}
+
+    async def agents_snapshot(self) -> dict[str, Any]:
+        return {"agents": (await self.wall_snapshot())["agents"]}

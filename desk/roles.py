@@ -1,0 +1,22 @@
+"""The roles, and which of them may do what, defined once for the desk, the socket and the REST edge."""
+
+from __future__ import annotations
+
+from typing import Any
+
+ROLES = ("admin", "supervisor", "agent", "qa")
+AGENT_ROLES = frozenset({"agent"})
+# Supervisors and admins watch queues and sessions, whisper, barge, reassign, set presence.
+STAFF_ROLES = frozenset({"admin", "supervisor"})
+# Roles whose reads are not limited to the customers of particular agents.
+READ_ALL_ROLES = frozenset({"admin", "qa"})
+# Roles that may search sessions across customers (a search is a list of many customers).
+SEARCH_ROLES = frozenset({"admin", "supervisor", "qa"})
+
+
+def roles_of(user: dict[str, Any]) -> set[str]:
+    return set(user.get("roles") or ())
+
+
+def is_agent(user: dict[str, Any]) -> bool:
+    return bool(roles_of(user) & AGENT_ROLES)

@@ -1,0 +1,176 @@
+"""What supervisors do: watch the queue wall and sessions, whisper, barge in, reassign, set presence, explain.
+
+The wall is the routing engine's picture (queues, agents) decorated with names, the agents the
+engine has not seen yet (offline) and the open sessions; it is sent on subscribe and then by
+`desk.watchers.Watchers` (coalesced, and repainted while quiet).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from desk import handover as ho
+from desk.commands import Str, command
+from desk.errors import InvalidState
+from desk.parts import DeskParts
+from desk.replies import REPLY_TEXT
+from desk.roles import STAFF_ROLES
+from desk.routing_driver import RoutingDriver, skills_of
+from desk.transcripts import public_message
+from desk.views import customer_brief
+
+# A monitor result carries at most this many of the latest messages (the rest: GET /api/sessions/{id}):
+# what one command makes the server produce is bounded however long the session grew.
+MONITOR_MAX_MESSAGES = 200
+
+
+class Wall:
+    """The supervisors' picture of queues, agents and open sessions."""
+
+    def __init__(self, store: Any, routing: RoutingDriver, clock: Callable[[], float]) -> None:
+        self.store = store
+        self.routing = routing
+        self.clock = clock
+        self.refresh_secs: Callable[[], float] = lambda: 0.0  # the watchers' repaint interval
+
+    async def snapshot(self) -> dict[str, Any]:
+        return await self.decorate(self.routing.wall_now())
+
+    async def decorate(self, wall: dict[str, Any]) -> dict[str, Any]:
+        users = {u["id"]: u for u in await self.store.list_users()}
+        for agent in wall["agents"]:
+            user = users.get(agent["id"]) or {}
+            agent["name"] = user.get("name") or agent["id"]
+            agent["username"] = user.get("username")
+        # The engine knows the agents who logged in since it started; the wall lists every agent,
+        # the others as offline, so "offline 0" never hides a team that has not come in.
+        listed = {a["id"] for a in wall["agents"]}
+        for user in users.values():
+            if user["id"] not in listed and "agent" in (user.get("roles") or ()) and not user.get("disabled"):
+                wall["agents"].append({
+                    "id": user["id"], "name": user.get("name") or user["id"], "username": user.get("username"),
+                    "status": "offline", "presence": "offline", "connected": False, "since": None,
+                    "time_in_status_s": None, "load": 0, "capacity": int(user.get("max_sessions") or 1),
+                    "sessions": [], "offers": [], "skills": skills_of(user), "occupancy": 0.0})
+        for queue in wall["queues"]:
+            queue["agents"]["offline"] = sum(1 for a in wall["agents"]
+                                             if a["status"] == "offline" and queue["skill"] in (a.get("skills") or {}))
+        sessions = await self.store.list_open_sessions()
+        customers = await self.store.get_customers(s["openid"] for s in sessions)
+        wall["sessions"] = [
+            {**{k: s.get(k) for k in ("id", "openid", "skill", "state", "agent_id", "queued_at", "accepted_at",
+                                      "priority", "last_customer_at")},
+             "customer": customer_brief(customers.get(s["openid"]), s["openid"])}
+            for s in sessions
+        ]
+        wall["ts"] = self.clock()
+        wall["refresh_secs"] = self.refresh_secs()
+        return wall
+
+
+class Supervision:
+    def __init__(self, parts: DeskParts) -> None:
+        self.store = parts.store
+        self.routing = parts.routing
+        self.lifecycle = parts.lifecycle
+        self.audience = parts.audience
+        self.views = parts.views
+        self.lookups = parts.lookups
+        self.access = parts.access
+        self.watchers = parts.watchers
+        self.replies = parts.replies
+        self.clock = parts.clock
+        self.wall: Wall = parts.wall
+
+    @command("subscribe_queues", roles=STAFF_ROLES, with_connection=True)
+    async def subscribe_queues(self, user: dict[str, Any], conn_key: str) -> dict[str, Any]:
+        # Snapshot and subscribe with no await in between: no change can fall in a gap.
+        snapshot = self.routing.wall_now()
+        self.watchers.subscribe_queues(user["id"], conn_key)
+        return await self.wall.decorate(snapshot)
+
+    @command("unsubscribe_queues", roles=STAFF_ROLES, with_connection=True)
+    async def unsubscribe_queues(self, user: dict[str, Any], conn_key: str) -> dict[str, Any]:
+        self.watchers.unsubscribe_queues(user["id"], conn_key)
+        return {}
+
+    @command("monitor", roles=STAFF_ROLES, with_connection=True, session_id=Str())
+    async def monitor(self, user: dict[str, Any], session_id: str, conn_key: str) -> dict[str, Any]:
+        session = await self.access.check_session(user, session_id, "monitor")
+        if not self.watchers.monitor(session_id, user["id"], conn_key):
+            # This socket watches it already and was sent its transcript; live events carry the
+            # rest. Sending the transcript again on every repeat is how one socket grew to 768 MiB.
+            return {"session": await self.views.public_session(session), "messages": [], "already_monitoring": True}
+        await self.lookups.audit(user, "monitor", session_id)
+        return await self.views.bundle(session, max_messages=MONITOR_MAX_MESSAGES)
+
+    @command("unmonitor", roles=STAFF_ROLES, with_connection=True, session_id=Str())
+    async def unmonitor(self, user: dict[str, Any], session_id: str, conn_key: str) -> dict[str, Any]:
+        self.watchers.unmonitor(session_id, user["id"], conn_key)
+        return {}
+
+    @command("whisper", roles=STAFF_ROLES, session_id=Str(), text=Str(strip=True))
+    async def whisper(self, user: dict[str, Any], session_id: str, text: str) -> dict[str, Any]:
+        session = await self.lookups.session(session_id)
+        if session["state"] != "assigned":
+            raise InvalidState("whispers go to the agent of an assigned session")
+        message = await self.store.add_message({
+            "session_id": session_id, "openid": session["openid"], "direction": "internal", "author": "supervisor",
+            "author_id": user["id"], "author_name": user.get("name"), "type": "whisper", "text": text,
+            "ts": self.clock(), "status": "sent",
+        })
+        public = public_message(message)
+        await self.audience.session_event(session, "whisper", {"session_id": session_id, "message": public})
+        await self.lookups.audit(user, "whisper", session_id)
+        return {"message": public}
+
+    @command("barge", roles=STAFF_ROLES, session_id=Str(), text=REPLY_TEXT)
+    async def barge(self, user: dict[str, Any], session_id: str, text: str) -> dict[str, Any]:
+        session = await self.lookups.session(session_id)
+        if session["state"] in ("closed", "diverted"):
+            raise InvalidState("the session is closed")
+        result = await self.replies.reply(session, text, author="supervisor", user=user)
+        await self.lookups.audit(user, "barge", session_id)
+        return result
+
+    @command("reassign", roles=STAFF_ROLES, session_id=Str(), to_agent=Str())
+    async def reassign(self, user: dict[str, Any], session_id: str, to_agent: str) -> dict[str, Any]:
+        session = await self.lookups.session(session_id)
+        if session["state"] in ("closed", "diverted"):
+            raise InvalidState("the session is closed")
+        target = await self.lookups.agent(to_agent)
+        await self.lifecycle.agent_known(target)
+        if ho.is_pending(session.get("handover")):
+            raise InvalidState("a transfer or reassignment of this session is already waiting for an answer")
+        kind = "reassign" if session["state"] == "assigned" else "assign"
+        name = target.get("name") or target.get("username")
+        handover = ho.new_handover(kind, user["id"], target["id"], None,
+                                   session.get("agent_id") if kind == "reassign" else None, None, self.clock(),
+                                   to_name=name)
+        await self.lifecycle.reassign(session_id, handover, target["id"], name)
+        await self.lookups.audit(user, "reassign", session_id, target=target["id"])
+        # The outcome follows as a reassign_result event when the agent answers.
+        return {"status": "offered", "to_agent": target["id"], "kind": kind}
+
+    @command("set_presence", roles=STAFF_ROLES, agent_id=Str(), status=Str(choices=("available", "away", "offline")))
+    async def set_agent_presence(self, user: dict[str, Any], agent_id: str, status: str) -> dict[str, Any]:
+        target = await self.lookups.agent(agent_id)
+        await self.lifecycle.agent_known(target)
+        await self.lifecycle.set_presence(target["id"], status)
+        current, since = self.routing.presence_of(target["id"])
+        await self.audience.publish([target["id"]], "presence", {"agent_id": target["id"], "status": current,
+                                                                 "since": since, "reason": "supervisor",
+                                                                 "by": user["id"]})
+        await self.lookups.audit(user, "set_presence", None, target=target["id"], details={"status": status})
+        return {}
+
+    @command("explain", roles=STAFF_ROLES, session_id=Str())
+    async def explain(self, user: dict[str, Any], session_id: str) -> dict[str, Any]:
+        await self.access.check_session(user, session_id, "explain")
+        text, explanation = self.routing.explain(session_id)
+        await self.lookups.audit(user, "explain", session_id)
+        return {"text": text, "explanation": explanation}
+
+    async def connection_closed(self, user: dict[str, Any], conn_key: str) -> None:
+        self.watchers.connection_closed(user["id"], conn_key)
