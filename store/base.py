@@ -7,8 +7,9 @@ default) and `store.mongo.MongoStore` (production); `tests/contract/` runs the s
 
 Conventions shared by every implementation:
 
-* Records are plain JSON-able dicts, in and out. A returned dict is the caller's to mutate; the
-  store never hands out a reference to its own state.
+* Records are plain JSON-able dicts, in and out, typed by `store.records` (``SessionRecord``,
+  ``MessageRecord`` …, and the one ``SessionState``). A returned dict is the caller's to mutate;
+  the store never hands out a reference to its own state.
 * Ids are strings. When a record passed to a ``create_*``/``add_*`` method has no ``id`` (or a
   falsy one) the store fills in ``new_id()`` (128 random bits as 32 hex characters); a caller may supply its own id
   (any non-empty string) when it needs to know the id before the write. Inbound records are keyed

@@ -11,8 +11,8 @@ returns fields it does not know (see store/base.py), so a new field needs a line
 migration.
 """
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations`` here: TypedDict reads ``NotRequired`` from evaluated
+# annotations, and `__required_keys__` would be wrong with string ones.
 from typing import Any, Literal, NotRequired, Required, TypedDict, get_args
 
 SessionState = Literal["queued", "offered", "assigned", "closed", "diverted"]
