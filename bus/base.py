@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol, TypedDict
 
 # How long and how many events a user's stream keeps for resume (docs/protocol.md).
 RETENTION_SECS = 600.0
@@ -23,13 +23,22 @@ RETENTION_MAX_EVENTS = 1000
 UserCallback = Callable[[str], Awaitable[None] | None]
 
 
+class EventFrame(TypedDict):
+    """The envelope of one event to one user, as the socket sends it (docs/protocol.md)."""
+
+    type: Literal["event"]
+    seq: int  # the user's stream position: 1, 2, 3 … across reconnects
+    event: str  # e.g. "session_offered", "message"
+    data: dict[str, Any]  # the event's payload, the desk's to shape
+
+
 class BusConnection(Protocol):
     """What a bus needs of a connection."""
 
     #: id of the token the connection authenticated with (for logout/revocation), or None
     jti: str | None
 
-    def deliver(self, frame: dict[str, Any]) -> None:
+    def deliver(self, frame: EventFrame) -> None:
         """Queue an event envelope for the client; never blocks."""
 
     def close_socket(self, code: int, reason: str) -> None:
@@ -57,7 +66,7 @@ class Bus(abc.ABC):
         """The seq of the last event published to the user (0 if none yet)."""
 
     @abc.abstractmethod
-    async def replay(self, user_id: str, after_seq: int) -> list[dict[str, Any]] | None:
+    async def replay(self, user_id: str, after_seq: int) -> list[EventFrame] | None:
         """Retained envelopes with seq > ``after_seq``, in order; ``None`` when events after
         ``after_seq`` are no longer all retained (or the cursor is from the future): resync."""
 

@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from bus.base import RETENTION_MAX_EVENTS, RETENTION_SECS, Bus, BusConnection, UserCallback
+from bus.base import RETENTION_MAX_EVENTS, RETENTION_SECS, Bus, BusConnection, EventFrame, UserCallback
 
 log = logging.getLogger("kefu.bus")
 
@@ -28,7 +28,7 @@ class _Stream:
 
     def __init__(self, max_events: int) -> None:
         self.seq = 0
-        self.events: deque[tuple[float, dict[str, Any]]] = deque(maxlen=max_events)
+        self.events: deque[tuple[float, EventFrame]] = deque(maxlen=max_events)
 
 
 class LocalBus(Bus):
@@ -61,7 +61,7 @@ class LocalBus(Bus):
         for user_id in dict.fromkeys(user_ids):  # each user once, in the given order
             stream = self._stream(user_id)
             stream.seq += 1
-            frame = {"type": "event", "seq": stream.seq, "event": event, "data": data}
+            frame: EventFrame = {"type": "event", "seq": stream.seq, "event": event, "data": data}
             stream.events.append((now, frame))
             self._expire(stream)
             for conn in list(self._conns.get(user_id, ())):
@@ -74,7 +74,7 @@ class LocalBus(Bus):
         stream = self._streams.get(user_id)
         return stream.seq if stream else 0
 
-    async def replay(self, user_id: str, after_seq: int) -> list[dict[str, Any]] | None:
+    async def replay(self, user_id: str, after_seq: int) -> list[EventFrame] | None:
         stream = self._streams.get(user_id)
         current = stream.seq if stream else 0
         if after_seq < 0 or after_seq > current:

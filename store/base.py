@@ -7,8 +7,9 @@ default) and `store.mongo.MongoStore` (production); `tests/contract/` runs the s
 
 Conventions shared by every implementation:
 
-* Records are plain JSON-able dicts, in and out. A returned dict is the caller's to mutate; the
-  store never hands out a reference to its own state.
+* Records are plain JSON-able dicts, in and out, typed by `store.records` (``SessionRecord``,
+  ``MessageRecord`` …, and the one ``SessionState``). A returned dict is the caller's to mutate;
+  the store never hands out a reference to its own state.
 * Ids are strings. When a record passed to a ``create_*``/``add_*`` method has no ``id`` (or a
   falsy one) the store fills in ``new_id()`` (128 random bits as 32 hex characters); a caller may supply its own id
   (any non-empty string) when it needs to know the id before the write. Inbound records are keyed
@@ -32,13 +33,40 @@ import hashlib
 import os
 import threading
 import time
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import Any, TypeVar, Unpack, cast
 
-SESSION_STATES = ("queued", "offered", "assigned", "closed", "diverted")
-OPEN_SESSION_STATES = ("queued", "offered", "assigned")
-MESSAGE_DIRECTIONS = ("in", "out", "internal")
-MESSAGE_STATUSES = ("received", "pending", "sent", "failed")
+from .records import (
+    MESSAGE_DIRECTIONS,
+    MESSAGE_STATUSES,
+    OPEN_STATES,
+    SESSION_STATES,
+    AuditEntry,
+    CustomerFields,
+    CustomerRecord,
+    InboundRecord,
+    JSONObject,
+    MessageFields,
+    MessageRecord,
+    NewAuditEntry,
+    NewMessage,
+    NewSession,
+    NewUser,
+    RoutingEvent,
+    RoutingSnapshot,
+    SessionFields,
+    SessionRecord,
+    SessionState,
+    UserFields,
+    UserRecord,
+)
+
+# The states live in store.records; these names are kept for the modules that import them here.
+OPEN_SESSION_STATES = OPEN_STATES
+__all__ = ["MESSAGE_DIRECTIONS", "MESSAGE_STATUSES", "OPEN_SESSION_STATES", "OPEN_STATES",
+           "SESSION_STATES", "DuplicateError", "NotFound", "Store", "StoreError"]
+
+F = TypeVar("F", bound=Mapping[str, Any])
 
 
 class StoreError(Exception):
@@ -111,7 +139,7 @@ def copy_json(value: Any) -> Any:
 # both backends store and return exactly the same keys. Extra keys are kept.
 # ---------------------------------------------------------------------------------------------
 
-def inbound_record(key: str, openid: str, message: dict, received_at: float) -> dict:
+def inbound_record(key: str, openid: str, message: JSONObject, received_at: float) -> InboundRecord:
     """Shape of an inbound log entry: the WeChat message as parsed, and what became of it."""
     return {
         "key": key,
@@ -125,7 +153,7 @@ def inbound_record(key: str, openid: str, message: dict, received_at: float) -> 
     }
 
 
-def customer_record(openid: str, seen_at: float, fields: dict) -> dict:
+def customer_record(openid: str, seen_at: float, fields: CustomerFields) -> CustomerRecord:
     """Shape of a customer, keyed by the WeChat ``openid``."""
     rec: dict[str, Any] = {
         "openid": openid,
@@ -140,10 +168,10 @@ def customer_record(openid: str, seen_at: float, fields: dict) -> dict:
     }
     rec.update(copy_json(fields))
     rec["openid"] = openid
-    return rec
+    return cast(CustomerRecord, rec)
 
 
-def session_record(data: dict) -> dict:
+def session_record(data: NewSession) -> SessionRecord:
     """Shape of a session. ``openid`` is required; everything else has a default."""
     if not data.get("openid"):
         raise ValueError("a session needs an openid")
@@ -172,7 +200,7 @@ def session_record(data: dict) -> dict:
     rec["created_at"] = created
     if rec["state"] not in SESSION_STATES:
         raise ValueError(f"unknown session state {rec['state']!r}")
-    return rec
+    return cast(SessionRecord, rec)
 
 
 def client_message_id(session_id: str, author_id: str | None, client_id: str) -> str:
@@ -186,7 +214,7 @@ def client_message_id(session_id: str, author_id: str | None, client_id: str) ->
     return "c" + digest.hexdigest()[:31]
 
 
-def message_record(data: dict) -> dict:
+def message_record(data: NewMessage) -> MessageRecord:
     """Shape of a message. ``session_id`` is required; ``seq`` is assigned by the store.
 
     A message with a ``client_id`` (the console's own id for a reply it sends) gets the id
@@ -221,10 +249,10 @@ def message_record(data: dict) -> dict:
     rec["seq"] = None
     if rec["direction"] not in MESSAGE_DIRECTIONS:
         raise ValueError(f"unknown message direction {rec['direction']!r}")
-    return rec
+    return cast(MessageRecord, rec)  # seq: None until the store numbers it
 
 
-def user_record(data: dict) -> dict:
+def user_record(data: NewUser) -> UserRecord:
     """Shape of a user (agent, supervisor, admin, QA). ``username`` is required."""
     if not data.get("username"):
         raise ValueError("a user needs a username")
@@ -243,10 +271,10 @@ def user_record(data: dict) -> dict:
     rec["id"] = rec["id"] or new_id()
     rec["name"] = rec["name"] or rec["username"]
     rec["created_at"] = _now(rec["created_at"])
-    return rec
+    return cast(UserRecord, rec)
 
 
-def audit_record(data: dict) -> dict:
+def audit_record(data: NewAuditEntry) -> AuditEntry:
     """Shape of an audit entry: who did what to which session or target."""
     rec: dict[str, Any] = {
         "id": None,  # filled below unless the caller gave one
@@ -260,17 +288,18 @@ def audit_record(data: dict) -> dict:
     rec.update(copy_json(data))
     rec["id"] = rec["id"] or new_id()
     rec["ts"] = _now(rec["ts"])
-    return rec
+    return cast(AuditEntry, rec)
 
 
-def check_update(kind: str, fields: dict, frozen: tuple[str, ...]) -> dict:
+def check_update(kind: str, fields: F, frozen: tuple[str, ...]) -> F:
     """Reject changes to identity fields; return a private copy of the fields."""
     bad = [f for f in frozen if f in fields]
     if bad:
         raise ValueError(f"cannot change {', '.join(bad)} of a {kind}")
     if "state" in fields and kind == "session" and fields["state"] not in SESSION_STATES:
         raise ValueError(f"unknown session state {fields['state']!r}")
-    return copy_json(fields)
+    copied: F = copy_json(fields)
+    return copied
 
 
 def username_key(username: str) -> str:
@@ -307,8 +336,8 @@ class Store(abc.ABC):
     # -- inbound log / de-duplication (WeChat webhook hot path) -------------------------------
 
     @abc.abstractmethod
-    async def put_inbound(self, key: str, openid: str, message: dict,
-                          received_at: float) -> tuple[bool, dict]:
+    async def put_inbound(self, key: str, openid: str, message: JSONObject,
+                          received_at: float) -> tuple[bool, InboundRecord]:
         """Record an inbound WeChat message once per ``key``, atomically.
 
         ``key`` is the de-duplication key (``MsgId``, or ``FromUserName+CreateTime`` for events).
@@ -320,22 +349,22 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def set_inbound_result(self, key: str, reply: str | None,
-                                 session_id: str | None) -> dict:
+                                 session_id: str | None) -> InboundRecord:
         """Store what the desk made of an inbound message (passive reply, session). NotFound if
         the key is unknown. Returns the updated record."""
 
     @abc.abstractmethod
-    async def get_inbound(self, key: str) -> dict | None:
+    async def get_inbound(self, key: str) -> InboundRecord | None:
         """The inbound record for ``key`` or None."""
 
     @abc.abstractmethod
     async def mark_inbound_processed(self, key: str, session_id: str | None = None,
-                                     processed_at: float | None = None) -> dict:
+                                     processed_at: float | None = None) -> InboundRecord:
         """Flag an inbound message as fully handled by the desk (and optionally file it under a
         session). NotFound if the key is unknown. Returns the updated record."""
 
     @abc.abstractmethod
-    async def unprocessed_inbound(self, limit: int = 1000) -> list[dict]:
+    async def unprocessed_inbound(self, limit: int = 1000) -> list[InboundRecord]:
         """Inbound records not yet marked processed, oldest first (``received_at``, then insertion
         order): what the desk must replay after a crash."""
 
@@ -343,7 +372,7 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def upsert_customer(self, openid: str, /, seen_at: float | None = None,
-                              **fields: Any) -> dict:
+                              **fields: Unpack[CustomerFields]) -> CustomerRecord:
         """Create the customer on first contact or touch it on each message.
 
         New: ``first_seen = last_seen = seen_at`` plus defaults and ``fields``. Existing:
@@ -351,17 +380,17 @@ class Store(abc.ABC):
         ``{openid, first_seen, last_seen, nickname, tags, budget, last_skill, …}``."""
 
     @abc.abstractmethod
-    async def get_customer(self, openid: str) -> dict | None:
+    async def get_customer(self, openid: str) -> CustomerRecord | None:
         """The customer or None."""
 
     @abc.abstractmethod
-    async def update_customer(self, openid: str, /, **fields: Any) -> dict:
+    async def update_customer(self, openid: str, /, **fields: Unpack[CustomerFields]) -> CustomerRecord:
         """Merge ``fields`` into the customer; NotFound if absent. Returns the updated record."""
 
-    async def get_customers(self, openids: Iterable[str]) -> dict[str, dict]:
+    async def get_customers(self, openids: Iterable[str]) -> dict[str, CustomerRecord]:
         """The stored customers among ``openids``, by openid (absent ones left out). One call
         for a whole wall of sessions; stores with a cheaper bulk read override it."""
-        out: dict[str, dict] = {}
+        out: dict[str, CustomerRecord] = {}
         for openid in dict.fromkeys(openids):
             customer = await self.get_customer(openid)
             if customer is not None:
@@ -371,36 +400,36 @@ class Store(abc.ABC):
     # -- sessions ------------------------------------------------------------------------------
 
     @abc.abstractmethod
-    async def create_session(self, data: dict) -> dict:
+    async def create_session(self, data: NewSession) -> SessionRecord:
         """Insert a session (shape: `session_record`); returns the stored record with its id.
         DuplicateError if the id exists."""
 
     @abc.abstractmethod
-    async def update_session(self, session_id: str, /, **fields: Any) -> dict:
+    async def update_session(self, session_id: str, /, **fields: Unpack[SessionFields]) -> SessionRecord:
         """Merge ``fields`` into the session; NotFound if absent. Returns the updated record."""
 
     @abc.abstractmethod
-    async def get_session(self, session_id: str) -> dict | None:
+    async def get_session(self, session_id: str) -> SessionRecord | None:
         """The session or None."""
 
     @abc.abstractmethod
-    async def open_session_for_customer(self, openid: str) -> dict | None:
+    async def open_session_for_customer(self, openid: str) -> SessionRecord | None:
         """The customer's open (queued/offered/assigned) session, newest if several, or None."""
 
     @abc.abstractmethod
-    async def list_open_sessions(self) -> list[dict]:
+    async def list_open_sessions(self) -> list[SessionRecord]:
         """Every open (queued/offered/assigned) session, by ``queued_at`` then ``created_at``:
         what the desk re-queues at start-up."""
 
     @abc.abstractmethod
-    async def customer_sessions(self, openid: str, limit: int = 20) -> list[dict]:
+    async def customer_sessions(self, openid: str, limit: int = 20) -> list[SessionRecord]:
         """The customer's sessions, newest (``created_at``) first."""
 
     @abc.abstractmethod
     async def search_sessions(self, openid: str | None = None, agent_id: str | None = None,
                               skill: str | None = None, since: float | None = None,
                               until: float | None = None, text: str | None = None,
-                              limit: int = 50, offset: int = 0) -> tuple[int, list[dict]]:
+                              limit: int = 50, offset: int = 0) -> tuple[int, list[SessionRecord]]:
         """Sessions matching every given criterion, newest first, as ``(total, page)``.
 
         ``agent_id`` matches the current agent or any agent in ``agents``; ``since <= created_at
@@ -414,13 +443,13 @@ class Store(abc.ABC):
         lookup: the desk asks it on every read an agent makes of a customer."""
 
     @abc.abstractmethod
-    async def count_sessions_by_state(self) -> dict[str, int]:
+    async def count_sessions_by_state(self) -> dict[SessionState, int]:
         """``{state: count}`` for every state (zero included), for /metrics."""
 
-    async def file_customer_message(self, openid: str, seen_at: float, customer_fields: dict,
-                                    session_id: str, session_fields: dict | None,
-                                    message: dict, *, inbound_key: str | None = None,
-                                    ) -> tuple[dict, dict, dict | None]:
+    async def file_customer_message(self, openid: str, seen_at: float, customer_fields: CustomerFields,
+                                    session_id: str, session_fields: SessionFields | None,
+                                    message: NewMessage, *, inbound_key: str | None = None,
+                                    ) -> tuple[CustomerRecord, SessionRecord, MessageRecord | None]:
         """A customer's message in a session, in one call: ``upsert_customer(openid, seen_at,
         **customer_fields)``, ``update_session(session_id, **session_fields)`` (only read when
         ``session_fields`` is None), ``add_message(message)`` and, given ``inbound_key``,
@@ -436,7 +465,7 @@ class Store(abc.ABC):
         else:
             session = await self.update_session(session_id, **session_fields)
         try:
-            stored: dict | None = await self.add_message(message)
+            stored: MessageRecord | None = await self.add_message(message)
         except DuplicateError:
             stored = None
         if inbound_key is not None:
@@ -446,52 +475,53 @@ class Store(abc.ABC):
     # -- messages ------------------------------------------------------------------------------
 
     @abc.abstractmethod
-    async def add_message(self, data: dict) -> dict:
+    async def add_message(self, data: NewMessage) -> MessageRecord:
         """Append a message to its session (shape: `message_record`). The store assigns ``seq``
         (1, 2, … per session, gap-free, atomically). Returns the stored record."""
 
     @abc.abstractmethod
-    async def update_message(self, message_id: str, /, **fields: Any) -> dict:
+    async def update_message(self, message_id: str, /, **fields: Unpack[MessageFields]) -> MessageRecord:
         """Merge ``fields`` (typically ``status``, ``error``) into a message; NotFound if absent.
         Returns the updated record."""
 
     @abc.abstractmethod
-    async def get_message(self, message_id: str) -> dict | None:
+    async def get_message(self, message_id: str) -> MessageRecord | None:
         """The message or None."""
 
-    async def get_client_message(self, session_id: str, author_id: str | None, client_id: str) -> dict | None:
+    async def get_client_message(self, session_id: str, author_id: str | None,
+                                 client_id: str) -> MessageRecord | None:
         """The message ``author_id`` sent into the session under ``client_id``, or None."""
         return await self.get_message(client_message_id(session_id, author_id, client_id))
 
     @abc.abstractmethod
-    async def session_messages(self, session_id: str, after_seq: int = 0) -> list[dict]:
+    async def session_messages(self, session_id: str, after_seq: int = 0) -> list[MessageRecord]:
         """The session's messages with ``seq > after_seq``, in ``seq`` order."""
 
     @abc.abstractmethod
-    async def customer_messages(self, openid: str, limit: int = 100) -> list[dict]:
+    async def customer_messages(self, openid: str, limit: int = 100) -> list[MessageRecord]:
         """The customer's latest ``limit`` messages across sessions, oldest first (``ts``)."""
 
     # -- users ---------------------------------------------------------------------------------
 
     @abc.abstractmethod
-    async def create_user(self, data: dict) -> dict:
+    async def create_user(self, data: NewUser) -> UserRecord:
         """Insert a user (shape: `user_record`). DuplicateError when the username exists,
         compared case-insensitively, or the id exists. Returns the stored record."""
 
     @abc.abstractmethod
-    async def get_user(self, user_id: str) -> dict | None:
+    async def get_user(self, user_id: str) -> UserRecord | None:
         """The user or None."""
 
     @abc.abstractmethod
-    async def get_user_by_username(self, username: str) -> dict | None:
+    async def get_user_by_username(self, username: str) -> UserRecord | None:
         """The user with that username, case-insensitively, or None."""
 
     @abc.abstractmethod
-    async def list_users(self) -> list[dict]:
+    async def list_users(self) -> list[UserRecord]:
         """Every user, by username (case-insensitive)."""
 
     @abc.abstractmethod
-    async def update_user(self, user_id: str, /, **fields: Any) -> dict:
+    async def update_user(self, user_id: str, /, **fields: Unpack[UserFields]) -> UserRecord:
         """Merge ``fields``; NotFound if absent; DuplicateError if a new ``username`` is taken."""
 
     # -- revoked tokens ------------------------------------------------------------------------
@@ -513,31 +543,31 @@ class Store(abc.ABC):
     # -- audit log -----------------------------------------------------------------------------
 
     @abc.abstractmethod
-    async def add_audit(self, data: dict) -> dict:
+    async def add_audit(self, data: NewAuditEntry) -> AuditEntry:
         """Append an audit entry ``{id, ts, actor_id, action, session_id, target, details}``."""
 
     @abc.abstractmethod
     async def list_audit(self, limit: int = 50, offset: int = 0, actor_id: str | None = None,
-                         session_id: str | None = None) -> list[dict]:
+                         session_id: str | None = None) -> list[AuditEntry]:
         """Audit entries, newest first (``ts``, then insertion order), optionally filtered."""
 
     # -- routing event log -------------------------------------------------------------------
 
     @abc.abstractmethod
-    async def append_routing_events(self, events: list[dict]) -> list[int]:
+    async def append_routing_events(self, events: list[RoutingEvent]) -> list[int]:
         """Append events in order, atomically as a batch; the store adds an increasing ``seq``
         to each (also in the returned list of seqs). The caller's dicts are not modified."""
 
     @abc.abstractmethod
-    async def routing_events(self, after_seq: int = 0) -> list[dict]:
+    async def routing_events(self, after_seq: int = 0) -> list[RoutingEvent]:
         """Events with ``seq > after_seq`` in ``seq`` order, each with its ``seq`` key."""
 
     @abc.abstractmethod
-    async def save_routing_snapshot(self, seq: int, snapshot: dict) -> None:
+    async def save_routing_snapshot(self, seq: int, snapshot: RoutingSnapshot) -> None:
         """Replace the routing snapshot: the engine's state after applying events up to ``seq``."""
 
     @abc.abstractmethod
-    async def load_routing_snapshot(self) -> tuple[int, dict] | None:
+    async def load_routing_snapshot(self) -> tuple[int, RoutingSnapshot] | None:
         """``(seq, snapshot)`` of the last saved snapshot, or None. Rebuild = snapshot, then
         ``routing_events(after_seq=seq)``."""
 

@@ -34,8 +34,8 @@ import datetime
 import json
 import re
 import time
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import Any, Unpack
 from urllib.parse import unquote, urlsplit
 
 from bson import ObjectId
@@ -44,8 +44,6 @@ from pymongo.errors import DuplicateKeyError
 from pymongo.write_concern import WriteConcern
 
 from .base import (
-    OPEN_SESSION_STATES,
-    SESSION_STATES,
     DuplicateError,
     NotFound,
     Store,
@@ -57,6 +55,28 @@ from .base import (
     session_record,
     user_record,
     username_key,
+)
+from .records import (
+    OPEN_STATES,
+    SESSION_STATES,
+    AuditEntry,
+    CustomerFields,
+    CustomerRecord,
+    InboundRecord,
+    JSONObject,
+    MessageFields,
+    MessageRecord,
+    NewAuditEntry,
+    NewMessage,
+    NewSession,
+    NewUser,
+    RoutingEvent,
+    RoutingSnapshot,
+    SessionFields,
+    SessionRecord,
+    SessionState,
+    UserFields,
+    UserRecord,
 )
 
 DEFAULT_DATABASE = "kefu"
@@ -70,12 +90,13 @@ def database_name(url: str) -> str:
     return path or DEFAULT_DATABASE
 
 
-def _clean(doc: dict) -> dict:
-    """A stored document as a record: without ``_id`` and the store's ``_`` fields."""
+def _clean(doc: dict[str, Any]) -> Any:
+    """A stored document as a record: without ``_id`` and the store's ``_`` fields. `Any`: the
+    caller knows which kind of record it read (its return type says)."""
     return {k: v for k, v in doc.items() if not k.startswith("_")}
 
 
-def _clean_or_none(doc: dict | None) -> dict | None:
+def _clean_or_none(doc: dict[str, Any] | None) -> Any:
     return None if doc is None else _clean(doc)
 
 
@@ -172,8 +193,8 @@ class MongoStore(Store):
             {"_id": name}, {"$inc": {"seq": n}}, upsert=True, return_document=ReturnDocument.AFTER)
         return doc["seq"]
 
-    async def _update(self, collection: str, key: Any, fields: dict, what: str,
-                      extra: dict | None = None) -> dict:
+    async def _update(self, collection: str, key: Any, fields: Mapping[str, Any], what: str,
+                      extra: dict[str, Any] | None = None) -> Any:
         changes = dict(fields, **(extra or {}))
         if not changes:
             doc = await self.db[collection].find_one({"_id": key})
@@ -186,8 +207,8 @@ class MongoStore(Store):
 
     # -- inbound -------------------------------------------------------------------------------
 
-    async def put_inbound(self, key: str, openid: str, message: dict,
-                          received_at: float) -> tuple[bool, dict]:
+    async def put_inbound(self, key: str, openid: str, message: JSONObject,
+                          received_at: float) -> tuple[bool, InboundRecord]:
         rec = inbound_record(key, openid, message, received_at)
         try:
             await self.db.inbound.insert_one(dict(rec, _id=key, _n=ObjectId()))
@@ -199,22 +220,22 @@ class MongoStore(Store):
             return False, _clean(existing)
 
     async def set_inbound_result(self, key: str, reply: str | None,
-                                 session_id: str | None) -> dict:
+                                 session_id: str | None) -> InboundRecord:
         return await self._update("inbound", key, {"reply": reply, "session_id": session_id},
                                   "inbound message")
 
-    async def get_inbound(self, key: str) -> dict | None:
+    async def get_inbound(self, key: str) -> InboundRecord | None:
         return _clean_or_none(await self.db.inbound.find_one({"_id": key}))
 
     async def mark_inbound_processed(self, key: str, session_id: str | None = None,
-                                     processed_at: float | None = None) -> dict:
+                                     processed_at: float | None = None) -> InboundRecord:
         changes: dict[str, Any] = {"processed": True,
                                    "processed_at": time.time() if processed_at is None else processed_at}
         if session_id is not None:
             changes["session_id"] = session_id
         return await self._update("inbound", key, changes, "inbound message")
 
-    async def unprocessed_inbound(self, limit: int = 1000) -> list[dict]:
+    async def unprocessed_inbound(self, limit: int = 1000) -> list[InboundRecord]:
         cursor = self.db.inbound.find({"processed": False}).sort(
             [("received_at", ASCENDING), ("_n", ASCENDING)]).limit(max(1, limit))
         return [_clean(d) for d in await cursor.to_list()]
@@ -222,7 +243,7 @@ class MongoStore(Store):
     # -- customers -----------------------------------------------------------------------------
 
     async def upsert_customer(self, openid: str, /, seen_at: float | None = None,
-                              **fields: Any) -> dict:
+                              **fields: Unpack[CustomerFields]) -> CustomerRecord:
         seen = time.time() if seen_at is None else float(seen_at)
         fields = check_update("customer", fields, ("openid",))
         fields.pop("last_seen", None)  # last_seen only moves forward, through $max
@@ -241,14 +262,14 @@ class MongoStore(Store):
                     raise
         raise AssertionError("unreachable")
 
-    async def get_customer(self, openid: str) -> dict | None:
+    async def get_customer(self, openid: str) -> CustomerRecord | None:
         return _clean_or_none(await self.db.customers.find_one({"_id": openid}))
 
-    async def update_customer(self, openid: str, /, **fields: Any) -> dict:
+    async def update_customer(self, openid: str, /, **fields: Unpack[CustomerFields]) -> CustomerRecord:
         fields = check_update("customer", fields, ("openid",))
         return await self._update("customers", openid, fields, "customer")
 
-    async def get_customers(self, openids: Iterable[str]) -> dict[str, dict]:
+    async def get_customers(self, openids: Iterable[str]) -> dict[str, CustomerRecord]:
         wanted = list(dict.fromkeys(openids))
         if not wanted:
             return {}
@@ -257,7 +278,7 @@ class MongoStore(Store):
 
     # -- sessions ------------------------------------------------------------------------------
 
-    async def create_session(self, data: dict) -> dict:
+    async def create_session(self, data: NewSession) -> SessionRecord:
         rec = session_record(data)
         try:
             await self.db.sessions.insert_one(dict(rec, _id=rec["id"], _n=ObjectId()))
@@ -265,25 +286,25 @@ class MongoStore(Store):
             raise DuplicateError(f"session {rec['id']!r} exists") from exc
         return rec
 
-    async def update_session(self, session_id: str, /, **fields: Any) -> dict:
+    async def update_session(self, session_id: str, /, **fields: Unpack[SessionFields]) -> SessionRecord:
         fields = check_update("session", fields, ("id",))
         return await self._update("sessions", session_id, fields, "session")
 
-    async def get_session(self, session_id: str) -> dict | None:
+    async def get_session(self, session_id: str) -> SessionRecord | None:
         return _clean_or_none(await self.db.sessions.find_one({"_id": session_id}))
 
-    async def open_session_for_customer(self, openid: str) -> dict | None:
+    async def open_session_for_customer(self, openid: str) -> SessionRecord | None:
         docs = await self.db.sessions.find(
-            {"openid": openid, "state": {"$in": list(OPEN_SESSION_STATES)}}).sort(
+            {"openid": openid, "state": {"$in": list(OPEN_STATES)}}).sort(
             [("created_at", DESCENDING), ("_n", DESCENDING)]).limit(1).to_list()
         return _clean(docs[0]) if docs else None
 
-    async def list_open_sessions(self) -> list[dict]:
-        docs = await self.db.sessions.find({"state": {"$in": list(OPEN_SESSION_STATES)}}).sort(
+    async def list_open_sessions(self) -> list[SessionRecord]:
+        docs = await self.db.sessions.find({"state": {"$in": list(OPEN_STATES)}}).sort(
             [("queued_at", ASCENDING), ("created_at", ASCENDING), ("_n", ASCENDING)]).to_list()
         return [_clean(d) for d in docs]
 
-    async def customer_sessions(self, openid: str, limit: int = 20) -> list[dict]:
+    async def customer_sessions(self, openid: str, limit: int = 20) -> list[SessionRecord]:
         if limit <= 0:
             return []
         docs = await self.db.sessions.find({"openid": openid}).sort(
@@ -293,7 +314,7 @@ class MongoStore(Store):
     async def search_sessions(self, openid: str | None = None, agent_id: str | None = None,
                               skill: str | None = None, since: float | None = None,
                               until: float | None = None, text: str | None = None,
-                              limit: int = 50, offset: int = 0) -> tuple[int, list[dict]]:
+                              limit: int = 50, offset: int = 0) -> tuple[int, list[SessionRecord]]:
         query: dict[str, Any] = {}
         if openid is not None:
             query["openid"] = openid
@@ -324,7 +345,7 @@ class MongoStore(Store):
             {"openid": openid, "$or": [{"agent_id": agent_id}, {"agents": agent_id}]}, {"_id": 1})
         return found is not None
 
-    async def count_sessions_by_state(self) -> dict[str, int]:
+    async def count_sessions_by_state(self) -> dict[SessionState, int]:
         cursor = await self.db.sessions.aggregate([{"$group": {"_id": "$state", "n": {"$sum": 1}}}])
         counts = dict.fromkeys(SESSION_STATES, 0)
         counts.update({d["_id"]: d["n"] for d in await cursor.to_list()})
@@ -332,7 +353,7 @@ class MongoStore(Store):
 
     # -- messages ------------------------------------------------------------------------------
 
-    async def add_message(self, data: dict) -> dict:
+    async def add_message(self, data: NewMessage) -> MessageRecord:
         rec = message_record(data)
         if await self.db.messages.find_one({"_id": rec["id"]}, {"_id": 1}) is not None:
             raise DuplicateError(f"message {rec['id']!r} exists")  # before taking a seq
@@ -344,20 +365,20 @@ class MongoStore(Store):
             raise DuplicateError(f"message {rec['id']!r} exists") from exc
         return rec
 
-    async def update_message(self, message_id: str, /, **fields: Any) -> dict:
+    async def update_message(self, message_id: str, /, **fields: Unpack[MessageFields]) -> MessageRecord:
         fields = check_update("message", fields, ("id", "session_id", "seq", "client_id"))
         extra = {"_text": (fields["text"] or "").lower()} if "text" in fields else None
         return await self._update("messages", message_id, fields, "message", extra)
 
-    async def get_message(self, message_id: str) -> dict | None:
+    async def get_message(self, message_id: str) -> MessageRecord | None:
         return _clean_or_none(await self.db.messages.find_one({"_id": message_id}))
 
-    async def session_messages(self, session_id: str, after_seq: int = 0) -> list[dict]:
+    async def session_messages(self, session_id: str, after_seq: int = 0) -> list[MessageRecord]:
         docs = await self.db.messages.find(
             {"session_id": session_id, "seq": {"$gt": after_seq}}).sort("seq", ASCENDING).to_list()
         return [_clean(d) for d in docs]
 
-    async def customer_messages(self, openid: str, limit: int = 100) -> list[dict]:
+    async def customer_messages(self, openid: str, limit: int = 100) -> list[MessageRecord]:
         if limit <= 0:
             return []
         docs = await self.db.messages.find({"openid": openid}).sort(
@@ -366,7 +387,7 @@ class MongoStore(Store):
 
     # -- users ---------------------------------------------------------------------------------
 
-    async def create_user(self, data: dict) -> dict:
+    async def create_user(self, data: NewUser) -> UserRecord:
         rec = user_record(data)
         try:
             await self.db.users.insert_one(
@@ -375,17 +396,17 @@ class MongoStore(Store):
             raise DuplicateError(f"username {rec['username']!r} or id exists") from exc
         return rec
 
-    async def get_user(self, user_id: str) -> dict | None:
+    async def get_user(self, user_id: str) -> UserRecord | None:
         return _clean_or_none(await self.db.users.find_one({"_id": user_id}))
 
-    async def get_user_by_username(self, username: str) -> dict | None:
+    async def get_user_by_username(self, username: str) -> UserRecord | None:
         return _clean_or_none(await self.db.users.find_one({"_username_key": username_key(username)}))
 
-    async def list_users(self) -> list[dict]:
+    async def list_users(self) -> list[UserRecord]:
         docs = await self.db.users.find({}).sort("_username_key", ASCENDING).to_list()
         return [_clean(d) for d in docs]
 
-    async def update_user(self, user_id: str, /, **fields: Any) -> dict:
+    async def update_user(self, user_id: str, /, **fields: Unpack[UserFields]) -> UserRecord:
         fields = check_update("user", fields, ("id",))
         extra = None
         if "username" in fields:
@@ -422,13 +443,13 @@ class MongoStore(Store):
 
     # -- audit ---------------------------------------------------------------------------------
 
-    async def add_audit(self, data: dict) -> dict:
+    async def add_audit(self, data: NewAuditEntry) -> AuditEntry:
         rec = audit_record(data)
         await self.db.audit.insert_one(dict(rec, _id=rec["id"], _n=ObjectId()))
         return rec
 
     async def list_audit(self, limit: int = 50, offset: int = 0, actor_id: str | None = None,
-                         session_id: str | None = None) -> list[dict]:
+                         session_id: str | None = None) -> list[AuditEntry]:
         if limit <= 0:
             return []
         query: dict[str, Any] = {}
@@ -442,7 +463,7 @@ class MongoStore(Store):
 
     # -- routing event log -------------------------------------------------------------------
 
-    async def append_routing_events(self, events: list[dict]) -> list[int]:
+    async def append_routing_events(self, events: list[RoutingEvent]) -> list[int]:
         if not events:
             return []
         last = await self._next_seq("routing_events", len(events))
@@ -452,18 +473,18 @@ class MongoStore(Store):
         await self.db.routing_events.insert_many(docs, ordered=True)
         return seqs
 
-    async def routing_events(self, after_seq: int = 0) -> list[dict]:
+    async def routing_events(self, after_seq: int = 0) -> list[RoutingEvent]:
         docs = await self.db.routing_events.find({"_id": {"$gt": after_seq}}).sort(
             "_id", ASCENDING).to_list()
         return [dict(_clean(d), seq=d["_id"]) for d in docs]
 
-    async def save_routing_snapshot(self, seq: int, snapshot: dict) -> None:
+    async def save_routing_snapshot(self, seq: int, snapshot: RoutingSnapshot) -> None:
         # Opaque blobs (snapshot, settings) are stored as JSON text: their keys are the desk's
         # data and may hold characters MongoDB treats specially ("$", ".").
         await self.db.routing_snapshot.replace_one(
             {"_id": 1}, {"_id": 1, "seq": int(seq), "json": _dumps(snapshot)}, upsert=True)
 
-    async def load_routing_snapshot(self) -> tuple[int, dict] | None:
+    async def load_routing_snapshot(self) -> tuple[int, RoutingSnapshot] | None:
         doc = await self.db.routing_snapshot.find_one({"_id": 1})
         return None if doc is None else (doc["seq"], json.loads(doc["json"]))
 

@@ -1,0 +1,286 @@
+"""The records a `Store` deals in, as types: one TypedDict per kind of record, and the states.
+
+Two shapes per kind. ``*Record`` is what a store returns: every field its ``*_record`` function
+(store/base.py) fills in is present (``NotRequired`` marks the fields the desk adds later, such as
+a session's ``handover``). ``*Fields`` (``total=False``) is what a caller passes to create or
+update one: any subset; identity fields (``id``, a message's ``session_id`` …) are left out of
+the update shapes because a store refuses to change them. ``New*`` adds those for creating.
+
+These are static types only: at run time a record is a plain dict, and a store still keeps and
+returns fields it does not know (see store/base.py), so a new field needs a line here, not a
+migration.
+"""
+
+# No ``from __future__ import annotations`` here: TypedDict reads ``NotRequired`` from evaluated
+# annotations, and `__required_keys__` would be wrong with string ones.
+from typing import Any, Literal, NotRequired, Required, TypedDict, get_args
+
+SessionState = Literal["queued", "offered", "assigned", "closed", "diverted"]
+# Every session state, and those of a session still in the desk's hands (not closed/diverted).
+SESSION_STATES: tuple[SessionState, ...] = get_args(SessionState)
+OPEN_STATES: tuple[SessionState, ...] = ("queued", "offered", "assigned")
+
+MessageDirection = Literal["in", "out", "internal"]
+MESSAGE_DIRECTIONS: tuple[MessageDirection, ...] = get_args(MessageDirection)
+MessageStatus = Literal["received", "pending", "sent", "failed"]
+MESSAGE_STATUSES: tuple[MessageStatus, ...] = get_args(MessageStatus)
+
+# A JSON object whose keys belong to someone else (a WeChat message, an engine event, the desk's
+# reply budget): the store keeps it as it is given.
+JSONObject = dict[str, Any]
+
+
+# -- inbound log ---------------------------------------------------------------------------------
+
+class InboundRecord(TypedDict):
+    """A WeChat message as the webhook received it, and what became of it."""
+
+    key: str  # de-duplication key: MsgId, or FromUserName+CreateTime for events
+    openid: str
+    message: JSONObject  # the parsed WeChat message
+    received_at: float
+    reply: str | None  # passive reply text WeChat was given, if any
+    session_id: str | None  # session the message was filed under
+    processed: bool  # the desk finished with it; False = replay on start
+    processed_at: float | None
+
+
+# -- customers -----------------------------------------------------------------------------------
+
+class CustomerProfile(TypedDict, total=False):
+    """The outcome of the last WeChat user-info fetch (desk/profiles.py)."""
+
+    fetched_at: float
+    subscribed: bool
+    error: str
+
+
+class CustomerFields(TypedDict, total=False):
+    """Fields of a customer a caller sets (``upsert_customer``, ``update_customer``)."""
+
+    first_seen: float
+    last_seen: float
+    nickname: str | None
+    avatar_url: str | None
+    profile: CustomerProfile
+    tags: list[str]
+    budget: JSONObject  # reply budget, e.g. {"window_start", "sent"}: the desk owns its keys
+    last_skill: str | None
+
+
+class CustomerRecord(TypedDict):
+    """A customer, keyed by the WeChat ``openid``."""
+
+    openid: str
+    first_seen: float
+    last_seen: float
+    nickname: str | None
+    avatar_url: str | None
+    profile: CustomerProfile
+    tags: list[str]
+    budget: JSONObject
+    last_skill: str | None
+
+
+# -- sessions ------------------------------------------------------------------------------------
+
+# An entry of ``session.transfers`` (desk/handover.py ``transfer_entry``). The functional form,
+# because one key is ``from``.
+Transfer = TypedDict("Transfer", {
+    "kind": str,
+    "from": str | None,
+    "by": str | None,
+    "to_agent": str | None,
+    "to_skill": str | None,
+    "note": str | None,
+    "ts": float | None,
+    "done_at": float,
+    "accepted_by": str,
+}, total=False)
+
+
+class _SessionData(TypedDict, total=False):
+    skill: str | None
+    state: SessionState
+    agent_id: str | None
+    agents: list[str]
+    priority: int
+    created_at: float
+    queued_at: float | None
+    offered_at: float | None
+    accepted_at: float | None
+    closed_at: float | None
+    wrapup: str | None
+    note: str | None
+    transfers: list[Transfer]
+    close_reason: str | None
+    last_customer_at: float | None
+    offered_to: str | None
+    handover: JSONObject | None
+
+
+class SessionFields(_SessionData, total=False):
+    """Fields of a session a caller sets (``update_session``); see `SessionRecord`."""
+
+    openid: str
+
+
+class NewSession(_SessionData, total=False):
+    """What ``create_session`` takes: ``openid`` and any other field; ``id`` when the caller
+    needs to know it before the write."""
+
+    id: str
+    openid: Required[str]
+
+
+class SessionRecord(TypedDict):
+    """A customer's conversation from first message to close."""
+
+    id: str
+    openid: str
+    skill: str | None
+    state: SessionState
+    agent_id: str | None  # the agent holding it now
+    agents: list[str]  # every agent who held it, in order
+    priority: int
+    created_at: float
+    queued_at: float | None
+    offered_at: float | None
+    accepted_at: float | None
+    closed_at: float | None
+    wrapup: str | None
+    note: str | None
+    transfers: list[Transfer]
+    close_reason: str | None
+    last_customer_at: float | None
+    offered_to: NotRequired[str | None]  # the agent an offer is out to (the desk's)
+    handover: NotRequired[JSONObject | None]  # a transfer in progress (desk/handover.py)
+
+
+# -- messages ------------------------------------------------------------------------------------
+
+class MessageFields(TypedDict, total=False):
+    """Fields of a message a caller may change (``update_message``: typically status, error)."""
+
+    openid: str | None
+    direction: MessageDirection
+    author: str  # customer | agent | supervisor | bot | system
+    author_id: str | None
+    author_name: str | None
+    type: str  # text | image | voice | video | location | link | event | whisper | …
+    text: str | None
+    media: JSONObject | None  # {"media_id", "url", "format", …} for non-text messages
+    ts: float
+    status: MessageStatus
+    error: str | None
+    wechat_time: int | None  # CreateTime of an inbound WeChat message
+
+
+class NewMessage(MessageFields, total=False):
+    """What ``add_message`` takes: ``session_id`` and any other field."""
+
+    id: str
+    session_id: Required[str]
+    client_id: str | None  # the sender's own id for the message (de-duplicates its retries)
+
+
+class MessageRecord(TypedDict):
+    """A message of a session, numbered by ``seq`` (1, 2, … within the session)."""
+
+    id: str
+    session_id: str
+    openid: str | None
+    seq: int  # assigned by the store (None only inside `message_record`, before it is)
+    direction: MessageDirection
+    author: str
+    author_id: str | None
+    type: str
+    text: str | None
+    media: JSONObject | None
+    ts: float
+    status: MessageStatus
+    error: str | None
+    client_id: str | None
+    author_name: NotRequired[str | None]
+    wechat_time: NotRequired[int | None]
+
+
+# -- users ---------------------------------------------------------------------------------------
+
+class SkillLevel(TypedDict):
+    name: str
+    level: int  # 1..5
+
+
+class _UserData(TypedDict, total=False):
+    password_hash: str | None
+    roles: list[str]  # e.g. ["agent"], ["supervisor", "agent"], ["admin"]
+    skills: list[SkillLevel]
+    max_sessions: int
+    disabled: bool
+    created_at: float
+    token_generation: str  # changed to end every token issued before (desk/accounts.py)
+
+
+class UserFields(_UserData, total=False):
+    """Fields of a user a caller sets (``update_user``)."""
+
+    username: str
+    name: str
+
+
+class NewUser(_UserData, total=False):
+    """What ``create_user`` takes: ``username`` and any other field (``name`` defaults to it)."""
+
+    id: str
+    username: Required[str]
+    name: str | None
+
+
+class UserRecord(TypedDict):
+    """A user of the consoles (agent, supervisor, admin, QA)."""
+
+    id: str
+    username: str
+    name: str
+    password_hash: str | None
+    roles: list[str]
+    skills: list[SkillLevel]
+    max_sessions: int
+    disabled: bool
+    created_at: float
+    token_generation: NotRequired[str]
+
+
+# -- audit log -----------------------------------------------------------------------------------
+
+class NewAuditEntry(TypedDict, total=False):
+    """What ``add_audit`` takes: any of the fields of `AuditEntry`."""
+
+    id: str
+    ts: float
+    actor_id: str | None
+    action: str | None
+    session_id: str | None
+    target: str | None
+    details: JSONObject
+
+
+class AuditEntry(TypedDict):
+    """Who did what to which session or target."""
+
+    id: str
+    ts: float
+    actor_id: str | None
+    action: str | None
+    session_id: str | None
+    target: str | None
+    details: JSONObject
+
+
+# -- routing log ---------------------------------------------------------------------------------
+
+# The routing engine's events and snapshots are its own (routing/): the store keeps them as JSON
+# and adds an event's ``seq``.
+RoutingEvent = JSONObject
+RoutingSnapshot = JSONObject
