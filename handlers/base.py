@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import tornado.web
 
 from kefu_json import InvalidJSON, parse_json
+
+if TYPE_CHECKING:
+    from desk.accounts import Accounts
 
 log = logging.getLogger("kefu.handlers")
 
@@ -73,6 +77,7 @@ class BaseHandler(tornado.web.RequestHandler):
 
     access: Any = None
     token: str | None = None
+    accounts: Accounts
 
     def _handle_request_exception(self, e: BaseException) -> None:
         from desk.errors import DeskError
@@ -92,8 +97,12 @@ class BaseHandler(tornado.web.RequestHandler):
             return
         super().log_exception(typ, value, tb)
 
-    def initialize(self, services: Any) -> None:
-        self.services = services
+    def _take_accounts(self, accounts: Accounts) -> None:
+        self.accounts = accounts
+
+    # Typed as Tornado types it: each handler's ``initialize`` takes the collaborators its route
+    # passes (the accounts, plus e.g. the desk), so subclasses' signatures differ by design.
+    initialize: Callable[..., None] = _take_accounts
 
     async def prepare(self) -> None:
         if self.access == PUBLIC:
@@ -104,7 +113,7 @@ class BaseHandler(tornado.web.RequestHandler):
         from desk.accounts import AuthError
 
         try:
-            self.current_user = await self.services.accounts.authenticate(token)
+            self.current_user = await self.accounts.authenticate(token)
         except AuthError as exc:
             raise APIError(401, "unauthorized", str(exc)) from None
         self.token = token
@@ -179,8 +188,8 @@ class APIHandler(BaseHandler):
 class JSONNotFoundHandler(APIHandler):
     access = PUBLIC
 
-    def initialize(self, services: Any = None, **_: Any) -> None:
-        self.services = services
+    def initialize(self, *_: Any, **__: Any) -> None:
+        pass  # needs nothing: it answers 404
 
     def prepare(self) -> None:  # type: ignore[override]
         raise APIError(404, "not_found", f"no such path: {self.request.path}")
