@@ -36,10 +36,11 @@ ANY_ROLE = AUTHENTICATED
 class APIError(tornado.web.HTTPError):
     """An error with a stable code and a message safe to show to the caller."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: str, message: str, retry_after: float | None = None) -> None:
         super().__init__(status, reason=None)
         self.code = code
         self.message = message
+        self.retry_after = retry_after  # seconds, answered as Retry-After (429)
 
 
 def check_handler_access(routes: list[Any]) -> None:
@@ -60,11 +61,7 @@ def api_error_of(exc: Exception) -> APIError:
     if isinstance(exc, APIError):
         return exc
     if isinstance(exc, DeskError):
-        error = APIError(exc.http_status, exc.code, exc.message)
-        retry_after = getattr(exc, "retry_after", None)
-        if retry_after is not None:
-            error.retry_after = retry_after  # type: ignore[attr-defined]
-        return error
+        return APIError(exc.http_status, exc.code, exc.message, getattr(exc, "retry_after", None))
     raise TypeError(f"not an expected error: {exc!r}")
 
 
@@ -84,7 +81,7 @@ class BaseHandler(tornado.web.RequestHandler):
 
         if isinstance(e, DeskError) and e.code != "internal":
             e = api_error_of(e)  # for its status; write_error maps the body
-        super()._handle_request_exception(e)  # type: ignore[arg-type]
+        super()._handle_request_exception(e)
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
         from desk.errors import DeskError
@@ -173,9 +170,8 @@ class APIHandler(BaseHandler):
             exc = api_error_of(exc)
         if isinstance(exc, APIError):
             code, message = exc.code, exc.message
-            retry_after = getattr(exc, "retry_after", None)
-            if retry_after is not None:  # set here: send_error clears headers before write_error
-                self.set_header("Retry-After", str(max(1, round(retry_after))))
+            if exc.retry_after is not None:  # set here: send_error clears headers before write_error
+                self.set_header("Retry-After", str(max(1, round(exc.retry_after))))
         else:
             code = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
                     405: "method_not_allowed", 409: "conflict", 413: "too_large",
@@ -191,5 +187,5 @@ class JSONNotFoundHandler(APIHandler):
     def initialize(self, *_: Any, **__: Any) -> None:
         pass  # needs nothing: it answers 404
 
-    def prepare(self) -> None:  # type: ignore[override]
+    async def prepare(self) -> None:
         raise APIError(404, "not_found", f"no such path: {self.request.path}")

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import tornado.web
+from tornado.http1connection import HTTP1Connection
 
 from desk.metrics import Metrics
 from handlers.base import PUBLIC
@@ -72,7 +73,9 @@ class WeChatWebhookHandler(tornado.web.RequestHandler):
     def prepare(self) -> None:
         if self.request.method != "POST":
             return
-        self.request.connection.set_max_body_size(WEBHOOK_DRAIN_MAX_BYTES)  # type: ignore[union-attr]
+        connection = self.request.connection
+        if isinstance(connection, HTTP1Connection):  # what tornado.httpserver serves a request on
+            connection.set_max_body_size(WEBHOOK_DRAIN_MAX_BYTES)
         try:
             declared = int(self.request.headers.get("Content-Length", "0"))
         except ValueError:
