@@ -11,16 +11,31 @@ import gc
 import logging
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import tornado.httpserver
 import tornado.web
 
+from bus.base import Bus
+from bus.local import LocalBus
+from desk.accounts import Accounts
+from desk.connection import ConnectionSettings
+from desk.desk import Desk
+from desk.metrics import Metrics
+from handlers.wechat import WebhookSettings
 from kefu_config import Config, ConfigError, parse_config
 from kefu_logging import setup_logging
+from store import Store, open_store
+from wechat.client import WeChatClient
+from wechat.crypto import MessageCipher
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+    from wechat.sim.demo import DemoSimulator
 
 log = logging.getLogger("kefu.server")
 
@@ -51,29 +66,26 @@ SERVER_HEADER = "Kefu"
 
 @dataclass
 class Services:
-    """Everything the handlers may be given; each route takes only what it needs."""
+    """What the composition root built, once, in `build_services`. ``make_app`` hands each route
+    only the pieces it uses (through each handler module's ``default_handlers``)."""
 
     config: Config
-    store: Any
-    bus: Any
-    accounts: Any
-    desk: Any
-    wechat_client: Any
-    cipher: Any = None
-    simulator: Any = None
-    extras: dict[str, Any] = field(default_factory=dict)
+    store: Store
+    bus: Bus
+    accounts: Accounts
+    desk: Desk
+    wechat: WeChatClient
+    webhook: WebhookSettings
+    metrics: Metrics = field(default_factory=Metrics)
+    connection_settings: ConnectionSettings = field(default_factory=ConnectionSettings)
+    # The Redis client when ``--redis`` is set: /healthz pings it, shutdown closes it.
+    redis: Redis | None = None
+    redis_ping: Callable[[], Awaitable[bool]] | None = None
+    simulator: DemoSimulator | None = None
 
 
 async def build_services(config: Config) -> Services:
     """Create the store, bus, accounts, WeChat client and desk inside the running loop."""
-    from bus.local import LocalBus
-    from desk.accounts import Accounts
-    from desk.desk import Desk
-    from desk.metrics import Metrics
-    from store import open_store
-    from wechat.client import WeChatClient
-    from wechat.crypto import MessageCipher
-
     store = open_store(config.store)
     await store.open()
     bus = LocalBus()
@@ -93,30 +105,38 @@ async def build_services(config: Config) -> Services:
                                   webhook_url=f"http://127.0.0.1:{config.port}/wechat")
         if config.wechat_api == Config.wechat_api:
             wechat_api = f"http://127.0.0.1:{config.port}/sim"
-    cipher = MessageCipher(token, aes_key, appid) if aes_key else None
-    wechat_client = WeChatClient(appid, secret, api_base=wechat_api)
-    metrics = Metrics()
-    desk = Desk(store=store, bus=bus, accounts=accounts, wechat=wechat_client, config=config, metrics=metrics)
-    services = Services(config=config, store=store, bus=bus, accounts=accounts, desk=desk,
-                        wechat_client=wechat_client, cipher=cipher, simulator=simulator)
-    services.extras["metrics"] = metrics
     # The effective WeChat identity (demo values filled in) is what the webhook checks against.
-    services.extras["wechat_token"] = token
-    services.extras["wechat_appid"] = appid
+    webhook = WebhookSettings(token=token, appid=appid,
+                              cipher=MessageCipher(token, aes_key, appid) if aes_key else None,
+                              max_skew=config.wechat_max_skew, mode=config.webhook_mode)
+    wechat = WeChatClient(appid, secret, api_base=wechat_api)
+    metrics = Metrics()
+    desk = Desk(store=store, bus=bus, accounts=accounts, wechat=wechat, config=config, metrics=metrics)
+    redis_client: Redis | None = None
+    redis_ping: Callable[[], Awaitable[bool]] | None = None
     if config.redis:
         import redis.asyncio as aioredis
 
         redis_client = aioredis.from_url(config.redis)
-        services.extras["redis"] = redis_client
-        services.extras["redis_ping"] = redis_client.ping
+        redis_ping = _pinger(redis_client)
         log.warning("redis configured: /healthz checks it; delivery still runs in-process (one process)",
                     extra={"fields": {"redis": config.redis.split("@")[-1]}})
+    services = Services(config=config, store=store, bus=bus, accounts=accounts, desk=desk, wechat=wechat,
+                        webhook=webhook, metrics=metrics, connection_settings=ConnectionSettings(),
+                        redis=redis_client, redis_ping=redis_ping, simulator=simulator)
     if config.bootstrap_credentials:
         await accounts.ensure_bootstrap_admin(*config.bootstrap_credentials)
     if config.demo:
         await accounts.seed_demo()
     await desk.start()
     return services
+
+
+def _pinger(client: Redis) -> Callable[[], Awaitable[bool]]:
+    async def ping() -> bool:
+        return bool(await client.ping())
+
+    return ping
 
 
 def make_app(services: Services, **settings: Any) -> tornado.web.Application:
@@ -139,7 +159,6 @@ def make_app(services: Services, **settings: Any) -> tornado.web.Application:
         default_handler_class=JSONNotFoundHandler,
         xsrf_cookies=False,
         log_function=_log_request,
-        services=services,
     )
     app_settings.update(settings)
     return tornado.web.Application(routes, transforms=[ServerHeader], **app_settings)
@@ -192,7 +211,7 @@ async def serve(config: Config, ready: asyncio.Future[Any] | None = None) -> Non
     log.info("listening", extra={"fields": {"url": f"http://{config.address}:{config.port}/",
                                              "store": config.store.split(":", 1)[0], "demo": config.demo}})
     if services.simulator is not None:
-        await services.simulator.start(services)
+        await services.simulator.start()
         base = f"http://{config.address}:{config.port}"
         log.info("demo ready", extra={"fields": {
             "console": f"{base}/", "simulator": f"{base}/simulator",
@@ -217,8 +236,8 @@ async def serve(config: Config, ready: asyncio.Future[Any] | None = None) -> Non
     services.bus.close_all(1001, "server shutting down")
     await server.close_all_connections()
     await services.store.close()
-    if "redis" in services.extras:
-        await services.extras["redis"].aclose()
+    if services.redis is not None:
+        await services.redis.aclose()
     log.info("stopped")
 
 

@@ -490,13 +490,14 @@ class Run:
         await asyncio.wait_for(done, 30)
 
     async def open_sessions(self) -> None:
-        assert self.webhooks is not None
+        webhooks = self.webhooks
+        assert webhooks is not None
         openids = [f"osteady{RUN_TAG}{i:04d}" for i in range(SESSIONS)]
         self.desk.offers.reset()
 
         def fire(i: int, t: float) -> None:
             self.desk.offers.sent(openids[i], t)
-            self.webhooks.send(openids[i], f"hello {i}")
+            webhooks.send(openids[i], f"hello {i}")
 
         await _open_loop(OPEN_RATE, SESSIONS / OPEN_RATE, fire)
         deadline = time.monotonic() + 30
@@ -510,7 +511,8 @@ class Run:
 
     # -- figure 3 -------------------------------------------------------------------------------
     async def offer_latency(self) -> None:
-        assert self.webhooks is not None
+        webhooks = self.webhooks
+        assert webhooks is not None
         self.desk.offers.reset()
         self.desk.close_after_accept = True
         openids = [f"onew{RUN_TAG}{i:05d}" for i in range(OFFER_CUSTOMERS)]
@@ -518,7 +520,7 @@ class Run:
 
         def fire(i: int, t: float) -> None:
             self.desk.offers.sent(openids[i], t)
-            self.webhooks.send(openids[i], f"new customer {i}")
+            webhooks.send(openids[i], f"new customer {i}")
 
         sender = await _open_loop(OFFER_RATE, OFFER_CUSTOMERS / OFFER_RATE, fire)
         await _wait_drain(self.desk.offers, 10)

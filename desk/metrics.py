@@ -107,10 +107,3 @@ class Metrics:
     def render(self) -> bytes:
         return generate_latest(self.registry)
 
-
-def metrics_of(services: Any) -> Metrics:
-    """The app's Metrics, created on first use when the composition root did not put one in."""
-    metrics = services.extras.get("metrics")
-    if metrics is None:
-        metrics = services.extras["metrics"] = Metrics()
-    return metrics

@@ -7,10 +7,16 @@ becomes its HTTP status in `handlers.base`.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from desk.roles import SEARCH_ROLES
 from handlers.base import AUTHENTICATED, STAFF, APIError, APIHandler, roles
+
+if TYPE_CHECKING:
+    from desk.accounts import Accounts
+    from desk.desk import Desk
+    from server import Services
+    from store import Store
 
 # A page bigger than this is a report, not a screen; reports have their own export.
 MAX_PAGE = 200
@@ -43,14 +49,22 @@ class _QueryMixin(APIHandler):
         return raw or None
 
 
-class SessionHandler(_QueryMixin):
+class _DeskHandler(_QueryMixin):
+    """A read the desk answers (and whose access it decides)."""
+
+    def initialize(self, accounts: Accounts, desk: Desk) -> None:
+        super().initialize(accounts)
+        self.desk = desk
+
+
+class SessionHandler(_DeskHandler):
     access = AUTHENTICATED
 
     async def get(self, session_id: str) -> None:
-        self.write_json(await self.services.desk.get_session(self.current_user, session_id))
+        self.write_json(await self.desk.get_session(self.current_user, session_id))
 
 
-class SessionSearchHandler(_QueryMixin):
+class SessionSearchHandler(_DeskHandler):
     """Query ``openid, agent, skill, since, until, q, limit, offset``; the desk receives them under
     the store's names (``agent`` → ``agent_id``, ``q`` → ``text``)."""
 
@@ -67,71 +81,75 @@ class SessionSearchHandler(_QueryMixin):
             "limit": self.int_arg("limit", 50, 1, MAX_PAGE),
             "offset": self.int_arg("offset", 0, 0, 10**9),
         }
-        self.write_json(await self.services.desk.search_sessions(self.current_user, **filters))
+        self.write_json(await self.desk.search_sessions(self.current_user, **filters))
 
 
-class CustomerHandler(_QueryMixin):
+class CustomerHandler(_DeskHandler):
     access = AUTHENTICATED
 
     async def get(self, openid: str) -> None:
-        self.write_json(await self.services.desk.get_customer(self.current_user, openid))
+        self.write_json(await self.desk.get_customer(self.current_user, openid))
 
 
-class CustomerSessionsHandler(_QueryMixin):
+class CustomerSessionsHandler(_DeskHandler):
     access = AUTHENTICATED
 
     async def get(self, openid: str) -> None:
-        self.write_json(await self.services.desk.customer_sessions(self.current_user, openid))
+        self.write_json(await self.desk.customer_sessions(self.current_user, openid))
 
 
-class QueuesHandler(_QueryMixin):
+class QueuesHandler(_DeskHandler):
     access = STAFF
 
     async def get(self) -> None:
-        self.write_json(await self.services.desk.queues_snapshot())
+        self.write_json(await self.desk.queues_snapshot())
 
 
-class AgentsHandler(_QueryMixin):
+class AgentsHandler(_DeskHandler):
     access = STAFF
 
     async def get(self) -> None:
-        self.write_json(await self.services.desk.agents_snapshot())
+        self.write_json(await self.desk.agents_snapshot())
 
 
 class AuditHandler(_QueryMixin):
     access = roles("admin")
 
+    def initialize(self, accounts: Accounts, store: Store) -> None:
+        super().initialize(accounts)
+        self.store = store
+
     async def get(self) -> None:
-        entries = await self.services.store.list_audit(
+        entries = await self.store.list_audit(
             limit=self.int_arg("limit", 50, 1, MAX_PAGE), offset=self.int_arg("offset", 0, 0, 10**9),
             actor_id=self.str_arg("actor_id"), session_id=self.str_arg("session_id"))
         self.write_json({"entries": entries})
 
 
-class CannedHandler(_QueryMixin):
+class CannedHandler(_DeskHandler):
     access = AUTHENTICATED
 
     async def get(self) -> None:
-        self.write_json(await self.services.desk.canned_replies())
+        self.write_json(await self.desk.canned_replies())
 
 
-class SkillsHandler(_QueryMixin):
+class SkillsHandler(_DeskHandler):
     access = AUTHENTICATED
 
     async def get(self) -> None:
-        self.write_json(await self.services.desk.skills_catalogue())
+        self.write_json(await self.desk.skills_catalogue())
 
 
-def default_handlers(services: Any) -> list[tuple[str, type, dict[str, Any]]]:
-    args = {"services": services}
+def default_handlers(services: Services) -> list[tuple[str, type, dict[str, Any]]]:
+    reads = {"accounts": services.accounts, "desk": services.desk}
     return [
-        (r"/api/sessions", SessionSearchHandler, args),
-        (r"/api/sessions/([^/]+)", SessionHandler, args),
-        (r"/api/customers/([^/]+)/sessions", CustomerSessionsHandler, args),
-        (r"/api/customers/([^/]+)", CustomerHandler, args),
-        (r"/api/queues", QueuesHandler, args),
-        (r"/api/agents", AgentsHandler, args),
-        (r"/api/audit", AuditHandler, args),
-        (r"/api/canned", CannedHandler, args),
-        (r"/api/skills", SkillsHandler, args),
+        (r"/api/sessions", SessionSearchHandler, reads),
+        (r"/api/sessions/([^/]+)", SessionHandler, reads),
+        (r"/api/customers/([^/]+)/sessions", CustomerSessionsHandler, reads),
+        (r"/api/customers/([^/]+)", CustomerHandler, reads),
+        (r"/api/queues", QueuesHandler, reads),
+        (r"/api/agents", AgentsHandler, reads),
+        (r"/api/audit", AuditHandler, {"accounts": services.accounts, "store": services.store}),
+        (r"/api/canned", CannedHandler, reads),
+        (r"/api/skills", SkillsHandler, reads),
     ]

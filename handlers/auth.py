@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from handlers.base import AUTHENTICATED, PUBLIC, APIError, APIHandler
+
+if TYPE_CHECKING:
+    from server import Services
 
 
 class LoginHandler(APIHandler):
@@ -18,14 +21,16 @@ class LoginHandler(APIHandler):
         if not isinstance(password, str) or not password:
             raise APIError(400, "bad_field", "password: is required")
         # BadCredentials → 401, ThrottledError → 429 with Retry-After (handlers.base).
-        self.write_json(await self.services.accounts.login(username, password))
+        self.write_json(await self.accounts.login(username, password))
 
 
 class LogoutHandler(APIHandler):
     access = AUTHENTICATED
 
     async def post(self) -> None:
-        await self.services.accounts.logout(self.token)
+        if self.token is None:  # prepare() sets it for every authenticated request
+            raise APIError(401, "unauthorized", "a Bearer token is required")
+        await self.accounts.logout(self.token)
         self.set_status(204)
         self.finish()
 
@@ -37,8 +42,8 @@ class MeHandler(APIHandler):
         self.write_json(self.current_user)
 
 
-def default_handlers(services: Any) -> list[tuple[str, type, dict[str, Any]]]:
-    args = {"services": services}
+def default_handlers(services: Services) -> list[tuple[str, type, dict[str, Any]]]:
+    args = {"accounts": services.accounts}
     return [
         (r"/api/auth/login", LoginHandler, args),
         (r"/api/auth/logout", LogoutHandler, args),

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import tornado.web
 
 from desk.roles import STAFF_ROLES
 from kefu_json import InvalidJSON, parse_json
+
+if TYPE_CHECKING:
+    from desk.accounts import Accounts
 
 log = logging.getLogger("kefu.handlers")
 
@@ -33,10 +37,11 @@ ANY_ROLE = AUTHENTICATED
 class APIError(tornado.web.HTTPError):
     """An error with a stable code and a message safe to show to the caller."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: str, message: str, retry_after: float | None = None) -> None:
         super().__init__(status, reason=None)
         self.code = code
         self.message = message
+        self.retry_after = retry_after  # seconds, answered as Retry-After (429)
 
 
 def check_handler_access(routes: list[Any]) -> None:
@@ -58,11 +63,7 @@ def api_error_of(exc: Exception) -> APIError:
         return exc
     if isinstance(exc, DeskError):
         code, message, status = wire_error(exc)  # the map the socket uses too
-        error = APIError(status, code, message)
-        retry_after = getattr(exc, "retry_after", None)
-        if retry_after is not None:
-            error.retry_after = retry_after  # type: ignore[attr-defined]
-        return error
+        return APIError(status, code, message, getattr(exc, "retry_after", None))
     raise TypeError(f"not an expected error: {exc!r}")
 
 
@@ -75,13 +76,14 @@ class BaseHandler(tornado.web.RequestHandler):
 
     access: Any = None
     token: str | None = None
+    accounts: Accounts
 
     def _handle_request_exception(self, e: BaseException) -> None:
         from desk.errors import DeskError
 
         if isinstance(e, DeskError) and e.code != "internal":
             e = api_error_of(e)  # for its status; write_error maps the body
-        super()._handle_request_exception(e)  # type: ignore[arg-type]
+        super()._handle_request_exception(e)
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
         from desk.errors import DeskError
@@ -94,8 +96,12 @@ class BaseHandler(tornado.web.RequestHandler):
             return
         super().log_exception(typ, value, tb)
 
-    def initialize(self, services: Any) -> None:
-        self.services = services
+    def _take_accounts(self, accounts: Accounts) -> None:
+        self.accounts = accounts
+
+    # Typed as Tornado types it: each handler's ``initialize`` takes the collaborators its route
+    # passes (the accounts, plus e.g. the desk), so subclasses' signatures differ by design.
+    initialize: Callable[..., None] = _take_accounts
 
     async def prepare(self) -> None:
         if self.access == PUBLIC:
@@ -106,7 +112,7 @@ class BaseHandler(tornado.web.RequestHandler):
         from desk.accounts import AuthError
 
         try:
-            self.current_user = await self.services.accounts.authenticate(token)
+            self.current_user = await self.accounts.authenticate(token)
         except AuthError as exc:
             raise APIError(401, "unauthorized", str(exc)) from None
         self.token = token
@@ -166,9 +172,8 @@ class APIHandler(BaseHandler):
             exc = api_error_of(exc)
         if isinstance(exc, APIError):
             code, message = exc.code, exc.message
-            retry_after = getattr(exc, "retry_after", None)
-            if retry_after is not None:  # set here: send_error clears headers before write_error
-                self.set_header("Retry-After", str(max(1, round(retry_after))))
+            if exc.retry_after is not None:  # set here: send_error clears headers before write_error
+                self.set_header("Retry-After", str(max(1, round(exc.retry_after))))
         else:
             code = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
                     405: "method_not_allowed", 409: "conflict", 413: "too_large",
@@ -181,8 +186,8 @@ class APIHandler(BaseHandler):
 class JSONNotFoundHandler(APIHandler):
     access = PUBLIC
 
-    def initialize(self, services: Any = None, **_: Any) -> None:
-        self.services = services
+    def initialize(self, *_: Any, **__: Any) -> None:
+        pass  # needs nothing: it answers 404
 
-    def prepare(self) -> None:  # type: ignore[override]
+    async def prepare(self) -> None:
         raise APIError(404, "not_found", f"no such path: {self.request.path}")

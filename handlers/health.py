@@ -6,12 +6,20 @@ import asyncio
 import inspect
 import json
 import logging
-from typing import Any
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import tornado.web
 
-from desk.metrics import CONTENT_TYPE, metrics_of
+from desk.metrics import CONTENT_TYPE, Metrics
 from handlers.base import PUBLIC
+
+if TYPE_CHECKING:
+    from bus.base import Bus
+    from desk.desk import Desk
+    from server import Services
+    from store import Store
 
 log = logging.getLogger("kefu.health")
 
@@ -19,7 +27,10 @@ log = logging.getLogger("kefu.health")
 HEALTH_CHECK_TIMEOUT_SECS = 2.0
 
 
-async def _answers(check: Any) -> bool:
+HealthCheck = Callable[[], Awaitable[bool] | bool]
+
+
+async def _answers(check: HealthCheck) -> bool:
     try:
         result = check()
         if inspect.isawaitable(result):
@@ -33,15 +44,15 @@ async def _answers(check: Any) -> bool:
 class HealthHandler(tornado.web.RequestHandler):
     access = PUBLIC
 
-    def initialize(self, services: Any) -> None:
-        self.services = services
+    def initialize(self, store: Store, redis_ping: HealthCheck | None) -> None:
+        self.store = store
+        self.redis_ping = redis_ping
 
     async def get(self) -> None:
         body: dict[str, str] = {"status": "ok"}
-        body["store"] = "ok" if await _answers(self.services.store.ping) else "failing"
-        redis_ping = self.services.extras.get("redis_ping")
-        if redis_ping is not None:
-            body["redis"] = "ok" if await _answers(redis_ping) else "failing"
+        body["store"] = "ok" if await _answers(self.store.ping) else "failing"
+        if self.redis_ping is not None:
+            body["redis"] = "ok" if await _answers(self.redis_ping) else "failing"
         if any(v == "failing" for v in body.values()):
             body["status"] = "failing"
             self.set_status(503)
@@ -50,23 +61,33 @@ class HealthHandler(tornado.web.RequestHandler):
         self.finish(json.dumps(body))
 
 
+@dataclass(frozen=True)
+class Sampled:
+    """What `Metrics.refresh` samples: sockets (bus), sessions by state (store), queues (desk)."""
+
+    bus: Bus
+    store: Store
+    desk: Desk
+
+
 class MetricsHandler(tornado.web.RequestHandler):
     access = PUBLIC
 
-    def initialize(self, services: Any) -> None:
-        self.services = services
+    def initialize(self, metrics: Metrics, sampled: Sampled) -> None:
+        self.metrics = metrics
+        self.sampled = sampled
 
     async def get(self) -> None:
-        metrics = metrics_of(self.services)
-        await metrics.refresh(self.services)
+        metrics = self.metrics
+        await metrics.refresh(self.sampled)
         self.set_header("Content-Type", CONTENT_TYPE)
         self.set_header("Cache-Control", "no-store")
         self.finish(metrics.render())
 
 
-def default_handlers(services: Any) -> list[tuple[str, type, dict[str, Any]]]:
-    args = {"services": services}
+def default_handlers(services: Services) -> list[tuple[str, type, dict[str, Any]]]:
+    sampled = Sampled(bus=services.bus, store=services.store, desk=services.desk)
     return [
-        (r"/healthz", HealthHandler, args),
-        (r"/metrics", MetricsHandler, args),
+        (r"/healthz", HealthHandler, {"store": services.store, "redis_ping": services.redis_ping}),
+        (r"/metrics", MetricsHandler, {"metrics": services.metrics, "sampled": sampled}),
     ]

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 import tornado.web
 
 from handlers.base import PUBLIC
+
+if TYPE_CHECKING:
+    from server import Services
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
@@ -61,10 +64,9 @@ class PageHandler(tornado.web.RequestHandler):
     page = ""
     # Modules this page imports at start, fetched in parallel with the entry module.
     preload: tuple[str, ...] = ("kefu/i18n", "kefu/ui", "kefu/api")
-    jinja: jinja2.Environment | None = None
+    jinja: jinja2.Environment
 
-    def initialize(self, services: Any = None, jinja: jinja2.Environment | None = None) -> None:
-        self.services = services
+    def initialize(self, jinja: jinja2.Environment) -> None:
         self.jinja = jinja
 
     def set_default_headers(self) -> None:
@@ -95,7 +97,6 @@ class PageHandler(tornado.web.RequestHandler):
 
     def get(self) -> None:
         nonce = secrets.token_urlsafe(18)
-        assert self.jinja is not None
         html = self.jinja.get_template(self.template).render(
             static_url=self.static_url,
             page=self.page,
@@ -129,8 +130,8 @@ class SupervisorPage(PageHandler):
     preload = PageHandler.preload + ("kefu/socket", "kefu/chart", "kefu/lang/zh-CN")
 
 
-def default_handlers(services: Any) -> list[Any]:
-    args = {"services": services, "jinja": _environment()}
+def default_handlers(services: Services) -> list[tuple[str, type, dict[str, Any]]]:
+    args = {"jinja": _environment()}
     return [
         (r"/", LoginPage, args),
         (r"/agent/?", AgentPage, args),

@@ -10,13 +10,22 @@ with no ``Origin`` at all (no browser sends one without) is refused too, unless
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import tornado.websocket
 
 from desk.connection import ConnectionSettings, ConsoleConnection
+from desk.metrics import Metrics
 from handlers.base import PUBLIC
+
+if TYPE_CHECKING:
+    from bus.base import Bus
+    from desk.accounts import Accounts
+    from desk.desk import Desk
+    from server import Services
 
 log = logging.getLogger("kefu.socket")
 
@@ -26,18 +35,38 @@ def _origin_of(url: str) -> str:
     return f"{parts.scheme.lower()}://{parts.netloc.lower()}" if parts.scheme and parts.netloc else ""
 
 
+@dataclass(frozen=True)
+class SocketCollaborators:
+    """What a console socket's `ConsoleConnection` is built with."""
+
+    accounts: Accounts
+    bus: Bus
+    desk: Desk
+    settings: ConnectionSettings
+    metrics: Metrics
+
+
+@dataclass(frozen=True)
+class OriginPolicy:
+    """Which pages may open a socket: the server's own origin and ``--allowed-origin`` ones."""
+
+    allowed_origins: tuple[str, ...]
+    allow_no_origin: bool  # --allow-no-origin: let non-browser clients in
+
+
 class ConsoleSocketHandler(tornado.websocket.WebSocketHandler):
     access = PUBLIC  # authenticated by the hello frame
 
-    def initialize(self, services: Any) -> None:
-        self.services = services
+    def initialize(self, collaborators: SocketCollaborators, origins: OriginPolicy) -> None:
+        self.collaborators = collaborators
+        self.origins = origins
         self.connection: ConsoleConnection | None = None
 
     async def get(self, *args: Any, **kwargs: Any) -> None:
         # Tornado calls check_origin only when an Origin header is present.
         headers = self.request.headers
         if ("Origin" not in headers and "Sec-Websocket-Origin" not in headers
-                and not self.services.config.allow_no_origin):
+                and not self.origins.allow_no_origin):
             log.warning("websocket without origin refused")
             self.set_status(403)
             self.finish("an Origin header is required (see --allow-no-origin)")
@@ -46,7 +75,7 @@ class ConsoleSocketHandler(tornado.websocket.WebSocketHandler):
 
     def check_origin(self, origin: str) -> bool:
         own = f"{self.request.protocol}://{self.request.host}".lower()
-        allowed = {own} | {_origin_of(o) for o in self.services.config.allowed_origins}
+        allowed = {own} | {_origin_of(o) for o in self.origins.allowed_origins}
         ok = _origin_of(origin) in allowed
         if not ok:
             log.warning("websocket origin refused", extra={"fields": {"origin": origin[:200]}})
@@ -55,15 +84,13 @@ class ConsoleSocketHandler(tornado.websocket.WebSocketHandler):
     def get_compression_options(self) -> None:
         return None  # compression off: CPU per frame, and compressed secrets leak (CRIME/BREACH)
 
-    def open(self) -> None:
-        settings = self.services.extras.get("connection_settings") or ConnectionSettings()
-        self.connection = ConsoleConnection(send=self._send, close=self._close,
-                                            accounts=self.services.accounts, bus=self.services.bus,
-                                            desk=self.services.desk, settings=settings,
-                                            metrics=self.services.extras.get("metrics"))
+    def open(self, *args: str, **kwargs: str) -> None:
+        c = self.collaborators
+        self.connection = ConsoleConnection(send=self._send, close=self._close, accounts=c.accounts, bus=c.bus,
+                                            desk=c.desk, settings=c.settings, metrics=c.metrics)
         self.connection.start()
 
-    def _send(self, data: bytes) -> Any:
+    def _send(self, data: bytes) -> Awaitable[None]:
         # UTF-8 bytes of a JSON frame, sent as a text frame (Tornado sends bytes as they are).
         return self.write_message(data)  # raises WebSocketClosedError; the writer stops on it
 
@@ -80,5 +107,9 @@ class ConsoleSocketHandler(tornado.websocket.WebSocketHandler):
             connection.on_close()
 
 
-def default_handlers(services: Any) -> list[tuple[str, type, dict[str, Any]]]:
-    return [(r"/ws", ConsoleSocketHandler, {"services": services})]
+def default_handlers(services: Services) -> list[tuple[str, type, dict[str, Any]]]:
+    collaborators = SocketCollaborators(accounts=services.accounts, bus=services.bus, desk=services.desk,
+                                        settings=services.connection_settings, metrics=services.metrics)
+    origins = OriginPolicy(allowed_origins=tuple(services.config.allowed_origins),
+                           allow_no_origin=services.config.allow_no_origin)
+    return [(r"/ws", ConsoleSocketHandler, {"collaborators": collaborators, "origins": origins})]

@@ -3,22 +3,25 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from desk.errors import NotFoundError
 from handlers.base import APIError, APIHandler, roles
+
+if TYPE_CHECKING:
+    from server import Services
 
 
 class UsersHandler(APIHandler):
     access = roles("admin", "supervisor")
 
     async def get(self) -> None:
-        self.write_json({"users": await self.services.accounts.list_users()})
+        self.write_json({"users": await self.accounts.list_users()})
 
     async def post(self) -> None:
         if not self.has_role("admin"):
             raise APIError(403, "forbidden", "only an admin creates users")
-        user = await self.services.accounts.create_user(self.json_body(), actor_id=self.current_user["id"])
+        user = await self.accounts.create_user(self.json_body(), actor_id=self.current_user["id"])
         self.set_header("Location", f"/api/users/{user['id']}")
         self.write_json(user, status=201)
 
@@ -27,19 +30,19 @@ class UserHandler(APIHandler):
     access = roles("admin")
 
     async def get(self, user_id: str) -> None:
-        user = await self.services.accounts.get_user(user_id)
+        user = await self.accounts.get_user(user_id)
         if user is None:
             raise NotFoundError("no such user")
         self.write_json(user)
 
     async def patch(self, user_id: str) -> None:
-        user = await self.services.accounts.update_user(user_id, self.json_body(),
+        user = await self.accounts.update_user(user_id, self.json_body(),
                                                         actor_id=self.current_user["id"])
         self.write_json(user)
 
 
-def default_handlers(services: Any) -> list[tuple[str, type, dict[str, Any]]]:
-    args = {"services": services}
+def default_handlers(services: Services) -> list[tuple[str, type, dict[str, Any]]]:
+    args = {"accounts": services.accounts}
     return [
         (r"/api/users", UsersHandler, args),
         (r"/api/users/([^/]+)", UserHandler, args),

@@ -15,16 +15,24 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import tornado.web
+from tornado.http1connection import HTTP1Connection
 
+from desk.metrics import Metrics
 from handlers.base import PUBLIC
-from wechat.crypto import check_signature
+from wechat.crypto import MessageCipher, check_signature
 from wechat.errors import InvalidAppId, InvalidSignature, MalformedMessage
 from wechat.messages import parse_inbound
 from wechat.replay import NonceMemory
 from wechat.replies import SUCCESS
+
+if TYPE_CHECKING:
+    from desk.desk import Desk
+    from server import Services
 
 log = logging.getLogger("kefu.wechat.webhook")
 
@@ -35,17 +43,29 @@ MAX_WEBHOOK_BODY_BYTES = 256 * 1024
 WEBHOOK_DRAIN_MAX_BYTES = 64 * 1024 * 1024
 
 
+@dataclass(frozen=True)
+class WebhookSettings:
+    """The Official Account as the webhook checks it: the effective values (demo ones filled in)."""
+
+    token: str  # signs every request (``signature``, ``msg_signature``)
+    appid: str  # whom safe-mode messages are encrypted for
+    cipher: MessageCipher | None  # safe mode's AES, None when no EncodingAESKey is configured
+    max_skew: int  # seconds a request's timestamp may be from now; 0 checks nothing
+    mode: str  # "plain", "safe" or "compatible" (both): which requests are accepted (--wechat-mode)
+
+
 @tornado.web.stream_request_body
 class WeChatWebhookHandler(tornado.web.RequestHandler):
     access = PUBLIC
 
-    def initialize(self, services: Any, nonces: NonceMemory, clock: Any = time.time) -> None:
-        self.desk = services.desk
-        self.cipher = services.cipher
-        self.token = services.extras.get("wechat_token", services.config.wechat_token)
-        self.max_skew = services.config.wechat_max_skew
-        self.mode = services.config.webhook_mode
-        self.metrics = services.extras.get("metrics")
+    def initialize(self, desk: Desk, webhook: WebhookSettings, metrics: Metrics, nonces: NonceMemory,
+                   clock: Callable[[], float] = time.time) -> None:
+        self.desk = desk
+        self.cipher = webhook.cipher
+        self.token = webhook.token
+        self.max_skew = webhook.max_skew
+        self.mode = webhook.mode
+        self.metrics = metrics
         self.nonces = nonces
         self.clock = clock
         self._body = bytearray()
@@ -53,7 +73,9 @@ class WeChatWebhookHandler(tornado.web.RequestHandler):
     def prepare(self) -> None:
         if self.request.method != "POST":
             return
-        self.request.connection.set_max_body_size(WEBHOOK_DRAIN_MAX_BYTES)  # type: ignore[union-attr]
+        connection = self.request.connection
+        if isinstance(connection, HTTP1Connection):  # what tornado.httpserver serves a request on
+            connection.set_max_body_size(WEBHOOK_DRAIN_MAX_BYTES)
         try:
             declared = int(self.request.headers.get("Content-Length", "0"))
         except ValueError:
@@ -78,8 +100,7 @@ class WeChatWebhookHandler(tornado.web.RequestHandler):
 
     def _reject(self, status: int, outcome: str, reason: str) -> None:
         log.warning("webhook rejected", extra={"fields": {"status": status, "outcome": outcome, "reason": reason}})
-        if self.metrics is not None:
-            self.metrics.webhook(outcome)
+        self.metrics.webhook(outcome)
         self.set_status(status)
         self.finish(reason)
 
@@ -117,14 +138,18 @@ class WeChatWebhookHandler(tornado.web.RequestHandler):
         safe_mode = (self._query("encrypt_type") or "raw").lower() == "aes"
         if not safe_mode and self.mode == "safe":
             return self._reject(403, "wrong_mode", "plain messages are refused: the server runs in safe mode")
+        # Set in safe mode only: the request came encrypted, so is the answer.
+        cipher: MessageCipher | None = None
+        xml: bytes | str
         try:
             if safe_mode:
-                if self.cipher is None:
+                cipher = self.cipher
+                if cipher is None:
                     return self._reject(400, "no_aes_key", "safe mode requested but no AES key is configured")
                 if self.mode == "plain":
                     return self._reject(400, "wrong_mode", "encrypted messages are refused: the server runs in "
                                                            "plain mode")
-                xml = self.cipher.decrypt_message(
+                xml = cipher.decrypt_message(
                     body, self._query("msg_signature"), self._query("timestamp") or "", self._query("nonce") or "")
             else:
                 xml = body
@@ -140,10 +165,9 @@ class WeChatWebhookHandler(tornado.web.RequestHandler):
         if not self.nonces.admit(self._query("timestamp") or "", self._query("nonce") or "", plaintext):
             return self._reject(403, "replayed", "this signature was already used for another message")
         reply = await self.desk.ingest(message)
-        if self.metrics is not None:
-            self.metrics.webhook("stored")
-        if safe_mode and reply != SUCCESS:
-            reply = self.cipher.encrypt_message(reply, secrets.token_hex(8), int(self.clock()))
+        self.metrics.webhook("stored")
+        if cipher is not None and reply != SUCCESS:
+            reply = cipher.encrypt_message(reply, secrets.token_hex(8), int(self.clock()))
         if reply != SUCCESS:
             self.set_header("Content-Type", "application/xml; charset=UTF-8")
         self.finish(reply)
@@ -152,7 +176,8 @@ class WeChatWebhookHandler(tornado.web.RequestHandler):
         log.error("webhook failed", exc_info=(typ, value, tb))
 
 
-def default_handlers(services: Any) -> list[tuple[str, type, dict[str, Any]]]:
+def default_handlers(services: Services) -> list[tuple[str, type, dict[str, Any]]]:
     # One memory of signed pairs for the app's lifetime: the window is the timestamp skew allowed.
-    nonces = NonceMemory(services.config.wechat_max_skew, clock=time.time)
-    return [(r"/wechat", WeChatWebhookHandler, {"services": services, "nonces": nonces})]
+    nonces = NonceMemory(services.webhook.max_skew, clock=time.time)
+    return [(r"/wechat", WeChatWebhookHandler, {"desk": services.desk, "webhook": services.webhook,
+                                                "metrics": services.metrics, "nonces": nonces})]

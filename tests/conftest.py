@@ -3,6 +3,9 @@
 * ``kefu_services`` — `server.Services` with a SQLite store in ``tmp_path``, a `LocalBus`,
   `Accounts` (users ``admin``, ``super``, ``alice``, ``bob``; password ``<name>-password``) and a
   `tests.unit.fakes.FakeDesk` (``kefu_services.desk``) so socket and API tests control the desk.
+  Routes are given their pieces when the app is made, so a test changes them beforehand:
+  ``@pytest.mark.services(connection_settings=..., redis_ping=..., bus=...)`` sets those fields
+  and ``@pytest.mark.kefu(allowed_origins=...)`` the fields of the config.
 * ``app`` — the console routes (health, auth, users, api, socket) for ``kefu_services``, with
   the same settings as `server.make_app` (pytest-tornado serves it on ``http_port``).
 * ``api_fetch(path, method="GET", body=None, token=None, user=None)`` — JSON in and out; ``user``
@@ -41,21 +44,27 @@ test_password.__test__ = False  # type: ignore[attr-defined]  # not a test, a he
 
 
 @pytest.fixture
-def kefu_config(tmp_path) -> Config:
-    return Config(store=f"sqlite:///{tmp_path / 'kefu.sqlite3'}", jwt_secret=TEST_JWT_SECRET)
+def kefu_config(tmp_path, request) -> Config:
+    marker = request.node.get_closest_marker("kefu")
+    return replace(Config(store=f"sqlite:///{tmp_path / 'kefu.sqlite3'}", jwt_secret=TEST_JWT_SECRET),
+                   **(marker.kwargs if marker else {}))
 
 
 @pytest.fixture
-def kefu_services(io_loop, kefu_config):
+def kefu_services(io_loop, kefu_config, request):
     from bus.local import LocalBus
     from desk.accounts import Accounts
+    from handlers.wechat import WebhookSettings
     from server import Services
     from store import open_store
     from tests.unit.fakes import FakeDesk
+    from wechat.client import WeChatClient
 
+    marker = request.node.get_closest_marker("services")
+    fields = dict(marker.kwargs if marker else {})
     store = open_store(kefu_config.store)
     io_loop.run_sync(store.open)
-    bus = LocalBus()
+    bus = fields.pop("bus", None) or LocalBus()
     accounts = Accounts(store, bus, secret=kefu_config.jwt_secret, token_lifetime=kefu_config.token_lifetime)
 
     async def seed() -> None:
@@ -64,8 +73,12 @@ def kefu_services(io_loop, kefu_config):
                                         "roles": roles})
 
     io_loop.run_sync(seed)
+    webhook = WebhookSettings(token=kefu_config.wechat_token, appid=kefu_config.wechat_appid, cipher=None,
+                              max_skew=kefu_config.wechat_max_skew, mode=kefu_config.webhook_mode)
+    # The WeChat client is never called here (the desk is a fake); it only fills its field.
+    wechat = WeChatClient(kefu_config.wechat_appid, kefu_config.wechat_secret, api_base="http://127.0.0.1:9")
     services = Services(config=kefu_config, store=store, bus=bus, accounts=accounts, desk=FakeDesk(),
-                        wechat_client=None)
+                        wechat=wechat, webhook=webhook, **fields)
     yield services
     io_loop.run_sync(store.close)
 
@@ -81,10 +94,10 @@ def make_console_app(services: Any, **settings: Any) -> tornado.web.Application:
         routes.extend(module.default_handlers(services))
     check_handler_access(routes)
     return tornado.web.Application(
-        routes, default_handler_class=JSONNotFoundHandler, default_handler_args={"services": services},
+        routes, default_handler_class=JSONNotFoundHandler,
         websocket_max_message_size=server.WEBSOCKET_MAX_MESSAGE_BYTES,
         websocket_ping_interval=server.WEBSOCKET_PING_INTERVAL_SECS,
-        websocket_ping_timeout=server.WEBSOCKET_PING_TIMEOUT_SECS, services=services, **settings)
+        websocket_ping_timeout=server.WEBSOCKET_PING_TIMEOUT_SECS, **settings)
 
 
 @pytest.fixture
@@ -154,7 +167,3 @@ def ws_hello(ws_connect, login):
         return client, (json.loads(message) if message is not None else None)
     return hello
 
-
-def with_config(services: Any, **changes: Any) -> None:
-    """Replace fields of the (frozen) config of running services."""
-    services.config = replace(services.config, **changes)

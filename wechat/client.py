@@ -99,7 +99,8 @@ class WeChatClient:
     async def _fetch_token(self, stale: str | None) -> str:
         self.token_fetches += 1
         if self.use_stable_token:
-            body = {"grant_type": "client_credential", "appid": self.appid, "secret": self._secret}
+            body: dict[str, str | bool] = {"grant_type": "client_credential", "appid": self.appid,
+                                           "secret": self._secret}
             data = await self._with_busy_retry(lambda: self._post_json("cgi-bin/stable_token", body))
             if stale is not None and data.get("access_token") == stale:
                 # The stable token WeChat keeps is the one it just refused: ask for a new one.

@@ -74,27 +74,29 @@ async def test_healthz_ok_and_failing(api_fetch, kefu_services):
     status, body, _ = await api_fetch("/healthz")
     assert status == 200 and body == {"status": "ok", "store": "ok"}
 
-    async def redis_down() -> bool:
-        raise ConnectionError("redis down")
-
-    kefu_services.extras["redis_ping"] = redis_down
-    status, body, _ = await api_fetch("/healthz")
-    assert status == 503 and body["redis"] == "failing" and body["store"] == "ok"
-
     async def store_down() -> bool:
         return False
 
-    kefu_services.extras.pop("redis_ping")
     kefu_services.store.ping = store_down
     status, body, _ = await api_fetch("/healthz")
     assert status == 503 and body == {"status": "failing", "store": "failing"}
 
 
+async def redis_down() -> bool:
+    raise ConnectionError("redis down")
+
+
+@pytest.mark.gen_test
+@pytest.mark.services(redis_ping=redis_down)
+async def test_healthz_failing_when_redis_is_down(api_fetch):
+    status, body, _ = await api_fetch("/healthz")
+    assert status == 503 and body["redis"] == "failing" and body["store"] == "ok"
+
+
 @pytest.mark.gen_test
 async def test_metrics_text_from_the_apps_own_registry(api_fetch, ws_hello, kefu_services):
     await ws_hello("alice")
-    metrics = Metrics()
-    kefu_services.extras["metrics"] = metrics
+    metrics = kefu_services.metrics
     metrics.message_in()
     metrics.wechat_api_error(45047)
     metrics.observe_routing(0.002)

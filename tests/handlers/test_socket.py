@@ -8,8 +8,8 @@ import pytest
 import tornado.httpclient
 import tornado.websocket
 
+from bus.local import LocalBus
 from desk.connection import ConnectionSettings
-from tests.conftest import with_config
 
 
 async def read_json(client) -> dict | None:
@@ -22,20 +22,20 @@ async def user_id(kefu_services, username: str) -> str:
 
 
 @pytest.mark.gen_test
-async def test_foreign_origin_is_refused_403(ws_connect, http_port, kefu_services):
+@pytest.mark.kefu(allowed_origins=("https://console.example",))
+async def test_foreign_origin_is_refused_403(ws_connect, http_port):
     with pytest.raises(tornado.httpclient.HTTPClientError) as info:
         await ws_connect(origin="https://evil.example")
     assert info.value.code == 403
     client = await ws_connect(origin=f"http://127.0.0.1:{http_port}")  # own origin
     client.close()
-    with_config(kefu_services, allowed_origins=("https://console.example",))
-    client = await ws_connect(origin="https://console.example")
+    client = await ws_connect(origin="https://console.example")  # --allowed-origin
     client.close()
 
 
 @pytest.mark.gen_test
+@pytest.mark.services(connection_settings=ConnectionSettings(hello_timeout_secs=0.05))
 async def test_hello_timeout_closes_4001(ws_connect, kefu_services):
-    kefu_services.extras["connection_settings"] = ConnectionSettings(hello_timeout_secs=0.05)
     client = await ws_connect()
     assert await client.read_message() is None
     assert client.close_code == 4001
@@ -66,8 +66,8 @@ async def test_invalid_json_and_unknown_type_keep_the_socket(ws_hello):
 
 
 @pytest.mark.gen_test
+@pytest.mark.services(connection_settings=ConnectionSettings(rate_per_sec=0.001, rate_burst=3))
 async def test_rate_limit_over_the_socket(ws_hello, kefu_services):
-    kefu_services.extras["connection_settings"] = ConnectionSettings(rate_per_sec=0.001, rate_burst=3)
     client, _ = await ws_hello("alice")
     for i in range(5):
         client.write_message(json.dumps({"type": "ping", "id": i}))
@@ -119,11 +119,9 @@ async def test_seq_increases_across_reconnects_and_resume_replays(ws_hello, kefu
 
 
 @pytest.mark.gen_test
+@pytest.mark.services(bus=LocalBus(max_events=2))
 async def test_resume_past_retention_gets_resync(ws_hello, kefu_services):
-    from bus.local import LocalBus
-
-    kefu_services.bus = bus = LocalBus(max_events=2)
-    kefu_services.accounts.bus = bus
+    bus = kefu_services.bus
     alice = await user_id(kefu_services, "alice")
     for i in range(5):
         await bus.publish([alice], "message", {"i": i})
@@ -134,8 +132,8 @@ async def test_resume_past_retention_gets_resync(ws_hello, kefu_services):
 
 
 @pytest.mark.gen_test
+@pytest.mark.services(connection_settings=ConnectionSettings(outbound_max_frames=20))
 async def test_slow_consumer_is_cut_off_4009_while_others_get_events(ws_hello, kefu_services):
-    kefu_services.extras["connection_settings"] = ConnectionSettings(outbound_max_frames=20)
     bus = kefu_services.bus
     alice, bob = await user_id(kefu_services, "alice"), await user_id(kefu_services, "bob")
     slow, _ = await ws_hello("alice")  # never reads again: its TCP buffers fill, then our queue

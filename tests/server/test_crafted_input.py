@@ -161,7 +161,7 @@ def webhook_bodies(draw: Any) -> str:
 
 def test_signed_webhooks_never_make_a_500(io_loop, api, kefu, caplog) -> None:
     caplog.set_level(logging.WARNING)
-    token = kefu.extras["wechat_token"]
+    token = kefu.webhook.token
     serials = itertools.count(880_000)
 
     @SETTINGS
@@ -197,7 +197,7 @@ def test_signed_webhooks_never_make_a_500(io_loop, api, kefu, caplog) -> None:
 ])
 def test_the_issues_webhooks_are_refused_400_in_one_warning(io_loop, api, kefu, caplog, body, reason) -> None:
     caplog.set_level(logging.WARNING)
-    query = signed_query(kefu.extras["wechat_token"], "issue")
+    query = signed_query(kefu.webhook.token, "issue")
     status, answer = run(io_loop, lambda: api(f"/wechat?{query}", "POST", body.encode()))
     assert status == 400 and reason in answer
     assert run(io_loop, lambda: kefu.store.get_inbound("880101")) is None

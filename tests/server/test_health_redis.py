@@ -16,7 +16,8 @@ def kefu(io_loop, kefu_config, redis_server):
 
     async def stop() -> None:
         await services.desk.stop()
-        await services.extras["redis"].aclose()
+        assert services.redis is not None
+        await services.redis.aclose()
         await services.store.close()
 
     io_loop.run_sync(stop)

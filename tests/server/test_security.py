@@ -34,7 +34,7 @@ def text_xml(openid: str, msg_id: str, content: str = "你好") -> str:
 @pytest.fixture
 def post(api, kefu):
     """POST a signed webhook; ``nonce``/``timestamp`` fixed to replay a signed pair."""
-    token = kefu.extras["wechat_token"]
+    token = kefu.webhook.token
 
     async def do(xml: str, nonce: str | None = None, timestamp: str | None = None,
                  safe: bool = False) -> tuple[int, str]:
@@ -43,7 +43,7 @@ def post(api, kefu):
         args = {"signature": sign(token, stamp, nonce), "timestamp": stamp, "nonce": nonce, "openid": "o"}
         body = xml
         if safe:
-            cipher = MessageCipher(token, AES_KEY, kefu.extras["wechat_appid"])
+            cipher = MessageCipher(token, AES_KEY, kefu.webhook.appid)
             encrypt = cipher.encrypt(xml)
             args.update(encrypt_type="aes", msg_signature=msg_signature(token, stamp, nonce, encrypt))
             body = f"<xml><ToUserName><![CDATA[gh_kefu]]></ToUserName><Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>"
@@ -195,7 +195,7 @@ async def test_no_answer_names_tornado_in_its_server_header(http_server, base_ur
 
 @pytest.mark.gen_test(timeout=60)
 async def test_a_10_mb_webhook_is_413_and_nothing_is_stored(kefu, base_url, api) -> None:
-    token = kefu.extras["wechat_token"]
+    token = kefu.webhook.token
     stamp, nonce = str(int(time.time())), "big"
     query = urlencode({"signature": sign(token, stamp, nonce), "timestamp": stamp, "nonce": nonce})
     body = text_xml("o-huge", "7501", "x" * (10 * 1024 * 1024)).encode()

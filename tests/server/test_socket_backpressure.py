@@ -61,8 +61,8 @@ async def test_monitor_sends_a_bounded_transcript_once_per_socket(kefu, console,
 @pytest.mark.gen_test(timeout=60)
 async def test_a_socket_that_never_reads_is_closed_4009_and_freed_while_others_go_on(
         kefu, console, customer, api) -> None:
-    settings = ConnectionSettings()
-    kefu.extras["connection_settings"] = settings  # the defaults, stated: this is what ships
+    settings = kefu.connection_settings
+    assert settings == ConnectionSettings()  # the defaults, stated: this is what ships
     alice, session_id = await _long_session(kefu, console, customer, MONITOR_MAX_MESSAGES)
     watcher = await console("admin")  # another monitor of the same session, reading
     await watcher.ok("monitor", session_id=session_id)

@@ -39,7 +39,7 @@ def text_xml(openid: str, msg_id: str, content: str = "你好", create_time: int
 
 @pytest.fixture
 def post(api, kefu):
-    token = kefu.extras["wechat_token"]
+    token = kefu.webhook.token
 
     async def do(body: str | bytes, timestamp: int | None = None, good_signature: bool = True,
                  safe: bool = False, **extra: str) -> tuple[int, str]:
@@ -48,7 +48,7 @@ def post(api, kefu):
         args = {"signature": sign(token, stamp, nonce) if good_signature else "0" * 40,
                 "timestamp": stamp, "nonce": nonce, "openid": "o"}
         if safe:
-            cipher = MessageCipher(token, AES_KEY, kefu.extras["wechat_appid"])
+            cipher = MessageCipher(token, AES_KEY, kefu.webhook.appid)
             encrypt = cipher.encrypt(body if isinstance(body, str) else body.decode())
             args.update(encrypt_type="aes", msg_signature=msg_signature(token, stamp, nonce, encrypt))
             body = f"<xml><ToUserName><![CDATA[gh_kefu]]></ToUserName><Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>"
@@ -70,7 +70,7 @@ async def customer_texts(store, openid: str) -> list[str]:
 
 @pytest.mark.gen_test
 async def test_url_verification(api, kefu) -> None:
-    token = kefu.extras["wechat_token"]
+    token = kefu.webhook.token
     query = urlencode({"signature": sign(token, "1410685589", "abc"), "timestamp": "1410685589",
                        "nonce": "abc", "echostr": "hello-echo"})
     assert await api(f"/wechat?{query}") == (200, "hello-echo")
@@ -213,7 +213,7 @@ async def _reopen(config):
 @pytest.mark.gen_test
 async def test_encrypted_passive_reply_round_trip(kefu) -> None:
     # Safe mode replies are encrypted with the account's key and signed.
-    cipher = MessageCipher(kefu.extras["wechat_token"], AES_KEY, kefu.extras["wechat_appid"])
+    cipher = MessageCipher(kefu.webhook.token, AES_KEY, kefu.webhook.appid)
     envelope = cipher.encrypt_message("<xml><Content><![CDATA[x]]></Content></xml>", "nonce", 1700000000)
     _, fields = parse_xml(envelope)
     assert cipher.decrypt_message(envelope, fields["MsgSignature"], fields["TimeStamp"], fields["Nonce"]) \

@@ -134,3 +134,13 @@ async def test_the_page_names_its_customers_and_serves_their_avatars(http_server
     assert missing.code == 404
     bad = await post_json(base_url, "/simulator/api/send", {"openid": "o_page", "nickname": "x" * 100, "text": "a"})
     assert bad.code == 400 and wechat_platform.customers["o_page"].nickname == "张三"
+
+
+@pytest.mark.gen_test
+async def test_an_unsupported_method_is_405_on_every_simulator_route(http_server, base_url):
+    # OPTIONS once reached a handler attribute named ``options`` that held its route settings:
+    # a dict called as a method, so a 500.
+    for path in ("/simulator", "/simulator/api/send", "/simulator/api/replies", "/simulator/media/m1",
+                 "/simulator/avatar/a1"):
+        resp = await AsyncHTTPClient().fetch(base_url + path, method="OPTIONS", raise_error=False)
+        assert resp.code == 405, path

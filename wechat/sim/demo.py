@@ -42,7 +42,7 @@ class DemoSimulator:
             self.platform, self.sender, prefix=PAGE_PREFIX, menu=self.menu
         )
 
-    async def start(self, services: Any = None) -> None:
+    async def start(self) -> None:
         """Nothing to start: the platform is in memory and the sender connects on demand."""
 
     async def stop(self) -> None:

@@ -46,10 +46,12 @@ class _SimHandler(tornado.web.RequestHandler):
 
     access = "public"
 
-    def initialize(self, platform: WeChatPlatform, sender: WebhookSender, **kwargs: Any) -> None:
+    def _take(self, platform: WeChatPlatform, sender: WebhookSender) -> None:
         self.platform = platform
         self.sender = sender
-        self.options = kwargs
+
+    # As Tornado types it: a subclass's initialize takes its route's own settings too.
+    initialize: Callable[..., None] = _take
 
     def check_xsrf_cookie(self) -> None:
         # JSON-only endpoints: a cross-site form cannot send application/json without a CORS
@@ -66,16 +68,23 @@ class _SimHandler(tornado.web.RequestHandler):
 
 
 class SimulatorPageHandler(_SimHandler):
+    # Its own names: a handler attribute called ``options`` would hide Tornado's OPTIONS method.
+    def initialize(self, platform: WeChatPlatform, sender: WebhookSender,
+                   env: jinja2.Environment, prefix: str, menu: Sequence[tuple[str, str]]) -> None:
+        super().initialize(platform, sender)
+        self.env = env
+        self.prefix = prefix
+        self.menu = menu
+
     def get(self) -> None:
-        env: jinja2.Environment = self.options["env"]
         config = {
-            "prefix": self.options["prefix"],
-            "menu": [{"key": key, "label": label} for key, label in self.options["menu"]],
+            "prefix": self.prefix,
+            "menu": [{"key": key, "label": label} for key, label in self.menu],
             "account": self.platform.account_id,
             "safe_mode": self.sender.safe_mode,
         }
         self.set_header("Content-Type", "text/html; charset=utf-8")
-        self.finish(env.get_template("simulator.html").render(config=config, prefix=self.options["prefix"]))
+        self.finish(self.env.get_template("simulator.html").render(config=config, prefix=self.prefix))
 
 
 class SimulatorSendHandler(_SimHandler):
