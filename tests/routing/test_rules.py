@@ -212,6 +212,28 @@ def test_an_agent_freed_after_its_cool_down_takes_the_stranded_session() -> None
     assert offers(out) == [("s1", "a1")]
 
 
+def test_a_cool_down_that_ends_while_the_session_is_offered_elsewhere_still_counts() -> None:
+    import json
+
+    from routing import RoutingEngine
+
+    d = Driver(EngineSettings(offer_cooldown_secs=10))
+    d(ConfigureQueue(skill="billing", offer_timeout_secs=20))
+    login(d, "a1", now=0)
+    login(d, "a2", now=1)
+    request(d, "s1", 2)
+    d(OfferRejected(session_id="s1", agent_id="a1", now=3))  # a1 cools down until 13
+    assert offers(d.decisions)[-1] == ("s1", "a2")
+    # The desk asks for the next deadline after every event (which drops stale timers), and
+    # snapshots while s1 is offered (which keeps only live ones).
+    d.engine.next_deadline()
+    restored = RoutingEngine.restore(json.loads(json.dumps(d.engine.snapshot())))
+    for engine in (d.engine, restored):
+        engine.apply(OfferRejected(session_id="s1", agent_id="a2", now=5))  # a2 cools down until 15
+        assert engine.next_deadline() == 13
+        assert offers(engine.apply(Tick(now=13))) == [("s1", "a1")]
+
+
 def test_missed_offers_still_set_the_only_agent_away() -> None:
     d = Driver(EngineSettings(missed_offers_before_away=3))
     d(ConfigureQueue(skill="billing", offer_timeout_secs=20))
