@@ -1123,6 +1123,10 @@ class RoutingEngine:
                         chosen, via = found, other
                 if chosen is not None and chosen is not primary:
                     notes.append(P("overflowed", skill=session.skill, waited_s=self._now - session.waiting_since, via=via))
+            if chosen is not None and chosen[2] and self._last_resort_waits(session, chosen[0]):
+                # Looked at again later in this settle pass (its explanation is made then).
+                self._dirty_sessions[session.session_id] = announce or self._dirty_sessions.get(session.session_id, False)
+                return
             if chosen is not None:
                 agent = chosen[0]
                 if via != session.skill or len([c for c in candidates if c.verdict == "chosen"]) > 1:
@@ -1164,6 +1168,18 @@ class RoutingEngine:
                     explanation=session.explanation,
                 )
             )
+
+    def _last_resort_waits(self, session: SessionState, agent: AgentState) -> bool:
+        """Whether offering ``session`` to ``agent``, who excluded it and whose cool-down has
+        ended, must wait until the rest of this settle pass is done.
+
+        A last resort is only right once it is known that nobody else can take the session: an
+        agent changed in this pass (e.g. given another session a moment ago, with seats left) is
+        not back in the indexes yet, so _pick cannot have seen it.
+        """
+        if self._dirty_agents:
+            return True
+        return False
 
     @staticmethod
     def _demoted(session: SessionState, candidate: Candidate) -> Candidate:

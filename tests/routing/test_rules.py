@@ -234,6 +234,22 @@ def test_a_cool_down_that_ends_while_the_session_is_offered_elsewhere_still_coun
         assert offers(engine.apply(Tick(now=13))) == [("s1", "a1")]
 
 
+def test_an_agent_given_one_session_in_a_pass_is_preferred_to_a_last_resort_for_the_next() -> None:
+    d = Driver(EngineSettings(offer_cooldown_secs=5))
+    login(d, "a1")
+    login(d, "a3", capacity=2)
+    request(d, "s1", 1)
+    d(OfferRejected(session_id="s1", agent_id="a1", now=2))
+    request(d, "s2", 3)
+    d(OfferRejected(session_id="s2", agent_id="a1", now=4))
+    assert offers(d.decisions)[-1] == ("s2", "a3")
+    login(d, "a2", now=5, capacity=2)
+    # a3 goes away: s1 and s2 are routed in one pass. a2 takes s1 and still has a seat for s2,
+    # so a1 (whose cool-downs have ended) is not the last resort for s2.
+    out = d(PresenceChanged(agent_id="a3", status="away", now=10))
+    assert offers(out) == [("s1", "a2"), ("s2", "a2")]
+
+
 def test_missed_offers_still_set_the_only_agent_away() -> None:
     d = Driver(EngineSettings(missed_offers_before_away=3))
     d(ConfigureQueue(skill="billing", offer_timeout_secs=20))
