@@ -1175,11 +1175,32 @@ class RoutingEngine:
 
         A last resort is only right once it is known that nobody else can take the session: an
         agent changed in this pass (e.g. given another session a moment ago, with seats left) is
-        not back in the indexes yet, so _pick cannot have seen it.
+        not back in the indexes yet, so _pick cannot have seen it. And queue order holds for last
+        resorts too: if the agent may take a session ahead of this one (one it excluded whose
+        cool-down has also ended, or one it never refused), that one is routed first.
         """
         if self._dirty_agents:
             return True
-        return False
+        agent_id = agent.agent_id
+        sessions = self._sessions
+        now = self._now
+
+        def may_take(session_id: str) -> bool:
+            return not sessions[session_id].cooling(agent_id, now)
+
+        first: tuple[int, float, int] = session.key
+        ahead: str | None = None
+        for skill in agent.skills:
+            queues = [self._queues.get(skill)]
+            queues += [self._overflowed.get(source) for source in self._overflow_sources.get(skill, ())]
+            for queue in queues:
+                hit = queue.first(may_take) if queue is not None and queue.size else None
+                if hit is not None and (-hit[0], hit[1], hit[2]) < first:
+                    first, ahead = (-hit[0], hit[1], hit[2]), hit[3]
+        if ahead is None:
+            return False
+        self._dirty_sessions.setdefault(ahead, False)
+        return True
 
     @staticmethod
     def _demoted(session: SessionState, candidate: Candidate) -> Candidate:

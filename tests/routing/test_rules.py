@@ -250,6 +250,28 @@ def test_an_agent_given_one_session_in_a_pass_is_preferred_to_a_last_resort_for_
     assert offers(out) == [("s1", "a2"), ("s2", "a2")]
 
 
+def test_last_resort_offers_follow_queue_order() -> None:
+    d = Driver()  # cool-down: the queue's offer timeout at the time of the refusal
+    d(ConfigureQueue(skill="billing", offer_timeout_secs=40, now=0))
+    login(d, "a3")
+    request(d, "s1", 0)
+    d(OfferRejected(session_id="s1", agent_id="a3", now=0))  # a3 cools down for s1 until 40
+    d(ConfigureQueue(skill="billing", offer_timeout_secs=30, now=0))
+    login(d, "a1", capacity=2)
+    d(OfferRejected(session_id="s1", agent_id="a1", now=0))  # a1 cools down for s1 until 30
+    d(ConfigureQueue(skill="billing", offer_timeout_secs=20, now=10))
+    request(d, "s2", 10)
+    d(OfferRejected(session_id="s2", agent_id="a1", now=10))  # a1 cools down for s2 until 30
+    assert offers(d.decisions)[-1] == ("s2", "a3")  # until 30
+    request(d, "s0", 21)
+    accept(d, "s0", "a1", 21)  # a1 has one seat left
+    # At 30 s2's offer to a3 times out and a1's cool-downs for s1 and s2 end: a1 is the last
+    # resort for both, and s1 came first.
+    out = d(Tick(now=30))
+    assert offers(out) == [("s1", "a1")]
+    assert d.engine.session("s2")["state"] == "queued"
+
+
 def test_missed_offers_still_set_the_only_agent_away() -> None:
     d = Driver(EngineSettings(missed_offers_before_away=3))
     d(ConfigureQueue(skill="billing", offer_timeout_secs=20))
