@@ -241,7 +241,10 @@ class EngineState:
         if kind == T_OVERFLOW:
             return session.state in (QUEUED, OFFERED) and not session.overflowed and session.overflow_at == when
         if kind == T_COOLDOWN:
-            # While offered to someone else nothing is due: if that offer fails, it is routed anew.
-            return session.state == QUEUED and when in session.cooldown.values()
+            # Still live while offered to someone else (firing then does nothing): if that offer
+            # fails the session waits again and the excluded agent's cool-down must still end.
+            # A timer found dead is dropped for good (next_deadline, snapshots), so liveness must
+            # not come back when the state does.
+            return session.state in (QUEUED, OFFERED) and when in session.cooldown.values()
         # Still live while offered: if the offer fails the session is diverted at once.
         return session.state in (QUEUED, OFFERED) and session.max_wait_at == when

@@ -380,6 +380,10 @@ class Matcher(EngineState):
                         chosen, via = found, other
                 if chosen is not None and chosen is not primary:
                     notes.append(P("overflowed", skill=session.skill, waited_s=self._now - session.waiting_since, via=via))
+            if chosen is not None and chosen[2] and self._last_resort_waits(session, chosen[0]):
+                # Looked at again later in this settle pass (its explanation is made then).
+                self._dirty_sessions[session.session_id] = announce or self._dirty_sessions.get(session.session_id, False)
+                return
             if chosen is not None:
                 agent = chosen[0]
                 if via != session.skill or len([c for c in candidates if c.verdict == "chosen"]) > 1:
@@ -421,6 +425,39 @@ class Matcher(EngineState):
                     explanation=session.explanation,
                 )
             )
+
+    def _last_resort_waits(self, session: SessionState, agent: AgentState) -> bool:
+        """Whether offering ``session`` to ``agent``, who excluded it and whose cool-down has
+        ended, must wait until the rest of this settle pass is done.
+
+        A last resort is only right once it is known that nobody else can take the session: an
+        agent changed in this pass (e.g. given another session a moment ago, with seats left) is
+        not back in the indexes yet, so _pick cannot have seen it. And queue order holds for last
+        resorts too: if the agent may take a session ahead of this one (one it excluded whose
+        cool-down has also ended, or one it never refused), that one is routed first.
+        """
+        if self._dirty_agents:
+            return True
+        agent_id = agent.agent_id
+        sessions = self._sessions
+        now = self._now
+
+        def may_take(session_id: str) -> bool:
+            return not sessions[session_id].cooling(agent_id, now)
+
+        first: tuple[int, float, int] = session.key
+        ahead: str | None = None
+        for skill in agent.skills:
+            queues = [self._queues.get(skill)]
+            queues += [self._overflowed.get(source) for source in self._overflow_sources.get(skill, ())]
+            for queue in queues:
+                hit = queue.first(may_take) if queue is not None and queue.size else None
+                if hit is not None and (-hit[0], hit[1], hit[2]) < first:
+                    first, ahead = (-hit[0], hit[1], hit[2]), hit[3]
+        if ahead is None:
+            return False
+        self._dirty_sessions.setdefault(ahead, False)
+        return True
 
     def _best_for(self, agent: AgentState) -> tuple[SessionState, str, str] | None:
         """The waiting session this agent should take next: (session, index skill, how)."""

@@ -212,6 +212,66 @@ def test_an_agent_freed_after_its_cool_down_takes_the_stranded_session() -> None
     assert offers(out) == [("s1", "a1")]
 
 
+def test_a_cool_down_that_ends_while_the_session_is_offered_elsewhere_still_counts() -> None:
+    import json
+
+    from routing import RoutingEngine
+
+    d = Driver(EngineSettings(offer_cooldown_secs=10))
+    d(ConfigureQueue(skill="billing", offer_timeout_secs=20))
+    login(d, "a1", now=0)
+    login(d, "a2", now=1)
+    request(d, "s1", 2)
+    d(OfferRejected(session_id="s1", agent_id="a1", now=3))  # a1 cools down until 13
+    assert offers(d.decisions)[-1] == ("s1", "a2")
+    # The desk asks for the next deadline after every event (which drops stale timers), and
+    # snapshots while s1 is offered (which keeps only live ones).
+    d.engine.next_deadline()
+    restored = RoutingEngine.restore(json.loads(json.dumps(d.engine.snapshot())))
+    for engine in (d.engine, restored):
+        engine.apply(OfferRejected(session_id="s1", agent_id="a2", now=5))  # a2 cools down until 15
+        assert engine.next_deadline() == 13
+        assert offers(engine.apply(Tick(now=13))) == [("s1", "a1")]
+
+
+def test_an_agent_given_one_session_in_a_pass_is_preferred_to_a_last_resort_for_the_next() -> None:
+    d = Driver(EngineSettings(offer_cooldown_secs=5))
+    login(d, "a1")
+    login(d, "a3", capacity=2)
+    request(d, "s1", 1)
+    d(OfferRejected(session_id="s1", agent_id="a1", now=2))
+    request(d, "s2", 3)
+    d(OfferRejected(session_id="s2", agent_id="a1", now=4))
+    assert offers(d.decisions)[-1] == ("s2", "a3")
+    login(d, "a2", now=5, capacity=2)
+    # a3 goes away: s1 and s2 are routed in one pass. a2 takes s1 and still has a seat for s2,
+    # so a1 (whose cool-downs have ended) is not the last resort for s2.
+    out = d(PresenceChanged(agent_id="a3", status="away", now=10))
+    assert offers(out) == [("s1", "a2"), ("s2", "a2")]
+
+
+def test_last_resort_offers_follow_queue_order() -> None:
+    d = Driver()  # cool-down: the queue's offer timeout at the time of the refusal
+    d(ConfigureQueue(skill="billing", offer_timeout_secs=40, now=0))
+    login(d, "a3")
+    request(d, "s1", 0)
+    d(OfferRejected(session_id="s1", agent_id="a3", now=0))  # a3 cools down for s1 until 40
+    d(ConfigureQueue(skill="billing", offer_timeout_secs=30, now=0))
+    login(d, "a1", capacity=2)
+    d(OfferRejected(session_id="s1", agent_id="a1", now=0))  # a1 cools down for s1 until 30
+    d(ConfigureQueue(skill="billing", offer_timeout_secs=20, now=10))
+    request(d, "s2", 10)
+    d(OfferRejected(session_id="s2", agent_id="a1", now=10))  # a1 cools down for s2 until 30
+    assert offers(d.decisions)[-1] == ("s2", "a3")  # until 30
+    request(d, "s0", 21)
+    accept(d, "s0", "a1", 21)  # a1 has one seat left
+    # At 30 s2's offer to a3 times out and a1's cool-downs for s1 and s2 end: a1 is the last
+    # resort for both, and s1 came first.
+    out = d(Tick(now=30))
+    assert offers(out) == [("s1", "a1")]
+    assert d.engine.session("s2")["state"] == "queued"
+
+
 def test_missed_offers_still_set_the_only_agent_away() -> None:
     d = Driver(EngineSettings(missed_offers_before_away=3))
     d(ConfigureQueue(skill="billing", offer_timeout_secs=20))

@@ -11,6 +11,7 @@ the same state.
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 from hypothesis import HealthCheck, settings
@@ -325,8 +326,9 @@ class RoutingMachine(RuleBasedStateMachine):
         self.engine.agent_stats(self.now)
 
 
+# A longer search on demand: KEFU_STATEFUL_EXAMPLES=2000 (with --hypothesis-seed=N to vary it).
 RoutingMachine.TestCase.settings = settings(
-    max_examples=60,
+    max_examples=int(os.environ.get("KEFU_STATEFUL_EXAMPLES", "60")),
     stateful_step_count=40,
     deadline=None,
     database=None,
