@@ -29,6 +29,7 @@ from desk.profiles import CustomerProfiles
 from desk.reads import Reads
 from desk.replies import Replies
 from desk.routing_driver import RoutingDriver
+from desk.settings import Settings
 from desk.supervision import MONITOR_MAX_MESSAGES, Supervision, Wall
 from desk.views import SessionViews
 from desk.watchers import Watchers
@@ -79,10 +80,12 @@ class Desk:
                                    self.replies.system_reply)
         self.access = AccessPolicy(store, clock)  # who reads which customers: every read asks it
         self.catalogue = Catalogue(store, config.default_skill)
+        # Settings as data: features declare theirs (SettingSpec) and listen for changes.
+        self.settings = Settings(store, now)
         self.parts = DeskParts(store=store, config=config, clock=now, routing=self.routing,
                                lifecycle=self.lifecycle, audience=self.audience, views=views, lookups=lookups,
                                access=self.access, watchers=self.watchers, catalogue=self.catalogue,
-                               replies=self.replies, wall=wall)
+                               replies=self.replies, settings=self.settings, wall=wall)
         self.profiles = CustomerProfiles(store, wechat, self._profile_arrived, clock)
         self.pipeline = InboundPipeline(store, self.routing, self.lifecycle, self.audience, views, self.profiles,
                                         config, metrics)
@@ -101,6 +104,7 @@ class Desk:
     # -- start / stop ----------------------------------------------------------------------------
     async def start(self) -> None:
         await self.lifecycle.start(await self.catalogue.skill_names())
+        await self.settings.apply_all()  # the engine and the desk begin from the stored settings
         self.bus.on_user_gone(self._user_gone)
         self.bus.on_user_back(self._user_back)
         self.accounts.on_user_disabled(self.agent_disabled)

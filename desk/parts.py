@@ -13,6 +13,7 @@ from desk.lifecycle import Lifecycle
 from desk.lookups import Lookups
 from desk.replies import Replies
 from desk.routing_driver import RoutingDriver
+from desk.settings import Settings
 from desk.views import SessionViews
 from desk.watchers import Watchers
 
@@ -31,4 +32,5 @@ class DeskParts:
     watchers: Watchers
     catalogue: Catalogue
     replies: Replies
+    settings: Settings
     wall: Any  # desk.supervision.Wall

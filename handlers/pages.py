@@ -1,4 +1,4 @@
-"""The consoles' HTML shells: login (``/``), the agent workbench and the supervisor wall.
+"""The consoles' HTML shells: login (``/``), the agent workbench, the supervisor wall and the admin console.
 
 The pages are public and carry no data: the browser keeps the token in sessionStorage and gets
 everything over ``/api/`` and ``/ws``. Each shell is a Jinja2 template (autoescaped) that links
@@ -23,6 +23,9 @@ if TYPE_CHECKING:
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
+# The admin console's section modules (static/js/admin/<name>.js; sections.js lists them in order).
+ADMIN_SECTIONS = ("sections", "overview")
+
 # Every ES module the consoles import, by bare name -> file under static/. The import map in
 # base.html maps each name to its versioned URL, so an import never goes stale in a cache.
 MODULES = {
@@ -40,6 +43,8 @@ MODULES = {
         "transfer", "close", "shortcuts", "events")},
     "kefu/supervisor": "js/supervisor.js",
     **{f"kefu/supervisor/{panel}": f"js/supervisor/{panel}.js" for panel in ("wall", "monitor", "explain")},
+    "kefu/admin": "js/admin.js",
+    **{f"kefu/admin/{section}": f"js/admin/{section}.js" for section in ADMIN_SECTIONS},
     "kefu/chart": "js/chart.js",
     "kefu/messages": "js/messages.js",
     "kefu/lang/zh-CN": "i18n/zh-CN.js",
@@ -130,10 +135,18 @@ class SupervisorPage(PageHandler):
     preload = PageHandler.preload + ("kefu/socket", "kefu/chart", "kefu/lang/zh-CN")
 
 
+class AdminPage(PageHandler):
+    access = PUBLIC
+    template = "admin.html"
+    page = "admin"
+    preload = PageHandler.preload + ("kefu/guard", "kefu/admin/sections", "kefu/lang/zh-CN")
+
+
 def default_handlers(services: Services) -> list[tuple[str, type, dict[str, Any]]]:
     args = {"jinja": _environment()}
     return [
         (r"/", LoginPage, args),
         (r"/agent/?", AgentPage, args),
         (r"/supervisor/?", SupervisorPage, args),
+        (r"/admin/?", AdminPage, args),
     ]

@@ -7,24 +7,25 @@ import { api, auth, logout, setUnauthorizedHandler, ApiError } from "kefu/api";
 import { setupChrome } from "kefu/ui";
 
 // Who each console is for; anyone else signed in is sent to their own console.
-const CONSOLE_ROLES = { agent: ["agent"], supervisor: ["supervisor", "admin", "qa"] };
+const CONSOLE_ROLES = { agent: ["agent"], supervisor: ["supervisor", "admin", "qa"], admin: ["admin", "supervisor", "qa"] };
 // The socket's close codes for a token that is no longer good (docs/protocol.md).
 const SIGNED_OUT_CLOSE_CODES = new Set([4001, 4010]);
 // Long enough to read "signed out" before the login page replaces the console.
 const SIGNED_OUT_NOTICE_MS = 2500;
 
-/** The console a user belongs on ("/agent", "/supervisor"), or null for a user with neither. */
+/** The console a user belongs on ("/agent", "/supervisor", "/admin"), or null for a user with
+ * none: supervisors watch the wall; admins and QA start in the admin console (settings; the
+ * transcripts QA reviews); an agent with no other role works at the agent workbench. */
 export function roleHome(user) {
   const roles = (user && user.roles) || [];
-  if (roles.includes("supervisor") || roles.includes("admin") || roles.includes("qa")) {
-    if (roles.includes("agent") && !roles.includes("supervisor") && !roles.includes("admin")) return "/agent";
-    return "/supervisor";
-  }
-  if (roles.includes("agent")) return "/agent";
+  if (roles.includes("supervisor")) return "/supervisor";
+  if (roles.includes("admin")) return "/admin";
+  if (roles.includes("agent")) return "/agent"; // an agent who also does QA works first
+  if (roles.includes("qa")) return "/admin";
   return null;
 }
 
-/** The signed-in user of a console page ("agent" or "supervisor") and their token. Not signed in:
+/** The signed-in user of a console page ("agent", "supervisor" or "admin") and their token. Not signed in:
  * to the login page (and the module stops here). Signed in without a role for this console: to
  * their own. */
 export function requireSignIn(page) {
@@ -44,18 +45,7 @@ export function requireSignIn(page) {
 /** A console's exits: the account tools (logout closes the socket first), a 401 from /api/, and
  * the socket refusing the token. */
 export function guardConsole(socket, user) {
-  setUnauthorizedHandler(() => {
-    auth.clear();
-    location.replace("/");
-  });
-  setupChrome({
-    user,
-    onLogout: async () => {
-      socket.close();
-      await logout();
-      location.replace("/");
-    },
-  });
+  guardPage(user, () => socket.close());
   socket.on("fatal", (code) => {
     if (!SIGNED_OUT_CLOSE_CODES.has(code)) return;
     auth.clear();
@@ -63,6 +53,23 @@ export function guardConsole(socket, user) {
     document.getElementById("conn-banner-text").textContent = t("conn.signed_out");
     document.getElementById("conn-retry").hidden = true;
     setTimeout(() => location.replace("/"), SIGNED_OUT_NOTICE_MS);
+  });
+}
+
+/** A signed-in page's exits without a socket (the admin console): the account tools and a 401
+ * from /api/. ``beforeLogout`` runs first (a console closes its socket there). */
+export function guardPage(user, beforeLogout = () => {}) {
+  setUnauthorizedHandler(() => {
+    auth.clear();
+    location.replace("/");
+  });
+  setupChrome({
+    user,
+    onLogout: async () => {
+      beforeLogout();
+      await logout();
+      location.replace("/");
+    },
   });
 }
 

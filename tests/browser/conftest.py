@@ -35,7 +35,8 @@ SERVER_START_TIMEOUT_SECS = 30
 # Generous: two cores are shared with other test suites.
 EXPECT_TIMEOUT_MS = 15000
 VIEWPORTS = {"1280x800": {"width": 1280, "height": 800}, "1920x1080": {"width": 1920, "height": 1080}}
-DEMO_PASSWORDS = {"alice": "alice123", "bob": "bob123", "super": "super123", "admin": "admin123"}
+DEMO_PASSWORDS = {"alice": "alice123", "bob": "bob123", "carol": "carol123", "super": "super123", "admin": "admin123",
+                  "qa": "qa123456"}
 # Console messages that are not our pages' errors.
 # ERR_INTERNET_DISCONNECTED is what the offline test causes on purpose (resources and the socket).
 IGNORED_CONSOLE = ("net::ERR_INTERNET_DISCONNECTED",)

@@ -1,0 +1,45 @@
+"""Settings as data over HTTP: ``GET``/``PUT /api/settings/{key}`` for every declared setting.
+
+Thin: the desk's `desk.settings.Settings` owns the rules (which keys exist, who may change each,
+validation, versions, the audit entry, applying the change live). ``GET`` answers the value; its
+version is in the ``X-Kefu-Setting-Version`` header and, with the author and time, in
+``GET /api/settings/{key}?meta=1`` (``{"key","value","version","updated_at","updated_by"}``).
+A ``PUT`` body is the value (or, for object-valued settings, the fields to change).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from handlers.base import STAFF, APIHandler
+
+if TYPE_CHECKING:
+    from desk.accounts import Accounts
+    from desk.settings import Settings
+    from server import Services
+
+
+class SettingHandler(APIHandler):
+    # Staff reach the handler; each setting's spec says which roles may change it.
+    access = STAFF
+
+    def initialize(self, accounts: Accounts, settings: Settings) -> None:
+        super().initialize(accounts)
+        self.kefu_settings = settings
+
+    def _answer(self, entry: dict[str, Any]) -> None:
+        self.set_header("X-Kefu-Setting-Version", str(entry["version"]))
+        self.write_json(entry if self.get_query_argument("meta", "") in ("1", "true") else entry["value"])
+
+    async def get(self, key: str) -> None:
+        self._answer(await self.kefu_settings.entry(key))
+
+    async def put(self, key: str) -> None:
+        self.kefu_settings.spec(key)  # an unknown key is a 404 before the body is read
+        body = self.json_body()
+        self._answer(await self.kefu_settings.update(self.current_user, key, body))
+
+
+def default_handlers(services: Services) -> list[tuple[str, type, dict[str, Any]]]:
+    args = {"accounts": services.accounts, "settings": services.desk.settings}
+    return [(r"/api/settings/([a-z_]+)", SettingHandler, args)]

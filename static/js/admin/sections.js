@@ -1,0 +1,12 @@
+// The admin console's sections, in the order of its navigation. A section is a module under
+// static/js/admin/ exporting `render(root, ctx)` (ctx: {user, canEdit}); adding one is a module,
+// its name in handlers/pages.py's import map, and one line here. `roles`: who sees it.
+export const SECTIONS = [
+  { id: "overview", labelKey: "admin.nav.overview", roles: ["admin", "supervisor", "qa"], load: () => import("kefu/admin/overview") },
+];
+
+/** The sections a user may open. */
+export function sectionsFor(user) {
+  const roles = (user && user.roles) || [];
+  return SECTIONS.filter((s) => s.roles.some((r) => roles.includes(r)));
+}
