@@ -8,6 +8,12 @@ from typing import Any
 from desk.commands import CommandRegistry
 from desk.desk import feature_classes
 from desk.errors import DeskError
+from desk.settings import Settings
+
+
+class _NoSettingsStore:
+    async def get_setting(self, key: str, default: Any = None) -> Any:
+        return default
 
 
 class FakeDesk:
@@ -27,6 +33,8 @@ class FakeDesk:
         self.on_welcome: Any = None
         self.closed_connections: list[str] = []
         self.closed_event = asyncio.Event()
+        # The settings service over a store that keeps nothing (no setting is declared here).
+        self.settings = Settings(_NoSettingsStore(), clock=lambda: 0.0)
 
     async def _call(self, name: str, *args: Any, default: Any = None) -> Any:
         self.calls.append((name, args))
