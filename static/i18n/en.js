@@ -447,7 +447,7 @@ export default {
   "customer.edit": "Edit tags and note",
   "customer.tags_label": "Tags (separated by commas)",
   "customer.tags_hint": "Up to 10, each at most 20 characters",
-  "customer.note": "Note",
+  "customer.note": "Customer note",
   "customer.save": "Save",
   "customer.saved": "Customer tags and note saved.",
   "customer.save_failed": "Not saved ({field}): {reason}",

@@ -447,7 +447,7 @@ export default {
   "customer.edit": "编辑标签与备注",
   "customer.tags_label": "标签（用逗号分隔）",
   "customer.tags_hint": "最多 10 个，每个不超过 20 个字",
-  "customer.note": "备注",
+  "customer.note": "客户备注",
   "customer.save": "保存",
   "customer.saved": "已保存客户标签与备注。",
   "customer.save_failed": "未保存（{field}）：{reason}",
