@@ -406,7 +406,12 @@ class Lifecycle:
             await self.notify_customer(session, "transferred")
         elif first_answer:
             await self.notify_customer(session, "assigned", agent=(await self.views.names(agent_id)).get(agent_id))
-        return bundle
+        else:
+            return bundle
+        # The accept's answer reaches the console after the text's events: it carries the reply
+        # budget as it is now (the text used one), not as the bundle sent before it had.
+        current = await self.store.get_session(session_id)
+        return {**bundle, "session": await self.views.public_session(current)} if current is not None else bundle
 
     async def _requeued(self, d: dec.Requeued, outcome: Outcome) -> None:
         session = await self.store.get_session(d.session_id)
