@@ -66,7 +66,9 @@ class AccessPolicy:
 
     # -- questions -------------------------------------------------------------------------------
     async def can_read_customer(self, user: dict[str, Any], openid: str) -> bool:
-        scope = self.scope(user)
+        return await self._in_scope(self.scope(user), openid)
+
+    async def _in_scope(self, scope: frozenset[str] | None, openid: str) -> bool:
         if scope is None:
             return True
         if not scope or not isinstance(openid, str) or not openid:
@@ -111,6 +113,24 @@ class AccessPolicy:
             raise NotFoundError("no such session")
         await self._refused(user, what, session_id=session_id)
         raise Refused("not_your_session", "you may read only the sessions of customers you hold or have served")
+
+    async def check_customer_edit(self, user: dict[str, Any], openid: str) -> None:
+        """Return when ``user`` may change what the desk keeps about customer ``openid`` (tags,
+        note): an agent one they hold or have served, a supervisor one in their scope, an admin
+        anyone. QA reads every customer but changes none (403 ``forbidden``); a refusal for a
+        customer outside the caller's scope is ``not_your_customer``, audited like a read."""
+        roles = roles_of(user)
+        if "admin" in roles:
+            return
+        if "supervisor" in roles:
+            scope = self.supervisor_scope(user)
+        elif "agent" in roles:
+            scope = frozenset({user["id"]})  # a QA role beside it reads more, but edits no more
+        else:
+            raise Forbidden("changing a customer's tags or note needs the role agent, supervisor or admin")
+        if not await self._in_scope(scope, openid):
+            await self._refused(user, "customer_edit", openid=openid)
+            raise Refused("not_your_customer", "you may change only the customers you hold or have served")
 
     def search_filters(self, user: dict[str, Any], filters: dict[str, Any]) -> dict[str, Any]:
         """The filters a session search runs with for ``user``. Agents search no one (they read

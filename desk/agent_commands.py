@@ -25,6 +25,7 @@ class AgentCommands:
         self.lookups = parts.lookups
         self.catalogue = parts.catalogue
         self.clock = parts.clock
+        self.texts = parts.texts
 
     async def welcome(self, user: dict[str, Any]) -> dict[str, Any]:
         sessions = []
@@ -101,5 +102,7 @@ class AgentCommands:
     @command("close", session_id=Str(), wrapup=Str(), note=Str(required=False))
     async def close(self, user: dict[str, Any], session_id: str, wrapup: str, note: str | None = None) -> dict[str, Any]:
         session = await self.lookups.own_session(user, session_id)
+        self.texts.check_wrapup(wrapup)
+        await self.texts.tell(session, "closed")  # before the close: the agent still sees it go out
         await self.lifecycle.close(session, wrapup=wrapup, note=note, reason="closed")
         return {}

@@ -19,6 +19,7 @@ from desk.agent_commands import AgentCommands
 from desk.audience import Audience
 from desk.catalogue import Catalogue
 from desk.commands import CommandRegistry, specs_of
+from desk.customer_records import CustomerRecords
 from desk.housekeeping import Housekeeping
 from desk.inbound import InboundLog
 from desk.lifecycle import Lifecycle
@@ -31,6 +32,7 @@ from desk.replies import Replies
 from desk.routing_driver import RoutingDriver
 from desk.settings import Settings
 from desk.supervision import MONITOR_MAX_MESSAGES, Supervision, Wall
+from desk.texts import SystemTexts
 from desk.views import SessionViews
 from desk.watchers import Watchers
 from wechat.messages import InboundMessage
@@ -76,20 +78,23 @@ class Desk:
         views = SessionViews(store, now)
         lookups = Lookups(store, now)
         self.replies = Replies(store, self.audience, views, lookups, wechat, now, metrics)
-        self.lifecycle = Lifecycle(store, self.routing, self.audience, views, self.watchers, now,
-                                   self.replies.system_reply)
-        self.access = AccessPolicy(store, clock)  # who reads which customers: every read asks it
-        self.catalogue = Catalogue(store, config.default_skill)
+        self.catalogue = Catalogue(store, config.default_skill, wrapup_codes=lambda: self.texts.wrapup_codes())
         # Settings as data: features declare theirs (SettingSpec) and listen for changes.
         self.settings = Settings(store, now)
+        # What the desk tells customers by itself, the wrap-up codes and the keyword rules.
+        self.texts = SystemTexts(self.settings, self.replies.system_reply, self.replies.system_notice,
+                                 self.catalogue.skill_names, self.catalogue.skill_labels)
+        self.lifecycle = Lifecycle(store, self.routing, self.audience, views, self.watchers, now, self.texts.tell)
+        self.access = AccessPolicy(store, clock)  # who reads which customers: every read asks it
         self.parts = DeskParts(store=store, config=config, clock=now, routing=self.routing,
                                lifecycle=self.lifecycle, audience=self.audience, views=views, lookups=lookups,
                                access=self.access, watchers=self.watchers, catalogue=self.catalogue,
-                               replies=self.replies, settings=self.settings, wall=wall)
+                               replies=self.replies, settings=self.settings, texts=self.texts, wall=wall)
         self.profiles = CustomerProfiles(store, wechat, self._profile_arrived, clock)
         self.pipeline = InboundPipeline(store, self.routing, self.lifecycle, self.audience, views, self.profiles,
-                                        config, metrics)
+                                        config, self.texts, metrics)
         self.inbound = InboundLog(store, self.pipeline.process, clock)
+        self.customer_records = CustomerRecords(store, self.access, self.pipeline.profile_arrived, now)
         self.reads = Reads(store, self.access, views, wall.snapshot, now)
         self.features = [make(self.parts) for make in FEATURES]
         self.agents = next(f for f in self.features if isinstance(f, AgentCommands))
@@ -156,6 +161,9 @@ class Desk:
 
     async def get_customer(self, user: dict[str, Any], openid: str) -> dict[str, Any]:
         return await self.reads.get_customer(user, openid)
+
+    async def update_customer(self, user: dict[str, Any], openid: str, body: Any) -> dict[str, Any]:
+        return await self.customer_records.update(user, openid, body)
 
     async def customer_sessions(self, user: dict[str, Any], openid: str) -> dict[str, Any]:
         return await self.reads.customer_sessions(user, openid)

@@ -18,7 +18,8 @@ from __future__ import annotations
 from typing import Any
 
 KINDS = ("transfer", "reassign", "assign")
-# What the customer is told when their conversation moves to someone else.
+# What the customer is told by default when their conversation moves to someone else (the
+# ``transferred`` message of `desk.texts`, which an admin may change).
 CUSTOMER_NOTICE = "您好，您的会话正在转接给其他客服，请稍候，无需重复描述问题。"
 # The engine's reasons a direct offer ended -> the outcome a supervisor or agent is shown.
 OUTCOMES = {"rejected": "declined", "timed_out": "timed_out", "timeout": "timed_out"}

@@ -12,7 +12,6 @@ log = logging.getLogger("kefu.desk")
 IDLE_CHECK_SECS = 15.0
 # Revocations of expired tokens are forgotten about once an hour (240 rounds of 15 s).
 PURGE_EVERY_ROUNDS = 240
-IDLE_NOTICE = "您好，由于长时间未收到您的回复，本次会话已结束。如需帮助，请随时再发消息给我们。"
 
 
 class Housekeeping:
@@ -47,7 +46,7 @@ class Housekeeping:
         for session in await p.store.list_open_sessions():
             last = session.get("last_customer_at") or session.get("accepted_at") or session["created_at"]
             if session["state"] == "assigned" and last < limit:
-                await p.replies.system_reply(session, IDLE_NOTICE)
+                await p.texts.tell(session, "idle_closed")
                 await p.lifecycle.close(session, wrapup="no_response", note=None, reason="idle")
                 closed += 1
         return closed

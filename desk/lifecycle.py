@@ -27,22 +27,16 @@ from desk import handover as ho
 from desk.audience import Audience
 from desk.errors import DeskError, InvalidState, NotFoundError
 from desk.routing_driver import RoutingDriver, raise_if_ignored
+from desk.texts import DIVERT_MESSAGES
 from desk.views import SessionViews
 from routing import decisions as dec
 from routing import events as ev
 
 log = logging.getLogger("kefu.desk.lifecycle")
 
-# What the customer is told when their session is diverted to a leave-message, by reason.
-DIVERT_NOTICES = {
-    "outside_hours": "您好，现在不是人工服务时间。请留言，我们会在工作时间尽快回复您。",
-    "no_agents": "您好，目前暂无客服在线。请留言，我们会尽快回复您。",
-    "max_wait": "抱歉让您久等了。请留言，我们会尽快回复您。",
-}
-DIVERT_NOTICE = "请留言，我们会尽快回复您。"
-
-# notify_customer(session, text): a system message to the customer if WeChat still allows one.
-CustomerNotice = Callable[[dict[str, Any], str], Awaitable[None]]
+# notify_customer(session, message key, **placeholders): the admin's text for that moment
+# (`desk.texts.SystemTexts.tell`), sent if it is not empty and WeChat still allows a message.
+CustomerNotice = Callable[..., Awaitable[None]]
 
 
 class WriteBarrier:
@@ -380,6 +374,7 @@ class Lifecycle:
         handover = session.get("handover")
         changes: dict[str, Any] = {}
         moved = bool(previous and previous != agent_id and session["state"] == "assigned")
+        first_answer = not moved and session["state"] != "assigned"  # not a hand-back to the same agent
         if ho.applies_to(handover, agent_id) and handover.get("to_agent"):  # type: ignore[union-attr]
             if ho.counts_as_transfer(handover) and moved:  # type: ignore[arg-type]
                 changes["transfers"] = [*(session.get("transfers") or []),
@@ -408,8 +403,15 @@ class Lifecycle:
                 "session_id": session_id, "to_agent": agent_id, "kind": handover["kind"], "outcome": "accepted",
                 "reason": None, "to_name": (await self.views.names(agent_id)).get(agent_id)})
         if moved and handover:
-            await self.notify_customer(session, ho.CUSTOMER_NOTICE)
-        return bundle
+            await self.notify_customer(session, "transferred")
+        elif first_answer:
+            await self.notify_customer(session, "assigned", agent=(await self.views.names(agent_id)).get(agent_id))
+        else:
+            return bundle
+        # The accept's answer reaches the console after the text's events: it carries the reply
+        # budget as it is now (the text used one), not as the bundle sent before it had.
+        current = await self.store.get_session(session_id)
+        return {**bundle, "session": await self.views.public_session(current)} if current is not None else bundle
 
     async def _requeued(self, d: dec.Requeued, outcome: Outcome) -> None:
         session = await self.store.get_session(d.session_id)
@@ -429,11 +431,11 @@ class Lifecycle:
         if previous:
             await self.audience.publish([previous], "session_closed", {"session_id": d.session_id, "reason": d.reason})
         if d.reason == "transferred" and "transfers" in changes:
-            await self.notify_customer(session, ho.CUSTOMER_NOTICE)
+            await self.notify_customer(session, "transferred")
 
     async def _diverted(self, d: dec.Divert, outcome: Outcome) -> None:
         session = await self._write_state(d.session_id, "diverted", closed_at=self.clock(), close_reason=d.reason)
-        await self.notify_customer(session, DIVERT_NOTICES.get(d.reason, DIVERT_NOTICE))
+        await self.notify_customer(session, DIVERT_MESSAGES.get(d.reason, "no_agent"))
         self.watchers.session_ended(d.session_id)
 
     async def _transfer_returned(self, d: dec.TransferReturned, outcome: Outcome) -> None:

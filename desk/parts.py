@@ -14,6 +14,7 @@ from desk.lookups import Lookups
 from desk.replies import Replies
 from desk.routing_driver import RoutingDriver
 from desk.settings import Settings
+from desk.texts import SystemTexts
 from desk.views import SessionViews
 from desk.watchers import Watchers
 
@@ -33,4 +34,5 @@ class DeskParts:
     catalogue: Catalogue
     replies: Replies
     settings: Settings
+    texts: SystemTexts
     wall: Any  # desk.supervision.Wall

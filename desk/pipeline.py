@@ -18,6 +18,7 @@ from desk.audience import Audience
 from desk.inbound import Processed
 from desk.lifecycle import Lifecycle
 from desk.routing_driver import RoutingDriver
+from desk.texts import SystemTexts, estimate_wait_min
 from desk.transcripts import inbound_to_message, public_message
 from desk.views import SessionViews, customer_brief
 from store.base import DuplicateError
@@ -52,7 +53,7 @@ Stage = Callable[[InboundWork], Awaitable[Processed | None]]
 
 class InboundPipeline:
     def __init__(self, store: Any, routing: RoutingDriver, lifecycle: Lifecycle, audience: Audience,
-                 views: SessionViews, profiles: Any, config: Any, metrics: Any = None) -> None:
+                 views: SessionViews, profiles: Any, config: Any, texts: SystemTexts, metrics: Any = None) -> None:
         self.store = store
         self.routing = routing
         self.lifecycle = lifecycle
@@ -60,6 +61,7 @@ class InboundPipeline:
         self.views = views
         self.profiles = profiles
         self.config = config
+        self.texts = texts
         self.metrics = metrics
         self.stages: list[Stage] = [self.identify, self.bot, self.choose_skill, self.file_into_open_session,
                                     self.file_into_left_message, self.route]
@@ -145,6 +147,8 @@ class InboundPipeline:
         # Stored now, so the fetch (in the background, never awaited here) has a record to fill.
         self.profiles.notice(customer)
         if message.is_event:
+            if message.event == "subscribe":
+                await self.texts.welcome(work.openid, session)
             if session is None:
                 return Processed(None)
             if message.event == "unsubscribe" and session["state"] in ("queued", "offered"):
@@ -157,6 +161,7 @@ class InboundPipeline:
             session = await self.lifecycle.create_queued(work.openid, work.skill, priority, now)
             await self._record(work, session)
             await self.lifecycle.request(session, customer)
+            await self._tell_queued(session)
             return Processed(session["id"])
         if session["state"] == "queued" and not self.routing.knows(session["id"]):
             # Stored, then the process died before the routing engine heard of it.
@@ -189,14 +194,20 @@ class InboundPipeline:
 
     async def _skill_by_keyword(self, message: InboundMessage) -> str | None:
         """The admin's keyword rules (setting ``keyword_rules``: ``[{"keyword", "skill"}]``, first match wins)."""
-        text = (message.content or message.recognition or "").casefold()
-        if not text:
-            return None
-        for rule in await self.store.get_setting("keyword_rules", []) or []:
-            keyword = str(rule.get("keyword") or "").casefold()
-            if keyword and keyword in text and rule.get("skill"):
-                return str(rule["skill"])
-        return None
+        text = message.content or message.recognition or ""
+        return self.texts.skill_by_keyword(text) if text else None
+
+    async def _tell_queued(self, session: dict[str, Any]) -> None:
+        """A new session that waits (no agent was offered it at once) is told its place in the
+        queue and a rough wait (`desk.texts.estimate_wait_min`, from the engine's queue figures)."""
+        engine = self.routing.engine
+        state = engine.session(session["id"]) if engine is not None else None
+        if not state or state.get("state") != "queued" or not state.get("position"):
+            return
+        stats = engine.queue_stats().get(session["skill"]) or {}  # type: ignore[union-attr]
+        position = int(state["position"])
+        await self.texts.tell(session, "queued", position=position,
+                              wait_min=estimate_wait_min(position, stats.get("average_wait_s")))
 
     async def _record(self, work: InboundWork, session: dict[str, Any]) -> dict | None:
         try:
@@ -205,10 +216,10 @@ class InboundPipeline:
             return None  # reprocessing after a crash: already in the transcript
 
     async def profile_arrived(self, customer: dict[str, Any]) -> None:
-        """WeChat told us who a customer is: every console showing them refreshes (the offer may
-        have gone out before the name came)."""
+        """WeChat told us who a customer is, or an agent changed their tags or note: every console
+        showing them refreshes (the offer may have gone out before the name came)."""
         openid = customer["openid"]
-        data: dict[str, Any] = {"customer": customer_brief(customer, openid)}
+        data: dict[str, Any] = {"customer": {**customer_brief(customer, openid), "note": customer.get("note")}}
         watchers = self.audience.watchers
         targets = set(watchers.queue_subscribers()) if watchers is not None else set()
         session = await self.store.open_session_for_customer(openid)

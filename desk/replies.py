@@ -133,6 +133,31 @@ class Replies:
         current = await self.store.get_session(session["id"]) or session
         await self.audience.session_event(current, "message_status", data)
 
+    async def system_notice(self, openid: str, text: str) -> None:
+        """Tell a customer with no session something (the welcome after a follow) when WeChat
+        allows it: charged to their budget like any reply, delivered in the background, and kept
+        in no transcript (there is none)."""
+        customer = await self.store.get_customer(openid)
+        if customer is None:
+            return
+        budget = ReplyBudget.from_dict(customer.get("budget"))
+        now = self.clock()
+        if not budget.check(now)[0]:
+            return
+        budget.record_send(now)
+        await self.store.update_customer(openid, budget=budget.to_dict())
+        task = asyncio.ensure_future(self._deliver_notice(openid, text))
+        self._sends.add(task)
+        task.add_done_callback(self._sends.discard)
+
+    async def _deliver_notice(self, openid: str, text: str) -> None:
+        try:
+            await self.wechat.send_text(openid, text)
+            if self.metrics is not None:
+                self.metrics.message_out()
+        except Exception as exc:  # nobody waits for it: logged, never raised into a task nobody reads
+            log.warning("system notice not delivered", extra={"fields": {"openid": openid, "error": repr(exc)}})
+
     async def system_reply(self, session: dict[str, Any], text: str) -> None:
         """Tell the customer something (idle close, leave-message) when WeChat still allows it."""
         customer = await self.store.get_customer(session["openid"]) or {}

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import inspect
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
@@ -42,7 +43,8 @@ Listener = Callable[[Any, Any], Awaitable[None]]
 @dataclass(frozen=True)
 class SettingSpec:
     """One setting: ``validate(value, current)`` returns the value to keep (``current`` lets a
-    partial update keep the fields it leaves out) or raises ``ValidationError``."""
+    partial update keep the fields it leaves out) or raises ``ValidationError``; it may be a
+    coroutine function when checking needs the store."""
 
     key: str
     default: Callable[[], Any]
@@ -122,6 +124,8 @@ class Settings:
         async with self._lock:
             current = await self.entry(key)
             kept = spec.validate(value, copy.deepcopy(current["value"]))
+            if inspect.isawaitable(kept):  # a validator that asks the store (a skill that must exist)
+                kept = await kept
             if kept == current["value"]:
                 return current
             envelope = {"value": kept, "version": int(current["version"]) + 1,

@@ -90,6 +90,11 @@ class CustomerHandler(_DeskHandler):
     async def get(self, openid: str) -> None:
         self.write_json(await self.desk.get_customer(self.current_user, openid))
 
+    async def patch(self, openid: str) -> None:
+        """Tags and note (`desk.customer_records`): who may and what is valid, the desk decides."""
+        await self.desk.update_customer(self.current_user, openid, self.json_body())
+        self.write_json(await self.desk.get_customer(self.current_user, openid))
+
 
 class CustomerSessionsHandler(_DeskHandler):
     access = AUTHENTICATED

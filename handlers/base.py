@@ -139,14 +139,19 @@ class APIHandler(BaseHandler):
         self.set_header("X-Content-Type-Options", "nosniff")
 
     def json_body(self) -> dict[str, Any]:
+        body = self.json_value()
+        if not isinstance(body, dict):
+            raise APIError(400, "invalid_json", "the body must be a JSON object")
+        return body
+
+    def json_value(self) -> Any:
+        """The body as any JSON value (a setting may be a list); 400 ``invalid_json`` otherwise."""
         try:
             body = parse_json(self.request.body or b"null")
         except InvalidJSON as exc:
             log.warning("invalid json body", extra={"fields": {"path": self.request.path, "reason": exc.reason,
                                                               "bytes": len(self.request.body)}})
             raise APIError(400, "invalid_json", f"the body is not valid JSON ({exc.reason})") from None
-        if not isinstance(body, dict):
-            raise APIError(400, "invalid_json", "the body must be a JSON object")
         return body
 
     def get_json_argument(self, body: dict[str, Any], name: str, kind: type, required: bool = True) -> Any:

@@ -4,7 +4,8 @@ Thin: the desk's `desk.settings.Settings` owns the rules (which keys exist, who 
 validation, versions, the audit entry, applying the change live). ``GET`` answers the value; its
 version is in the ``X-Kefu-Setting-Version`` header and, with the author and time, in
 ``GET /api/settings/{key}?meta=1`` (``{"key","value","version","updated_at","updated_by"}``).
-A ``PUT`` body is the value (or, for object-valued settings, the fields to change).
+A ``PUT`` body is the value (or, for object-valued settings, the fields to change); it may be any
+JSON value (``keyword_rules`` is a list), which the setting's validator checks.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ class SettingHandler(APIHandler):
 
     async def put(self, key: str) -> None:
         self.kefu_settings.spec(key)  # an unknown key is a 404 before the body is read
-        body = self.json_body()
+        body = self.json_value()  # the setting's validator checks its shape (an object, a list...)
         self._answer(await self.kefu_settings.update(self.current_user, key, body))
 
 

@@ -313,9 +313,11 @@ async def test_presence_changes_reach_every_tab_and_supervisor_changes_reach_the
 
 
 @pytest.mark.gen_test(timeout=30)
-async def test_skill_comes_from_the_menu_then_keyword_rules_then_the_default(console, customer, kefu) -> None:
-    await kefu.store.set_setting("keyword_rules", [{"keyword": "贷款", "skill": "loans"},
-                                                   {"keyword": "Card", "skill": "cards"}])
+async def test_skill_comes_from_the_menu_then_keyword_rules_then_the_default(console, customer, api, login) -> None:
+    admin, _ = await login("admin")
+    status, rules = await api("/api/settings/keyword_rules", "PUT", [{"keyword": "贷款", "skill": "loans"},
+                                                                    {"keyword": "Card", "skill": "cards"}], token=admin)
+    assert status == 200 and len(rules) == 2, rules
     alice = await console("alice")  # general, loans
     bob = await console("bob")  # general, cards
     await alice.ok("presence", status="available")

@@ -31,6 +31,7 @@ class FakeDesk:
         self.answers: dict[str, Any] = {}
         self.gates: dict[str, asyncio.Event] = {}
         self.on_welcome: Any = None
+        self.settings: Any = None  # handlers/settings.py is routed with it; no test here reads a setting
         self.closed_connections: list[str] = []
         self.closed_event = asyncio.Event()
         # The settings service over a store that keeps nothing (no setting is declared here).
@@ -207,6 +208,7 @@ class MemorySessions:
         self.customers: dict[str, dict[str, Any]] = {}
         self.users: dict[str, dict[str, Any]] = {}
         self.settings: dict[str, Any] = {}
+        self.audit: list[dict[str, Any]] = []
         self.state_writes: list[tuple[str, str]] = []  # (session id, state) in the order written
         self.hold_writes: asyncio.Event | None = None
         self.holding = 0  # writes waiting for hold_writes
@@ -278,6 +280,13 @@ class MemorySessions:
 
     async def get_setting(self, key: str, default: Any = None) -> Any:
         return self.settings.get(key, default)
+
+    async def set_setting(self, key: str, value: Any) -> None:
+        self.settings[key] = value
+
+    async def add_audit(self, data: dict[str, Any]) -> dict[str, Any]:
+        self.audit.append(data)
+        return data
 
 
 class RecordingBus:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from desk.audience import Audience
-from desk.lifecycle import DIVERT_NOTICES, Lifecycle
+from desk.lifecycle import Lifecycle
 from desk.views import SessionViews
 from routing import decisions as dec
 from tests.unit.fakes import MemorySessions, RecordingBus
@@ -96,8 +96,8 @@ class Env:
     def clock(self) -> float:
         return self.now
 
-    async def notify(self, session: dict, text: str) -> None:
-        self.notices.append((session["id"], text))
+    async def notify(self, session: dict, key: str, **values: Any) -> None:
+        self.notices.append((session["id"], key))
 
     async def session(self, state: str = "queued", **fields: Any) -> str:
         s = await self.lifecycle.create_queued("o1", "general", 0, self.now)
@@ -186,7 +186,7 @@ async def test_diverted_becomes_a_left_message_and_the_customer_is_told(env):
     sid = await env.session()
     await env.decide(dec.Divert(session_id=sid, skill="general", reason="no_agents", explanation=WHY))
     assert env.store.state_writes == [(sid, "diverted")]
-    assert env.notices == [(sid, DIVERT_NOTICES["no_agents"])] and env.watchers.ended == [sid]
+    assert env.notices == [(sid, "no_agent")] and env.watchers.ended == [sid]
 
 
 @pytest.mark.gen_test

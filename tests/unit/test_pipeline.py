@@ -8,9 +8,13 @@ from types import SimpleNamespace
 import pytest
 
 from desk.pipeline import InboundPipeline, InboundWork
+from desk.settings import Settings
+from desk.texts import SystemTexts
 from tests.unit.fakes import MemorySessions
 from tests.unit.test_lifecycle import Env
 from wechat.messages import InboundMessage
+
+ADMIN = {"id": "u-admin", "roles": ["admin"]}
 
 
 class Profiles:
@@ -31,8 +35,22 @@ class PipelineEnv(Env):
         super().__init__()
         self.profiles = Profiles()
         config = SimpleNamespace(default_skill="general", idle_timeout=600.0)
+        self.texts = SystemTexts(Settings(self.store, self.clock), self.notify_text, self.notify_openid,
+                                 self.skill_names, self.skill_labels)
         self.pipeline = InboundPipeline(self.store, self.routing, self.lifecycle, self.lifecycle.audience,  # type: ignore[arg-type]
-                                        self.lifecycle.views, self.profiles, config)
+                                        self.lifecycle.views, self.profiles, config, self.texts)
+
+    async def notify_text(self, session: dict, text: str) -> None:
+        self.notices.append((session["id"], text))
+
+    async def notify_openid(self, openid: str, text: str) -> None:
+        self.notices.append((openid, text))
+
+    async def skill_names(self) -> list[str]:
+        return ["general", "loans", "cards"]
+
+    async def skill_labels(self) -> dict[str, str]:
+        return {"general": "综合咨询", "loans": "贷款业务", "cards": "信用卡"}
 
 
 @pytest.fixture
@@ -48,7 +66,7 @@ def test_the_stages_run_in_the_designed_order(env):
 
 @pytest.mark.gen_test
 async def test_choose_skill_keyword_rule_else_default(env):
-    env.store.settings["keyword_rules"] = [{"keyword": "贷款", "skill": "loans"}]
+    await env.texts.settings.update(ADMIN, "keyword_rules", [{"keyword": "贷款", "skill": "loans"}])
     work = InboundWork("k1", text("我想办贷款"), 100.0)
     await env.pipeline.identify(work)
     assert await env.pipeline.choose_skill(work) is None and work.skill == "loans"
@@ -61,7 +79,7 @@ async def test_choose_skill_keyword_rule_else_default(env):
 @pytest.mark.gen_test
 async def test_the_menu_choice_wins_over_keywords(env):
     env.store.customers["o1"] = {"openid": "o1", "last_skill": "cards"}
-    env.store.settings["keyword_rules"] = [{"keyword": "贷款", "skill": "loans"}]
+    await env.texts.settings.update(ADMIN, "keyword_rules", [{"keyword": "贷款", "skill": "loans"}])
     work = InboundWork("k1", text("贷款"), 100.0)
     await env.pipeline.identify(work)
     await env.pipeline.choose_skill(work)

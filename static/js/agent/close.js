@@ -1,6 +1,6 @@
 // Closing a session: the dialog with a wrap-up code and a note. Also how a wrap-up code reads
 // (the customer panel and past sessions show them too).
-import { t, has } from "kefu/i18n";
+import { t, has, lang } from "kefu/i18n";
 import { el, clear, toast, openDialog, showFormError, byId as $ } from "kefu/ui";
 import { failureText } from "kefu/messages";
 
@@ -9,9 +9,17 @@ function wrapupCode(w) {
   return typeof w === "string" ? w : w.code || w.name || w.id;
 }
 
+// An admin's label is a text or one per language ({"zh-CN": …, "en": …}).
+function labelText(label) {
+  if (typeof label === "string") return label;
+  if (label && typeof label === "object") return label[lang()] || label["zh-CN"] || label.en || "";
+  return "";
+}
+
 export function wrapupLabel(wrapups, code) {
   const found = wrapups.find((w) => wrapupCode(w) === code);
-  if (found && typeof found === "object" && (found.label || found.name)) return found.label || found.name;
+  const label = found && typeof found === "object" ? labelText(found.label) || found.name : "";
+  if (label) return label;
   return has(`wrapup.${code}`) ? t(`wrapup.${code}`) : code;
 }
 

@@ -1,8 +1,9 @@
-// The customer panel: who the customer on screen is (WeChat's profile, the desk's facts and tags)
-// and their past sessions, each opening read-only in the history dialog.
+// The customer panel: who the customer on screen is (WeChat's profile, the desk's facts, tags and
+// note, which the agent edits here: PATCH /api/customers/{openid}) and their past sessions, each
+// opening read-only in the history dialog.
 import { t } from "kefu/i18n";
 import { api } from "kefu/api";
-import { el, clear, fmtDateTime, customerName, customerAvatar, skillLabel, openDialog, byId as $ } from "kefu/ui";
+import { el, clear, fmtDateTime, customerName, customerAvatar, skillLabel, openDialog, showFormError, toast, byId as $ } from "kefu/ui";
 import { Transcript, MessageView, failureText } from "kefu/messages";
 import { wrapupLabel } from "kefu/agent/close";
 
@@ -41,6 +42,10 @@ export function createCustomerPanel(desk) {
     const tagList = c.tags || [];
     if (!tagList.length) tags.append(el("li", { class: "muted small", text: t("customer.no_tags") }));
     for (const tag of tagList) tags.append(el("li", { class: "tag", text: typeof tag === "string" ? tag : tag.name || tag.label || "" }));
+    const note = $("customer-note");
+    note.textContent = c.note || "";
+    note.hidden = !c.note;
+    if (editing !== openid) closeEditor();
     const hist = $("history");
     clear(hist);
     const past = (info.history || []).filter((h) => String(h.id) !== String(session.id));
@@ -53,6 +58,66 @@ export function createCustomerPanel(desk) {
       hist.append(el("li", {}, btn));
     }
   }
+
+  // -- editing the tags and the note ---------------------------------------------------------
+  let editing = null; // the openid whose editor is open
+
+  function closeEditor() {
+    editing = null;
+    $("customer-form").hidden = true;
+    $("customer-edit").hidden = false;
+  }
+
+  function current() {
+    const entry = desk.sessions.active();
+    if (!entry) return null;
+    const openid = openidOf(entry.session);
+    const info = state.customers.get(openid) || {};
+    return { openid, c: { ...(entry.session.customer || {}), ...(info.customer || {}) } };
+  }
+
+  $("customer-edit").addEventListener("click", () => {
+    const now = current();
+    if (!now) return;
+    editing = now.openid;
+    $("customer-tags-input").value = (now.c.tags || []).join(", ");
+    $("customer-note-input").value = now.c.note || "";
+    showFormError("customer-error", "");
+    $("customer-edit").hidden = true;
+    $("customer-form").hidden = false;
+    $("customer-tags-input").focus();
+  });
+  $("customer-cancel").addEventListener("click", () => {
+    closeEditor();
+    $("customer-edit").focus();
+  });
+  $("customer-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const openid = editing;
+    if (!openid) return;
+    const tags = $("customer-tags-input").value.split(/[,，、]/).map((x) => x.trim()).filter(Boolean);
+    const body = { tags, note: $("customer-note-input").value };
+    const save = $("customer-save");
+    save.disabled = true;
+    try {
+      const record = await api(`/api/customers/${encodeURIComponent(openid)}`, { method: "PATCH", body });
+      const info = state.customers.get(openid) || {};
+      state.customers.set(openid, { ...info, customer: { ...(info.customer || {}), ...record } });
+      closeEditor();
+      toast(t("customer.saved"), "success");
+      const entry = desk.sessions.active();
+      if (entry) render(entry.session);
+      $("customer-edit").focus();
+    } catch (exc) {
+      // The server names the field (tags[2], note): say which, in the reader's words.
+      const field = /^(tags|note)/.exec((exc && exc.message) || "");
+      const where = field ? t(field[1] === "note" ? "customer.note" : "customer.tags") : "";
+      showFormError("customer-error", t("customer.save_failed", { field: where, reason: failureText(exc) }));
+      (field && field[1] === "note" ? $("customer-note-input") : $("customer-tags-input")).focus();
+    } finally {
+      save.disabled = false;
+    }
+  });
 
   async function load(session) {
     const openid = openidOf(session);

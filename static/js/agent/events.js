@@ -110,6 +110,11 @@ export function wireEvents(desk) {
     state.profiles.remember(c);
     const info = state.customers.get(c.openid);
     if (info && info.customer) info.customer = { ...info.customer, nickname: c.nickname, avatar_url: c.avatar_url };
+    // Tags and a note an agent changed (pushed to every console showing the customer).
+    if ("note" in c || "tags" in c) {
+      const known = state.customers.get(c.openid) || {};
+      state.customers.set(c.openid, { ...known, customer: { ...(known.customer || {}), tags: c.tags || [], note: c.note || null } });
+    }
     const shows = (cust, openid) => (openid || (cust || {}).openid) === c.openid;
     // Repaint only what shows this customer (a repaint moves keyboard focus off an offer's buttons).
     if ([...state.offers.values()].some((o) => shows(o.data.customer))) desk.offers.render();
