@@ -31,7 +31,6 @@ class FakeDesk:
         self.answers: dict[str, Any] = {}
         self.gates: dict[str, asyncio.Event] = {}
         self.on_welcome: Any = None
-        self.settings: Any = None  # handlers/settings.py is routed with it; no test here reads a setting
         self.closed_connections: list[str] = []
         self.closed_event = asyncio.Event()
         # The settings service over a store that keeps nothing (no setting is declared here).
