@@ -308,7 +308,7 @@ def canned_user_owner(user_id: str) -> str:
     return f"user:{user_id}"
 
 
-def canned_owner(rec: CannedReplyRecord | CannedFields) -> str:
+def canned_owner(rec: Mapping[str, Any]) -> str:
     """The owner key of a canned reply (ValueError when its scope lacks its team or owner)."""
     scope = rec.get("scope")
     if scope == "public":

@@ -293,22 +293,25 @@ CannedScope = Literal["public", "team", "personal"]
 CANNED_SCOPES: tuple[CannedScope, ...] = get_args(CannedScope)
 
 
-class CannedFields(TypedDict, total=False):
-    """Fields of a canned reply a caller sets (``update_canned``): changing ``scope``,
-    ``team_id`` or ``owner_id`` moves the reply to another owner."""
-
-    shortcut: str
+class _CannedData(TypedDict, total=False):
     title: str
-    text: str
     category: str
-    scope: CannedScope
     team_id: str | None
     owner_id: str | None
     updated_at: float | None
     updated_by: str | None
 
 
-class NewCannedReply(CannedFields, total=False):
+class CannedFields(_CannedData, total=False):
+    """Fields of a canned reply a caller sets (``update_canned``): changing ``scope``,
+    ``team_id`` or ``owner_id`` moves the reply to another owner."""
+
+    shortcut: str
+    text: str
+    scope: CannedScope
+
+
+class NewCannedReply(_CannedData, total=False):
     """What ``create_canned`` takes: ``shortcut``, ``text`` and ``scope`` at least."""
 
     id: str
