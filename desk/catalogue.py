@@ -1,4 +1,4 @@
-"""What the desk offers: the skills (queues), the wrap-up codes and the canned replies."""
+"""What the desk offers: the skills (queues) and the wrap-up codes (canned replies: desk/canned.py)."""
 
 from __future__ import annotations
 
@@ -23,6 +23,3 @@ class Catalogue:
 
     async def skill_names(self) -> list[str]:
         return [s["name"] for s in (await self.skills())["skills"]]
-
-    async def canned_replies(self) -> dict[str, Any]:
-        return {"replies": await self.store.get_setting("canned_replies", [])}

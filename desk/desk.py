@@ -17,6 +17,7 @@ from typing import Any
 from desk.access import AccessPolicy
 from desk.agent_commands import AgentCommands
 from desk.audience import Audience
+from desk.canned import CannedReplies
 from desk.catalogue import Catalogue
 from desk.commands import CommandRegistry, specs_of
 from desk.housekeeping import Housekeeping
@@ -80,6 +81,9 @@ class Desk:
                                    self.replies.system_reply)
         self.access = AccessPolicy(store, clock)  # who reads which customers: every read asks it
         self.catalogue = Catalogue(store, config.default_skill)
+        # Canned replies (快捷回复). Team scope: the teams feature passes its lookups here as
+        # team_ids_of= and supervised_team_ids= (until then nobody is in a team).
+        self.canned = CannedReplies(store, now)
         # Settings as data: features declare theirs (SettingSpec) and listen for changes.
         self.settings = Settings(store, now)
         self.parts = DeskParts(store=store, config=config, clock=now, routing=self.routing,
@@ -105,6 +109,7 @@ class Desk:
     async def start(self) -> None:
         await self.lifecycle.start(await self.catalogue.skill_names())
         await self.settings.apply_all()  # the engine and the desk begin from the stored settings
+        await self.canned.import_legacy()
         self.bus.on_user_gone(self._user_gone)
         self.bus.on_user_back(self._user_back)
         self.accounts.on_user_disabled(self.agent_disabled)
@@ -168,9 +173,6 @@ class Desk:
 
     async def wall_snapshot(self) -> dict[str, Any]:
         return await self.parts.wall.snapshot()
-
-    async def canned_replies(self) -> dict[str, Any]:
-        return await self.catalogue.canned_replies()
 
     async def skills_catalogue(self) -> dict[str, Any]:
         return await self.catalogue.skills()
