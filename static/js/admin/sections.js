@@ -3,6 +3,7 @@
 // its name in handlers/pages.py's import map, and one line here. `roles`: who sees it.
 export const SECTIONS = [
   { id: "overview", labelKey: "admin.nav.overview", roles: ["admin", "supervisor", "qa"], load: () => import("kefu/admin/overview") },
+  { id: "canned", labelKey: "admin.nav.canned", roles: ["admin", "supervisor"], load: () => import("kefu/admin/canned") },
 ];
 
 /** The sections a user may open. */
