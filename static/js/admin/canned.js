@@ -43,11 +43,13 @@ export async function render(root, { user }) {
   const form = el("form", { class: "card admin-canned-form", id: "canned-form", novalidate: true, "aria-labelledby": "canned-form-title" },
     formTitle,
     el("div", { class: "admin-form" },
-      field("canned-f-shortcut", "canned.shortcut", inputs.shortcut, t("canned.shortcut_hint")),
+      field("canned-f-shortcut", "canned.shortcut", inputs.shortcut),
       field("canned-f-title", "canned.title", inputs.title),
       field("canned-f-category", "canned.category", inputs.category),
       field("canned-f-scope", "canned.scope", inputs.scope),
       teamField),
+    // Below the row, not in it: a hint under one field would lift that field's input out of line.
+    el("p", { class: "hint", id: "canned-f-shortcut-hint", text: t("canned.shortcut_hint") }),
     field("canned-f-text", "canned.text", inputs.text, t("canned.placeholders_hint_max", { max: TEXT_MAX_CHARS })),
     categoryList, teamList,
     el("p", { class: "form-error", id: "canned-f-error", role: "alert", hidden: true }),
@@ -57,6 +59,7 @@ export async function render(root, { user }) {
     teamField.hidden = inputs.scope.value !== "team";
   }
   inputs.scope.addEventListener("change", showTeamField);
+  for (const node of Object.values(inputs)) node.addEventListener("input", () => node.removeAttribute("aria-invalid"));
 
   function clearInvalid() {
     for (const node of Object.values(inputs)) node.removeAttribute("aria-invalid");

@@ -101,6 +101,7 @@ export function createCanned(desk) {
   }
 
   $("canned-save").addEventListener("click", openSave);
+  for (const id of Object.values(saveFields)) $(id).addEventListener("input", () => $(id).removeAttribute("aria-invalid"));
   $("canned-save-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const body = { scope: "personal" };
