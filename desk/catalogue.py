@@ -1,4 +1,4 @@
-"""What the desk offers: the skills (queues), the wrap-up codes (owned by `desk.texts`) and the canned replies."""
+"""What the desk offers: the skills (queues) and the wrap-up codes (owned by `desk.texts`; canned replies: desk/canned.py)."""
 
 from __future__ import annotations
 
@@ -35,6 +35,3 @@ class Catalogue:
                 label = label.get("zh-CN") or label.get("en")
             out[s["name"]] = str(label or s["name"])
         return out
-
-    async def canned_replies(self) -> dict[str, Any]:
-        return {"replies": await self.store.get_setting("canned_replies", [])}

@@ -17,6 +17,7 @@ from typing import Any
 from desk.access import AccessPolicy
 from desk.agent_commands import AgentCommands
 from desk.audience import Audience
+from desk.canned import CannedReplies
 from desk.catalogue import Catalogue
 from desk.commands import CommandRegistry, specs_of
 from desk.customer_records import CustomerRecords
@@ -79,6 +80,9 @@ class Desk:
         lookups = Lookups(store, now)
         self.replies = Replies(store, self.audience, views, lookups, wechat, now, metrics)
         self.catalogue = Catalogue(store, config.default_skill, wrapup_codes=lambda: self.texts.wrapup_codes())
+        # Canned replies (快捷回复). Team scope: the teams feature passes its lookups here as
+        # team_ids_of= and supervised_team_ids= (until then nobody is in a team).
+        self.canned = CannedReplies(store, now)
         # Settings as data: features declare theirs (SettingSpec) and listen for changes.
         self.settings = Settings(store, now)
         # What the desk tells customers by itself, the wrap-up codes and the keyword rules.
@@ -110,6 +114,7 @@ class Desk:
     async def start(self) -> None:
         await self.lifecycle.start(await self.catalogue.skill_names())
         await self.settings.apply_all()  # the engine and the desk begin from the stored settings
+        await self.canned.import_legacy()
         self.bus.on_user_gone(self._user_gone)
         self.bus.on_user_back(self._user_back)
         self.accounts.on_user_disabled(self.agent_disabled)
@@ -176,9 +181,6 @@ class Desk:
 
     async def wall_snapshot(self) -> dict[str, Any]:
         return await self.parts.wall.snapshot()
-
-    async def canned_replies(self) -> dict[str, Any]:
-        return await self.catalogue.canned_replies()
 
     async def skills_catalogue(self) -> dict[str, Any]:
         return await self.catalogue.skills()

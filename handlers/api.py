@@ -1,4 +1,4 @@
-"""The console's read API: sessions, customers, queues, agents, audit, canned replies, skills.
+"""The console's read API: sessions, customers, queues, agents, audit, skills.
 
 Thin: parse the query, call the desk (whose `desk.access.AccessPolicy` decides who reads which
 customers, sessions and transcripts), serialise. A desk error
@@ -131,13 +131,6 @@ class AuditHandler(_QueryMixin):
         self.write_json({"entries": entries})
 
 
-class CannedHandler(_DeskHandler):
-    access = AUTHENTICATED
-
-    async def get(self) -> None:
-        self.write_json(await self.desk.canned_replies())
-
-
 class SkillsHandler(_DeskHandler):
     access = AUTHENTICATED
 
@@ -155,6 +148,5 @@ def default_handlers(services: Services) -> list[tuple[str, type, dict[str, Any]
         (r"/api/queues", QueuesHandler, reads),
         (r"/api/agents", AgentsHandler, reads),
         (r"/api/audit", AuditHandler, {"accounts": services.accounts, "store": services.store}),
-        (r"/api/canned", CannedHandler, reads),
         (r"/api/skills", SkillsHandler, reads),
     ]

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
 # The admin console's section modules (static/js/admin/<name>.js; sections.js lists them in order).
-ADMIN_SECTIONS = ("sections", "overview", "texts")
+ADMIN_SECTIONS = ("sections", "overview", "texts", "canned")
 
 # Every ES module the consoles import, by bare name -> file under static/. The import map in
 # base.html maps each name to its versioned URL, so an import never goes stale in a cache.
@@ -37,10 +37,11 @@ MODULES = {
     "kefu/guard": "js/guard.js",
     "kefu/connection": "js/connection.js",
     "kefu/profiles": "js/profiles.js",
+    "kefu/canned": "js/canned.js",
     "kefu/agent": "js/agent.js",
     **{f"kefu/agent/{panel}": f"js/agent/{panel}.js" for panel in (
         "presence", "offers", "sessions", "conversation", "composer", "replies", "customer",
-        "transfer", "close", "shortcuts", "events")},
+        "transfer", "close", "shortcuts", "events", "canned")},
     "kefu/supervisor": "js/supervisor.js",
     **{f"kefu/supervisor/{panel}": f"js/supervisor/{panel}.js" for panel in ("wall", "monitor", "explain")},
     "kefu/admin": "js/admin.js",

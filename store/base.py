@@ -37,11 +37,14 @@ from collections.abc import Iterable, Mapping
 from typing import Any, TypeVar, Unpack, cast
 
 from .records import (
+    CANNED_SCOPES,
     MESSAGE_DIRECTIONS,
     MESSAGE_STATUSES,
     OPEN_STATES,
     SESSION_STATES,
     AuditEntry,
+    CannedFields,
+    CannedReplyRecord,
     CustomerFields,
     CustomerRecord,
     InboundRecord,
@@ -49,6 +52,7 @@ from .records import (
     MessageFields,
     MessageRecord,
     NewAuditEntry,
+    NewCannedReply,
     NewMessage,
     NewSession,
     NewUser,
@@ -289,6 +293,69 @@ def audit_record(data: NewAuditEntry) -> AuditEntry:
     rec["id"] = rec["id"] or new_id()
     rec["ts"] = _now(rec["ts"])
     return cast(AuditEntry, rec)
+
+
+# The owner of a canned reply, as one key: what its shortcut is unique within and what
+# ``list_canned`` selects by. ``public``, ``team:<team_id>`` or ``user:<owner_id>``.
+CANNED_PUBLIC = "public"
+
+
+def canned_team_owner(team_id: str) -> str:
+    return f"team:{team_id}"
+
+
+def canned_user_owner(user_id: str) -> str:
+    return f"user:{user_id}"
+
+
+def canned_owner(rec: Mapping[str, Any]) -> str:
+    """The owner key of a canned reply (ValueError when its scope lacks its team or owner)."""
+    scope = rec.get("scope")
+    if scope == "public":
+        return CANNED_PUBLIC
+    if scope == "team":
+        if not rec.get("team_id"):
+            raise ValueError("a team canned reply needs a team_id")
+        return canned_team_owner(str(rec["team_id"]))
+    if scope == "personal":
+        if not rec.get("owner_id"):
+            raise ValueError("a personal canned reply needs an owner_id")
+        return canned_user_owner(str(rec["owner_id"]))
+    raise ValueError(f"unknown canned reply scope {scope!r}")
+
+
+def canned_shortcut_key(shortcut: str) -> str:
+    """The case-insensitive form of a shortcut under which uniqueness (per owner) is enforced."""
+    return shortcut.casefold()
+
+
+def canned_record(data: NewCannedReply) -> CannedReplyRecord:
+    """Shape of a canned reply. ``shortcut``, ``text`` and a known ``scope`` are required (the
+    desk validates them for people; this guards the store)."""
+    if not data.get("shortcut") or not data.get("text"):
+        raise ValueError("a canned reply needs a shortcut and a text")
+    rec: dict[str, Any] = {
+        "id": None,  # filled below unless the caller gave one
+        "shortcut": None,
+        "title": "",
+        "text": None,
+        "category": "",
+        "scope": None,
+        "team_id": None,
+        "owner_id": None,
+        "created_at": None,
+        "created_by": None,
+        "updated_at": None,
+        "updated_by": None,
+    }
+    rec.update(copy_json(data))
+    rec["id"] = rec["id"] or new_id()
+    rec["created_at"] = _now(rec["created_at"])
+    if rec["scope"] not in CANNED_SCOPES:
+        raise ValueError(f"unknown canned reply scope {rec['scope']!r}")
+    record = cast(CannedReplyRecord, rec)
+    canned_owner(record)
+    return record
 
 
 def check_update(kind: str, fields: F, frozen: tuple[str, ...]) -> F:
@@ -575,6 +642,32 @@ class Store(abc.ABC):
     async def prune_routing_events(self, upto_seq: int) -> int:
         """Delete events with ``seq <= upto_seq`` (covered by a snapshot); returns how many.
         Seqs keep increasing after a prune."""
+
+    # -- canned replies ------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    async def create_canned(self, data: NewCannedReply) -> CannedReplyRecord:
+        """Insert a canned reply (shape: `canned_record`). DuplicateError when its owner (see
+        `canned_owner`) already has that shortcut, compared case-insensitively, or the id exists."""
+
+    @abc.abstractmethod
+    async def get_canned(self, reply_id: str) -> CannedReplyRecord | None:
+        """The canned reply or None."""
+
+    @abc.abstractmethod
+    async def list_canned(self, owners: Iterable[str] | None = None) -> list[CannedReplyRecord]:
+        """The canned replies of the given owner keys (`CANNED_PUBLIC`, `canned_team_owner`,
+        `canned_user_owner`), or every one when ``owners`` is None; by shortcut
+        (case-insensitive), then owner key."""
+
+    @abc.abstractmethod
+    async def update_canned(self, reply_id: str, /, **fields: Unpack[CannedFields]) -> CannedReplyRecord:
+        """Merge ``fields``; NotFound if absent; DuplicateError if the (new) owner already has the
+        (new) shortcut; ValueError if the scope is left without its team or owner."""
+
+    @abc.abstractmethod
+    async def delete_canned(self, reply_id: str) -> CannedReplyRecord:
+        """Delete the canned reply and return it as it was; NotFound if absent."""
 
     # -- settings ------------------------------------------------------------------------------
 

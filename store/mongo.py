@@ -12,7 +12,8 @@ Layout. One collection per record kind; the record's id is the document ``_id`` 
 the key, customers: the openid, routing events: the seq, settings: the key). Keys starting
 with ``_`` are the store's own and are stripped from returned records: ``_n`` (an ObjectId,
 the insertion-order tie-breaker where times are equal), ``_text`` (lowercased message text,
-for search), ``_username_key`` (case-folded username, unique index), ``_expire`` (revoked
+for search), ``_username_key`` (case-folded username, unique index), ``_owner`` and
+``_shortcut_key`` (a canned reply's owner key and case-folded shortcut, unique together), ``_expire`` (revoked
 tokens: a date with a TTL index, so MongoDB forgets a revocation once the token has expired).
 Every query has an index, created (idempotently) in `open()`.
 
@@ -48,6 +49,9 @@ from .base import (
     NotFound,
     Store,
     audit_record,
+    canned_owner,
+    canned_record,
+    canned_shortcut_key,
     check_update,
     customer_record,
     inbound_record,
@@ -60,6 +64,8 @@ from .records import (
     OPEN_STATES,
     SESSION_STATES,
     AuditEntry,
+    CannedFields,
+    CannedReplyRecord,
     CustomerFields,
     CustomerRecord,
     InboundRecord,
@@ -67,6 +73,7 @@ from .records import (
     MessageFields,
     MessageRecord,
     NewAuditEntry,
+    NewCannedReply,
     NewMessage,
     NewSession,
     NewUser,
@@ -161,6 +168,8 @@ class MongoStore(Store):
         await db.audit.create_index([("ts", DESCENDING), ("_n", DESCENDING)], name="ts")
         await db.audit.create_index([("actor_id", ASCENDING), ("ts", DESCENDING)], name="actor")
         await db.audit.create_index([("session_id", ASCENDING), ("ts", DESCENDING)], name="session")
+        await db.canned.create_index([("_owner", ASCENDING), ("_shortcut_key", ASCENDING)],
+                                     name="owner_shortcut", unique=True)
 
     async def close(self) -> None:
         # Every write was acknowledged under the write concern before its await returned:
@@ -491,6 +500,52 @@ class MongoStore(Store):
     async def prune_routing_events(self, upto_seq: int) -> int:
         result = await self.db.routing_events.delete_many({"_id": {"$lte": upto_seq}})
         return result.deleted_count
+
+    # -- canned replies ------------------------------------------------------------------------
+
+    async def create_canned(self, data: NewCannedReply) -> CannedReplyRecord:
+        rec = canned_record(data)
+        owner = canned_owner(rec)
+        try:
+            await self.db.canned.insert_one(
+                dict(rec, _id=rec["id"], _owner=owner, _shortcut_key=canned_shortcut_key(rec["shortcut"])))
+        except DuplicateKeyError as exc:
+            raise DuplicateError(f"shortcut {rec['shortcut']!r} exists for {owner} (or the id exists)") from exc
+        return rec
+
+    async def get_canned(self, reply_id: str) -> CannedReplyRecord | None:
+        return _clean_or_none(await self.db.canned.find_one({"_id": reply_id}))
+
+    async def list_canned(self, owners: Iterable[str] | None = None) -> list[CannedReplyRecord]:
+        query: dict[str, Any] = {}
+        if owners is not None:
+            keys = list(dict.fromkeys(owners))
+            if not keys:
+                return []
+            query["_owner"] = {"$in": keys}
+        docs = await self.db.canned.find(query).sort(
+            [("_shortcut_key", ASCENDING), ("_owner", ASCENDING)]).to_list()
+        return [_clean(d) for d in docs]
+
+    async def update_canned(self, reply_id: str, /, **fields: Unpack[CannedFields]) -> CannedReplyRecord:
+        fields = check_update("canned reply", fields, ("id",))
+        current = await self.db.canned.find_one({"_id": reply_id})
+        if current is None:
+            raise NotFound(f"no canned reply {reply_id!r}")
+        merged = dict(_clean(current), **fields)
+        # The owner and shortcut keys follow the merged record; the unique index refuses a
+        # collision atomically, also against a concurrent writer.
+        extra = {"_owner": canned_owner(merged), "_shortcut_key": canned_shortcut_key(merged["shortcut"])}
+        try:
+            return await self._update("canned", reply_id, fields, "canned reply", extra)
+        except DuplicateKeyError as exc:
+            raise DuplicateError(f"shortcut {merged['shortcut']!r} exists for {extra['_owner']}") from exc
+
+    async def delete_canned(self, reply_id: str) -> CannedReplyRecord:
+        doc = await self.db.canned.find_one_and_delete({"_id": reply_id})
+        if doc is None:
+            raise NotFound(f"no canned reply {reply_id!r}")
+        return _clean(doc)
 
     # -- settings ------------------------------------------------------------------------------
 

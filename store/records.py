@@ -284,3 +284,56 @@ class AuditEntry(TypedDict):
 # and adds an event's ``seq``.
 RoutingEvent = JSONObject
 RoutingSnapshot = JSONObject
+
+
+# -- canned replies (快捷回复) -------------------------------------------------------------------
+
+CannedScope = Literal["public", "team", "personal"]
+# Who a canned reply is for: everyone, one team (``team_id``), or one agent (``owner_id``).
+CANNED_SCOPES: tuple[CannedScope, ...] = get_args(CannedScope)
+
+
+class _CannedData(TypedDict, total=False):
+    title: str
+    category: str
+    team_id: str | None
+    owner_id: str | None
+    updated_at: float | None
+    updated_by: str | None
+
+
+class CannedFields(_CannedData, total=False):
+    """Fields of a canned reply a caller sets (``update_canned``): changing ``scope``,
+    ``team_id`` or ``owner_id`` moves the reply to another owner."""
+
+    shortcut: str
+    text: str
+    scope: CannedScope
+
+
+class NewCannedReply(_CannedData, total=False):
+    """What ``create_canned`` takes: ``shortcut``, ``text`` and ``scope`` at least."""
+
+    id: str
+    shortcut: Required[str]
+    text: Required[str]
+    scope: Required[CannedScope]
+    created_at: float
+    created_by: str | None
+
+
+class CannedReplyRecord(TypedDict):
+    """A canned reply: its shortcut is unique (case-insensitively) among its owner's replies."""
+
+    id: str
+    shortcut: str
+    title: str
+    text: str
+    category: str  # "" when uncategorised
+    scope: CannedScope
+    team_id: str | None  # set for scope "team"
+    owner_id: str | None  # the agent, for scope "personal"
+    created_at: float
+    created_by: str | None
+    updated_at: float | None
+    updated_by: str | None

@@ -16,6 +16,7 @@ import { createOffers } from "kefu/agent/offers";
 import { createSessions } from "kefu/agent/sessions";
 import { createConversation } from "kefu/agent/conversation";
 import { createComposer } from "kefu/agent/composer";
+import { createCanned } from "kefu/agent/canned";
 import { createReplies } from "kefu/agent/replies";
 import { createCustomerPanel } from "kefu/agent/customer";
 import { createTransferDialog } from "kefu/agent/transfer";
@@ -64,6 +65,7 @@ desk.offers = createOffers(desk);
 desk.sessions = createSessions(desk);
 desk.conversation = createConversation(desk);
 desk.composer = createComposer(desk);
+desk.canned = createCanned(desk);
 desk.replies = createReplies(desk);
 desk.customer = createCustomerPanel(desk);
 createTransferDialog(desk);
@@ -83,7 +85,7 @@ async function loadReference() {
     state.skills = skills.value.skills || [];
     state.wrapups = skills.value.wrapup_codes || [];
   }
-  if (canned.status === "fulfilled" && canned.value) state.canned = canned.value.replies || [];
+  if (canned.status === "fulfilled" && canned.value) desk.canned.set(canned.value.replies || []);
   if (agents.status === "fulfilled" && agents.value) state.agents = agents.value.agents || [];
   else state.agents = null;
   desk.conversation.render();

@@ -131,8 +131,20 @@ def _migration_2(conn: sqlite3.Connection, fts: bool) -> None:
     )
 
 
+def _migration_3(conn: sqlite3.Connection, fts: bool) -> None:
+    # Canned replies (快捷回复): a shortcut is unique within its owner's replies ("public",
+    # "team:<id>", "user:<id>"); the unique index is also the index ``list_canned`` reads by.
+    run_script(conn,
+        """
+        CREATE TABLE canned (
+            n INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, owner TEXT NOT NULL,
+            shortcut_key TEXT NOT NULL, doc TEXT NOT NULL, UNIQUE (owner, shortcut_key));
+        """
+    )
+
+
 # Migration n brings the schema from version n-1 to n. Append, never edit.
-MIGRATIONS: list[Callable[[sqlite3.Connection, bool], None]] = [_migration_1, _migration_2]
+MIGRATIONS: list[Callable[[sqlite3.Connection, bool], None]] = [_migration_1, _migration_2, _migration_3]
 
 
 def fts5_trigram_available() -> bool:

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from collections.abc import Iterable
 from typing import Any, Unpack
 
 from ..base import Store, message_record
 from ..records import (
     AuditEntry,
+    CannedFields,
+    CannedReplyRecord,
     CustomerFields,
     CustomerRecord,
     InboundRecord,
@@ -20,6 +23,7 @@ from ..records import (
     MessageFields,
     MessageRecord,
     NewAuditEntry,
+    NewCannedReply,
     NewMessage,
     NewSession,
     NewUser,
@@ -33,6 +37,7 @@ from ..records import (
 )
 from . import customers, inbound, messages, sessions
 from .audit import AuditLog
+from .canned import CannedReplies
 from .reader import Reader
 from .routing_log import RoutingLog
 from .schema import migrate
@@ -69,6 +74,7 @@ class SQLiteStore(Store):
         self._audit = AuditLog(self._writer, self._reader)
         self._routing = RoutingLog(self._writer, self._reader)
         self._settings = Settings(self._writer, self._reader)
+        self._canned = CannedReplies(self._writer, self._reader)
 
     @property
     def commits(self) -> int:
@@ -273,6 +279,23 @@ class SQLiteStore(Store):
 
     async def prune_routing_events(self, upto_seq: int) -> int:
         return await self._routing.prune(upto_seq)
+
+    # -- canned replies ------------------------------------------------------------------------
+
+    async def create_canned(self, data: NewCannedReply) -> CannedReplyRecord:
+        return await self._canned.create(data)
+
+    async def get_canned(self, reply_id: str) -> CannedReplyRecord | None:
+        return await self._canned.get(reply_id)
+
+    async def list_canned(self, owners: Iterable[str] | None = None) -> list[CannedReplyRecord]:
+        return await self._canned.list(owners)
+
+    async def update_canned(self, reply_id: str, /, **fields: Unpack[CannedFields]) -> CannedReplyRecord:
+        return await self._canned.update(reply_id, fields)
+
+    async def delete_canned(self, reply_id: str) -> CannedReplyRecord:
+        return await self._canned.delete(reply_id)
 
     # -- settings ------------------------------------------------------------------------------
 

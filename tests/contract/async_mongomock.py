@@ -51,7 +51,7 @@ class AsyncCollection:
     """pymongo ``AsyncCollection`` look-alike over a mongomock collection."""
 
     _COROUTINES = ("insert_one", "insert_many", "find_one", "update_one", "update_many",
-                   "replace_one", "find_one_and_update", "count_documents", "create_index",
+                   "replace_one", "find_one_and_update", "find_one_and_delete", "count_documents", "create_index",
                    "delete_one", "delete_many", "distinct", "drop")
 
     def __init__(self, collection: mongomock.Collection) -> None:

@@ -44,7 +44,6 @@ async def test_role_gates(api_fetch, login):
         ("/api/queues", [sup, admin], [alice]),
         ("/api/agents", [sup, admin], [alice]),
         ("/api/audit", [admin], [alice, sup]),
-        ("/api/canned", [alice, sup, admin], []),
         ("/api/skills", [alice], []),
     ]:
         for token in allowed:

@@ -35,6 +35,7 @@ class FakeDesk:
         self.closed_event = asyncio.Event()
         # The settings service over a store that keeps nothing (no setting is declared here).
         self.settings = Settings(_NoSettingsStore(), clock=lambda: 0.0)
+        self.canned: Any = object()  # handlers/canned.py is routed with it; its tests run the real app
 
     async def _call(self, name: str, *args: Any, default: Any = None) -> Any:
         self.calls.append((name, args))
@@ -139,9 +140,6 @@ class FakeDesk:
 
     async def agents_snapshot(self) -> Any:
         return await self._call("agents_snapshot", default={"agents": []})
-
-    async def canned_replies(self) -> Any:
-        return await self._call("canned_replies", default={"replies": []})
 
     async def skills_catalogue(self) -> Any:
         return await self._call("skills_catalogue", default={"skills": [], "wrapup_codes": []})

@@ -4,6 +4,7 @@
 export const SECTIONS = [
   { id: "overview", labelKey: "admin.nav.overview", roles: ["admin", "supervisor", "qa"], load: () => import("kefu/admin/overview") },
   { id: "texts", labelKey: "admin.nav.texts", roles: ["admin"], load: () => import("kefu/admin/texts") },
+  { id: "canned", labelKey: "admin.nav.canned", roles: ["admin", "supervisor"], load: () => import("kefu/admin/canned") },
 ];
 
 /** The sections a user may open. */

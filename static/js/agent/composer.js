@@ -1,5 +1,6 @@
 // The composer: Enter sends (never while an input method is composing), drafts kept per session
-// in sessionStorage, and canned replies picked by typing "/" and a shortcut or words of the text.
+// in sessionStorage, and canned replies picked by typing "/" and a shortcut or words of the text
+// (inserted with their placeholders filled in by agent/canned.js).
 import { t } from "kefu/i18n";
 import { el, clear, byId as $ } from "kefu/ui";
 import { budgetState } from "kefu/agent/conversation";
@@ -54,8 +55,7 @@ export function createComposer(desk) {
       closeCanned();
       return;
     }
-    const q = value.slice(1).toLowerCase();
-    cannedItems = state.canned.filter((r) => (r.shortcut || "").toLowerCase().includes(q) || (r.text || "").toLowerCase().includes(q)).slice(0, MAX_CANNED_SHOWN);
+    cannedItems = desk.canned.search(value.slice(1)).slice(0, MAX_CANNED_SHOWN);
     cannedIndex = 0;
     clear(cannedList);
     if (!cannedItems.length) {
@@ -64,6 +64,7 @@ export function createComposer(desk) {
     cannedItems.forEach((r, i) => {
       const item = el("li", { id: `canned-${i}`, role: "option", class: "canned-item", "aria-selected": "false" },
         el("span", { class: "canned-shortcut mono", text: `/${r.shortcut || ""}` }),
+        r.title ? el("strong", { class: "canned-title", text: r.title }) : null,
         el("span", { class: "canned-text", text: r.text || "" }));
       item.addEventListener("mousedown", (ev) => {
         ev.preventDefault();
@@ -88,7 +89,12 @@ export function createComposer(desk) {
   }
 
   function pickCanned(reply) {
-    input.value = reply.text || "";
+    insert(desk.canned.fill(reply));
+  }
+
+  // The composer's text becomes ``text`` (a picked canned reply, placeholders filled in).
+  function insert(text) {
+    input.value = text;
     closeCanned();
     saveDraft();
     input.focus();
@@ -140,5 +146,5 @@ export function createComposer(desk) {
   });
   input.addEventListener("blur", () => setTimeout(closeCanned, CANNED_BLUR_CLOSE_MS));
 
-  return { loadDraft, saveDraft, dropDraft };
+  return { loadDraft, saveDraft, dropDraft, insert };
 }
