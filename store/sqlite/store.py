@@ -22,12 +22,15 @@ from ..records import (
     NewAuditEntry,
     NewMessage,
     NewSession,
+    NewTeam,
     NewUser,
     RoutingEvent,
     RoutingSnapshot,
     SessionFields,
     SessionRecord,
     SessionState,
+    TeamFields,
+    TeamRecord,
     UserFields,
     UserRecord,
 )
@@ -37,6 +40,7 @@ from .reader import Reader
 from .routing_log import RoutingLog
 from .schema import migrate
 from .settings import Settings
+from .teams import Teams
 from .tokens import RevokedTokens
 from .users import Users
 from .writer import Writer
@@ -65,6 +69,7 @@ class SQLiteStore(Store):
         self._sessions = sessions.Sessions(self._writer, self._reader, CACHE_RECORDS)
         self._messages = messages.Messages(self._writer, self._reader)
         self._users = Users(self._writer, self._reader)
+        self._teams = Teams(self._writer, self._reader)
         self._tokens = RevokedTokens(self._writer, self._reader)
         self._audit = AuditLog(self._writer, self._reader)
         self._routing = RoutingLog(self._writer, self._reader)
@@ -236,6 +241,23 @@ class SQLiteStore(Store):
 
     async def update_user(self, user_id: str, /, **fields: Unpack[UserFields]) -> UserRecord:
         return await self._users.update(user_id, fields)
+
+    # -- teams ---------------------------------------------------------------------------------
+
+    async def create_team(self, data: NewTeam) -> TeamRecord:
+        return await self._teams.create(data)
+
+    async def get_team(self, team_id: str) -> TeamRecord | None:
+        return await self._teams.get(team_id)
+
+    async def list_teams(self) -> list[TeamRecord]:
+        return await self._teams.list()
+
+    async def update_team(self, team_id: str, /, **fields: Unpack[TeamFields]) -> TeamRecord:
+        return await self._teams.update(team_id, fields)
+
+    async def delete_team(self, team_id: str) -> None:
+        await self._teams.delete(team_id)
 
     # -- revoked tokens ------------------------------------------------------------------------
 

@@ -410,6 +410,43 @@ async def test_concurrent_duplicate_usernames(store):
     assert sum(isinstance(r, DuplicateError) for r in results) == 3
 
 
+# -- teams -------------------------------------------------------------------------------------
+
+@pytest.mark.gen_test
+async def test_teams(store):
+    a = await store.create_team({"name": "Cards", "supervisors": ["s1"], "members": ["u1", "u2"]})
+    assert a == {"id": a["id"], "name": "Cards", "supervisors": ["s1"], "members": ["u1", "u2"],
+                 "created_at": a["created_at"], "updated_at": None}
+    assert abs(a["created_at"] - time.time()) < 60
+    assert await store.get_team(a["id"]) == a
+    assert await store.get_team("missing") is None
+    with pytest.raises(DuplicateError):  # names are unique whatever their case and spaces
+        await store.create_team({"name": " cARDS "})
+    b = await store.create_team({"name": "accounts"})
+    assert b["supervisors"] == [] and b["members"] == []
+    assert [t["name"] for t in await store.list_teams()] == ["accounts", "Cards"]
+    b2 = await store.update_team(b["id"], members=["u3"], updated_at=T0)
+    assert b2 == {**b, "members": ["u3"], "updated_at": T0}
+    assert await store.get_team(b["id"]) == b2
+    with pytest.raises(DuplicateError):
+        await store.update_team(b["id"], name="cards")
+    assert (await store.get_team(b["id"]))["name"] == "accounts"
+    await store.update_team(b["id"], name="Loans")
+    assert (await store.create_team({"name": "Accounts"}))["name"] == "Accounts"  # name freed
+    with pytest.raises(NotFound):
+        await store.update_team("missing", name="x")
+    with pytest.raises(ValueError):
+        await store.update_team(a["id"], id="other")
+    with pytest.raises(ValueError):
+        await store.create_team({"members": []})
+    await store.delete_team(a["id"])
+    assert await store.get_team(a["id"]) is None
+    with pytest.raises(NotFound):
+        await store.delete_team(a["id"])
+    assert [t["name"] for t in await store.list_teams()] == ["Accounts", "Loans"]
+    assert (await store.create_team({"name": "cards"}))["name"] == "cards"  # a deleted name is free
+
+
 # -- revoked tokens ----------------------------------------------------------------------------
 
 @pytest.mark.gen_test
