@@ -31,6 +31,7 @@ from desk.replies import Replies
 from desk.routing_driver import RoutingDriver
 from desk.settings import Settings
 from desk.supervision import MONITOR_MAX_MESSAGES, Supervision, Wall
+from desk.teams import Teams
 from desk.views import SessionViews
 from desk.watchers import Watchers
 from wechat.messages import InboundMessage
@@ -70,7 +71,7 @@ class Desk:
                                      disconnect_grace=config.disconnect_grace,
                                      observe=metrics.observe_routing if metrics is not None else None)
         wall = Wall(store, self.routing, now)
-        self.watchers = Watchers(self.audience.publish, wall.snapshot)
+        self.watchers = Watchers(self.audience.publish, wall.snapshot, narrow=Wall.narrow)
         self.audience.watchers = self.watchers
         wall.refresh_secs = lambda: self.watchers.refresh_secs
         views = SessionViews(store, now)
@@ -78,14 +79,15 @@ class Desk:
         self.replies = Replies(store, self.audience, views, lookups, wechat, now, metrics)
         self.lifecycle = Lifecycle(store, self.routing, self.audience, views, self.watchers, now,
                                    self.replies.system_reply)
-        self.access = AccessPolicy(store, clock)  # who reads which customers: every read asks it
+        self.teams = Teams(store, now)  # who supervises whom (the access policy's scope)
+        self.access = AccessPolicy(store, clock, self.teams)  # who reads which customers: every read asks it
         self.catalogue = Catalogue(store, config.default_skill)
         # Settings as data: features declare theirs (SettingSpec) and listen for changes.
         self.settings = Settings(store, now)
         self.parts = DeskParts(store=store, config=config, clock=now, routing=self.routing,
                                lifecycle=self.lifecycle, audience=self.audience, views=views, lookups=lookups,
                                access=self.access, watchers=self.watchers, catalogue=self.catalogue,
-                               replies=self.replies, settings=self.settings, wall=wall)
+                               replies=self.replies, settings=self.settings, wall=wall, teams=self.teams)
         self.profiles = CustomerProfiles(store, wechat, self._profile_arrived, clock)
         self.pipeline = InboundPipeline(store, self.routing, self.lifecycle, self.audience, views, self.profiles,
                                         config, metrics)
@@ -103,11 +105,13 @@ class Desk:
 
     # -- start / stop ----------------------------------------------------------------------------
     async def start(self) -> None:
+        await self.teams.load()
         await self.lifecycle.start(await self.catalogue.skill_names())
         await self.settings.apply_all()  # the engine and the desk begin from the stored settings
         self.bus.on_user_gone(self._user_gone)
         self.bus.on_user_back(self._user_back)
         self.accounts.on_user_disabled(self.agent_disabled)
+        self.accounts.on_user_changed(self.lifecycle.agent_changed)
         await self.inbound.recover()
         self.housekeeping.start()
 
@@ -160,11 +164,11 @@ class Desk:
     async def customer_sessions(self, user: dict[str, Any], openid: str) -> dict[str, Any]:
         return await self.reads.customer_sessions(user, openid)
 
-    async def queues_snapshot(self) -> dict[str, Any]:
-        return await self.reads.queues_snapshot()
+    async def queues_snapshot(self, user: dict[str, Any] | None = None) -> dict[str, Any]:
+        return await self.reads.queues_snapshot(user)
 
-    async def agents_snapshot(self) -> dict[str, Any]:
-        return await self.reads.agents_snapshot()
+    async def agents_snapshot(self, user: dict[str, Any] | None = None) -> dict[str, Any]:
+        return await self.reads.agents_snapshot(user)
 
     async def wall_snapshot(self) -> dict[str, Any]:
         return await self.parts.wall.snapshot()

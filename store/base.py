@@ -33,7 +33,7 @@ import hashlib
 import os
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any, TypeVar, Unpack, cast
 
 from .records import (
@@ -455,11 +455,14 @@ class Store(abc.ABC):
     async def search_sessions(self, openid: str | None = None, agent_id: str | None = None,
                               skill: str | None = None, since: float | None = None,
                               until: float | None = None, text: str | None = None,
-                              limit: int = 50, offset: int = 0) -> tuple[int, list[SessionRecord]]:
+                              limit: int = 50, offset: int = 0,
+                              agent_ids: Collection[str] | None = None) -> tuple[int, list[SessionRecord]]:
         """Sessions matching every given criterion, newest first, as ``(total, page)``.
 
         ``agent_id`` matches the current agent or any agent in ``agents``; ``since <= created_at
-        < until``; ``text`` is a case-insensitive substring of any message text in the session.
+        < until``; ``text`` is a case-insensitive substring of any message text in the session;
+        ``agent_ids`` (a team's members) matches a session held by any of them, now or before
+        (an empty collection matches nothing).
         ``total`` counts all matches, ``page`` is ``[offset, offset+limit)`` of them."""
 
     @abc.abstractmethod

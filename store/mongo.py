@@ -35,7 +35,7 @@ import datetime
 import json
 import re
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any, Unpack
 from urllib.parse import unquote, urlsplit
 
@@ -321,12 +321,16 @@ class MongoStore(Store):
     async def search_sessions(self, openid: str | None = None, agent_id: str | None = None,
                               skill: str | None = None, since: float | None = None,
                               until: float | None = None, text: str | None = None,
-                              limit: int = 50, offset: int = 0) -> tuple[int, list[SessionRecord]]:
+                              limit: int = 50, offset: int = 0,
+                              agent_ids: Collection[str] | None = None) -> tuple[int, list[SessionRecord]]:
         query: dict[str, Any] = {}
         if openid is not None:
             query["openid"] = openid
         if agent_id is not None:
             query["$or"] = [{"agent_id": agent_id}, {"agents": agent_id}]
+        if agent_ids is not None:
+            ids = sorted(agent_ids)
+            query.setdefault("$and", []).append({"$or": [{"agent_id": {"$in": ids}}, {"agents": {"$in": ids}}]})
         if skill is not None:
             query["skill"] = skill
         if since is not None or until is not None:

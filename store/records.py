@@ -254,17 +254,20 @@ class UserRecord(TypedDict):
 
 # -- teams ---------------------------------------------------------------------------------------
 
-class TeamFields(TypedDict, total=False):
-    """Fields of a team a caller sets (``update_team``)."""
-
-    name: str
+class _TeamData(TypedDict, total=False):
     supervisors: list[str]  # user ids of the team's supervisors
     members: list[str]  # user ids of the team's agents
     created_at: float
     updated_at: float | None
 
 
-class NewTeam(TeamFields, total=False):
+class TeamFields(_TeamData, total=False):
+    """Fields of a team a caller sets (``update_team``)."""
+
+    name: str
+
+
+class NewTeam(_TeamData, total=False):
     """What ``create_team`` takes: ``name`` and any other field."""
 
     id: str

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from collections.abc import Collection
 from typing import Any, Unpack
 
 from ..base import Store, message_record
@@ -199,8 +200,10 @@ class SQLiteStore(Store):
     async def search_sessions(self, openid: str | None = None, agent_id: str | None = None,
                               skill: str | None = None, since: float | None = None,
                               until: float | None = None, text: str | None = None,
-                              limit: int = 50, offset: int = 0) -> tuple[int, list[SessionRecord]]:
-        return await self._sessions.search(openid, agent_id, skill, since, until, text, limit, offset)
+                              limit: int = 50, offset: int = 0,
+                              agent_ids: Collection[str] | None = None) -> tuple[int, list[SessionRecord]]:
+        return await self._sessions.search(openid, agent_id, skill, since, until, text, limit, offset,
+                                           agent_ids)
 
     async def has_served(self, agent_id: str, openid: str) -> bool:
         return await self._sessions.has_served(agent_id, openid)

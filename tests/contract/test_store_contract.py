@@ -227,6 +227,21 @@ async def test_search_sessions_by_each_criterion(store):
 
 
 @pytest.mark.gen_test
+async def test_search_sessions_by_a_set_of_agents(store):
+    held_by_a = await store.create_session({"openid": "o1", "agent_id": "a", "agents": ["a"], "created_at": T0})
+    passed_on = await store.create_session({"openid": "o2", "agent_id": "c", "agents": ["b", "c"],
+                                            "created_at": T0 + 1})
+    await store.create_session({"openid": "o3", "agent_id": "d", "agents": ["d"], "created_at": T0 + 2})
+    await store.create_session({"openid": "o4", "created_at": T0 + 3})  # queued: held by nobody
+    total, page = await store.search_sessions(agent_ids={"a", "b"})
+    assert total == 2 and [s["id"] for s in page] == [passed_on["id"], held_by_a["id"]]
+    total, page = await store.search_sessions(agent_ids={"a", "b"}, openid="o2")
+    assert total == 1 and page[0]["id"] == passed_on["id"]
+    assert await store.search_sessions(agent_ids=set()) == (0, [])
+    assert (await store.search_sessions(agent_ids={"a"}, agent_id="d"))[0] == 0
+
+
+@pytest.mark.gen_test
 async def test_has_served_knows_every_agent_who_held_a_customer(store):
     first = await store.create_session({"openid": "o1", "skill": "s", "created_at": T0})
     await store.update_session(first["id"], state="assigned", agent_id="a1", agents=["a1"])

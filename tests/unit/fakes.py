@@ -27,6 +27,9 @@ class FakeDesk:
         self.on_welcome: Any = None
         self.closed_connections: list[str] = []
         self.closed_event = asyncio.Event()
+        # The routes of these features are built with them (never called through this double).
+        self.teams: Any = None
+        self.settings: Any = None
 
     async def _call(self, name: str, *args: Any, default: Any = None) -> Any:
         self.calls.append((name, args))
@@ -124,12 +127,12 @@ class FakeDesk:
     async def customer_sessions(self, user: dict[str, Any], openid: str) -> Any:
         return await self._call("customer_sessions", user["id"], openid, default={"sessions": []})
 
-    async def queues_snapshot(self) -> Any:
+    async def queues_snapshot(self, user: dict[str, Any] | None = None) -> Any:
         return await self._call("queues_snapshot", default={"queues": [
             {"skill": "general", "waiting": 2, "longest_wait_s": 7.5, "service_level": 1.0,
              "agents": {"available": 1, "busy": 0, "away": 0, "offline": 0}}]})
 
-    async def agents_snapshot(self) -> Any:
+    async def agents_snapshot(self, user: dict[str, Any] | None = None) -> Any:
         return await self._call("agents_snapshot", default={"agents": []})
 
     async def canned_replies(self) -> Any:
