@@ -85,7 +85,7 @@ class Teams:
         try:
             team = await self.store.create_team({**record, "created_at": self.clock()})
         except DuplicateError:
-            raise Exists(f"a team called {record['name']!r} exists") from None
+            raise Exists(f"name: a team called {record['name']!r} exists") from None
         self._teams[team["id"]] = team
         await self._audit(actor, "team.create", team, sorted(record))
         await self._changed()
@@ -105,7 +105,7 @@ class Teams:
         except NotFound:
             raise NotFoundError("no such team") from None
         except DuplicateError:
-            raise Exists(f"a team called {changes['name']!r} exists") from None
+            raise Exists(f"name: a team called {changes['name']!r} exists") from None
         self._teams[team_id] = team
         await self._audit(actor, "team.update", team, sorted(changes))
         await self._changed()
@@ -128,7 +128,7 @@ class Teams:
         key = name.strip().casefold()
         for other in self._teams.values():
             if other["id"] != team_id and other["name"].strip().casefold() == key:
-                raise Exists(f"a team called {name!r} exists")
+                raise Exists(f"name: the team {other['name']!r} exists")
 
     async def _validate(self, fields: Any, creating: bool) -> dict[str, Any]:
         if not isinstance(fields, dict):
