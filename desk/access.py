@@ -8,9 +8,10 @@ search) and on the socket (``monitor``, ``explain``). The rule:
   have served (any session of that customer they were assigned to, transfers included), and then
   everything of that customer: every session, note and transcript. Nothing of anyone else.
   "Served" is the store's ``has_served``, one indexed lookup.
-* **Admins** and **QA** read every customer. **Supervisors** read the customers in their scope:
-  everyone today; :meth:`AccessPolicy.supervisor_scope` is the seam where team scoping plugs in
-  (a supervisor will see only the customers their teams' members hold or served).
+* **Admins** and **QA** read every customer. **Supervisors** read the customers in their scope
+  (:meth:`AccessPolicy.supervisor_scope`, from `desk.teams.Teams`): a supervisor who belongs to
+  a team reads only the customers their teams' members hold or served; one in no team reads
+  every customer.
 * Any other role reads no customer.
 
 A refusal answers 403: ``not_your_customer`` for a customer, ``not_your_session`` for a session
@@ -18,16 +19,24 @@ or transcript. It never says whether the thing exists: for a caller whose scope 
 openid or session id that does not exist is refused exactly like one that belongs to someone
 else, so ids cannot be probed. Only callers who read everything learn 404 (``not_found``).
 Every refusal is written to the audit log (action ``read_refused``) and logged as a warning.
+
+Supervision (monitor, whisper, barge, reassign, set presence, the wall, ``/api/agents``) is
+narrower than reading: a scoped supervisor acts only on their scope's agents
+(:meth:`AccessPolicy.check_agent`, 403 ``forbidden``) and the sessions those agents hold now,
+assigned or offered (:meth:`AccessPolicy.check_supervised_session`, 403 ``not_your_session``).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from desk.errors import DeskError, Forbidden, NotFoundError
 from desk.roles import READ_ALL_ROLES, SEARCH_ROLES, roles_of
+
+if TYPE_CHECKING:
+    from desk.teams import Teams
 
 log = logging.getLogger("kefu.access")
 
@@ -43,9 +52,10 @@ class AccessPolicy:
     """The read rule over a `store.base.Store` (``has_served``, ``open_session_for_customer``,
     ``get_session``, ``add_audit``)."""
 
-    def __init__(self, store: Any, clock: Callable[[], float]) -> None:
+    def __init__(self, store: Any, clock: Callable[[], float], teams: Teams | None = None) -> None:
         self.store = store
         self.clock = clock
+        self.teams = teams
 
     # -- scope -----------------------------------------------------------------------------------
     def scope(self, user: dict[str, Any]) -> frozenset[str] | None:
@@ -60,9 +70,10 @@ class AccessPolicy:
         return frozenset()
 
     def supervisor_scope(self, user: dict[str, Any]) -> frozenset[str] | None:
-        """Every customer, for now. Team scoping replaces this with the members of the
-        supervisor's teams (None still for a supervisor in no team); nothing else changes."""
-        return None
+        """The members of the supervisor's teams (and the supervisor), or None (every agent) for
+        a supervisor in no team. Answered from the teams' cache, which every change of a team
+        replaces: a move between teams counts from the next question on."""
+        return self.teams.supervisor_scope(user["id"]) if self.teams is not None else None
 
     # -- questions -------------------------------------------------------------------------------
     async def can_read_customer(self, user: dict[str, Any], openid: str) -> bool:
@@ -89,6 +100,12 @@ class AccessPolicy:
         if self._holds(scope, session) or set(session.get("agents") or ()) & scope:
             return True
         return await self.can_read_customer(user, session["openid"])
+
+    def holds(self, user: dict[str, Any], session: dict[str, Any]) -> bool:
+        """Whether ``session`` is one ``user`` supervises: everything for an unscoped caller, else
+        a session an agent of their scope holds now (assigned or offered)."""
+        scope = self.scope(user)
+        return scope is None or self._holds(scope, session)
 
     @staticmethod
     def _holds(scope: frozenset[str], session: dict[str, Any]) -> bool:
@@ -132,13 +149,33 @@ class AccessPolicy:
             await self._refused(user, "customer_edit", openid=openid)
             raise Refused("not_your_customer", "you may change only the customers you hold or have served")
 
+    async def check_supervised_session(self, user: dict[str, Any], session_id: str, what: str) -> dict[str, Any]:
+        """The session ``session_id`` when ``user`` may supervise it (monitor, whisper, barge,
+        reassign): any session for an unscoped caller (404 when missing), else one their scope
+        holds now; 403 ``not_your_session`` (audited) otherwise, whether or not it exists."""
+        scope = self.scope(user)
+        if scope is None:
+            return await self.check_session(user, session_id, what)
+        session = await self.store.get_session(session_id) if isinstance(session_id, str) and session_id else None
+        if session is not None and self._holds(scope, session):
+            return session
+        await self._refused(user, what, session_id=session_id)
+        raise Refused("not_your_session", "you supervise only the sessions your teams' agents hold")
+
+    def check_agent(self, user: dict[str, Any], agent_id: str) -> None:
+        """Refuse (403 ``forbidden``) acting on an agent outside a scoped supervisor's teams."""
+        scope = self.scope(user)
+        if scope is not None and agent_id not in scope:
+            raise Forbidden("you supervise only the agents of your teams")
+
     def search_filters(self, user: dict[str, Any], filters: dict[str, Any]) -> dict[str, Any]:
         """The filters a session search runs with for ``user``. Agents search no one (they read
-        their customers' histories per customer); team scoping will limit a scoped supervisor's
-        ``agent_id`` to their scope here."""
+        their customers' histories per customer); a scoped supervisor searches the sessions
+        their scope's agents held (``agent_ids``)."""
         if not roles_of(user) & SEARCH_ROLES:
             raise Forbidden("searching sessions needs the role supervisor, admin or qa")
-        return filters
+        scope = self.scope(user)
+        return filters if scope is None else {**filters, "agent_ids": scope}
 
     async def _refused(self, user: dict[str, Any], what: str, openid: str | None = None,
                        session_id: str | None = None) -> None:

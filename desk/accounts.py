@@ -123,10 +123,16 @@ class Accounts:
         # username (casefolded) -> logins being checked right now (absent when none)
         self._in_flight: dict[str, int] = {}
         self._disabled_callbacks: list[Callable[[str], Any]] = []
+        self._changed_callbacks: list[Callable[[dict[str, Any]], Any]] = []
 
     def on_user_disabled(self, callback: Callable[[str], Any]) -> None:
         """Await ``callback(user_id)`` after a user is disabled (the desk takes them offline at once)."""
         self._disabled_callbacks.append(callback)
+
+    def on_user_changed(self, callback: Callable[[dict[str, Any]], Any]) -> None:
+        """Await ``callback(user)`` (the stored record) after a user is changed (the desk gives
+        the routing engine new skills and capacity at once)."""
+        self._changed_callbacks.append(callback)
 
     # -- passwords (scrypt is ~50 ms of CPU: keep it off the event loop) --------------------------
 
@@ -362,6 +368,12 @@ class Accounts:
         before = await self.store.get_user(user_id)
         if before is None:
             raise NotFoundError("no such user")
+        if actor_id is not None and actor_id == user_id:
+            # An admin who locks themselves out may leave nobody to let them back in.
+            if changes.get("disabled"):
+                raise ValidationError("disabled", "you cannot disable yourself")
+            if "roles" in changes and "admin" in (before.get("roles") or ()) and "admin" not in changes["roles"]:
+                raise ValidationError("roles", "you cannot take the admin role from yourself")
         if "password" in changes:
             changes["password_hash"] = await self._hash(changes.pop("password"))
         if "password_hash" in changes or (changes.get("disabled") and not before.get("disabled")):
@@ -389,6 +401,13 @@ class Accounts:
                         await result
                 except Exception:
                     log.exception("on_user_disabled callback failed")
+        for changed in self._changed_callbacks:
+            try:
+                result = changed(dict(user))
+                if inspect.isawaitable(result):
+                    await result
+            except Exception:  # the change is made; a listener failing must not undo it
+                log.exception("on_user_changed callback failed")
         await self._audit(actor_id, "user.update", user_id,
                           {"fields": sorted(k for k in fields if k != "password") +
                            (["password"] if "password" in fields else [])})

@@ -33,6 +33,7 @@ from desk.replies import Replies
 from desk.routing_driver import RoutingDriver
 from desk.settings import Settings
 from desk.supervision import MONITOR_MAX_MESSAGES, Supervision, Wall
+from desk.teams import Teams
 from desk.texts import SystemTexts
 from desk.views import SessionViews
 from desk.watchers import Watchers
@@ -73,27 +74,29 @@ class Desk:
                                      disconnect_grace=config.disconnect_grace,
                                      observe=metrics.observe_routing if metrics is not None else None)
         wall = Wall(store, self.routing, now)
-        self.watchers = Watchers(self.audience.publish, wall.snapshot)
+        self.watchers = Watchers(self.audience.publish, wall.snapshot, narrow=Wall.narrow)
         self.audience.watchers = self.watchers
         wall.refresh_secs = lambda: self.watchers.refresh_secs
         views = SessionViews(store, now)
         lookups = Lookups(store, now)
         self.replies = Replies(store, self.audience, views, lookups, wechat, now, metrics)
         self.catalogue = Catalogue(store, config.default_skill, wrapup_codes=lambda: self.texts.wrapup_codes())
-        # Canned replies (快捷回复). Team scope: the teams feature passes its lookups here as
-        # team_ids_of= and supervised_team_ids= (until then nobody is in a team).
-        self.canned = CannedReplies(store, now)
+        self.teams = Teams(store, now)  # who supervises whom (the access policy's scope)
+        # Canned replies (快捷回复): team scope from the teams feature.
+        self.canned = CannedReplies(store, now, team_ids_of=self.teams.member_team_ids,
+                                    supervised_team_ids=self.teams.supervised_team_ids)
         # Settings as data: features declare theirs (SettingSpec) and listen for changes.
         self.settings = Settings(store, now)
         # What the desk tells customers by itself, the wrap-up codes and the keyword rules.
         self.texts = SystemTexts(self.settings, self.replies.system_reply, self.replies.system_notice,
                                  self.catalogue.skill_names, self.catalogue.skill_labels)
         self.lifecycle = Lifecycle(store, self.routing, self.audience, views, self.watchers, now, self.texts.tell)
-        self.access = AccessPolicy(store, clock)  # who reads which customers: every read asks it
+        self.access = AccessPolicy(store, clock, self.teams)  # who reads which customers: every read asks it
         self.parts = DeskParts(store=store, config=config, clock=now, routing=self.routing,
                                lifecycle=self.lifecycle, audience=self.audience, views=views, lookups=lookups,
                                access=self.access, watchers=self.watchers, catalogue=self.catalogue,
-                               replies=self.replies, settings=self.settings, texts=self.texts, wall=wall)
+                               replies=self.replies, settings=self.settings, texts=self.texts, wall=wall,
+                               teams=self.teams)
         self.profiles = CustomerProfiles(store, wechat, self._profile_arrived, clock)
         self.pipeline = InboundPipeline(store, self.routing, self.lifecycle, self.audience, views, self.profiles,
                                         config, self.texts, metrics)
@@ -112,12 +115,14 @@ class Desk:
 
     # -- start / stop ----------------------------------------------------------------------------
     async def start(self) -> None:
+        await self.teams.load()
         await self.lifecycle.start(await self.catalogue.skill_names())
         await self.settings.apply_all()  # the engine and the desk begin from the stored settings
         await self.canned.import_legacy()
         self.bus.on_user_gone(self._user_gone)
         self.bus.on_user_back(self._user_back)
         self.accounts.on_user_disabled(self.agent_disabled)
+        self.accounts.on_user_changed(self.lifecycle.agent_changed)
         await self.inbound.recover()
         self.housekeeping.start()
 
@@ -173,11 +178,11 @@ class Desk:
     async def customer_sessions(self, user: dict[str, Any], openid: str) -> dict[str, Any]:
         return await self.reads.customer_sessions(user, openid)
 
-    async def queues_snapshot(self) -> dict[str, Any]:
-        return await self.reads.queues_snapshot()
+    async def queues_snapshot(self, user: dict[str, Any] | None = None) -> dict[str, Any]:
+        return await self.reads.queues_snapshot(user)
 
-    async def agents_snapshot(self) -> dict[str, Any]:
-        return await self.reads.agents_snapshot()
+    async def agents_snapshot(self, user: dict[str, Any] | None = None) -> dict[str, Any]:
+        return await self.reads.agents_snapshot(user)
 
     async def wall_snapshot(self) -> dict[str, Any]:
         return await self.parts.wall.snapshot()

@@ -210,7 +210,18 @@ class Lifecycle:
 
     # -- requests --------------------------------------------------------------------------------------
     async def agent_known(self, user: dict[str, Any]) -> None:
-        await self._route(lambda: self.routing.agent_events(user))
+        """Log the agent into the engine or bring their skills and capacity up to date. Taken
+        from the stored user, not the caller's copy: a console's user is the one its socket said
+        hello with, and an admin may have changed the skills since."""
+        stored = await self.store.get_user(user["id"])
+        current = stored if stored is not None else user
+        await self._route(lambda: self.routing.agent_events(current))
+
+    async def agent_changed(self, user: dict[str, Any]) -> None:
+        """An admin changed a user: an agent the engine knows routes with the new skills and
+        capacity from now on (one it does not know learns them when they come in)."""
+        if "agent" in (user.get("roles") or ()) and not user.get("disabled") and self.routing.agent(user["id"]):
+            await self.agent_known(user)
 
     async def set_presence(self, agent_id: str, status: str) -> None:
         await self._route(lambda: [self.routing.presence_event(agent_id, status)])

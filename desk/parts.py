@@ -14,6 +14,7 @@ from desk.lookups import Lookups
 from desk.replies import Replies
 from desk.routing_driver import RoutingDriver
 from desk.settings import Settings
+from desk.teams import Teams
 from desk.texts import SystemTexts
 from desk.views import SessionViews
 from desk.watchers import Watchers
@@ -36,3 +37,4 @@ class DeskParts:
     settings: Settings
     texts: SystemTexts
     wall: Any  # desk.supervision.Wall
+    teams: Teams

@@ -44,8 +44,17 @@ class Reads:
         await self.access.check_customer(user, openid, "customer_sessions")
         return {"sessions": await self.store.customer_sessions(openid, limit=50)}
 
-    async def queues_snapshot(self) -> dict[str, Any]:
-        return {"queues": (await self.wall_snapshot())["queues"]}
+    async def _wall(self, user: dict[str, Any] | None) -> dict[str, Any]:
+        from desk.supervision import Wall
 
-    async def agents_snapshot(self) -> dict[str, Any]:
-        return {"agents": (await self.wall_snapshot())["agents"]}
+        wall = await self.wall_snapshot()
+        return wall if user is None else Wall.narrow(wall, self.access.scope(user))
+
+    async def queues_snapshot(self, user: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The queues as ``user`` sees them (a scoped supervisor: their agents counted); None:
+        the whole picture (metrics)."""
+        return {"queues": (await self._wall(user))["queues"]}
+
+    async def agents_snapshot(self, user: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The agents ``user`` may see (a scoped supervisor: their teams')."""
+        return {"agents": (await self._wall(user))["agents"]}

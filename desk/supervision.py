@@ -2,7 +2,10 @@
 
 The wall is the routing engine's picture (queues, agents) decorated with names, the agents the
 engine has not seen yet (offline) and the open sessions; it is sent on subscribe and then by
-`desk.watchers.Watchers` (coalesced, and repainted while quiet).
+`desk.watchers.Watchers` (coalesced, and repainted while quiet). A supervisor who belongs to a
+team gets the wall narrowed to their scope (`Wall.narrow`), and every command that acts on a
+session or an agent asks `desk.access.AccessPolicy` first (``check_supervised_session``,
+``check_agent``).
 """
 
 from __future__ import annotations
@@ -68,6 +71,41 @@ class Wall:
         wall["refresh_secs"] = self.refresh_secs()
         return wall
 
+    @staticmethod
+    def narrow(wall: dict[str, Any], scope: frozenset[str] | None) -> dict[str, Any]:
+        """The wall as a supervisor whose scope is ``scope`` sees it (``wall`` is left alone).
+
+        Agents: those of the scope. Sessions: those the scope's agents hold (assigned or
+        offered); queued ones belong to no team and are left out, as is their place in each
+        queue's ``order``. Per queue, the waiting figures stay (a queue is shared by every team)
+        and the agents by status are counted over the scope's agents.
+        """
+        if scope is None:
+            return wall
+        agents = [a for a in wall["agents"] if a["id"] in scope]
+        held = {sid for a in agents for sid in (*a.get("sessions", ()), *a.get("offers", ()))}
+        sessions = [s for s in wall.get("sessions", ())
+                    if s["id"] in held or (s.get("state") == "assigned" and s.get("agent_id") in scope)]
+        visible = {s["id"] for s in sessions}
+        queues = []
+        for queue in wall["queues"]:
+            counts = {"available": 0, "busy": 0, "away": 0, "offline": 0}
+            for a in agents:
+                if queue["skill"] not in (a.get("skills") or {}):
+                    continue
+                if a["status"] == "offline":
+                    counts["offline"] += 1
+                elif a["presence"] == "available" and a["connected"] and a["load"] < a["capacity"]:
+                    counts["available"] += 1
+                elif a["presence"] in ("available", "wrapup"):
+                    counts["busy"] += 1
+                elif a["presence"] == "away":
+                    counts["away"] += 1
+            if "offline" not in queue["agents"]:
+                del counts["offline"]
+            queues.append({**queue, "agents": counts, "order": [sid for sid in queue.get("order", ()) if sid in visible]})
+        return {**wall, "queues": queues, "agents": agents, "sessions": sessions}
+
 
 class Supervision:
     def __init__(self, parts: DeskParts) -> None:
@@ -82,13 +120,29 @@ class Supervision:
         self.replies = parts.replies
         self.clock = parts.clock
         self.wall: Wall = parts.wall
+        self._monitoring: dict[str, dict[str, Any]] = {}  # user id -> that user, while they monitor
+        parts.teams.on_change(self.teams_changed)
+
+    async def teams_changed(self) -> None:
+        """Teams changed: walls repaint in their new scope, and a monitor of a session that left
+        its supervisor's scope ends (``monitor_ended``), live events of it stop."""
+        self.watchers.queues_changed()
+        for session_id in self.watchers.monitored_sessions():
+            session = await self.store.get_session(session_id)
+            for user_id in self.watchers.monitors_of(session_id):
+                user = self._monitoring.get(user_id)
+                if user is None or session is None or self.access.holds(user, session):
+                    continue
+                self.watchers.drop_monitor(session_id, user_id)
+                await self.audience.publish([user_id], "monitor_ended",
+                                            {"session_id": session_id, "reason": "out_of_scope"})
 
     @command("subscribe_queues", roles=STAFF_ROLES, with_connection=True)
     async def subscribe_queues(self, user: dict[str, Any], conn_key: str) -> dict[str, Any]:
         # Snapshot and subscribe with no await in between: no change can fall in a gap.
         snapshot = self.routing.wall_now()
-        self.watchers.subscribe_queues(user["id"], conn_key)
-        return await self.wall.decorate(snapshot)
+        self.watchers.subscribe_queues(user["id"], conn_key, scope=lambda: self.access.scope(user))
+        return Wall.narrow(await self.wall.decorate(snapshot), self.access.scope(user))
 
     @command("unsubscribe_queues", roles=STAFF_ROLES, with_connection=True)
     async def unsubscribe_queues(self, user: dict[str, Any], conn_key: str) -> dict[str, Any]:
@@ -97,7 +151,8 @@ class Supervision:
 
     @command("monitor", roles=STAFF_ROLES, with_connection=True, session_id=Str())
     async def monitor(self, user: dict[str, Any], session_id: str, conn_key: str) -> dict[str, Any]:
-        session = await self.access.check_session(user, session_id, "monitor")
+        session = await self.access.check_supervised_session(user, session_id, "monitor")
+        self._monitoring[user["id"]] = user
         if not self.watchers.monitor(session_id, user["id"], conn_key):
             # This socket watches it already and was sent its transcript; live events carry the
             # rest. Sending the transcript again on every repeat is how one socket grew to 768 MiB.
@@ -112,7 +167,7 @@ class Supervision:
 
     @command("whisper", roles=STAFF_ROLES, session_id=Str(), text=Str(strip=True))
     async def whisper(self, user: dict[str, Any], session_id: str, text: str) -> dict[str, Any]:
-        session = await self.lookups.session(session_id)
+        session = await self.access.check_supervised_session(user, session_id, "whisper")
         if session["state"] != "assigned":
             raise InvalidState("whispers go to the agent of an assigned session")
         message = await self.store.add_message({
@@ -127,7 +182,7 @@ class Supervision:
 
     @command("barge", roles=STAFF_ROLES, session_id=Str(), text=REPLY_TEXT)
     async def barge(self, user: dict[str, Any], session_id: str, text: str) -> dict[str, Any]:
-        session = await self.lookups.session(session_id)
+        session = await self.access.check_supervised_session(user, session_id, "barge")
         if session["state"] in ("closed", "diverted"):
             raise InvalidState("the session is closed")
         result = await self.replies.reply(session, text, author="supervisor", user=user)
@@ -136,10 +191,11 @@ class Supervision:
 
     @command("reassign", roles=STAFF_ROLES, session_id=Str(), to_agent=Str())
     async def reassign(self, user: dict[str, Any], session_id: str, to_agent: str) -> dict[str, Any]:
-        session = await self.lookups.session(session_id)
+        session = await self.access.check_supervised_session(user, session_id, "reassign")
         if session["state"] in ("closed", "diverted"):
             raise InvalidState("the session is closed")
         target = await self.lookups.agent(to_agent)
+        self.access.check_agent(user, target["id"])
         await self.lifecycle.agent_known(target)
         if ho.is_pending(session.get("handover")):
             raise InvalidState("a transfer or reassignment of this session is already waiting for an answer")
@@ -156,6 +212,7 @@ class Supervision:
     @command("set_presence", roles=STAFF_ROLES, agent_id=Str(), status=Str(choices=("available", "away", "offline")))
     async def set_agent_presence(self, user: dict[str, Any], agent_id: str, status: str) -> dict[str, Any]:
         target = await self.lookups.agent(agent_id)
+        self.access.check_agent(user, target["id"])
         await self.lifecycle.agent_known(target)
         await self.lifecycle.set_presence(target["id"], status)
         current, since = self.routing.presence_of(target["id"])
@@ -167,7 +224,7 @@ class Supervision:
 
     @command("explain", roles=STAFF_ROLES, session_id=Str())
     async def explain(self, user: dict[str, Any], session_id: str) -> dict[str, Any]:
-        await self.access.check_session(user, session_id, "explain")
+        await self.access.check_supervised_session(user, session_id, "explain")
         text, explanation = self.routing.explain(session_id)
         await self.lookups.audit(user, "explain", session_id)
         return {"text": text, "explanation": explanation}

@@ -6,6 +6,12 @@ so every tab of that user sees them. Queue updates are coalesced: many changes w
 anyone is subscribed, a ``queues`` event also goes out every ``QUEUES_REFRESH_SECS`` with no
 change at all: waits grow and service level falls with the clock alone, and a wall that hears
 nothing for several refreshes knows its picture is stale rather than quiet.
+
+A subscriber may come with a scope (a supervisor in a team: `desk.access.AccessPolicy.scope`),
+asked again at every send so that a change of teams counts at once: subscribers without one
+share one event; the others get the picture narrowed to their scope (``narrow``, the wall's
+`desk.supervision.Wall.narrow`), one event per distinct scope, so nothing of another team's
+agents or sessions reaches them.
 """
 
 from __future__ import annotations
@@ -26,9 +32,12 @@ QUEUES_REFRESH_SECS = 5.0
 class Watchers:
     def __init__(self, publish: Callable[[list[str], str, dict[str, Any]], Awaitable[None]],
                  snapshot: Callable[[], Awaitable[dict[str, Any]]], clock: Callable[[], float] = time.monotonic,
-                 refresh_secs: float = QUEUES_REFRESH_SECS) -> None:
+                 refresh_secs: float = QUEUES_REFRESH_SECS,
+                 narrow: Callable[[dict[str, Any], frozenset[str] | None], dict[str, Any]] | None = None) -> None:
         self._publish = publish
         self._snapshot = snapshot
+        self._narrow = narrow or (lambda data, scope: data)
+        self._queue_scopes: dict[str, Callable[[], frozenset[str] | None]] = {}  # user_id -> scope now
         self._clock = clock
         self._queue_subs: dict[str, set[str]] = defaultdict(set)  # user_id -> conn keys
         self._monitors: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))  # session -> user -> conns
@@ -40,8 +49,13 @@ class Watchers:
         self._refresh_handle: asyncio.TimerHandle | None = None
 
     # -- queue wall ------------------------------------------------------------------------------
-    def subscribe_queues(self, user_id: str, conn_key: str) -> None:
+    def subscribe_queues(self, user_id: str, conn_key: str,
+                         scope: Callable[[], frozenset[str] | None] | None = None) -> None:
+        """Send ``queues`` events to ``user_id``; ``scope()`` says which agents they may see
+        (None: everyone), asked at every send."""
         self._queue_subs[user_id].add(conn_key)
+        if scope is not None:
+            self._queue_scopes[user_id] = scope
         if self._refresh_handle is None:
             self._refresh_handle = asyncio.get_running_loop().call_later(self.refresh_secs, self._refresh)
 
@@ -59,6 +73,7 @@ class Watchers:
             conns.discard(conn_key)
             if not conns:
                 del self._queue_subs[user_id]
+                self._queue_scopes.pop(user_id, None)
         if not self._queue_subs and self._refresh_handle is not None:
             self._refresh_handle.cancel()
             self._refresh_handle = None
@@ -87,7 +102,12 @@ class Watchers:
         self._dirty = False
         self._last_sent = self._clock()
         data = await self._snapshot()
-        await self._publish(self.queue_subscribers(), "queues", data)
+        groups: dict[frozenset[str] | None, list[str]] = defaultdict(list)
+        for user_id in self.queue_subscribers():
+            scope_of = self._queue_scopes.get(user_id)
+            groups[scope_of() if scope_of is not None else None].append(user_id)
+        for scope, user_ids in groups.items():
+            await self._publish(user_ids, "queues", self._narrow(data, scope))
         if self._dirty:
             self._flush_task = None
             self.queues_changed()
@@ -112,6 +132,17 @@ class Watchers:
                 del users[user_id]
         if not users:
             del self._monitors[session_id]
+
+    def monitored_sessions(self) -> list[str]:
+        return sorted(self._monitors)
+
+    def drop_monitor(self, session_id: str, user_id: str) -> None:
+        """Stop every connection of ``user_id`` watching ``session_id``."""
+        users = self._monitors.get(session_id)
+        if users is not None:
+            users.pop(user_id, None)
+            if not users:
+                del self._monitors[session_id]
 
     def monitors_of(self, session_id: str) -> list[str]:
         users = self._monitors.get(session_id)

@@ -107,14 +107,14 @@ class QueuesHandler(_DeskHandler):
     access = STAFF
 
     async def get(self) -> None:
-        self.write_json(await self.desk.queues_snapshot())
+        self.write_json(await self.desk.queues_snapshot(self.current_user))
 
 
 class AgentsHandler(_DeskHandler):
     access = STAFF
 
     async def get(self) -> None:
-        self.write_json(await self.desk.agents_snapshot())
+        self.write_json(await self.desk.agents_snapshot(self.current_user))
 
 
 class AuditHandler(_QueryMixin):

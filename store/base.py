@@ -33,7 +33,7 @@ import hashlib
 import os
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any, TypeVar, Unpack, cast
 
 from .records import (
@@ -55,12 +55,15 @@ from .records import (
     NewCannedReply,
     NewMessage,
     NewSession,
+    NewTeam,
     NewUser,
     RoutingEvent,
     RoutingSnapshot,
     SessionFields,
     SessionRecord,
     SessionState,
+    TeamFields,
+    TeamRecord,
     UserFields,
     UserRecord,
 )
@@ -276,6 +279,29 @@ def user_record(data: NewUser) -> UserRecord:
     rec["name"] = rec["name"] or rec["username"]
     rec["created_at"] = _now(rec["created_at"])
     return cast(UserRecord, rec)
+
+
+def team_record(data: NewTeam) -> TeamRecord:
+    """Shape of a team. ``name`` is required; its names are unique case-insensitively."""
+    if not data.get("name"):
+        raise ValueError("a team needs a name")
+    rec: dict[str, Any] = {
+        "id": None,  # filled below unless the caller gave one
+        "name": None,
+        "supervisors": [],
+        "members": [],
+        "created_at": None,
+        "updated_at": None,
+    }
+    rec.update(copy_json(data))
+    rec["id"] = rec["id"] or new_id()
+    rec["created_at"] = _now(rec["created_at"])
+    return cast(TeamRecord, rec)
+
+
+def team_name_key(name: str) -> str:
+    """What makes two team names the same: case and surrounding spaces do not count."""
+    return name.strip().casefold()
 
 
 def audit_record(data: NewAuditEntry) -> AuditEntry:
@@ -496,11 +522,14 @@ class Store(abc.ABC):
     async def search_sessions(self, openid: str | None = None, agent_id: str | None = None,
                               skill: str | None = None, since: float | None = None,
                               until: float | None = None, text: str | None = None,
-                              limit: int = 50, offset: int = 0) -> tuple[int, list[SessionRecord]]:
+                              limit: int = 50, offset: int = 0,
+                              agent_ids: Collection[str] | None = None) -> tuple[int, list[SessionRecord]]:
         """Sessions matching every given criterion, newest first, as ``(total, page)``.
 
         ``agent_id`` matches the current agent or any agent in ``agents``; ``since <= created_at
-        < until``; ``text`` is a case-insensitive substring of any message text in the session.
+        < until``; ``text`` is a case-insensitive substring of any message text in the session;
+        ``agent_ids`` (a team's members) matches a session held by any of them, now or before
+        (an empty collection matches nothing).
         ``total`` counts all matches, ``page`` is ``[offset, offset+limit)`` of them."""
 
     @abc.abstractmethod
@@ -590,6 +619,29 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def update_user(self, user_id: str, /, **fields: Unpack[UserFields]) -> UserRecord:
         """Merge ``fields``; NotFound if absent; DuplicateError if a new ``username`` is taken."""
+
+    # -- teams ---------------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    async def create_team(self, data: NewTeam) -> TeamRecord:
+        """Insert a team (shape: `team_record`). DuplicateError when the name exists (compared
+        by `team_name_key`) or the id exists. Returns the stored record."""
+
+    @abc.abstractmethod
+    async def get_team(self, team_id: str) -> TeamRecord | None:
+        """The team or None."""
+
+    @abc.abstractmethod
+    async def list_teams(self) -> list[TeamRecord]:
+        """Every team, by name (case-insensitive)."""
+
+    @abc.abstractmethod
+    async def update_team(self, team_id: str, /, **fields: Unpack[TeamFields]) -> TeamRecord:
+        """Merge ``fields``; NotFound if absent; DuplicateError if a new ``name`` is taken."""
+
+    @abc.abstractmethod
+    async def delete_team(self, team_id: str) -> None:
+        """Remove the team; NotFound if absent."""
 
     # -- revoked tokens ------------------------------------------------------------------------
 

@@ -13,7 +13,8 @@ the key, customers: the openid, routing events: the seq, settings: the key). Key
 with ``_`` are the store's own and are stripped from returned records: ``_n`` (an ObjectId,
 the insertion-order tie-breaker where times are equal), ``_text`` (lowercased message text,
 for search), ``_username_key`` (case-folded username, unique index), ``_owner`` and
-``_shortcut_key`` (a canned reply's owner key and case-folded shortcut, unique together), ``_expire`` (revoked
+``_shortcut_key`` (a canned reply's owner key and case-folded shortcut, unique together), ``_name_key`` (a team's
+name as `team_name_key` folds it, unique index), ``_expire`` (revoked
 tokens: a date with a TTL index, so MongoDB forgets a revocation once the token has expired).
 Every query has an index, created (idempotently) in `open()`.
 
@@ -35,7 +36,7 @@ import datetime
 import json
 import re
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any, Unpack
 from urllib.parse import unquote, urlsplit
 
@@ -57,6 +58,8 @@ from .base import (
     inbound_record,
     message_record,
     session_record,
+    team_name_key,
+    team_record,
     user_record,
     username_key,
 )
@@ -76,12 +79,15 @@ from .records import (
     NewCannedReply,
     NewMessage,
     NewSession,
+    NewTeam,
     NewUser,
     RoutingEvent,
     RoutingSnapshot,
     SessionFields,
     SessionRecord,
     SessionState,
+    TeamFields,
+    TeamRecord,
     UserFields,
     UserRecord,
 )
@@ -163,6 +169,7 @@ class MongoStore(Store):
                                        name="session_seq", unique=True)
         await db.messages.create_index([("openid", ASCENDING), ("ts", DESCENDING)], name="openid")
         await db.users.create_index("_username_key", name="username", unique=True)
+        await db.teams.create_index("_name_key", name="name", unique=True)
         await db.revoked_tokens.create_index("_expire", name="ttl", expireAfterSeconds=0)
         await db.revoked_tokens.create_index("expires_at", name="expires_at")
         await db.audit.create_index([("ts", DESCENDING), ("_n", DESCENDING)], name="ts")
@@ -323,12 +330,16 @@ class MongoStore(Store):
     async def search_sessions(self, openid: str | None = None, agent_id: str | None = None,
                               skill: str | None = None, since: float | None = None,
                               until: float | None = None, text: str | None = None,
-                              limit: int = 50, offset: int = 0) -> tuple[int, list[SessionRecord]]:
+                              limit: int = 50, offset: int = 0,
+                              agent_ids: Collection[str] | None = None) -> tuple[int, list[SessionRecord]]:
         query: dict[str, Any] = {}
         if openid is not None:
             query["openid"] = openid
         if agent_id is not None:
             query["$or"] = [{"agent_id": agent_id}, {"agents": agent_id}]
+        if agent_ids is not None:
+            ids = sorted(agent_ids)
+            query.setdefault("$and", []).append({"$or": [{"agent_id": {"$in": ids}}, {"agents": {"$in": ids}}]})
         if skill is not None:
             query["skill"] = skill
         if since is not None or until is not None:
@@ -426,6 +437,40 @@ class MongoStore(Store):
             return await self._update("users", user_id, fields, "user", extra)
         except DuplicateKeyError as exc:
             raise DuplicateError(f"username {fields.get('username')!r} exists") from exc
+
+    # -- teams ---------------------------------------------------------------------------------
+
+    async def create_team(self, data: NewTeam) -> TeamRecord:
+        rec = team_record(data)
+        try:
+            await self.db.teams.insert_one(dict(rec, _id=rec["id"], _name_key=team_name_key(rec["name"])))
+        except DuplicateKeyError as exc:
+            raise DuplicateError(f"team {rec['name']!r} or id exists") from exc
+        return rec
+
+    async def get_team(self, team_id: str) -> TeamRecord | None:
+        return _clean_or_none(await self.db.teams.find_one({"_id": team_id}))
+
+    async def list_teams(self) -> list[TeamRecord]:
+        docs = await self.db.teams.find({}).sort("_name_key", ASCENDING).to_list()
+        return [_clean(d) for d in docs]
+
+    async def update_team(self, team_id: str, /, **fields: Unpack[TeamFields]) -> TeamRecord:
+        fields = check_update("team", fields, ("id",))
+        extra = None
+        if "name" in fields:
+            if not fields["name"]:
+                raise ValueError("a team needs a name")
+            extra = {"_name_key": team_name_key(fields["name"])}
+        try:
+            return await self._update("teams", team_id, fields, "team", extra)
+        except DuplicateKeyError as exc:
+            raise DuplicateError(f"team {fields.get('name')!r} exists") from exc
+
+    async def delete_team(self, team_id: str) -> None:
+        result = await self.db.teams.delete_one({"_id": team_id})
+        if not result.deleted_count:
+            raise NotFound(f"no team {team_id!r}")
 
     # -- revoked tokens ------------------------------------------------------------------------
 

@@ -252,6 +252,39 @@ class UserRecord(TypedDict):
     token_generation: NotRequired[str]
 
 
+# -- teams ---------------------------------------------------------------------------------------
+
+class _TeamData(TypedDict, total=False):
+    supervisors: list[str]  # user ids of the team's supervisors
+    members: list[str]  # user ids of the team's agents
+    created_at: float
+    updated_at: float | None
+
+
+class TeamFields(_TeamData, total=False):
+    """Fields of a team a caller sets (``update_team``)."""
+
+    name: str
+
+
+class NewTeam(_TeamData, total=False):
+    """What ``create_team`` takes: ``name`` and any other field."""
+
+    id: str
+    name: Required[str]
+
+
+class TeamRecord(TypedDict):
+    """A team (组织机构): supervisors who see and act on its members (desk/teams.py)."""
+
+    id: str
+    name: str
+    supervisors: list[str]
+    members: list[str]
+    created_at: float
+    updated_at: float | None
+
+
 # -- audit log -----------------------------------------------------------------------------------
 
 class NewAuditEntry(TypedDict, total=False):

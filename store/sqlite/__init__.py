@@ -27,7 +27,7 @@ the session's messages. One process per file: several Kefu processes share a Mon
 instead.
 
 Modules: one per aggregate (`inbound`, `customers`, `sessions`, `messages`, `users`, `tokens`,
-`audit`, `routing_log`, `settings`, `canned`), each owning its table's SQL; `store.SQLiteStore` composes
+`audit`, `routing_log`, `settings`, `canned`, `teams`), each owning its table's SQL; `store.SQLiteStore` composes
 them behind the `store.base.Store` interface.
 """
 

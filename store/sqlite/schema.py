@@ -143,8 +143,20 @@ def _migration_3(conn: sqlite3.Connection, fts: bool) -> None:
     )
 
 
+def _migration_4(conn: sqlite3.Connection, fts: bool) -> None:
+    # Teams (desk/teams.py): few rows, read whole at start; the name is unique case-insensitively.
+    run_script(conn,
+        """
+        CREATE TABLE teams (
+            n INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, name_key TEXT NOT NULL UNIQUE,
+            doc TEXT NOT NULL);
+        """
+    )
+
+
 # Migration n brings the schema from version n-1 to n. Append, never edit.
-MIGRATIONS: list[Callable[[sqlite3.Connection, bool], None]] = [_migration_1, _migration_2, _migration_3]
+MIGRATIONS: list[Callable[[sqlite3.Connection, bool], None]] = [_migration_1, _migration_2, _migration_3,
+                                                                 _migration_4]
 
 
 def fts5_trigram_available() -> bool:

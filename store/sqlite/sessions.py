@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from ..base import NotFound, check_update, session_record
@@ -196,7 +196,8 @@ class Sessions:
     async def search(self, openid: str | None = None, agent_id: str | None = None,
                      skill: str | None = None, since: float | None = None,
                      until: float | None = None, text: str | None = None,
-                     limit: int = 50, offset: int = 0) -> tuple[int, list[SessionRecord]]:
+                     limit: int = 50, offset: int = 0,
+                     agent_ids: Collection[str] | None = None) -> tuple[int, list[SessionRecord]]:
         where: list[str] = []
         args: list[Any] = []
         if openid is not None:
@@ -205,6 +206,11 @@ class Sessions:
         if agent_id is not None:
             where.append("id IN (SELECT session_id FROM session_agents WHERE agent_id = ?)")
             args.append(agent_id)
+        if agent_ids is not None:
+            ids = sorted(agent_ids)
+            where.append("id IN (SELECT session_id FROM session_agents WHERE agent_id IN "
+                         f"({', '.join('?' * len(ids))}))" if ids else "0")
+            args.extend(ids)
         if skill is not None:
             where.append("skill = ?")
             args.append(skill)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any, Unpack
 
 from ..base import Store, message_record
@@ -26,12 +26,15 @@ from ..records import (
     NewCannedReply,
     NewMessage,
     NewSession,
+    NewTeam,
     NewUser,
     RoutingEvent,
     RoutingSnapshot,
     SessionFields,
     SessionRecord,
     SessionState,
+    TeamFields,
+    TeamRecord,
     UserFields,
     UserRecord,
 )
@@ -42,6 +45,7 @@ from .reader import Reader
 from .routing_log import RoutingLog
 from .schema import migrate
 from .settings import Settings
+from .teams import Teams
 from .tokens import RevokedTokens
 from .users import Users
 from .writer import Writer
@@ -70,6 +74,7 @@ class SQLiteStore(Store):
         self._sessions = sessions.Sessions(self._writer, self._reader, CACHE_RECORDS)
         self._messages = messages.Messages(self._writer, self._reader)
         self._users = Users(self._writer, self._reader)
+        self._teams = Teams(self._writer, self._reader)
         self._tokens = RevokedTokens(self._writer, self._reader)
         self._audit = AuditLog(self._writer, self._reader)
         self._routing = RoutingLog(self._writer, self._reader)
@@ -200,8 +205,10 @@ class SQLiteStore(Store):
     async def search_sessions(self, openid: str | None = None, agent_id: str | None = None,
                               skill: str | None = None, since: float | None = None,
                               until: float | None = None, text: str | None = None,
-                              limit: int = 50, offset: int = 0) -> tuple[int, list[SessionRecord]]:
-        return await self._sessions.search(openid, agent_id, skill, since, until, text, limit, offset)
+                              limit: int = 50, offset: int = 0,
+                              agent_ids: Collection[str] | None = None) -> tuple[int, list[SessionRecord]]:
+        return await self._sessions.search(openid, agent_id, skill, since, until, text, limit, offset,
+                                           agent_ids)
 
     async def has_served(self, agent_id: str, openid: str) -> bool:
         return await self._sessions.has_served(agent_id, openid)
@@ -242,6 +249,23 @@ class SQLiteStore(Store):
 
     async def update_user(self, user_id: str, /, **fields: Unpack[UserFields]) -> UserRecord:
         return await self._users.update(user_id, fields)
+
+    # -- teams ---------------------------------------------------------------------------------
+
+    async def create_team(self, data: NewTeam) -> TeamRecord:
+        return await self._teams.create(data)
+
+    async def get_team(self, team_id: str) -> TeamRecord | None:
+        return await self._teams.get(team_id)
+
+    async def list_teams(self) -> list[TeamRecord]:
+        return await self._teams.list()
+
+    async def update_team(self, team_id: str, /, **fields: Unpack[TeamFields]) -> TeamRecord:
+        return await self._teams.update(team_id, fields)
+
+    async def delete_team(self, team_id: str) -> None:
+        await self._teams.delete(team_id)
 
     # -- revoked tokens ------------------------------------------------------------------------
 

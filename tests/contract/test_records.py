@@ -22,6 +22,7 @@ from store.records import (
     SessionFields,
     SessionRecord,
     SessionState,
+    TeamRecord,
     UserRecord,
 )
 
@@ -67,6 +68,10 @@ async def test_stored_records_have_exactly_the_typed_keys(store):
     user = await store.create_user({"username": "ann"})
     assert set(user) == UserRecord.__required_keys__
     assert set(await store.get_user(user["id"])) == UserRecord.__required_keys__
+
+    team = await store.create_team({"name": "cards"})
+    assert set(team) == TeamRecord.__required_keys__
+    assert [set(t) for t in await store.list_teams()] == [TeamRecord.__required_keys__]
 
     entry = await store.add_audit({"action": "login", "actor_id": user["id"]})
     assert set(entry) == AuditEntry.__required_keys__

@@ -227,6 +227,21 @@ async def test_search_sessions_by_each_criterion(store):
 
 
 @pytest.mark.gen_test
+async def test_search_sessions_by_a_set_of_agents(store):
+    held_by_a = await store.create_session({"openid": "o1", "agent_id": "a", "agents": ["a"], "created_at": T0})
+    passed_on = await store.create_session({"openid": "o2", "agent_id": "c", "agents": ["b", "c"],
+                                            "created_at": T0 + 1})
+    await store.create_session({"openid": "o3", "agent_id": "d", "agents": ["d"], "created_at": T0 + 2})
+    await store.create_session({"openid": "o4", "created_at": T0 + 3})  # queued: held by nobody
+    total, page = await store.search_sessions(agent_ids={"a", "b"})
+    assert total == 2 and [s["id"] for s in page] == [passed_on["id"], held_by_a["id"]]
+    total, page = await store.search_sessions(agent_ids={"a", "b"}, openid="o2")
+    assert total == 1 and page[0]["id"] == passed_on["id"]
+    assert await store.search_sessions(agent_ids=set()) == (0, [])
+    assert (await store.search_sessions(agent_ids={"a"}, agent_id="d"))[0] == 0
+
+
+@pytest.mark.gen_test
 async def test_has_served_knows_every_agent_who_held_a_customer(store):
     first = await store.create_session({"openid": "o1", "skill": "s", "created_at": T0})
     await store.update_session(first["id"], state="assigned", agent_id="a1", agents=["a1"])
@@ -408,6 +423,43 @@ async def test_concurrent_duplicate_usernames(store):
                                    return_exceptions=True)
     assert sum(isinstance(r, dict) for r in results) == 1
     assert sum(isinstance(r, DuplicateError) for r in results) == 3
+
+
+# -- teams -------------------------------------------------------------------------------------
+
+@pytest.mark.gen_test
+async def test_teams(store):
+    a = await store.create_team({"name": "Cards", "supervisors": ["s1"], "members": ["u1", "u2"]})
+    assert a == {"id": a["id"], "name": "Cards", "supervisors": ["s1"], "members": ["u1", "u2"],
+                 "created_at": a["created_at"], "updated_at": None}
+    assert abs(a["created_at"] - time.time()) < 60
+    assert await store.get_team(a["id"]) == a
+    assert await store.get_team("missing") is None
+    with pytest.raises(DuplicateError):  # names are unique whatever their case and spaces
+        await store.create_team({"name": " cARDS "})
+    b = await store.create_team({"name": "accounts"})
+    assert b["supervisors"] == [] and b["members"] == []
+    assert [t["name"] for t in await store.list_teams()] == ["accounts", "Cards"]
+    b2 = await store.update_team(b["id"], members=["u3"], updated_at=T0)
+    assert b2 == {**b, "members": ["u3"], "updated_at": T0}
+    assert await store.get_team(b["id"]) == b2
+    with pytest.raises(DuplicateError):
+        await store.update_team(b["id"], name="cards")
+    assert (await store.get_team(b["id"]))["name"] == "accounts"
+    await store.update_team(b["id"], name="Loans")
+    assert (await store.create_team({"name": "Accounts"}))["name"] == "Accounts"  # name freed
+    with pytest.raises(NotFound):
+        await store.update_team("missing", name="x")
+    with pytest.raises(ValueError):
+        await store.update_team(a["id"], id="other")
+    with pytest.raises(ValueError):
+        await store.create_team({"members": []})
+    await store.delete_team(a["id"])
+    assert await store.get_team(a["id"]) is None
+    with pytest.raises(NotFound):
+        await store.delete_team(a["id"])
+    assert [t["name"] for t in await store.list_teams()] == ["Accounts", "Loans"]
+    assert (await store.create_team({"name": "cards"}))["name"] == "cards"  # a deleted name is free
 
 
 # -- revoked tokens ----------------------------------------------------------------------------

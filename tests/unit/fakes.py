@@ -36,6 +36,7 @@ class FakeDesk:
         # The settings service over a store that keeps nothing (no setting is declared here).
         self.settings = Settings(_NoSettingsStore(), clock=lambda: 0.0)
         self.canned: Any = object()  # handlers/canned.py is routed with it; its tests run the real app
+        self.teams: Any = None  # handlers/teams.py is routed with it; its tests run the real app
 
     async def _call(self, name: str, *args: Any, default: Any = None) -> Any:
         self.calls.append((name, args))
@@ -133,12 +134,12 @@ class FakeDesk:
     async def customer_sessions(self, user: dict[str, Any], openid: str) -> Any:
         return await self._call("customer_sessions", user["id"], openid, default={"sessions": []})
 
-    async def queues_snapshot(self) -> Any:
+    async def queues_snapshot(self, user: dict[str, Any] | None = None) -> Any:
         return await self._call("queues_snapshot", default={"queues": [
             {"skill": "general", "waiting": 2, "longest_wait_s": 7.5, "service_level": 1.0,
              "agents": {"available": 1, "busy": 0, "away": 0, "offline": 0}}]})
 
-    async def agents_snapshot(self) -> Any:
+    async def agents_snapshot(self, user: dict[str, Any] | None = None) -> Any:
         return await self._call("agents_snapshot", default={"agents": []})
 
     async def skills_catalogue(self) -> Any:
