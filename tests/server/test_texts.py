@@ -170,7 +170,9 @@ async def test_an_agent_tags_a_customer_they_serve_and_not_one_they_never_served
                              token=alice.token)
     assert status == 200, body
     assert (body["tags"], body["note"]) == (["VIP", "投诉"], "上周投诉过")
-    pushed = await alice.event("customer_updated", where=lambda d: d["customer"]["openid"] == "o-tagged")
+    # The nickname fetch of a new customer pushes customer_updated too: wait for the edit's.
+    pushed = await alice.event("customer_updated", where=lambda d: d["customer"]["openid"] == "o-tagged"
+                               and d["customer"].get("note") is not None)
     assert pushed["customer"]["tags"] == ["VIP", "投诉"] and pushed["customer"]["note"] == "上周投诉过"
     entries = await audit(api, admin, "customer_updated")
     assert [(e["target"], e["actor_id"], e["details"]["after"]["tags"]) for e in entries] == [
