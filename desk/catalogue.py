@@ -1,25 +1,24 @@
-"""What the desk offers: the skills (queues), the wrap-up codes and the canned replies."""
+"""What the desk offers: the skills (queues; the ``skills`` setting, desk/skills.py), the wrap-up
+codes and the canned replies."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-DEFAULT_SKILLS = (("general", "综合咨询"), ("loans", "贷款业务"), ("cards", "信用卡"))
+if TYPE_CHECKING:
+    from desk.skills import Skills
+
 WRAPUP_CODES = ("resolved", "follow_up", "transferred", "no_response", "complaint", "other")
 
 
 class Catalogue:
-    def __init__(self, store: Any, default_skill: str) -> None:
+    def __init__(self, store: Any, default_skill: str, skills: Skills) -> None:
         self.store = store
         self.default_skill = default_skill
+        self._skills = skills
 
     async def skills(self) -> dict[str, Any]:
-        skills = await self.store.get_setting("skills", None)
-        if not skills:
-            skills = [{"name": name, "label": label} for name, label in DEFAULT_SKILLS]
-            if self.default_skill not in {s["name"] for s in skills}:
-                skills.insert(0, {"name": self.default_skill, "label": self.default_skill})
-        return {"skills": skills, "wrapup_codes": list(WRAPUP_CODES)}
+        return {"skills": await self._skills.all(), "wrapup_codes": list(WRAPUP_CODES)}
 
     async def skill_names(self) -> list[str]:
         return [s["name"] for s in (await self.skills())["skills"]]

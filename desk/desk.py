@@ -25,11 +25,13 @@ from desk.lifecycle import Lifecycle
 from desk.lookups import Lookups
 from desk.parts import DeskParts
 from desk.pipeline import InboundPipeline
+from desk.priority import PriorityRules
 from desk.profiles import CustomerProfiles
 from desk.reads import Reads
 from desk.replies import Replies
 from desk.routing_driver import RoutingDriver
 from desk.settings import Settings
+from desk.skills import Skills
 from desk.supervision import MONITOR_MAX_MESSAGES, Supervision, Wall
 from desk.views import SessionViews
 from desk.watchers import Watchers
@@ -79,16 +81,18 @@ class Desk:
         self.lifecycle = Lifecycle(store, self.routing, self.audience, views, self.watchers, now,
                                    self.replies.system_reply)
         self.access = AccessPolicy(store, clock)  # who reads which customers: every read asks it
-        self.catalogue = Catalogue(store, config.default_skill)
         # Settings as data: features declare theirs (SettingSpec) and listen for changes.
         self.settings = Settings(store, now)
+        self.skills = Skills(self.settings, self.lifecycle, config.default_skill, config.offer_timeout)
+        self.priority_rules = PriorityRules(self.settings)
+        self.catalogue = Catalogue(store, config.default_skill, self.skills)
         self.parts = DeskParts(store=store, config=config, clock=now, routing=self.routing,
                                lifecycle=self.lifecycle, audience=self.audience, views=views, lookups=lookups,
                                access=self.access, watchers=self.watchers, catalogue=self.catalogue,
-                               replies=self.replies, settings=self.settings, wall=wall)
+                               replies=self.replies, settings=self.settings, wall=wall, skills=self.skills)
         self.profiles = CustomerProfiles(store, wechat, self._profile_arrived, clock)
         self.pipeline = InboundPipeline(store, self.routing, self.lifecycle, self.audience, views, self.profiles,
-                                        config, metrics)
+                                        config, metrics, priority=self.priority_rules.priority)
         self.inbound = InboundLog(store, self.pipeline.process, clock)
         self.reads = Reads(store, self.access, views, wall.snapshot, now)
         self.features = [make(self.parts) for make in FEATURES]
@@ -103,6 +107,7 @@ class Desk:
 
     # -- start / stop ----------------------------------------------------------------------------
     async def start(self) -> None:
+        await self.skills.prime()  # the queues' configuration is known before the engine is rebuilt
         await self.lifecycle.start(await self.catalogue.skill_names())
         await self.settings.apply_all()  # the engine and the desk begin from the stored settings
         self.bus.on_user_gone(self._user_gone)

@@ -14,6 +14,7 @@ from desk.lookups import Lookups
 from desk.replies import Replies
 from desk.routing_driver import RoutingDriver
 from desk.settings import Settings
+from desk.skills import Skills
 from desk.views import SessionViews
 from desk.watchers import Watchers
 
@@ -34,3 +35,4 @@ class DeskParts:
     replies: Replies
     settings: Settings
     wall: Any  # desk.supervision.Wall
+    skills: Skills

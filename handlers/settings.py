@@ -36,7 +36,7 @@ class SettingHandler(APIHandler):
 
     async def put(self, key: str) -> None:
         self.kefu_settings.spec(key)  # an unknown key is a 404 before the body is read
-        body = self.json_body()
+        body = self.json_body(array_ok=True)  # list-valued settings (priority_rules) take an array
         self._answer(await self.kefu_settings.update(self.current_user, key, body))
 
 

@@ -27,6 +27,8 @@ class FakeDesk:
         self.on_welcome: Any = None
         self.closed_connections: list[str] = []
         self.closed_event = asyncio.Event()
+        self.settings: Any = None  # the routes of /api/settings take it; no test here calls them
+        self.skills: Any = None
 
     async def _call(self, name: str, *args: Any, default: Any = None) -> Any:
         self.calls.append((name, args))
@@ -104,6 +106,10 @@ class FakeDesk:
 
     async def explain(self, user: dict[str, Any], session_id: str) -> Any:
         return await self._call("explain", user["id"], session_id, default={"text": "", "explanation": {}})
+
+    async def move_session(self, user: dict[str, Any], session_id: str, to_skill: str) -> Any:
+        return await self._call("move_session", user["id"], session_id, to_skill,
+                                default={"session_id": session_id, "skill": to_skill})
 
     # -- REST ----------------------------------------------------------------------------------
 
