@@ -3,6 +3,7 @@
 // its name in handlers/pages.py's import map, and one line here. `roles`: who sees it.
 export const SECTIONS = [
   { id: "overview", labelKey: "admin.nav.overview", roles: ["admin", "supervisor", "qa"], load: () => import("kefu/admin/overview") },
+  { id: "skills", labelKey: "admin.nav.skills", roles: ["admin", "supervisor"], load: () => import("kefu/admin/skills") },
 ];
 
 /** The sections a user may open. */
