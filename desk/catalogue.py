@@ -1,27 +1,25 @@
-"""What the desk offers: the skills (queues) and the wrap-up codes (owned by `desk.texts`; canned replies: desk/canned.py)."""
+"""What the desk offers: the skills (queues; the ``skills`` setting, desk/skills.py) and the wrap-up
+codes (the ``wrapup`` setting, desk/texts.py); canned replies are desk/canned.py."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-DEFAULT_SKILLS = (("general", "综合咨询"), ("loans", "贷款业务"), ("cards", "信用卡"))
+if TYPE_CHECKING:
+    from desk.skills import Skills
 
 
 class Catalogue:
-    def __init__(self, store: Any, default_skill: str,
+    def __init__(self, store: Any, default_skill: str, skills: Skills,
                  wrapup_codes: Callable[[], list[dict[str, Any]]] = list) -> None:
         self.store = store
         self.default_skill = default_skill
+        self._skills = skills
         self.wrapup_codes = wrapup_codes  # the admin's wrap-up codes (`desk.texts`, setting ``wrapup``)
 
     async def skills(self) -> dict[str, Any]:
-        skills = await self.store.get_setting("skills", None)
-        if not skills:
-            skills = [{"name": name, "label": label} for name, label in DEFAULT_SKILLS]
-            if self.default_skill not in {s["name"] for s in skills}:
-                skills.insert(0, {"name": self.default_skill, "label": self.default_skill})
-        return {"skills": skills, "wrapup_codes": self.wrapup_codes()}
+        return {"skills": await self._skills.all(), "wrapup_codes": self.wrapup_codes()}
 
     async def skill_names(self) -> list[str]:
         return [s["name"] for s in (await self.skills())["skills"]]

@@ -27,11 +27,13 @@ from desk.lifecycle import Lifecycle
 from desk.lookups import Lookups
 from desk.parts import DeskParts
 from desk.pipeline import InboundPipeline
+from desk.priority import PriorityRules
 from desk.profiles import CustomerProfiles
 from desk.reads import Reads
 from desk.replies import Replies
 from desk.routing_driver import RoutingDriver
 from desk.settings import Settings
+from desk.skills import Skills
 from desk.supervision import MONITOR_MAX_MESSAGES, Supervision, Wall
 from desk.teams import Teams
 from desk.texts import SystemTexts
@@ -80,26 +82,29 @@ class Desk:
         views = SessionViews(store, now)
         lookups = Lookups(store, now)
         self.replies = Replies(store, self.audience, views, lookups, wechat, now, metrics)
-        self.catalogue = Catalogue(store, config.default_skill, wrapup_codes=lambda: self.texts.wrapup_codes())
-        self.teams = Teams(store, now)  # who supervises whom (the access policy's scope)
-        # Canned replies (快捷回复): team scope from the teams feature.
-        self.canned = CannedReplies(store, now, team_ids_of=self.teams.member_team_ids,
-                                    supervised_team_ids=self.teams.supervised_team_ids)
         # Settings as data: features declare theirs (SettingSpec) and listen for changes.
         self.settings = Settings(store, now)
         # What the desk tells customers by itself, the wrap-up codes and the keyword rules.
         self.texts = SystemTexts(self.settings, self.replies.system_reply, self.replies.system_notice,
-                                 self.catalogue.skill_names, self.catalogue.skill_labels)
+                                 lambda: self.catalogue.skill_names(), lambda: self.catalogue.skill_labels())
         self.lifecycle = Lifecycle(store, self.routing, self.audience, views, self.watchers, now, self.texts.tell)
+        self.skills = Skills(self.settings, self.lifecycle, config.default_skill, config.offer_timeout)
+        self.priority_rules = PriorityRules(self.settings)
+        self.catalogue = Catalogue(store, config.default_skill, self.skills,
+                                   wrapup_codes=lambda: self.texts.wrapup_codes())
+        self.teams = Teams(store, now)  # who supervises whom (the access policy's scope)
+        # Canned replies (快捷回复): team scope from the teams feature.
+        self.canned = CannedReplies(store, now, team_ids_of=self.teams.member_team_ids,
+                                    supervised_team_ids=self.teams.supervised_team_ids)
         self.access = AccessPolicy(store, clock, self.teams)  # who reads which customers: every read asks it
         self.parts = DeskParts(store=store, config=config, clock=now, routing=self.routing,
                                lifecycle=self.lifecycle, audience=self.audience, views=views, lookups=lookups,
                                access=self.access, watchers=self.watchers, catalogue=self.catalogue,
                                replies=self.replies, settings=self.settings, texts=self.texts, wall=wall,
-                               teams=self.teams)
+                               teams=self.teams, skills=self.skills)
         self.profiles = CustomerProfiles(store, wechat, self._profile_arrived, clock)
         self.pipeline = InboundPipeline(store, self.routing, self.lifecycle, self.audience, views, self.profiles,
-                                        config, self.texts, metrics)
+                                        config, self.texts, metrics, priority=self.priority_rules.priority)
         self.inbound = InboundLog(store, self.pipeline.process, clock)
         self.customer_records = CustomerRecords(store, self.access, self.pipeline.profile_arrived, now)
         self.reads = Reads(store, self.access, views, wall.snapshot, now)
@@ -116,6 +121,7 @@ class Desk:
     # -- start / stop ----------------------------------------------------------------------------
     async def start(self) -> None:
         await self.teams.load()
+        await self.skills.prime()  # the queues' configuration is known before the engine is rebuilt
         await self.lifecycle.start(await self.catalogue.skill_names())
         await self.settings.apply_all()  # the engine and the desk begin from the stored settings
         await self.canned.import_legacy()

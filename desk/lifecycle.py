@@ -229,9 +229,25 @@ class Lifecycle:
     async def request(self, session: dict[str, Any], customer: dict[str, Any]) -> None:
         await self._route(lambda: self.routing.request_events(session, customer))
 
+    async def configure_queues(self, queues: dict[str, dict[str, Any]], catalogue: list[str]) -> None:
+        """The skills setting changed: each queue's configuration, applied live (ConfigureQueue)."""
+        await self._route(lambda: self.routing.configure_queues(queues, catalogue))
+
     async def change_skill(self, session_id: str, skill: str) -> dict[str, Any]:
         session = await self.store.update_session(session_id, skill=skill)
         await self._route(lambda: self.routing.skill_events(session_id, skill))
+        return session
+
+    async def move_session(self, session_id: str, skill: str) -> dict[str, Any]:
+        """A supervisor moves a waiting session to another skill's queue (SkillChanged); refused
+        up front when it cannot happen, so nothing changes then."""
+        async with self._lock:
+            if self._stopped:
+                raise InvalidState("the desk is stopping")
+            events = self.routing.move_events(session_id, skill)
+            # Written first: an offer in the new queue, made by the same event, shows the new skill.
+            session = await self.store.update_session(session_id, skill=skill)
+            raise_if_ignored((await self._apply(events)).decisions)
         return session
 
     async def customer_left(self, session_id: str) -> None:

@@ -14,6 +14,7 @@ from desk.lookups import Lookups
 from desk.replies import Replies
 from desk.routing_driver import RoutingDriver
 from desk.settings import Settings
+from desk.skills import Skills
 from desk.teams import Teams
 from desk.texts import SystemTexts
 from desk.views import SessionViews
@@ -38,3 +39,4 @@ class DeskParts:
     texts: SystemTexts
     wall: Any  # desk.supervision.Wall
     teams: Teams
+    skills: Skills

@@ -27,7 +27,12 @@ from wechat.messages import InboundMessage
 
 # A reply window that moved by less than this is not worth a session_updated event.
 BUDGET_NOTICE_SECS = 60.0
+# Earlier releases' one rule, for a pipeline built without the priority rules (unit tests).
 VIP_PRIORITY = 10
+
+
+async def _vip_priority(customer: dict[str, Any]) -> int:
+    return VIP_PRIORITY if "vip" in (customer.get("tags") or ()) else 0
 
 
 @dataclass
@@ -53,7 +58,8 @@ Stage = Callable[[InboundWork], Awaitable[Processed | None]]
 
 class InboundPipeline:
     def __init__(self, store: Any, routing: RoutingDriver, lifecycle: Lifecycle, audience: Audience,
-                 views: SessionViews, profiles: Any, config: Any, texts: SystemTexts, metrics: Any = None) -> None:
+                 views: SessionViews, profiles: Any, config: Any, texts: SystemTexts, metrics: Any = None,
+                 priority: Callable[[dict[str, Any]], Awaitable[int]] = _vip_priority) -> None:
         self.store = store
         self.routing = routing
         self.lifecycle = lifecycle
@@ -63,6 +69,7 @@ class InboundPipeline:
         self.config = config
         self.texts = texts
         self.metrics = metrics
+        self.priority = priority  # what the customer's tags earn a new session (desk.priority)
         self.stages: list[Stage] = [self.identify, self.bot, self.choose_skill, self.file_into_open_session,
                                     self.file_into_left_message, self.route]
 
@@ -157,7 +164,7 @@ class InboundPipeline:
                 session = await self.lifecycle.change_skill(session["id"], message.skill_from_menu)
         if session is None:
             assert work.skill is not None
-            priority = VIP_PRIORITY if "vip" in (customer.get("tags") or ()) else 0
+            priority = await self.priority(customer)
             session = await self.lifecycle.create_queued(work.openid, work.skill, priority, now)
             await self._record(work, session)
             await self.lifecycle.request(session, customer)

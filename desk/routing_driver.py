@@ -11,6 +11,7 @@ request into the events to apply, refusing up front (``DeskError``) what cannot 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Callable
@@ -64,6 +65,9 @@ class RoutingDriver:
         self._last_seq = 0
         self._agents: dict[str, tuple[tuple[tuple[str, int], ...], int]] = {}
         self._catalogue: list[str] = []
+        # Each configured skill's ConfigureQueue fields (desk.skills): what its queue must have.
+        # A skill not listed gets the desk's defaults (its offer timeout, nothing else set).
+        self._queues: dict[str, dict[str, Any]] = {}
 
     # -- start / stop ----------------------------------------------------------------------------
     async def load(self, skills: list[str]) -> list[ev.Event]:
@@ -99,11 +103,32 @@ class RoutingDriver:
         return events
 
     def queue_events(self, skill: str) -> list[ev.Event]:
-        """Configure a skill's queue with this desk's settings unless it already has them."""
+        """Configure a skill's queue as the skills setting says (or with the desk's defaults)
+        unless it already is: the configured values win over the defaults, and a queue that has
+        them is not configured again."""
         assert self.engine is not None
-        if self.engine.queue_config(skill).offer_timeout_secs != self.offer_timeout:
-            return [ev.ConfigureQueue(skill=skill, offer_timeout_secs=self.offer_timeout, now=self.clock())]
+        fields = self._queues.get(skill) or {"offer_timeout_secs": self.offer_timeout}
+        wanted = ev.ConfigureQueue(skill=skill, **fields, now=self.clock())
+        if dataclasses.replace(self.engine.queue_config(skill), now=0.0) != dataclasses.replace(wanted, now=0.0):
+            return [wanted]
         return []
+
+    def configure_queues(self, queues: dict[str, dict[str, Any]], catalogue: list[str]) -> list[ev.Event]:
+        """The skills setting changed (or is read at start-up): remember what every queue must
+        have and return the events that bring the engine's queues level (none before the engine
+        is loaded: `load` configures them then). A skill no longer listed gets the defaults."""
+        before = set(self._queues)
+        self._queues = {skill: dict(fields) for skill, fields in queues.items()}
+        self._catalogue = list(catalogue)
+        if self.engine is None:
+            return []
+        events: list[ev.Event] = []
+        for skill in sorted(before | set(self._queues) | set(catalogue)):
+            events.extend(self.queue_events(skill))
+        return events
+
+    def catalogue(self) -> list[str]:
+        return list(self._catalogue)
 
     def _settings(self, overrides: dict[str, Any]) -> Any:
         from routing.config import EngineSettings
@@ -165,7 +190,9 @@ class RoutingDriver:
             return []
         return [*self.queue_events(session["skill"]), ev.SessionRequested(
             session_id=session["id"], customer_id=session["openid"], skill=session["skill"],
-            priority=int(session.get("priority") or 0), vip="vip" in (customer.get("tags") or ()),
+            # The session's priority already holds what the customer's tags earn (the priority
+            # rules, desk.priority): the engine's own VIP boost would count the tag twice.
+            priority=int(session.get("priority") or 0), vip=False,
             arrived_at=session["queued_at"], now=self.clock())]
 
     def knows(self, session_id: str) -> bool:
@@ -173,6 +200,23 @@ class RoutingDriver:
 
     def skill_events(self, session_id: str, skill: str) -> list[ev.Event]:
         return [*self.queue_events(skill), ev.SkillChanged(session_id=session_id, skill=skill, now=self.clock())]
+
+    def move_events(self, session_id: str, skill: str) -> list[ev.Event]:
+        """A supervisor moves a waiting session to ``skill``'s queue (it keeps its place by
+        arrival time). Refused up front (``DeskError``) when it is not waiting, already there,
+        or the queue cannot take it now (closed, nobody with the skill)."""
+        assert self.engine is not None
+        state = self.engine.session(session_id)
+        if state is None or state["state"] not in ("queued", "offered") or state.get("transfer_from"):
+            raise InvalidState("only a waiting session can be moved to another skill")
+        if state.get("skill") == skill:
+            raise InvalidState(f"the session already waits in the {skill} queue")
+        events = self.queue_events(skill)
+        refusal = self.engine.admission_refusal(skill)
+        if refusal is not None:
+            raise DeskError(QUEUE_REFUSAL_CODES.get(refusal[0], "invalid_state"),
+                            f"The {skill} queue cannot take it now: {refusal[1]}.")
+        return [*events, ev.SkillChanged(session_id=session_id, skill=skill, now=self.clock())]
 
     def customer_left_event(self, session_id: str) -> ev.Event:
         return ev.CustomerLeft(session_id=session_id, now=self.clock())

@@ -122,6 +122,7 @@ class Supervision:
         self.wall: Wall = parts.wall
         self._monitoring: dict[str, dict[str, Any]] = {}  # user id -> that user, while they monitor
         parts.teams.on_change(self.teams_changed)
+        self.skills = parts.skills
 
     async def teams_changed(self) -> None:
         """Teams changed: walls repaint in their new scope, and a monitor of a session that left
@@ -208,6 +209,17 @@ class Supervision:
         await self.lookups.audit(user, "reassign", session_id, target=target["id"])
         # The outcome follows as a reassign_result event when the agent answers.
         return {"status": "offered", "to_agent": target["id"], "kind": kind}
+
+    @command("move_session", roles=STAFF_ROLES, session_id=Str(), to_skill=Str(max_chars=32))
+    async def move_session(self, user: dict[str, Any], session_id: str, to_skill: str) -> dict[str, Any]:
+        """Move a waiting session to another skill's queue (it keeps its place by arrival time)."""
+        session = await self.access.check_session(user, session_id, "move_session")
+        if to_skill not in await self.skills.names():
+            raise InvalidState(f"there is no skill named {to_skill!r}")
+        moved = await self.lifecycle.move_session(session["id"], to_skill)
+        await self.lookups.audit(user, "move_session", session["id"], target=to_skill,
+                                 details={"from_skill": session.get("skill"), "to_skill": to_skill})
+        return {"session_id": session["id"], "skill": moved.get("skill"), "from_skill": session.get("skill")}
 
     @command("set_presence", roles=STAFF_ROLES, agent_id=Str(), status=Str(choices=("available", "away", "offline")))
     async def set_agent_presence(self, user: dict[str, Any], agent_id: str, status: str) -> dict[str, Any]:

@@ -138,6 +138,18 @@ class SkillsHandler(_DeskHandler):
         self.write_json(await self.desk.skills_catalogue())
 
 
+class SkillHandler(_DeskHandler):
+    """``PUT /api/skills/{name}``: create or update one skill (the ``skills`` setting's rules)."""
+
+    access = roles("admin")
+
+    async def get(self, name: str) -> None:
+        self.write_json(await self.desk.skills.get(name))
+
+    async def put(self, name: str) -> None:
+        self.write_json(await self.desk.skills.put(self.current_user, name, self.json_body()))
+
+
 def default_handlers(services: Services) -> list[tuple[str, type, dict[str, Any]]]:
     reads = {"accounts": services.accounts, "desk": services.desk}
     return [
@@ -149,4 +161,5 @@ def default_handlers(services: Services) -> list[tuple[str, type, dict[str, Any]
         (r"/api/agents", AgentsHandler, reads),
         (r"/api/audit", AuditHandler, {"accounts": services.accounts, "store": services.store}),
         (r"/api/skills", SkillsHandler, reads),
+        (r"/api/skills/([^/]+)", SkillHandler, reads),
     ]

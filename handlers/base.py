@@ -37,11 +37,13 @@ ANY_ROLE = AUTHENTICATED
 class APIError(tornado.web.HTTPError):
     """An error with a stable code and a message safe to show to the caller."""
 
-    def __init__(self, status: int, code: str, message: str, retry_after: float | None = None) -> None:
+    def __init__(self, status: int, code: str, message: str, retry_after: float | None = None,
+                 field: str | None = None) -> None:
         super().__init__(status, reason=None)
         self.code = code
         self.message = message
         self.retry_after = retry_after  # seconds, answered as Retry-After (429)
+        self.field = field  # the field a bad_field names (answered as error.field: forms mark it)
 
 
 def check_handler_access(routes: list[Any]) -> None:
@@ -63,7 +65,7 @@ def api_error_of(exc: Exception) -> APIError:
         return exc
     if isinstance(exc, DeskError):
         code, message, status = wire_error(exc)  # the map the socket uses too
-        return APIError(status, code, message, getattr(exc, "retry_after", None))
+        return APIError(status, code, message, getattr(exc, "retry_after", None), getattr(exc, "field", None))
     raise TypeError(f"not an expected error: {exc!r}")
 
 
@@ -138,10 +140,11 @@ class APIHandler(BaseHandler):
         self.set_header("Cache-Control", "no-store")
         self.set_header("X-Content-Type-Options", "nosniff")
 
-    def json_body(self) -> dict[str, Any]:
+    def json_body(self, array_ok: bool = False) -> Any:
+        """The body as a JSON object (or, with ``array_ok``, an array too), else 400."""
         body = self.json_value()
-        if not isinstance(body, dict):
-            raise APIError(400, "invalid_json", "the body must be a JSON object")
+        if not isinstance(body, dict) and not (array_ok and isinstance(body, list)):
+            raise APIError(400, "invalid_json", "the body must be a JSON object" + (" or array" if array_ok else ""))
         return body
 
     def json_value(self) -> Any:
@@ -175,8 +178,11 @@ class APIHandler(BaseHandler):
         exc = kwargs.get("exc_info", (None, None, None))[1]
         if isinstance(exc, DeskError) and exc.code != "internal":
             exc = api_error_of(exc)
+        error: dict[str, Any] = {}
         if isinstance(exc, APIError):
             code, message = exc.code, exc.message
+            if exc.field:
+                error["field"] = exc.field
             if exc.retry_after is not None:  # set here: send_error clears headers before write_error
                 self.set_header("Retry-After", str(max(1, round(exc.retry_after))))
         else:
@@ -185,7 +191,7 @@ class APIHandler(BaseHandler):
                     429: "too_many_attempts"}.get(status_code, "internal")
             message = self._reason if status_code < 500 else "internal error"
         self.set_header("Content-Type", "application/json; charset=UTF-8")
-        self.finish(json.dumps({"error": {"code": code, "message": message}}, ensure_ascii=False))
+        self.finish(json.dumps({"error": {"code": code, "message": message, **error}}, ensure_ascii=False))
 
 
 class JSONNotFoundHandler(APIHandler):

@@ -39,7 +39,8 @@ class BusinessHours:
     several spans; an end of ``"24:00"`` means midnight. ``holidays`` are ``"YYYY-MM-DD"`` dates
     closed all day. ``makeup_workdays`` (调休) are dates, usually weekend days, that open with
     ``makeup_weekday``'s schedule (Monday by default). An empty ``weekly`` means always open
-    except holidays.
+    except holidays, unless ``closed_without_spans`` (a schedule whose every day is closed, as an
+    administrator's weekly hours with no day ticked mean).
     """
 
     weekly: tuple[tuple[int, str, str], ...] = ()
@@ -47,6 +48,7 @@ class BusinessHours:
     makeup_workdays: tuple[str, ...] = ()
     makeup_weekday: int = 0
     tz: str = DEFAULT_TZ
+    closed_without_spans: bool = False
 
     def __post_init__(self) -> None:
         for day, start, end in self.weekly:
@@ -61,7 +63,7 @@ class BusinessHours:
         if date_text in self.holidays:
             return False
         if not self.weekly:
-            return True
+            return not self.closed_without_spans
         weekday = self.makeup_weekday if date_text in self.makeup_workdays else local.weekday()
         minute = local.hour * 60 + local.minute
         return any(
@@ -69,13 +71,16 @@ class BusinessHours:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "weekly": [list(span) for span in self.weekly],
             "holidays": list(self.holidays),
             "makeup_workdays": list(self.makeup_workdays),
             "makeup_weekday": self.makeup_weekday,
             "tz": self.tz,
         }
+        if self.closed_without_spans:  # only when set: the logs and snapshots of earlier releases stay identical
+            out["closed_without_spans"] = True
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> BusinessHours:
@@ -85,6 +90,7 @@ class BusinessHours:
             makeup_workdays=tuple(data.get("makeup_workdays", ())),
             makeup_weekday=int(data.get("makeup_weekday", 0)),
             tz=data.get("tz", DEFAULT_TZ),
+            closed_without_spans=bool(data.get("closed_without_spans", False)),
         )
 
 

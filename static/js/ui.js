@@ -158,7 +158,7 @@ export function closedSentence(reason) {
 
 export function skillLabel(skills, name) {
   const found = (skills || []).find((s) => s.name === name);
-  return (found && found.label) || name || "";
+  return (found && ((found.labels && found.labels[lang()]) || found.label)) || name || "";
 }
 
 // Wire up the language switch and the logout button every console has.

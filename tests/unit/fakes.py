@@ -37,6 +37,7 @@ class FakeDesk:
         self.settings = Settings(_NoSettingsStore(), clock=lambda: 0.0)
         self.canned: Any = object()  # handlers/canned.py is routed with it; its tests run the real app
         self.teams: Any = None  # handlers/teams.py is routed with it; its tests run the real app
+        self.skills: Any = None  # the skills routes take it; their tests run the real app
 
     async def _call(self, name: str, *args: Any, default: Any = None) -> Any:
         self.calls.append((name, args))
@@ -114,6 +115,10 @@ class FakeDesk:
 
     async def explain(self, user: dict[str, Any], session_id: str) -> Any:
         return await self._call("explain", user["id"], session_id, default={"text": "", "explanation": {}})
+
+    async def move_session(self, user: dict[str, Any], session_id: str, to_skill: str) -> Any:
+        return await self._call("move_session", user["id"], session_id, to_skill,
+                                default={"session_id": session_id, "skill": to_skill})
 
     # -- REST ----------------------------------------------------------------------------------
 

@@ -3,6 +3,7 @@
 // its name in handlers/pages.py's import map, and one line here. `roles`: who sees it.
 export const SECTIONS = [
   { id: "overview", labelKey: "admin.nav.overview", roles: ["admin", "supervisor", "qa"], load: () => import("kefu/admin/overview") },
+  { id: "skills", labelKey: "admin.nav.skills", roles: ["admin", "supervisor"], load: () => import("kefu/admin/skills") },
   { id: "users", labelKey: "admin.nav.users", roles: ["admin"], load: () => import("kefu/admin/users") },
   { id: "teams", labelKey: "admin.nav.teams", roles: ["admin"], load: () => import("kefu/admin/teams") },
   { id: "texts", labelKey: "admin.nav.texts", roles: ["admin"], load: () => import("kefu/admin/texts") },

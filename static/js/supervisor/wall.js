@@ -166,6 +166,29 @@ export function createWall(sup) {
     }
   }
 
+  // A waiting session moves to another skill's queue (move_session); the wall repaints with it.
+  function moveSelect(s, name) {
+    const others = (state.skills || []).filter((k) => k.name !== s.skill);
+    if (!others.length) return null;
+    const sel = el("select", { class: "move-skill", "aria-label": t("live.move_named", { name }), dataset: { moveSession: String(s.id) } },
+      el("option", { value: "", text: t("live.move_to") }), ...others.map((k) => el("option", { value: k.name, text: skillLabel(state.skills, k.name) })));
+    sel.addEventListener("change", async () => {
+      const to = sel.value;
+      if (!to) return;
+      sel.disabled = true;
+      try {
+        await socket.request("move_session", { session_id: String(s.id), to_skill: to });
+        toast(t("live.moved", { skill: skillLabel(state.skills, to) }), "success", { timeoutMs: 3000 });
+      } catch (exc) {
+        sel.value = "";
+        toast(t("live.move_failed", { reason: failureText(exc) }), "error");
+      } finally {
+        sel.disabled = false;
+      }
+    });
+    return sel;
+  }
+
   function renderLive() {
     const body = $("live");
     clear(body);
@@ -177,6 +200,7 @@ export function createWall(sup) {
       const detail = customerDetail(who);
       const watch = el("button", { type: "button", class: "btn btn-sm", text: t("live.monitor"), "aria-label": t("live.monitor_named", { name }) });
       watch.addEventListener("click", () => sup.monitor.start(id));
+      const move = canAct && (s.state === "queued" || s.state === "offered") ? moveSelect(s, name) : null;
       const row = el("tr", { dataset: { sessionId: id }, class: state.monitored && state.monitored.id === id ? "is-selected" : "" },
         el("th", { scope: "row" }, el("span", { class: "agent-cell" }, customerAvatar(who),
           el("span", { class: "customer-cell", title: detail }, el("span", { text: name }),
@@ -185,7 +209,7 @@ export function createWall(sup) {
         el("td", {}, el("span", { class: `state state-${s.state}`, text: t(`state.${s.state}`) })),
         el("td", { text: sup.agentName(s.agent_id) || (s.agent_id ? String(s.agent_id) : "—") }),
         el("td", { class: "mono", dataset: { dur: id } }, fmtDuration(sessionDuration(s))),
-        el("td", { class: "actions" }, watch));
+        el("td", { class: "actions" }, watch, move ? " " : null, move));
       body.append(row);
     }
     $("live-empty").hidden = sessions.length > 0;
