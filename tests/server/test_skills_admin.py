@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from desk.lifecycle import DIVERT_NOTICES
+from desk.texts import DEFAULT_MESSAGES
 
 from .test_desk_flows import api_replies
 
@@ -37,7 +37,7 @@ async def test_closed_hours_divert_a_new_customer_with_the_out_of_hours_text(kef
     await kefu.desk.drain()
     [session] = await kefu.store.customer_sessions("o-night")
     assert (session["state"], session["close_reason"]) == ("diverted", "outside_hours")
-    assert api_replies(platform, "o-night") == [DIVERT_NOTICES["outside_hours"]]
+    assert api_replies(platform, "o-night") == [DEFAULT_MESSAGES["out_of_hours"]]
     assert not [e for e in alice.events if e["event"] == "offer"]
 
     # Open again (hours null): the next customer is offered to alice, no restart.
