@@ -120,10 +120,16 @@ class AuditHandler(_QueryMixin):
         self.store = store
 
     async def get(self) -> None:
+        limit = self.int_arg("limit", 50, 1, MAX_PAGE)
+        offset = self.int_arg("offset", 0, 0, 10**9)
+        # One entry more than the page tells the page whether there is a next one.
         entries = await self.store.list_audit(
-            limit=self.int_arg("limit", 50, 1, MAX_PAGE), offset=self.int_arg("offset", 0, 0, 10**9),
-            actor_id=self.str_arg("actor_id"), session_id=self.str_arg("session_id"))
-        self.write_json({"entries": entries})
+            limit=limit + 1, offset=offset,
+            actor_id=self.str_arg("actor_id"), session_id=self.str_arg("session_id"),
+            action=self.str_arg("action"), target=self.str_arg("target"),
+            since=self.float_arg("since"), until=self.float_arg("until"))
+        self.write_json({"entries": entries[:limit], "limit": limit, "offset": offset,
+                         "more": len(entries) > limit})
 
 
 class CannedHandler(_DeskHandler):
