@@ -23,6 +23,7 @@ from desk.housekeeping import Housekeeping
 from desk.inbound import InboundLog
 from desk.lifecycle import Lifecycle
 from desk.lookups import Lookups
+from desk.menu import WeChatMenu
 from desk.parts import DeskParts
 from desk.pipeline import InboundPipeline
 from desk.profiles import CustomerProfiles
@@ -82,6 +83,7 @@ class Desk:
         self.catalogue = Catalogue(store, config.default_skill)
         # Settings as data: features declare theirs (SettingSpec) and listen for changes.
         self.settings = Settings(store, now)
+        self.menu = WeChatMenu(store, self.settings, wechat, now)  # the Official Account's custom menu
         self.parts = DeskParts(store=store, config=config, clock=now, routing=self.routing,
                                lifecycle=self.lifecycle, audience=self.audience, views=views, lookups=lookups,
                                access=self.access, watchers=self.watchers, catalogue=self.catalogue,
