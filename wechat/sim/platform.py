@@ -462,6 +462,22 @@ class WeChatPlatform:
                    for b in self.menu["button"]]
         return {"menu": {"button": buttons}}
 
+    def menu_item(self, path: Any) -> dict[str, Any] | None:
+        """The published menu's button at ``path`` (``[i]`` or ``[i, j]`` for a sub-button) when it
+        has an action a customer can tap (a button with sub-buttons only opens them), else None."""
+        if self.menu is None or not isinstance(path, list) or not 1 <= len(path) <= 2:
+            return None
+        if not all(isinstance(i, int) and not isinstance(i, bool) and i >= 0 for i in path):
+            return None
+        items = self.menu["button"]
+        for depth, i in enumerate(path):
+            if i >= len(items):
+                return None
+            item = items[i]
+            if depth + 1 < len(path):
+                items = item.get("sub_button") or []
+        return None if item.get("sub_button") else item
+
     def menu_delete(self, access_token: str | None) -> dict[str, Any]:
         """``cgi-bin/menu/delete``: no menu any more."""
         self._begin("menu_delete")
