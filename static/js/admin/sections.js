@@ -3,6 +3,8 @@
 // its name in handlers/pages.py's import map, and one line here. `roles`: who sees it.
 export const SECTIONS = [
   { id: "overview", labelKey: "admin.nav.overview", roles: ["admin", "supervisor", "qa"], load: () => import("kefu/admin/overview") },
+  { id: "menu", labelKey: "admin.nav.menu", roles: ["admin"], load: () => import("kefu/admin/menu") },
+  { id: "audit", labelKey: "admin.nav.audit", roles: ["admin"], load: () => import("kefu/admin/audit") },
 ];
 
 /** The sections a user may open. */
