@@ -43,11 +43,15 @@ export async function render(root) {
   const datalist = el("datalist", { id: "menu-skill-keys" }, skillKeys.map((s) => el("option", { value: s.key, label: s.label })));
 
   const editor = el("div", { class: "menu-editor", id: "menu-editor" });
-  const preview = el("div", { class: "wx-phone", role: "img", "aria-label": t("admin.menu.preview") });
+  const preview = el("div", { class: "wx-phone", role: "group", "aria-label": t("admin.menu.preview") });
   const statusLine = el("p", { class: "muted small", id: "menu-status", role: "status" });
   const errorBox = el("p", { class: "banner banner-warn", id: "menu-error", role: "alert", hidden: true });
   const saveBtn = el("button", { type: "button", class: "btn btn-primary", id: "menu-save", text: t("admin.save") });
   const publishBtn = el("button", { type: "button", class: "btn", id: "menu-publish", text: t("admin.menu.publish") });
+  // What WeChat reports as live (menu/get), updated after a publication.
+  const live = el("p", { class: "muted small", id: "menu-live", text: state.live_error
+    ? t("admin.menu.live_error", { reason: state.live_error })
+    : state.live ? t("admin.menu.live", { names: state.live.button.map((b) => b.name).join(" | ") }) : t("admin.menu.live_none") });
   const addBtn = el("button", { type: "button", class: "btn btn-sm", id: "menu-add", text: t("admin.menu.add_button") });
 
   const current = () => ({ button: buttons.map(toWeChat) });
@@ -146,14 +150,15 @@ export async function render(root) {
       const label = b.name || t("admin.menu.button_n", { n: i + 1 });
       const card = el("fieldset", { class: "card menu-button", dataset: { index: String(i) } },
         el("legend", { class: "section-title", text: t("admin.menu.button_n", { n: i + 1 }) }),
-        rowTools(buttons, i, label),
-        el("div", { class: "admin-form" }, nameInput(b, `${field}.name`, NAME_BYTES, t("admin.menu.name")), ...actionFields(b, field, true)));
+        el("div", { class: "menu-row" },
+          el("div", { class: "admin-form" }, nameInput(b, `${field}.name`, NAME_BYTES, t("admin.menu.name")), ...actionFields(b, field, true)),
+          rowTools(buttons, i, label)));
       if (b.kind === "parent") {
         const subsList = el("ol", { class: "menu-subs" });
         b.subs.forEach((s, j) => {
           const sf = `${field}.sub_button[${j}]`;
           const sl = s.name || t("admin.menu.sub_n", { n: j + 1 });
-          subsList.append(el("li", { class: "menu-sub", dataset: { index: String(j) } },
+          subsList.append(el("li", { class: "menu-sub menu-row", dataset: { index: String(j) } },
             el("div", { class: "admin-form" }, nameInput(s, `${sf}.name`, SUB_NAME_BYTES, t("admin.menu.sub_name", { n: j + 1 })), ...actionFields(s, sf, false)),
             rowTools(b.subs, j, sl)));
         });
@@ -173,7 +178,7 @@ export async function render(root) {
     const bar = el("div", { class: "wx-bar" }, el("span", { class: "wx-keyboard", "aria-hidden": "true", text: "⌨" }));
     buttons.forEach((b, i) => {
       const cell = el("div", { class: "wx-cell" });
-      const btn = el("button", { type: "button", class: "wx-button", tabindex: "-1", text: (b.kind === "parent" ? "≡ " : "") + (b.name || "…") });
+      const btn = el("button", { type: "button", class: "wx-button", "aria-expanded": b.kind === "parent" ? String(openParent === i) : undefined, text: (b.kind === "parent" ? "≡ " : "") + (b.name || "…") });
       btn.addEventListener("click", () => { openParent = openParent === i ? null : i; drawPreview(); });
       cell.append(btn);
       if (b.kind === "parent" && openParent === i) {
@@ -207,6 +212,7 @@ export async function render(root) {
     try {
       published = await api("/api/menu/publish", { method: "POST" });
       clearError();
+      live.textContent = t("admin.menu.live", { names: published.menu.button.map((b) => b.name).join(" | ") });
       toast(t("admin.menu.published", { version: published.version }), "success");
     } catch (exc) {
       showError(t("admin.menu.publish_failed", { reason: exc.message }), exc.field);
@@ -222,9 +228,6 @@ export async function render(root) {
     document.getElementById(fieldId(`button[${buttons.length - 1}].name`))?.focus();
   });
 
-  const live = state.live_error
-    ? el("p", { class: "muted small", text: t("admin.menu.live_error", { reason: state.live_error }) })
-    : el("p", { class: "muted small", id: "menu-live", text: state.live ? t("admin.menu.live", { names: state.live.button.map((b) => b.name).join(" | ") }) : t("admin.menu.live_none") });
 
   root.append(
     el("p", { class: "muted", text: t("admin.menu.intro") }),
