@@ -59,6 +59,13 @@ ERRMSG = {
 }
 
 
+# The fields the other types need besides name (and url for miniprogram).
+_EXTRA_FIELDS: dict[str, tuple[str, ...]] = {
+    "miniprogram": ("appid", "pagepath"), "media_id": ("media_id",), "view_limited": ("media_id",),
+    "article_id": ("article_id",), "article_view_limited": ("article_id",),
+}
+
+
 class MenuProblem(ValueError):
     """What is wrong with a menu: WeChat's ``errcode``, the ``field`` (``button[1].sub_button[0].key``)
     and a sentence for a person."""
@@ -157,9 +164,7 @@ def _action(button: dict[str, Any], field: str, name: str, types: Collection[str
         if not is_web_url(url):
             raise MenuProblem(_CODES["domain"][sub], f"{field}.url", "must be an http:// or https:// link")
         kept["url"] = url
-    for extra in {"miniprogram": ("appid", "pagepath"), "media_id": ("media_id",),
-                  "view_limited": ("media_id",), "article_id": ("article_id",),
-                  "article_view_limited": ("article_id",)}.get(kind, ()):
+    for extra in _EXTRA_FIELDS.get(str(kind), ()):
         value = button.get(extra)
         if not isinstance(value, str) or not value:
             raise MenuProblem(47001, f"{field}.{extra}", f"a {kind} button needs {extra}")

@@ -12,7 +12,6 @@ from playwright.sync_api import expect
 from tests.browser.conftest import login, run_axe, save_screenshot
 
 
-
 def test_build_a_menu_refuse_a_bad_link_publish_and_see_it_in_the_simulator(open_page, artifacts):
     admin = open_page("1280x800", name="admin-menu", bypass_csp=True)
     open_page.allow("status of 400")  # the refused save, on purpose
