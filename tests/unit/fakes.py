@@ -27,6 +27,9 @@ class FakeDesk:
         self.on_welcome: Any = None
         self.closed_connections: list[str] = []
         self.closed_event = asyncio.Event()
+        # The parts make_app hands to routes (settings, the WeChat menu): held, never called here.
+        self.settings: Any = None
+        self.menu: Any = None
 
     async def _call(self, name: str, *args: Any, default: Any = None) -> Any:
         self.calls.append((name, args))
