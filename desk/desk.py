@@ -25,6 +25,7 @@ from desk.housekeeping import Housekeeping
 from desk.inbound import InboundLog
 from desk.lifecycle import Lifecycle
 from desk.lookups import Lookups
+from desk.menu import WeChatMenu
 from desk.parts import DeskParts
 from desk.pipeline import InboundPipeline
 from desk.priority import PriorityRules
@@ -97,6 +98,7 @@ class Desk:
         self.canned = CannedReplies(store, now, team_ids_of=self.teams.member_team_ids,
                                     supervised_team_ids=self.teams.supervised_team_ids)
         self.access = AccessPolicy(store, clock, self.teams)  # who reads which customers: every read asks it
+        self.menu = WeChatMenu(store, self.settings, wechat, now)  # the Official Account's custom menu
         self.parts = DeskParts(store=store, config=config, clock=now, routing=self.routing,
                                lifecycle=self.lifecycle, audience=self.audience, views=views, lookups=lookups,
                                access=self.access, watchers=self.watchers, catalogue=self.catalogue,

@@ -13,7 +13,7 @@ from __future__ import annotations
 ERROR_CODES = frozenset({
     "invalid_json", "bad_request", "unknown_type", "forbidden", "not_found", "not_your_session", "not_your_customer",
     "invalid_state", "reply_window_closed", "reply_quota_used", "rate_limited", "internal",
-    "unauthorized", "bad_credentials", "too_many_attempts", "bad_field", "exists",
+    "unauthorized", "bad_credentials", "too_many_attempts", "bad_field", "exists", "wechat_error",
 })
 
 # What each code answers over HTTP. Anything not listed is a 400.
@@ -25,6 +25,7 @@ HTTP_STATUS: dict[str, int] = {
     "invalid_state": 409, "exists": 409, "reply_window_closed": 409, "reply_quota_used": 409,
     "too_many_attempts": 429, "rate_limited": 429,
     "internal": 500,
+    "wechat_error": 502,  # WeChat refused or did not answer a call made for the caller
 }
 
 
@@ -41,9 +42,11 @@ def wire_error(exc: BaseException) -> tuple[str, str, int]:
 
 
 class DeskError(Exception):
-    """An expected failure with a stable ``code`` and a human ``message``."""
+    """An expected failure with a stable ``code`` and a human ``message``; ``extra``: more fields
+    of the wire error for a program to read (``field`` of a ``bad_field``, WeChat's ``errcode``)."""
 
     code: str = "internal"
+    extra: dict[str, object] = {}  # noqa: RUF012 - read only; instances set their own
 
     def __init__(self, code: str | None = None, message: str = "") -> None:
         if code is not None:
@@ -118,7 +121,20 @@ class ValidationError(DeskError):
 
     def __init__(self, field: str, message: str) -> None:
         self.field = field
+        self.extra = {"field": field}
         super().__init__(None, f"{field}: {message}")
+
+
+class WeChatRefused(DeskError):
+    """WeChat answered an API call made for the caller with an error (HTTP 502): ``errcode`` is
+    WeChat's code, the message says what it means."""
+
+    code = "wechat_error"
+
+    def __init__(self, errcode: int, message: str) -> None:
+        self.errcode = errcode
+        self.extra = {"errcode": errcode}
+        super().__init__(None, message)
 
 
 class ThrottledError(DeskError):

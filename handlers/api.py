@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from desk.roles import SEARCH_ROLES
 from handlers.base import AUTHENTICATED, STAFF, APIError, APIHandler, roles
+from handlers.openapi import ANY_OBJ, BOOL, INT, Op, Query, array, obj, ref
 
 if TYPE_CHECKING:
     from desk.accounts import Accounts
@@ -59,6 +60,10 @@ class _DeskHandler(_QueryMixin):
 
 class SessionHandler(_DeskHandler):
     access = AUTHENTICATED
+    api_path_params = ("session_id",)
+    api_doc = {"get": Op("A session and its messages in order (who may read it: docs/protocol.md)",
+                         response=obj(("session", "messages"), session=ref("Session"),
+                                      messages=array(ref("Message"))), tags=("sessions",))}
 
     async def get(self, session_id: str) -> None:
         self.write_json(await self.desk.get_session(self.current_user, session_id))
@@ -69,6 +74,11 @@ class SessionSearchHandler(_DeskHandler):
     the store's names (``agent`` → ``agent_id``, ``q`` → ``text``)."""
 
     access = roles(*SEARCH_ROLES)  # the desk's access policy owns the rule; this is its role gate
+    api_doc = {"get": Op("Search sessions", query=(
+        Query("openid"), Query("agent"), Query("skill"), Query("since", "number", "epoch seconds"),
+        Query("until", "number", "epoch seconds"), Query("q", description="text in the messages"),
+        Query("limit", "integer"), Query("offset", "integer")),
+        response=obj(("sessions",), sessions=array(ref("Session"))), tags=("sessions",))}
 
     async def get(self) -> None:
         filters: dict[str, Any] = {
@@ -86,6 +96,8 @@ class SessionSearchHandler(_DeskHandler):
 
 class CustomerHandler(_DeskHandler):
     access = AUTHENTICATED
+    api_path_params = ("openid",)
+    api_doc = {"get": Op("A customer's profile", response=ANY_OBJ, tags=("customers",))}
 
     async def get(self, openid: str) -> None:
         self.write_json(await self.desk.get_customer(self.current_user, openid))
@@ -98,6 +110,9 @@ class CustomerHandler(_DeskHandler):
 
 class CustomerSessionsHandler(_DeskHandler):
     access = AUTHENTICATED
+    api_path_params = ("openid",)
+    api_doc = {"get": Op("A customer's past sessions, newest first",
+                         response=obj(("sessions",), sessions=array(ref("Session"))), tags=("customers",))}
 
     async def get(self, openid: str) -> None:
         self.write_json(await self.desk.customer_sessions(self.current_user, openid))
@@ -105,6 +120,7 @@ class CustomerSessionsHandler(_DeskHandler):
 
 class QueuesHandler(_DeskHandler):
     access = STAFF
+    api_doc = {"get": Op("Per skill: waiting, longest_wait_s, agents by status", response=ANY_OBJ, tags=("wall",))}
 
     async def get(self) -> None:
         self.write_json(await self.desk.queues_snapshot(self.current_user))
@@ -112,6 +128,7 @@ class QueuesHandler(_DeskHandler):
 
 class AgentsHandler(_DeskHandler):
     access = STAFF
+    api_doc = {"get": Op("The agents and their presence and load", response=ANY_OBJ, tags=("wall",))}
 
     async def get(self) -> None:
         self.write_json(await self.desk.agents_snapshot(self.current_user))
@@ -119,20 +136,37 @@ class AgentsHandler(_DeskHandler):
 
 class AuditHandler(_QueryMixin):
     access = roles("admin")
+    api_doc = {"get": Op("The audit log, newest first, filtered and paged", query=(
+        Query("actor_id"), Query("action"), Query("target", description="a setting's key, a user's id…"),
+        Query("session_id"), Query("since", "number", "epoch seconds, inclusive"),
+        Query("until", "number", "epoch seconds, exclusive"), Query("limit", "integer", "1–200, default 50"),
+        Query("offset", "integer")),
+        response=obj(("entries", "limit", "offset", "more"), entries=array(ref("AuditEntry")), limit=INT,
+                     offset=INT, more=BOOL),
+        tags=("audit",))}
 
     def initialize(self, accounts: Accounts, store: Store) -> None:
         super().initialize(accounts)
         self.store = store
 
     async def get(self) -> None:
+        limit = self.int_arg("limit", 50, 1, MAX_PAGE)
+        offset = self.int_arg("offset", 0, 0, 10**9)
+        # One entry more than the page tells the page whether there is a next one.
         entries = await self.store.list_audit(
-            limit=self.int_arg("limit", 50, 1, MAX_PAGE), offset=self.int_arg("offset", 0, 0, 10**9),
-            actor_id=self.str_arg("actor_id"), session_id=self.str_arg("session_id"))
-        self.write_json({"entries": entries})
+            limit=limit + 1, offset=offset,
+            actor_id=self.str_arg("actor_id"), session_id=self.str_arg("session_id"),
+            action=self.str_arg("action"), target=self.str_arg("target"),
+            since=self.float_arg("since"), until=self.float_arg("until"))
+        self.write_json({"entries": entries[:limit], "limit": limit, "offset": offset,
+                         "more": len(entries) > limit})
 
 
 class SkillsHandler(_DeskHandler):
     access = AUTHENTICATED
+    api_doc = {"get": Op("The skills (queues) and the wrap-up codes",
+                         response=obj(("skills",), skills=array(ANY_OBJ), wrapup_codes=array(ANY_OBJ)),
+                         tags=("skills",))}
 
     async def get(self) -> None:
         self.write_json(await self.desk.skills_catalogue())

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from handlers.base import AUTHENTICATED, PUBLIC, APIError, APIHandler
+from handlers.openapi import NUM, STR, Op, obj, ref
 
 if TYPE_CHECKING:
     from server import Services
@@ -12,6 +13,10 @@ if TYPE_CHECKING:
 
 class LoginHandler(APIHandler):
     access = PUBLIC
+    api_doc = {"post": Op("Sign in: a bearer token for the other /api/ calls",
+                          request=obj(("username", "password"), username=STR, password=STR),
+                          response=obj(("token", "expires_at", "user"), token=STR, expires_at=NUM, user=ref("User")),
+                          errors=(401, 429), tags=("auth",))}
 
     async def post(self) -> None:
         body = self.json_body()
@@ -26,6 +31,7 @@ class LoginHandler(APIHandler):
 
 class LogoutHandler(APIHandler):
     access = AUTHENTICATED
+    api_doc = {"post": Op("Sign out: the token is revoked", status=204, tags=("auth",))}
 
     async def post(self) -> None:
         if self.token is None:  # prepare() sets it for every authenticated request
@@ -37,6 +43,7 @@ class LogoutHandler(APIHandler):
 
 class MeHandler(APIHandler):
     access = AUTHENTICATED
+    api_doc = {"get": Op("The signed-in user", response=ref("User"), tags=("auth",))}
 
     def get(self) -> None:
         self.write_json(self.current_user)

@@ -38,12 +38,12 @@ class APIError(tornado.web.HTTPError):
     """An error with a stable code and a message safe to show to the caller."""
 
     def __init__(self, status: int, code: str, message: str, retry_after: float | None = None,
-                 field: str | None = None) -> None:
+                 extra: dict[str, Any] | None = None) -> None:
         super().__init__(status, reason=None)
         self.code = code
         self.message = message
         self.retry_after = retry_after  # seconds, answered as Retry-After (429)
-        self.field = field  # the field a bad_field names (answered as error.field: forms mark it)
+        self.extra = dict(extra or {})  # more fields of the error object (``field``, ``errcode``)
 
 
 def check_handler_access(routes: list[Any]) -> None:
@@ -65,7 +65,7 @@ def api_error_of(exc: Exception) -> APIError:
         return exc
     if isinstance(exc, DeskError):
         code, message, status = wire_error(exc)  # the map the socket uses too
-        return APIError(status, code, message, getattr(exc, "retry_after", None), getattr(exc, "field", None))
+        return APIError(status, code, message, getattr(exc, "retry_after", None), exc.extra)
     raise TypeError(f"not an expected error: {exc!r}")
 
 
@@ -178,11 +178,9 @@ class APIHandler(BaseHandler):
         exc = kwargs.get("exc_info", (None, None, None))[1]
         if isinstance(exc, DeskError) and exc.code != "internal":
             exc = api_error_of(exc)
-        error: dict[str, Any] = {}
+        extra: dict[str, Any] = {}
         if isinstance(exc, APIError):
-            code, message = exc.code, exc.message
-            if exc.field:
-                error["field"] = exc.field
+            code, message, extra = exc.code, exc.message, exc.extra
             if exc.retry_after is not None:  # set here: send_error clears headers before write_error
                 self.set_header("Retry-After", str(max(1, round(exc.retry_after))))
         else:
@@ -191,7 +189,8 @@ class APIHandler(BaseHandler):
                     429: "too_many_attempts"}.get(status_code, "internal")
             message = self._reason if status_code < 500 else "internal error"
         self.set_header("Content-Type", "application/json; charset=UTF-8")
-        self.finish(json.dumps({"error": {"code": code, "message": message, **error}}, ensure_ascii=False))
+        error = {**extra, "code": code, "message": message}
+        self.finish(json.dumps({"error": error}, ensure_ascii=False))
 
 
 class JSONNotFoundHandler(APIHandler):

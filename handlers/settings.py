@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from handlers.base import STAFF, APIHandler
+from handlers.openapi import Op, Query
 
 if TYPE_CHECKING:
     from desk.accounts import Accounts
@@ -23,6 +24,16 @@ if TYPE_CHECKING:
 class SettingHandler(APIHandler):
     # Staff reach the handler; each setting's spec says which roles may change it.
     access = STAFF
+    api_path_params = ("key",)
+    api_doc = {
+        "get": Op("A setting's value (with meta=1: its envelope with version, author and time)",
+                  query=(Query("meta", description="1: answer the envelope"),),
+                  response={"description": "the value, or the envelope with meta=1"}, tags=("settings",)),
+        "put": Op("Change a setting: validated (400 bad_field names the field, nothing changed), versioned, "
+                  "audited, applied live", description="Each setting's roles decide who may change it.",
+                  request={"description": "the value (object settings: the fields to change)"},
+                  response={"description": "the new value"}, tags=("settings",)),
+    }
 
     def initialize(self, accounts: Accounts, settings: Settings) -> None:
         super().initialize(accounts)

@@ -7,6 +7,10 @@ from typing import TYPE_CHECKING, Any
 
 from desk.errors import NotFoundError
 from handlers.base import APIError, APIHandler, roles
+from handlers.openapi import BOOL, INT, STR, Op, array, obj, ref
+
+NEW_USER = obj(("username", "password"), username=STR, password=STR, name=STR, roles=array(STR),
+               skills=array(obj(name=STR, level=INT)), max_sessions=INT)
 
 if TYPE_CHECKING:
     from server import Services
@@ -14,6 +18,11 @@ if TYPE_CHECKING:
 
 class UsersHandler(APIHandler):
     access = roles("admin", "supervisor")
+    api_doc = {
+        "get": Op("List the users", response=obj(("users",), users=array(ref("User"))), tags=("users",)),
+        "post": Op("Create a user (never answers the password)", roles=("admin",), request=NEW_USER,
+                   response=ref("User"), status=201, errors=(409,), tags=("users",)),
+    }
 
     async def get(self) -> None:
         self.write_json({"users": await self.accounts.list_users()})
@@ -28,6 +37,14 @@ class UsersHandler(APIHandler):
 
 class UserHandler(APIHandler):
     access = roles("admin")
+    api_path_params = ("user_id",)
+    api_doc = {
+        "get": Op("One user", response=ref("User"), tags=("users",)),
+        "patch": Op("Change a user's fields (password, roles, skills, capacity, disabled)",
+                    request=obj(name=STR, password=STR, roles=array(STR), skills=array(obj(name=STR, level=INT)),
+                                max_sessions=INT, disabled=BOOL),
+                    response=ref("User"), tags=("users",)),
+    }
 
     async def get(self, user_id: str) -> None:
         user = await self.accounts.get_user(user_id)

@@ -4,7 +4,9 @@
 const config = JSON.parse(document.getElementById("sim-config").textContent);
 const prefix = config.prefix;
 const STORE_KEY = "kefu.simulator.customers";
-const phones = new Map(); // openid -> {root, chat, error, typing}
+const phones = new Map(); // openid -> {root, chat, error, typing, menu}
+// The Official Account's menu ({button: [...]}, WeChat's shape): the published one, live.
+let menu = config.menu;
 
 // ---- customers, kept in localStorage so a reload keeps the cast ----
 function loadCustomers() {
@@ -70,10 +72,11 @@ function render(event) {
     const label = EVENT_LABELS[event.event] || event.event;
     item = el("li", "msg event");
     let detail = "";
-    if (event.event === "CLICK") {
-      const key = (event.text || "").replace("[menu] ", "");
-      const menuItem = config.menu.find((m) => m.key === key);
-      detail = ` · ${menuItem ? menuItem.label : key}`;
+    if (event.event === "CLICK" || event.event === "VIEW") {
+      const value = (event.text || "").replace(/^\[[a-z]+\] /, "");
+      const menuItem = menuItems().find((m) => m.key === value || m.url === value);
+      detail = ` · ${menuItem ? menuItem.name : value}`;
+      if (event.event === "VIEW" && menuItem) detail += ` (${value})`;
     }
     item.append(el("div", "bubble", label + detail));
   } else if (event.kind === "customer") {
@@ -103,6 +106,59 @@ function render(event) {
   }
   phone.chat.append(item);
   phone.chat.scrollTop = phone.chat.scrollHeight;
+}
+
+// ---- the menu bar under each phone, drawn from the published menu ----
+function menuItems() {
+  const items = [];
+  for (const b of (menu && menu.button) || []) {
+    if (b.sub_button && b.sub_button.length) items.push(...b.sub_button);
+    else items.push(b);
+  }
+  return items;
+}
+
+function drawMenu(openid) {
+  const phone = phones.get(openid);
+  if (!phone) return;
+  const bar = phone.menu;
+  bar.replaceChildren();
+  const tap = (path, item) => {
+    bar.querySelectorAll(".menu-pop").forEach((p) => { p.hidden = true; });
+    // Published: the simulator sends what WeChat sends for that button (CLICK key / VIEW url).
+    if (menu.published) send(openid, { type: "menu", path });
+    else send(openid, { type: "click", key: item.key });
+  };
+  (menu.button || []).forEach((b, i) => {
+    const cell = el("div", "menu-cell");
+    const subs = b.sub_button || [];
+    const button = el("button", "", subs.length ? `≡ ${b.name}` : b.name);
+    button.type = "button";
+    button.title = subs.length ? "" : (b.key || b.url || "");
+    cell.append(button);
+    if (subs.length) {
+      const pop = el("ul", "menu-pop");
+      pop.hidden = true;
+      subs.forEach((s, j) => {
+        const li = el("li");
+        const sb = el("button", "", s.name);
+        sb.type = "button";
+        sb.title = s.key || s.url || "";
+        sb.addEventListener("click", () => tap([i, j], s));
+        li.append(sb);
+        pop.append(li);
+      });
+      button.setAttribute("aria-expanded", "false");
+      button.addEventListener("click", () => {
+        pop.hidden = !pop.hidden;
+        button.setAttribute("aria-expanded", String(!pop.hidden));
+      });
+      cell.append(pop);
+    } else {
+      button.addEventListener("click", () => tap([i], b));
+    }
+    bar.append(cell);
+  });
 }
 
 // ---- talking to the simulator API ----
@@ -148,7 +204,7 @@ function addPhone(customer) {
   const error = root.querySelector(".phone-error");
   const typing = el("div", "typing", "对方正在输入…");
   typing.hidden = true;
-  const phone = { root, chat, error, typing, nickname: customer.nickname };
+  const phone = { root, chat, error, typing, nickname: customer.nickname, menu: root.querySelector(".phone-menu") };
   phones.set(customer.openid, phone);
 
   const form = root.querySelector(".phone-input");
@@ -168,15 +224,8 @@ function addPhone(customer) {
     saveCustomers();
     root.remove();
   });
-  const menu = root.querySelector(".phone-menu");
-  for (const item of config.menu) {
-    const button = el("button", "", item.label);
-    button.type = "button";
-    button.title = item.key;
-    button.addEventListener("click", () => send(customer.openid, { type: "click", key: item.key }));
-    menu.append(button);
-  }
   document.getElementById("phones").append(root);
+  drawMenu(customer.openid);
   chat.after(typing);
   loadTimeline(customer.openid);
 }
@@ -204,13 +253,22 @@ function connect() {
     status.dataset.state = "open";
     status.textContent = "已连接";
     retryMs = 500;
-    // anything that happened while we were away
+    // anything that happened while we were away, the menu too
     for (const openid of phones.keys()) loadTimeline(openid);
+    fetch(`${prefix}/api/menu`).then((r) => (r.ok ? r.json() : null)).then((m) => {
+      if (!m) return;
+      menu = m;
+      for (const openid of phones.keys()) drawMenu(openid);
+    }).catch(() => {});
   });
   ws.addEventListener("message", (e) => {
     let event;
     try { event = JSON.parse(e.data); } catch (_) { return; }
-    if (event.kind !== "hello") render(event);
+    if (event.kind === "menu") {
+      // menu/create (or delete) on the platform: every phone shows the new menu at once.
+      menu = event.menu ? { ...event.menu, published: true } : { button: [], published: true };
+      for (const openid of phones.keys()) drawMenu(openid);
+    } else if (event.kind !== "hello") render(event);
   });
   ws.addEventListener("close", () => {
     status.dataset.state = "closed";

@@ -667,8 +667,11 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def list_audit(self, limit: int = 50, offset: int = 0, actor_id: str | None = None,
-                         session_id: str | None = None) -> list[AuditEntry]:
-        """Audit entries, newest first (``ts``, then insertion order), optionally filtered."""
+                         session_id: str | None = None, action: str | None = None,
+                         target: str | None = None, since: float | None = None,
+                         until: float | None = None) -> list[AuditEntry]:
+        """Audit entries, newest first (``ts``, then insertion order), optionally filtered: each
+        given field equal, ``since <= ts < until`` (epoch seconds). Every filter is indexed."""
 
     # -- routing event log -------------------------------------------------------------------
 

@@ -177,6 +177,8 @@ class MongoStore(Store):
         await db.audit.create_index([("session_id", ASCENDING), ("ts", DESCENDING)], name="session")
         await db.canned.create_index([("_owner", ASCENDING), ("_shortcut_key", ASCENDING)],
                                      name="owner_shortcut", unique=True)
+        await db.audit.create_index([("action", ASCENDING), ("ts", DESCENDING)], name="action")
+        await db.audit.create_index([("target", ASCENDING), ("ts", DESCENDING)], name="target")
 
     async def close(self) -> None:
         # Every write was acknowledged under the write concern before its await returned:
@@ -503,14 +505,23 @@ class MongoStore(Store):
         return rec
 
     async def list_audit(self, limit: int = 50, offset: int = 0, actor_id: str | None = None,
-                         session_id: str | None = None) -> list[AuditEntry]:
+                         session_id: str | None = None, action: str | None = None,
+                         target: str | None = None, since: float | None = None,
+                         until: float | None = None) -> list[AuditEntry]:
         if limit <= 0:
             return []
         query: dict[str, Any] = {}
-        if actor_id is not None:
-            query["actor_id"] = actor_id
-        if session_id is not None:
-            query["session_id"] = session_id
+        for name, value in (("actor_id", actor_id), ("session_id", session_id), ("action", action),
+                            ("target", target)):
+            if value is not None:
+                query[name] = value
+        span: dict[str, float] = {}
+        if since is not None:
+            span["$gte"] = since
+        if until is not None:
+            span["$lt"] = until
+        if span:
+            query["ts"] = span
         docs = await self.db.audit.find(query).sort(
             [("ts", DESCENDING), ("_n", DESCENDING)]).skip(max(0, offset)).limit(limit).to_list()
         return [_clean(d) for d in docs]

@@ -33,6 +33,8 @@ from wechat.errors import (
     api_error,
 )
 
+# menu/get's answer when the account has no custom menu.
+MENU_MISSING_CODE = 46003
 # Refresh this long before WeChat's expiry, so a token never dies in flight.
 TOKEN_MARGIN_SECS = 300
 # One HTTP call to WeChat may take this long before we give up on it.
@@ -249,6 +251,25 @@ class WeChatClient:
         """Show (or stop showing) "typing..." to the customer."""
         body = {"touser": openid, "command": "Typing" if typing else "CancelTyping"}
         return await self._api_post("cgi-bin/message/custom/typing", body)
+
+    # -- custom menu -------------------------------------------------------------------------
+    async def create_menu(self, menu: Mapping[str, Any]) -> dict[str, Any]:
+        """``cgi-bin/menu/create``: make ``{"button": [...]}`` the Official Account's menu.
+        WeChat's refusals (40016–40027 invalid button…, 40054/40055 url domain, 48001 not
+        authorised) arrive as ``WeChatAPIError`` with their code and ``human`` sentence."""
+        return await self._api_post("cgi-bin/menu/create", menu)
+
+    async def get_menu(self) -> dict[str, Any] | None:
+        """``cgi-bin/menu/get``: the live menu ``{"button": [...]}``, None when the account has
+        none (46003)."""
+        try:
+            data = await self._call(lambda token: self._get_json("cgi-bin/menu/get", {"access_token": token}))
+        except WeChatAPIError as exc:
+            if exc.code == MENU_MISSING_CODE:
+                return None
+            raise
+        menu = data.get("menu")
+        return menu if isinstance(menu, dict) else None
 
     # -- users -------------------------------------------------------------------------------
     async def user_info(self, openid: str, lang: str = "zh_CN") -> dict[str, Any]:

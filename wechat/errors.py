@@ -48,7 +48,22 @@ _HUMAN: dict[int, str] = {
         "The reply limit for this customer is used up: WeChat accepts no more messages "
         "until the customer writes again."
     ),
+    46003: "The Official Account has no custom menu.",
+    47001: "WeChat could not read the request (data format error).",
     48001: "The Official Account is not authorised to use this WeChat API.",
+    # Custom menu (menu/create): the button that WeChat refused.
+    40016: "WeChat refused the menu: it needs 1 to 3 top-level buttons.",
+    40017: "WeChat refused the menu: a top-level button has a type it does not accept.",
+    40018: "WeChat refused the menu: a top-level button's name is empty or longer than 16 bytes.",
+    40019: "WeChat refused the menu: a top-level button's key is empty or longer than 128 bytes.",
+    40020: "WeChat refused the menu: a top-level button's link is empty or longer than 1024 bytes.",
+    40023: "WeChat refused the menu: a button has more than 5 sub-buttons.",
+    40024: "WeChat refused the menu: a sub-button has a type it does not accept.",
+    40025: "WeChat refused the menu: a sub-button's name is empty or longer than 60 bytes.",
+    40026: "WeChat refused the menu: a sub-button's key is empty or longer than 128 bytes.",
+    40027: "WeChat refused the menu: a sub-button's link is empty or longer than 1024 bytes.",
+    40054: "WeChat refused the menu: a sub-button links to a domain it does not accept.",
+    40055: "WeChat refused the menu: a top-level button links to a domain it does not accept.",
 }
 
 

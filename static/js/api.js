@@ -95,7 +95,8 @@ export async function api(path, { method = "GET", body, token = auth.token, sign
     const err = (data && data.error) || {};
     const extra = {};
     if (res.status === 429) extra.retryAfter = retryAfterSeconds(res, data);
-    if (err.field) extra.field = err.field; // bad_field: the field a form marks
+    if (typeof err.field === "string") extra.field = err.field; // bad_field: the field refused
+    if (typeof err.errcode === "number") extra.errcode = err.errcode; // wechat_error: WeChat's code
     const error = new ApiError(res.status, err.code || String(res.status), err.message || res.statusText, extra);
     if (res.status === 401 && token && path !== "/api/auth/login" && onUnauthorized) onUnauthorized(error);
     throw error;

@@ -154,9 +154,23 @@ def _migration_4(conn: sqlite3.Connection, fts: bool) -> None:
     )
 
 
+def _migration_5(conn: sqlite3.Connection, fts: bool) -> None:
+    # The audit page filters by action and by target (a setting's key, a user's id) over a date
+    # range: columns of their own, filled from the entries already written, each indexed with ts.
+    run_script(conn,
+        """
+        ALTER TABLE audit ADD COLUMN action TEXT;
+        ALTER TABLE audit ADD COLUMN target TEXT;
+        UPDATE audit SET action = json_extract(doc, '$.action'), target = json_extract(doc, '$.target');
+        CREATE INDEX audit_action ON audit(action, ts, n);
+        CREATE INDEX audit_target ON audit(target, ts, n);
+        """
+    )
+
+
 # Migration n brings the schema from version n-1 to n. Append, never edit.
 MIGRATIONS: list[Callable[[sqlite3.Connection, bool], None]] = [_migration_1, _migration_2, _migration_3,
-                                                                 _migration_4]
+                                                                 _migration_4, _migration_5]
 
 
 def fts5_trigram_available() -> bool:

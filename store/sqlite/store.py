@@ -284,8 +284,10 @@ class SQLiteStore(Store):
         return await self._audit.add(data)
 
     async def list_audit(self, limit: int = 50, offset: int = 0, actor_id: str | None = None,
-                         session_id: str | None = None) -> list[AuditEntry]:
-        return await self._audit.list(limit, offset, actor_id, session_id)
+                         session_id: str | None = None, action: str | None = None,
+                         target: str | None = None, since: float | None = None,
+                         until: float | None = None) -> list[AuditEntry]:
+        return await self._audit.list(limit, offset, actor_id, session_id, action, target, since, until)
 
     # -- routing event log -------------------------------------------------------------------
 

@@ -178,6 +178,38 @@ async def test_migration_2_indexes_who_served_whom_in_an_existing_file(tmp_path)
         conn.close()
 
 
+@pytest.mark.gen_test
+async def test_migration_3_indexes_the_audit_by_action_and_target_in_an_existing_file(tmp_path):
+    """Entries written before schema 3 are found by the new filters, through an index."""
+    path = tmp_path / "old.sqlite3"
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
+        MIGRATIONS[0](conn, False)
+        MIGRATIONS[1](conn, False)
+        conn.execute("INSERT INTO meta VALUES ('fts', 'none'), ('schema_version', '2')")
+        conn.execute("INSERT INTO audit (ts, actor_id, session_id, doc) VALUES (1.0, 'u1', NULL, "
+                     "'{\"id\":\"e1\",\"ts\":1.0,\"actor_id\":\"u1\",\"action\":\"setting_changed\","
+                     "\"session_id\":null,\"target\":\"menu\",\"details\":{}}')")
+    finally:
+        conn.close()
+    store = SQLiteStore(str(path))
+    await store.open()
+    try:
+        assert [e["id"] for e in await store.list_audit(action="setting_changed", target="menu")] == ["e1"]
+        assert await store.list_audit(action="monitor") == []
+    finally:
+        await store.close()
+    conn = sqlite3.connect(path)
+    try:
+        for column, index in (("action", "audit_action"), ("target", "audit_target")):
+            plan = " ".join(str(r) for r in conn.execute(
+                f"EXPLAIN QUERY PLAN SELECT doc FROM audit WHERE {column} = 'x' ORDER BY ts DESC, n DESC"))
+            assert index in plan, plan
+    finally:
+        conn.close()
+
+
 CHILD = textwrap.dedent(
     """
     import asyncio, sys

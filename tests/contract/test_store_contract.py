@@ -495,6 +495,30 @@ async def test_audit(store):
     assert [e["details"]["i"] for e in await store.list_audit(actor_id="a1", session_id="s1")] == [1]
 
 
+@pytest.mark.gen_test
+async def test_audit_filters_by_action_target_and_time(store):
+    """The audit page's filters: action, target, ``since <= ts < until``, with the others."""
+    for i in range(6):
+        await store.add_audit({"ts": T0 + i, "actor_id": f"a{i % 2}",
+                               "action": "setting_changed" if i % 3 else "menu_published",
+                               "target": "menu" if i < 3 else "skills", "details": {"i": i}})
+    await store.add_audit({"ts": T0 + 2, "actor_id": "a0", "action": "monitor", "session_id": "s9",
+                           "details": {"i": 9}})
+
+    async def found(**filters):
+        return [e["details"]["i"] for e in await store.list_audit(**filters)]
+
+    assert await found(action="menu_published") == [3, 0]
+    assert await found(target="menu") == [2, 1, 0]
+    assert await found(action="setting_changed", target="skills") == [5, 4]
+    assert await found(since=T0 + 2, until=T0 + 4) == [3, 9, 2]  # until is exclusive
+    assert await found(since=T0 + 2, until=T0 + 4, actor_id="a0") == [9, 2]
+    assert await found(since=T0 + 2, session_id="s9") == [9]
+    assert await found(until=T0 + 1) == [0]
+    assert await found(action="setting_changed", limit=1, offset=1) == [4]
+    assert await found(action="no-such-action") == []
+
+
 # -- routing event log -------------------------------------------------------------------------
 
 @pytest.mark.gen_test

@@ -116,6 +116,30 @@ class UserInfoHandler(PlatformHandler):
             self.answer_error(exc)
 
 
+class MenuCreateHandler(PlatformHandler):
+    def post(self) -> None:
+        try:
+            self.answer(self.platform.menu_create(self.get_query_argument("access_token", None), self.json_body()))
+        except WeChatAPIError as exc:
+            self.answer_error(exc)
+
+
+class MenuGetHandler(PlatformHandler):
+    def get(self) -> None:
+        try:
+            self.answer(self.platform.menu_get(self.get_query_argument("access_token", None)))
+        except WeChatAPIError as exc:
+            self.answer_error(exc)
+
+
+class MenuDeleteHandler(PlatformHandler):
+    def get(self) -> None:
+        try:
+            self.answer(self.platform.menu_delete(self.get_query_argument("access_token", None)))
+        except WeChatAPIError as exc:
+            self.answer_error(exc)
+
+
 class MediaUploadHandler(PlatformHandler):
     def post(self) -> None:
         files = self.request.files.get("media") or []
@@ -159,6 +183,9 @@ def platform_routes(platform: WeChatPlatform, prefix: str = "") -> list[tuple[st
         (rf"{p}/cgi-bin/message/custom/send", CustomSendHandler, kw),
         (rf"{p}/cgi-bin/message/custom/typing", CustomTypingHandler, kw),
         (rf"{p}/cgi-bin/user/info", UserInfoHandler, kw),
+        (rf"{p}/cgi-bin/menu/create", MenuCreateHandler, kw),
+        (rf"{p}/cgi-bin/menu/get", MenuGetHandler, kw),
+        (rf"{p}/cgi-bin/menu/delete", MenuDeleteHandler, kw),
         (rf"{p}/cgi-bin/media/upload", MediaUploadHandler, kw),
         (rf"{p}/cgi-bin/media/get", MediaGetHandler, kw),
     ]

@@ -27,6 +27,7 @@ from urllib.parse import quote
 from wechat.budget import ReplyBudget
 from wechat.crypto import MessageCipher
 from wechat.errors import MalformedMessage, WeChatAPIError, api_error
+from wechat.menu import MenuProblem, check_menu
 from wechat.messages import InboundMessage
 from wechat.xmlsafe import parse_xml
 
@@ -148,6 +149,8 @@ class WeChatPlatform:
         self.calls: Counter[str] = Counter()
         self._listeners: list[Listener] = []
         self._msg_seq = 7_000_000_000_000_000_000
+        # The published custom menu (``{"button": [...]}``), None until menu/create.
+        self.menu: dict[str, Any] | None = None
 
     # -- test and demo controls --------------------------------------------------------------
     def make_busy(self, n: int = 1) -> None:
@@ -187,6 +190,9 @@ class WeChatPlatform:
 
     def _notify(self, event: dict[str, Any]) -> None:
         self.timeline.setdefault(event["openid"], []).append(event)
+        self._broadcast(event)
+
+    def _broadcast(self, event: dict[str, Any]) -> None:
         for listener in list(self._listeners):
             try:
                 listener(event)
@@ -432,6 +438,53 @@ class WeChatPlatform:
             "qr_scene": 0,
             "qr_scene_str": "",
         }
+
+    def menu_create(self, access_token: str | None, body: Any) -> dict[str, Any]:
+        """``cgi-bin/menu/create``: WeChat's checks and errcodes (`wechat.menu`); the menu is live
+        for every customer at once (the page redraws each phone's menu bar)."""
+        self._begin("menu_create")
+        self._check_token(access_token)
+        try:
+            self.menu = check_menu(body)
+        except MenuProblem as exc:
+            raise api_error(exc.errcode, exc.errmsg) from None
+        self._broadcast({"kind": "menu", "menu": self.menu, "ts": self.clock()})
+        return {"errcode": 0, "errmsg": "ok"}
+
+    def menu_get(self, access_token: str | None) -> dict[str, Any]:
+        """``cgi-bin/menu/get``: the live menu, every button with its ``sub_button`` list as WeChat
+        answers; 46003 when none was created."""
+        self._begin("menu_get")
+        self._check_token(access_token)
+        if self.menu is None:
+            raise api_error(46003, "menu no exist")
+        buttons = [{**b, "sub_button": [dict(s, sub_button=[]) for s in b.get("sub_button", [])]}
+                   for b in self.menu["button"]]
+        return {"menu": {"button": buttons}}
+
+    def menu_item(self, path: Any) -> dict[str, Any] | None:
+        """The published menu's button at ``path`` (``[i]`` or ``[i, j]`` for a sub-button) when it
+        has an action a customer can tap (a button with sub-buttons only opens them), else None."""
+        if self.menu is None or not isinstance(path, list) or not 1 <= len(path) <= 2:
+            return None
+        if not all(isinstance(i, int) and not isinstance(i, bool) and i >= 0 for i in path):
+            return None
+        items = self.menu["button"]
+        for depth, i in enumerate(path):
+            if i >= len(items):
+                return None
+            item = items[i]
+            if depth + 1 < len(path):
+                items = item.get("sub_button") or []
+        return None if item.get("sub_button") else item
+
+    def menu_delete(self, access_token: str | None) -> dict[str, Any]:
+        """``cgi-bin/menu/delete``: no menu any more."""
+        self._begin("menu_delete")
+        self._check_token(access_token)
+        self.menu = None
+        self._broadcast({"kind": "menu", "menu": None, "ts": self.clock()})
+        return {"errcode": 0, "errmsg": "ok"}
 
     def add_media(self, media_type: str, filename: str, content_type: str, data: bytes) -> str:
         """Store media (uploaded by the account or sent by a customer); returns its media_id."""

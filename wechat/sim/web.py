@@ -29,7 +29,7 @@ REPO_DIR = Path(__file__).resolve().parents[2]
 TEMPLATES_DIR = REPO_DIR / "templates"
 STATIC_DIR = REPO_DIR / "static"
 
-# The Official Account menu the page shows: (EventKey, label).
+# The menu the page shows while none was published through menu/create: (EventKey, label).
 DEFAULT_MENU: tuple[tuple[str, str], ...] = (
     ("skill:general", "综合咨询"),
     ("skill:loans", "贷款业务"),
@@ -79,7 +79,7 @@ class SimulatorPageHandler(_SimHandler):
     def get(self) -> None:
         config = {
             "prefix": self.prefix,
-            "menu": [{"key": key, "label": label} for key, label in self.menu],
+            "menu": shown_menu(self.platform, self.menu),
             "account": self.platform.account_id,
             "safe_mode": self.sender.safe_mode,
         }
@@ -87,9 +87,31 @@ class SimulatorPageHandler(_SimHandler):
         self.finish(self.env.get_template("simulator.html").render(config=config, prefix=self.prefix))
 
 
+def shown_menu(platform: WeChatPlatform, fallback: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    """The menu under each phone: the published one (``published: true``), else the fallback
+    buttons, in WeChat's shape either way."""
+    if platform.menu is not None:
+        return {**platform.menu, "published": True}
+    return {"button": [{"type": "click", "name": label, "key": key} for key, label in fallback], "published": False}
+
+
+class SimulatorMenuHandler(_SimHandler):
+    """GET: the menu the page shows (the published one, or the fallback)."""
+
+    def initialize(self, platform: WeChatPlatform, sender: WebhookSender,
+                   menu: Sequence[tuple[str, str]]) -> None:
+        super().initialize(platform, sender)
+        self.fallback = menu
+
+    def get(self) -> None:
+        self.write_json(shown_menu(self.platform, self.fallback))
+
+
 class SimulatorSendHandler(_SimHandler):
-    """POST JSON ``{openid, nickname?, type, text|key|url|scene|label|x|y|recognition}``: one
-    customer action (``nickname``: the name the page gave this customer, answered by user/info)."""
+    """POST JSON ``{openid, nickname?, type, text|key|url|path|scene|label|x|y|recognition}``: one
+    customer action (``nickname``: the name the page gave this customer, answered by user/info;
+    ``type: "menu"`` with ``path`` ``[i]`` or ``[i, j]``: a tap on the published menu's button,
+    sent as WeChat does, CLICK with its key or VIEW with its url)."""
 
     async def post(self) -> None:
         if not self.request.headers.get("Content-Type", "").startswith("application/json"):
@@ -142,6 +164,12 @@ class SimulatorSendHandler(_SimHandler):
             return lambda: s.click(openid, key)
         if kind == "view" and (url := text_field("url")):
             return lambda: s.view(openid, url)
+        if kind == "menu" and (item := self.platform.menu_item(body.get("path"))) is not None:
+            if item["type"] == "view":
+                return lambda: s.view(openid, item["url"])
+            if item.get("key"):
+                return lambda: s.click(openid, item["key"])
+            return None
         if kind == "image":
             return lambda: s.send_image(openid)
         if kind == "voice":
@@ -253,6 +281,7 @@ def simulator_routes(
         (rf"{p}/?", SimulatorPageHandler, {**kw, "env": env, "prefix": p, "menu": tuple(menu)}),
         (rf"{p}/api/send", SimulatorSendHandler, kw),
         (rf"{p}/api/replies", SimulatorRepliesHandler, kw),
+        (rf"{p}/api/menu", SimulatorMenuHandler, {**kw, "menu": tuple(menu)}),
         (rf"{p}/media/([A-Za-z0-9_\-]+)", SimulatorMediaHandler, kw),
         (rf"{p}/avatar/([A-Za-z0-9_\-]+)", SimulatorAvatarHandler, kw),
         (rf"{p}/ws", SimulatorSocket, {"platform": platform}),
