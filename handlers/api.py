@@ -97,7 +97,10 @@ class SessionSearchHandler(_DeskHandler):
 class CustomerHandler(_DeskHandler):
     access = AUTHENTICATED
     api_path_params = ("openid",)
-    api_doc = {"get": Op("A customer's profile", response=ANY_OBJ, tags=("customers",))}
+    api_doc = {"get": Op("A customer's profile", response=ANY_OBJ, tags=("customers",)),
+               "patch": Op("Change a customer's tags and note (agents: customers they hold or served)",
+                           request=obj(tags=array({"type": "string"}), note={"type": "string"}),
+                           response=ANY_OBJ, errors=(400, 403), tags=("customers",))}
 
     async def get(self, openid: str) -> None:
         self.write_json(await self.desk.get_customer(self.current_user, openid))
@@ -176,6 +179,11 @@ class SkillHandler(_DeskHandler):
     """``PUT /api/skills/{name}``: create or update one skill (the ``skills`` setting's rules)."""
 
     access = roles("admin")
+    api_path_params = ("name",)
+    api_doc = {"get": Op("One skill (queue) with its configuration", response=ANY_OBJ, errors=(404,),
+                         tags=("skills",)),
+               "put": Op("Create or update a skill; fields left out keep their value", request=ANY_OBJ,
+                         response=ANY_OBJ, errors=(400,), tags=("skills",))}
 
     async def get(self, name: str) -> None:
         self.write_json(await self.desk.skills.get(name))

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from handlers.base import AUTHENTICATED, APIHandler
+from handlers.openapi import ANY_OBJ, Op, array, obj
 
 if TYPE_CHECKING:
     from desk.accounts import Accounts
@@ -28,6 +29,15 @@ class _CannedHandler(APIHandler):
 
 
 class CannedListHandler(_CannedHandler):
+    api_doc = {"get": Op("The canned replies the caller may use (?manage=1: also those they may change)",
+                         response=obj(("replies",), replies=array(ANY_OBJ)), tags=("texts",)),
+               "post": Op("Create a canned reply (public: admin; team: its supervisors; personal: anyone)",
+                          request=obj(("shortcut", "text", "scope"), shortcut={"type": "string"},
+                                      title={"type": "string"}, text={"type": "string"},
+                                      category={"type": "string"}, scope={"type": "string"},
+                                      team_id={"type": "string"}),
+                          response=ANY_OBJ, status=201, errors=(400, 403, 409), tags=("texts",))}
+
     async def get(self) -> None:
         if self.get_query_argument("manage", "") in ("1", "true"):
             self.write_json(await self.canned.manageable(self.current_user))
@@ -41,6 +51,11 @@ class CannedListHandler(_CannedHandler):
 
 
 class CannedReplyHandler(_CannedHandler):
+    api_path_params = ("reply_id",)
+    api_doc = {"patch": Op("Change a canned reply", request=ANY_OBJ, response=ANY_OBJ, errors=(400, 403, 404, 409),
+                           tags=("texts",)),
+               "delete": Op("Delete a canned reply", response=ANY_OBJ, errors=(403, 404), tags=("texts",))}
+
     async def patch(self, reply_id: str) -> None:
         self.write_json(await self.canned.update(self.current_user, reply_id, self.json_body()))
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from handlers.base import STAFF, APIError, APIHandler
+from handlers.openapi import ANY_OBJ, Op, array, obj
 
 if TYPE_CHECKING:
     from desk.accounts import Accounts
@@ -27,6 +28,10 @@ class _TeamsHandler(APIHandler):
 
 
 class TeamsHandler(_TeamsHandler):
+    api_doc = {"get": Op("The teams (supervisors, members)", response=obj(teams=array(ANY_OBJ)), tags=("teams",)),
+               "post": Op("Create a team", roles=("admin",), request=obj(("name",), name={"type": "string"}, supervisors=array({"type": "string"}), members=array({"type": "string"})), response=ANY_OBJ,
+                          status=201, errors=(400, 409), tags=("teams",))}
+
     async def get(self) -> None:
         self.write_json({"teams": self.teams.all()})
 
@@ -38,6 +43,12 @@ class TeamsHandler(_TeamsHandler):
 
 
 class TeamHandler(_TeamsHandler):
+    api_path_params = ("team_id",)
+    api_doc = {"get": Op("One team", response=ANY_OBJ, errors=(404,), tags=("teams",)),
+               "patch": Op("Change a team", roles=("admin",), request=ANY_OBJ, response=ANY_OBJ,
+                           errors=(400, 404, 409), tags=("teams",)),
+               "delete": Op("Delete a team", roles=("admin",), status=204, errors=(404,), tags=("teams",))}
+
     async def get(self, team_id: str) -> None:
         self.write_json(self.teams.get(team_id))
 
