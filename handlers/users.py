@@ -17,7 +17,8 @@ if TYPE_CHECKING:
 
 
 class UsersHandler(APIHandler):
-    access = roles("admin", "supervisor")
+    # QA reads the list too: reviews and transcripts name the agents (no password is ever in it).
+    access = roles("admin", "supervisor", "qa")
     api_doc = {
         "get": Op("List the users", response=obj(("users",), users=array(ref("User"))), tags=("users",)),
         "post": Op("Create a user (never answers the password)", roles=("admin",), request=NEW_USER,

@@ -11,6 +11,9 @@ await initI18n();
 const { user } = requireSignIn("admin");
 guardPage(user);
 const sections = sectionsFor(user);
+// Where a bare /admin opens: admins the overview of every setting; QA (and supervisors who come
+// here) their first section of work, the transcripts.
+const home = (user.roles || []).includes("admin") ? sections[0] : (sections.find((s) => s.id !== "overview") || sections[0]);
 
 // The other consoles this user may open, beside the admin console.
 const consoles = $("admin-consoles");
@@ -29,7 +32,7 @@ for (const s of sections) {
 let shown = 0; // a newer navigation wins over a section still loading
 async function show() {
   const wanted = location.hash.replace(/^#\/?/, "").split("?")[0];
-  const section = sections.find((s) => s.id === wanted) || sections[0];
+  const section = sections.find((s) => s.id === wanted) || home;
   if (!section) {
     location.replace(roleHome(user) || "/");
     return;

@@ -3,6 +3,7 @@
 // its name in handlers/pages.py's import map, and one line here. `roles`: who sees it.
 export const SECTIONS = [
   { id: "overview", labelKey: "admin.nav.overview", roles: ["admin", "supervisor", "qa"], load: () => import("kefu/admin/overview") },
+  { id: "transcripts", labelKey: "admin.nav.transcripts", roles: ["admin", "supervisor", "qa"], load: () => import("kefu/admin/transcripts") },
   { id: "skills", labelKey: "admin.nav.skills", roles: ["admin", "supervisor"], load: () => import("kefu/admin/skills") },
   { id: "users", labelKey: "admin.nav.users", roles: ["admin"], load: () => import("kefu/admin/users") },
   { id: "teams", labelKey: "admin.nav.teams", roles: ["admin"], load: () => import("kefu/admin/teams") },
