@@ -17,6 +17,7 @@ from typing import Any
 from desk.access import AccessPolicy
 from desk.agent_commands import AgentCommands
 from desk.audience import Audience
+from desk.bot import Bot
 from desk.canned import CannedReplies
 from desk.catalogue import Catalogue
 from desk.commands import CommandRegistry, specs_of
@@ -104,9 +105,11 @@ class Desk:
                                access=self.access, watchers=self.watchers, catalogue=self.catalogue,
                                replies=self.replies, settings=self.settings, texts=self.texts, wall=wall,
                                teams=self.teams, skills=self.skills)
+        self.bot = Bot(store, self.settings, self.skills, self.replies, config.idle_timeout)  # 客服机器人
         self.profiles = CustomerProfiles(store, wechat, self._profile_arrived, clock)
         self.pipeline = InboundPipeline(store, self.routing, self.lifecycle, self.audience, views, self.profiles,
-                                        config, self.texts, metrics, priority=self.priority_rules.priority)
+                                        config, self.texts, metrics, priority=self.priority_rules.priority,
+                                        bot=self.bot)
         self.inbound = InboundLog(store, self.pipeline.process, clock)
         self.customer_records = CustomerRecords(store, self.access, self.pipeline.profile_arrived, now)
         self.reads = Reads(store, self.access, views, wall.snapshot, now)

@@ -59,7 +59,7 @@ Stage = Callable[[InboundWork], Awaitable[Processed | None]]
 class InboundPipeline:
     def __init__(self, store: Any, routing: RoutingDriver, lifecycle: Lifecycle, audience: Audience,
                  views: SessionViews, profiles: Any, config: Any, texts: SystemTexts, metrics: Any = None,
-                 priority: Callable[[dict[str, Any]], Awaitable[int]] = _vip_priority) -> None:
+                 priority: Callable[[dict[str, Any]], Awaitable[int]] = _vip_priority, bot: Any = None) -> None:
         self.store = store
         self.routing = routing
         self.lifecycle = lifecycle
@@ -70,6 +70,7 @@ class InboundPipeline:
         self.texts = texts
         self.metrics = metrics
         self.priority = priority  # what the customer's tags earn a new session (desk.priority)
+        self.answerer = bot  # desk.bot.Bot: answers in bot_first / bot_only skills
         self.stages: list[Stage] = [self.identify, self.bot, self.choose_skill, self.file_into_open_session,
                                     self.file_into_left_message, self.route]
 
@@ -103,8 +104,22 @@ class InboundPipeline:
         return None
 
     async def bot(self, work: InboundWork) -> Processed | None:
-        """The bot's place (DESIGN.md, 客服机器人): it will answer here and may finish the message."""
-        return None
+        """The bot (desk.bot, 客服机器人): in a bot skill it answers and finishes the message, or
+        hands over: the bot's own session then joins the skill's queue (its transcript goes along)."""
+        if self.answerer is None or work.session is not None or work.message.is_event:
+            return None
+        await self.choose_skill(work)
+        turn = await self.answerer.take(work)
+        if turn is None:
+            return None
+        if not turn.hand_over:
+            return Processed(turn.session["id"], marked=True)
+        customer = await self.store.get_customer(work.openid) or {"openid": work.openid}
+        session = await self.store.update_session(turn.session["id"], state="queued", queued_at=work.now,
+                                                  priority=await self.priority(customer))
+        await self.lifecycle.request(session, customer)
+        await self._tell_queued(session)
+        return Processed(session["id"], marked=True)
 
     async def choose_skill(self, work: InboundWork) -> Processed | None:
         """The skill a new session waits for: the menu's last choice, the keyword rules, the default."""

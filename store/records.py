@@ -15,7 +15,7 @@ migration.
 # annotations, and `__required_keys__` would be wrong with string ones.
 from typing import Any, Literal, NotRequired, Required, TypedDict, get_args
 
-SessionState = Literal["queued", "offered", "assigned", "closed", "diverted"]
+SessionState = Literal["queued", "offered", "assigned", "closed", "diverted", "bot"]
 # Every session state, and those of a session still in the desk's hands (not closed/diverted).
 SESSION_STATES: tuple[SessionState, ...] = get_args(SessionState)
 OPEN_STATES: tuple[SessionState, ...] = ("queued", "offered", "assigned")

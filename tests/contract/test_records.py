@@ -30,7 +30,7 @@ T0 = 1_700_000_000.0
 
 
 def test_one_list_of_session_states():
-    assert SESSION_STATES == get_args(SessionState) == ("queued", "offered", "assigned", "closed", "diverted")
+    assert SESSION_STATES == get_args(SessionState) == ("queued", "offered", "assigned", "closed", "diverted", "bot")
     assert OPEN_SESSION_STATES == OPEN_STATES == ("queued", "offered", "assigned")
     assert set(OPEN_STATES) < set(SESSION_STATES)
 

@@ -161,7 +161,7 @@ async def test_open_sessions(store):
     await store.update_session(a["id"], state="closed", closed_at=T0 + 30, close_reason="agent")
     assert await store.open_session_for_customer("o1") is None
     counts = await store.count_sessions_by_state()
-    assert counts == {"queued": 1, "offered": 0, "assigned": 1, "closed": 2, "diverted": 1}
+    assert counts == {"queued": 1, "offered": 0, "assigned": 1, "closed": 2, "diverted": 1, "bot": 0}
     assert set(counts) == set(SESSION_STATES)
 
 

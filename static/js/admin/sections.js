@@ -9,6 +9,7 @@ export const SECTIONS = [
   { id: "teams", labelKey: "admin.nav.teams", roles: ["admin"], load: () => import("kefu/admin/teams") },
   { id: "texts", labelKey: "admin.nav.texts", roles: ["admin"], load: () => import("kefu/admin/texts") },
   { id: "canned", labelKey: "admin.nav.canned", roles: ["admin", "supervisor"], load: () => import("kefu/admin/canned") },
+  { id: "bot", labelKey: "admin.nav.bot", roles: ["admin"], load: () => import("kefu/admin/bot") },
   { id: "menu", labelKey: "admin.nav.menu", roles: ["admin"], load: () => import("kefu/admin/menu") },
   { id: "audit", labelKey: "admin.nav.audit", roles: ["admin"], load: () => import("kefu/admin/audit") },
 ];
