@@ -40,6 +40,8 @@ from desk.teams import Teams
 from desk.texts import SystemTexts
 from desk.views import SessionViews
 from desk.watchers import Watchers
+from store.base import Store
+from store.records import CustomerRecord
 from wechat.messages import InboundMessage
 
 __all__ = ["FEATURES", "MONITOR_MAX_MESSAGES", "Desk", "command_names", "feature_classes"]
@@ -63,7 +65,7 @@ def command_names() -> set[str]:
 
 
 class Desk:
-    def __init__(self, store: Any, bus: Any, accounts: Any, wechat: Any, config: Any,
+    def __init__(self, store: Store, bus: Any, accounts: Any, wechat: Any, config: Any,
                  clock: Any = time.time, metrics: Any = None) -> None:
         self.store = store
         self.bus = bus
@@ -167,7 +169,7 @@ class Desk:
         """Store a WeChat message durably (once) and return WeChat's answer."""
         return await self.inbound.ingest(message)
 
-    async def _profile_arrived(self, customer: dict[str, Any]) -> None:
+    async def _profile_arrived(self, customer: CustomerRecord) -> None:
         await self.pipeline.profile_arrived(customer)
 
     # -- reads (REST) -------------------------------------------------------------------------------
@@ -180,7 +182,7 @@ class Desk:
     async def get_customer(self, user: dict[str, Any], openid: str) -> dict[str, Any]:
         return await self.reads.get_customer(user, openid)
 
-    async def update_customer(self, user: dict[str, Any], openid: str, body: Any) -> dict[str, Any]:
+    async def update_customer(self, user: dict[str, Any], openid: str, body: Any) -> CustomerRecord:
         return await self.customer_records.update(user, openid, body)
 
     async def customer_sessions(self, user: dict[str, Any], openid: str) -> dict[str, Any]:
