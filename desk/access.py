@@ -34,6 +34,8 @@ from typing import TYPE_CHECKING, Any
 
 from desk.errors import DeskError, Forbidden, NotFoundError
 from desk.roles import READ_ALL_ROLES, SEARCH_ROLES, roles_of
+from store.base import Store
+from store.records import SessionRecord
 
 if TYPE_CHECKING:
     from desk.teams import Teams
@@ -52,7 +54,7 @@ class AccessPolicy:
     """The read rule over a `store.base.Store` (``has_served``, ``open_session_for_customer``,
     ``get_session``, ``add_audit``)."""
 
-    def __init__(self, store: Any, clock: Callable[[], float], teams: Teams | None = None) -> None:
+    def __init__(self, store: Store, clock: Callable[[], float], teams: Teams | None = None) -> None:
         self.store = store
         self.clock = clock
         self.teams = teams
@@ -93,7 +95,7 @@ class AccessPolicy:
                 return True
         return False
 
-    async def can_read_session(self, user: dict[str, Any], session: dict[str, Any]) -> bool:
+    async def can_read_session(self, user: dict[str, Any], session: SessionRecord) -> bool:
         scope = self.scope(user)
         if scope is None:
             return True
@@ -101,14 +103,14 @@ class AccessPolicy:
             return True
         return await self.can_read_customer(user, session["openid"])
 
-    def holds(self, user: dict[str, Any], session: dict[str, Any]) -> bool:
+    def holds(self, user: dict[str, Any], session: SessionRecord) -> bool:
         """Whether ``session`` is one ``user`` supervises: everything for an unscoped caller, else
         a session an agent of their scope holds now (assigned or offered)."""
         scope = self.scope(user)
         return scope is None or self._holds(scope, session)
 
     @staticmethod
-    def _holds(scope: frozenset[str], session: dict[str, Any]) -> bool:
+    def _holds(scope: frozenset[str], session: SessionRecord) -> bool:
         return ((session.get("state") == "assigned" and session.get("agent_id") in scope)
                 or session.get("offered_to") in scope)
 
@@ -120,7 +122,7 @@ class AccessPolicy:
             await self._refused(user, what, openid=openid)
             raise Refused("not_your_customer", "you may read only the customers you hold or have served")
 
-    async def check_session(self, user: dict[str, Any], session_id: str, what: str) -> dict[str, Any]:
+    async def check_session(self, user: dict[str, Any], session_id: str, what: str) -> SessionRecord:
         """The session ``session_id`` when ``user`` may read it; 404 only for callers who may
         read every session, else 403 (audited) whether or not it exists."""
         session = await self.store.get_session(session_id) if isinstance(session_id, str) and session_id else None
@@ -149,7 +151,7 @@ class AccessPolicy:
             await self._refused(user, "customer_edit", openid=openid)
             raise Refused("not_your_customer", "you may change only the customers you hold or have served")
 
-    async def check_supervised_session(self, user: dict[str, Any], session_id: str, what: str) -> dict[str, Any]:
+    async def check_supervised_session(self, user: dict[str, Any], session_id: str, what: str) -> SessionRecord:
         """The session ``session_id`` when ``user`` may supervise it (monitor, whisper, barge,
         reassign): any session for an unscoped caller (404 when missing), else one their scope
         holds now; 403 ``not_your_session`` (audited) otherwise, whether or not it exists."""

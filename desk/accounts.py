@@ -28,7 +28,7 @@ import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import jwt
 
@@ -42,6 +42,8 @@ from desk.errors import (  # re-exported: handlers import them from here
 )
 from desk.frames import CLOSE_REVOKED
 from desk.roles import ROLES
+from store.base import Store
+from store.records import NewUser, UserRecord
 
 __all__ = ["Accounts", "AuthError", "BadCredentials", "ThrottledError", "ValidationError",
            "hash_password", "verify_password", "ROLES"]
@@ -109,7 +111,7 @@ _DUMMY_HASH = hash_password(secrets.token_hex(16))
 class Accounts:
     """Users and tokens. ``store`` is a `store.base.Store`; ``bus`` a `bus.base.Bus`."""
 
-    def __init__(self, store: Any, bus: Any, secret: str, token_lifetime: int = 43200,
+    def __init__(self, store: Store, bus: Any, secret: str, token_lifetime: int = 43200,
                  clock: Callable[[], float] = time.time) -> None:
         if not secret:
             raise ValueError("a JWT secret is required")
@@ -193,7 +195,7 @@ class Accounts:
         log.info("login", extra={"fields": {"user_id": user["id"]}})
         return {"token": token, "expires_at": expires_at, "user": self.public(user)}
 
-    def issue_token(self, user: dict[str, Any]) -> tuple[str, float]:
+    def issue_token(self, user: UserRecord) -> tuple[str, float]:
         now = int(self._clock())
         expires_at = now + self.token_lifetime
         claims = {"sub": user["id"], "roles": list(user.get("roles") or []), "iat": now,
@@ -253,7 +255,7 @@ class Accounts:
     # -- users ---------------------------------------------------------------------------------
 
     @staticmethod
-    def public(user: dict[str, Any]) -> dict[str, Any]:
+    def public(user: UserRecord) -> dict[str, Any]:
         """The user as the API shows it: never the password hash."""
         return {
             "id": user["id"],
@@ -351,7 +353,8 @@ class Accounts:
         record["disabled"] = False
         record["created_at"] = self._clock()
         try:
-            user = await self.store.create_user(record)
+            # _validate built it from the fields a NewUser has (checked one by one there).
+            user = await self.store.create_user(cast(NewUser, record))
         except DuplicateError:
             raise Exists(f"the username {record['username']!r} is taken") from None
         await self._audit(actor_id, "user.create", user["id"], {"username": user["username"]})

@@ -42,7 +42,7 @@ class AgentCommands:
             session = await self.store.get_session(session_id)
             if session is not None:
                 transfer_from = session.get("agent_id") if session["state"] == "assigned" else None
-                offers.append(await self.views.offer(session, user["id"], session["skill"], expires_in,
+                offers.append(await self.views.offer(session, user["id"], session["skill"], expires_in,  # type: ignore[arg-type]  # an offered session has its skill
                                                      transfer_from))
         status, since = self.routing.presence_of(user["id"])
         return {"sessions": sessions, "presence": {"status": status, "since": since}, "offers": offers}

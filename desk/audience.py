@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from desk.watchers import Watchers
+from store.records import SessionRecord
 
 
 class Audience:
@@ -23,10 +24,10 @@ class Audience:
     def monitors_of(self, session_id: str) -> list[str]:
         return self.watchers.monitors_of(session_id) if self.watchers is not None else []
 
-    async def session_event(self, session: dict[str, Any], event: str, data: dict[str, Any],
+    async def session_event(self, session: SessionRecord, event: str, data: dict[str, Any],
                             agent: bool = True) -> None:
         """An event about a session goes to its agent (as stored) and every supervisor monitoring it."""
         targets = set(self.monitors_of(session["id"]))
-        if agent and session.get("agent_id") and session.get("state") == "assigned":
-            targets.add(session["agent_id"])
+        if agent and (agent_id := session.get("agent_id")) and session.get("state") == "assigned":
+            targets.add(agent_id)
         await self.publish(sorted(targets), event, data)

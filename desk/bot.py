@@ -95,8 +95,10 @@ class BotTurn:
 
 class Bot:
     def __init__(self, store: Any, settings: Settings, skills: Any, replies: Any, idle_timeout: float,
-                 segmenter: Segmenter | None = None) -> None:
+                 segmenter: Segmenter | None = None, open_session: Any = None) -> None:
         self.store = store
+        # The lifecycle's create_bot_session: the one writer of session state opens the bot's sessions.
+        self.open_session = open_session
         self.settings = settings
         self.skills = skills
         self.replies = replies
@@ -175,8 +177,7 @@ class Bot:
         if latest and latest[0]["state"] == "bot" and now - (latest[0].get("last_customer_at") or 0) < self.idle_timeout:
             session = latest[0]
         else:
-            session = await self.store.create_session({"openid": work.openid, "skill": work.skill, "state": "bot",
-                                                       "priority": 0, "created_at": now, "last_customer_at": now})
+            session = await self.open_session(work.openid, work.skill, now)
         _, session, _ = await self.store.file_customer_message(
             work.openid, now, work.changes, session["id"], {"last_customer_at": now},
             inbound_to_message(work.key, work.message, session["id"], now), inbound_key=work.key)

@@ -30,7 +30,7 @@ from typing import Any, cast
 
 from desk.errors import Exists, Forbidden, NotFoundError, ValidationError
 from desk.roles import roles_of
-from store.base import CANNED_PUBLIC, DuplicateError, canned_team_owner, canned_user_owner
+from store.base import CANNED_PUBLIC, DuplicateError, Store, canned_team_owner, canned_user_owner
 from store.records import CANNED_SCOPES, CannedFields, CannedReplyRecord, NewCannedReply
 
 log = logging.getLogger("kefu.canned")
@@ -127,7 +127,7 @@ def _check_owner(rec: dict[str, Any]) -> None:
 class CannedReplies:
     """Canned replies over a `store.base.Store` (``*_canned``, ``add_audit``, settings)."""
 
-    def __init__(self, store: Any, clock: Callable[[], float], team_ids_of: TeamIds = no_teams,
+    def __init__(self, store: Store, clock: Callable[[], float], team_ids_of: TeamIds = no_teams,
                  supervised_team_ids: TeamIds = no_teams) -> None:
         self.store = store
         self.clock = clock

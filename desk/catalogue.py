@@ -6,12 +6,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from store.base import Store
+
 if TYPE_CHECKING:
     from desk.skills import Skills
 
 
 class Catalogue:
-    def __init__(self, store: Any, default_skill: str, skills: Skills,
+    def __init__(self, store: Store, default_skill: str, skills: Skills,
                  wrapup_codes: Callable[[], list[dict[str, Any]]] = list) -> None:
         self.store = store
         self.default_skill = default_skill

@@ -15,6 +15,8 @@ from typing import Any
 
 from desk.access import AccessPolicy
 from desk.errors import NotFoundError, ValidationError
+from store.base import Store
+from store.records import CustomerRecord
 
 MAX_TAGS = 10
 TAG_MAX_CHARS = 20
@@ -59,14 +61,14 @@ def validate_profile(body: Any) -> dict[str, Any]:
 
 
 class CustomerRecords:
-    def __init__(self, store: Any, access: AccessPolicy, customer_changed: Callable[[dict[str, Any]], Awaitable[None]],
+    def __init__(self, store: Store, access: AccessPolicy, customer_changed: Callable[[CustomerRecord], Awaitable[None]],
                  clock: Callable[[], float]) -> None:
         self.store = store
         self.access = access
         self.customer_changed = customer_changed  # pushes ``customer_updated`` to the consoles showing them
         self.clock = clock
 
-    async def update(self, user: dict[str, Any], openid: str, body: Any) -> dict[str, Any]:
+    async def update(self, user: dict[str, Any], openid: str, body: Any) -> CustomerRecord:
         """Change a customer's tags and note; returns the customer record."""
         await self.access.check_customer_edit(user, openid)
         changes = validate_profile(body)

@@ -41,6 +41,8 @@ from desk.teams import Teams
 from desk.texts import SystemTexts
 from desk.views import SessionViews
 from desk.watchers import Watchers
+from store.base import Store
+from store.records import CustomerRecord
 from wechat.messages import InboundMessage
 
 __all__ = ["FEATURES", "MONITOR_MAX_MESSAGES", "Desk", "command_names", "feature_classes"]
@@ -64,7 +66,7 @@ def command_names() -> set[str]:
 
 
 class Desk:
-    def __init__(self, store: Any, bus: Any, accounts: Any, wechat: Any, config: Any,
+    def __init__(self, store: Store, bus: Any, accounts: Any, wechat: Any, config: Any,
                  clock: Any = time.time, metrics: Any = None) -> None:
         self.store = store
         self.bus = bus
@@ -105,7 +107,8 @@ class Desk:
                                access=self.access, watchers=self.watchers, catalogue=self.catalogue,
                                replies=self.replies, settings=self.settings, texts=self.texts, wall=wall,
                                teams=self.teams, skills=self.skills)
-        self.bot = Bot(store, self.settings, self.skills, self.replies, config.idle_timeout)  # 客服机器人
+        self.bot = Bot(store, self.settings, self.skills, self.replies, config.idle_timeout,
+                       open_session=self.lifecycle.create_bot_session)  # 客服机器人
         self.profiles = CustomerProfiles(store, wechat, self._profile_arrived, clock)
         self.pipeline = InboundPipeline(store, self.routing, self.lifecycle, self.audience, views, self.profiles,
                                         config, self.texts, metrics, priority=self.priority_rules.priority,
@@ -170,7 +173,7 @@ class Desk:
         """Store a WeChat message durably (once) and return WeChat's answer."""
         return await self.inbound.ingest(message)
 
-    async def _profile_arrived(self, customer: dict[str, Any]) -> None:
+    async def _profile_arrived(self, customer: CustomerRecord) -> None:
         await self.pipeline.profile_arrived(customer)
 
     # -- reads (REST) -------------------------------------------------------------------------------
@@ -183,7 +186,7 @@ class Desk:
     async def get_customer(self, user: dict[str, Any], openid: str) -> dict[str, Any]:
         return await self.reads.get_customer(user, openid)
 
-    async def update_customer(self, user: dict[str, Any], openid: str, body: Any) -> dict[str, Any]:
+    async def update_customer(self, user: dict[str, Any], openid: str, body: Any) -> CustomerRecord:
         return await self.customer_records.update(user, openid, body)
 
     async def customer_sessions(self, user: dict[str, Any], openid: str) -> dict[str, Any]:

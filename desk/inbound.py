@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from store.base import Store
 from wechat.messages import InboundMessage
 from wechat.replies import SUCCESS
 
@@ -39,7 +40,7 @@ Processor = Callable[[str, InboundMessage, float], Awaitable[Processed]]
 class InboundLog:
     """Single-flight storing of inbound messages and ordered background processing."""
 
-    def __init__(self, store: Any, process: Processor, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, store: Store, process: Processor, clock: Callable[[], float] = time.time) -> None:
         self._store = store
         self._process = process
         self._clock = clock

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +31,8 @@ from desk.texts import DIVERT_MESSAGES
 from desk.views import SessionViews
 from routing import decisions as dec
 from routing import events as ev
+from store.base import Store
+from store.records import CustomerRecord, SessionRecord, SessionState
 
 log = logging.getLogger("kefu.desk.lifecycle")
 
@@ -84,7 +86,7 @@ Handler = Callable[[Any, Outcome], Awaitable[None]]
 
 
 class Lifecycle:
-    def __init__(self, store: Any, routing: RoutingDriver, audience: Audience, views: SessionViews,
+    def __init__(self, store: Store, routing: RoutingDriver, audience: Audience, views: SessionViews,
                  watchers: Any, clock: Callable[[], float], notify_customer: CustomerNotice) -> None:
         self.store = store
         self.routing = routing
@@ -147,15 +149,28 @@ class Lifecycle:
                 await self._write_state(session["id"], "queued", agent_id=None, offered_to=None)
 
     # -- the one writer ------------------------------------------------------------------------------
-    async def _write_state(self, session_id: str, state: str, **fields: Any) -> dict[str, Any]:
+    async def _write_state(self, session_id: str, state: SessionState, **fields: Any) -> SessionRecord:
         return await self.store.update_session(session_id, state=state, **fields)
 
-    async def create_queued(self, openid: str, skill: str, priority: int, now: float) -> dict[str, Any]:
+    async def create_queued(self, openid: str, skill: str, priority: int, now: float) -> SessionRecord:
         """A new session for a customer's first message, waiting in ``skill``'s queue."""
         return await self.store.create_session({
             "openid": openid, "skill": skill, "state": "queued", "priority": priority,
             "created_at": now, "queued_at": now, "last_customer_at": now,
         })
+
+    async def create_bot_session(self, openid: str, skill: str, now: float) -> SessionRecord:
+        """A new session the bot answers (state ``bot``: in no queue until it hands over)."""
+        return await self.store.create_session({"openid": openid, "skill": skill, "state": "bot",
+                                                "priority": 0, "created_at": now, "last_customer_at": now})
+
+    async def hand_to_queue(self, session_id: str, customer: CustomerRecord, now: float,
+                            priority: int) -> SessionRecord:
+        """The bot hands its session over: the same session (its transcript goes along) waits in
+        its skill's queue and is routed."""
+        session = await self._write_state(session_id, "queued", queued_at=now, priority=priority)
+        await self.request(session, customer)
+        return session
 
     # -- applying events -----------------------------------------------------------------------------
     async def _route(self, build: Callable[[], list[ev.Event]]) -> Outcome:
@@ -209,7 +224,7 @@ class Lifecycle:
         return await self._route(lambda: events)
 
     # -- requests --------------------------------------------------------------------------------------
-    async def agent_known(self, user: dict[str, Any]) -> None:
+    async def agent_known(self, user: Mapping[str, Any]) -> None:
         """Log the agent into the engine or bring their skills and capacity up to date. Taken
         from the stored user, not the caller's copy: a console's user is the one its socket said
         hello with, and an admin may have changed the skills since."""
@@ -217,7 +232,7 @@ class Lifecycle:
         current = stored if stored is not None else user
         await self._route(lambda: self.routing.agent_events(current))
 
-    async def agent_changed(self, user: dict[str, Any]) -> None:
+    async def agent_changed(self, user: Mapping[str, Any]) -> None:
         """An admin changed a user: an agent the engine knows routes with the new skills and
         capacity from now on (one it does not know learns them when they come in)."""
         if "agent" in (user.get("roles") or ()) and not user.get("disabled") and self.routing.agent(user["id"]):
@@ -226,19 +241,19 @@ class Lifecycle:
     async def set_presence(self, agent_id: str, status: str) -> None:
         await self._route(lambda: [self.routing.presence_event(agent_id, status)])
 
-    async def request(self, session: dict[str, Any], customer: dict[str, Any]) -> None:
+    async def request(self, session: SessionRecord, customer: CustomerRecord) -> None:
         await self._route(lambda: self.routing.request_events(session, customer))
 
     async def configure_queues(self, queues: dict[str, dict[str, Any]], catalogue: list[str]) -> None:
         """The skills setting changed: each queue's configuration, applied live (ConfigureQueue)."""
         await self._route(lambda: self.routing.configure_queues(queues, catalogue))
 
-    async def change_skill(self, session_id: str, skill: str) -> dict[str, Any]:
+    async def change_skill(self, session_id: str, skill: str) -> SessionRecord:
         session = await self.store.update_session(session_id, skill=skill)
         await self._route(lambda: self.routing.skill_events(session_id, skill))
         return session
 
-    async def move_session(self, session_id: str, skill: str) -> dict[str, Any]:
+    async def move_session(self, session_id: str, skill: str) -> SessionRecord:
         """A supervisor moves a waiting session to another skill's queue (SkillChanged); refused
         up front when it cannot happen, so nothing changes then."""
         async with self._lock:
@@ -273,14 +288,14 @@ class Lifecycle:
         if session is not None and (session.get("handover") or {}).get("kind") == "assign":
             await self.handover_outcome(session, agent_id, "declined", "rejected")
 
-    async def close(self, session: dict[str, Any], wrapup: str | None, note: str | None, reason: str) -> None:
+    async def close(self, session: SessionRecord, wrapup: str | None, note: str | None, reason: str) -> None:
         session = await self._write_state(session["id"], "closed", closed_at=self.clock(), wrapup=wrapup,
                                           note=note, close_reason=reason)
         await self._route(lambda: [self.routing.close_event(session["id"])])
         await self.audience.session_event(session, "session_closed", {"session_id": session["id"],
                                                                        "reason": reason}, agent=False)
-        if session.get("agent_id"):
-            await self.audience.publish([session["agent_id"]], "session_closed",
+        if agent_id := session.get("agent_id"):
+            await self.audience.publish([agent_id], "session_closed",
                                         {"session_id": session["id"], "reason": reason})
         self.watchers.session_ended(session["id"])
 
@@ -314,8 +329,8 @@ class Lifecycle:
             await self.store.update_session(session_id, handover=None)
             raise
 
-    async def handover_outcome(self, session: dict[str, Any], agent_id: str, outcome: str,
-                               reason: str | None = None) -> dict[str, Any]:
+    async def handover_outcome(self, session: SessionRecord, agent_id: str, outcome: str,
+                               reason: str | None = None) -> SessionRecord:
         """A supervisor's reassignment or assignment to ``agent_id`` ended: tell that supervisor
         (every tab) what happened, and drop the hand-over. Returns the session as stored."""
         handover = session.get("handover")
@@ -413,7 +428,7 @@ class Lifecycle:
         session = await self._write_state(session_id, "assigned", agent_id=agent_id, agents=agents,
                                           accepted_at=session.get("accepted_at") or self.clock(),
                                           offered_to=None, **changes)
-        if moved:
+        if moved and previous:  # moved implies previous; the test tells mypy
             reason = "reassigned" if handover and handover.get("kind") == "reassign" else "transferred"
             await self.audience.publish([previous], "session_closed", {"session_id": session_id, "reason": reason})
         bundle: dict[str, Any] | None = None

@@ -19,11 +19,12 @@ from desk.teams import Teams
 from desk.texts import SystemTexts
 from desk.views import SessionViews
 from desk.watchers import Watchers
+from store.base import Store
 
 
 @dataclass(frozen=True)
 class DeskParts:
-    store: Any
+    store: Store
     config: Any
     clock: Callable[[], float]
     routing: RoutingDriver

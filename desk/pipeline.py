@@ -10,9 +10,9 @@ in :attr:`InboundPipeline.stages`, not a branch in one function.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from desk.audience import Audience
 from desk.inbound import Processed
@@ -22,6 +22,7 @@ from desk.texts import SystemTexts, estimate_wait_min
 from desk.transcripts import inbound_to_message, public_message
 from desk.views import SessionViews, customer_brief
 from store.base import DuplicateError
+from store.records import CustomerRecord, MessageRecord, SessionRecord
 from wechat.budget import ReplyBudget
 from wechat.messages import InboundMessage
 
@@ -31,7 +32,7 @@ BUDGET_NOTICE_SECS = 60.0
 VIP_PRIORITY = 10
 
 
-async def _vip_priority(customer: dict[str, Any]) -> int:
+async def _vip_priority(customer: CustomerRecord) -> int:
     return VIP_PRIORITY if "vip" in (customer.get("tags") or ()) else 0
 
 
@@ -42,8 +43,8 @@ class InboundWork:
     key: str
     message: InboundMessage
     now: float  # when WeChat's message was stored: recovery after a crash keeps the customer's place
-    known: dict[str, Any] | None = None  # the customer as stored before this message
-    session: dict[str, Any] | None = None  # their open session
+    known: CustomerRecord | None = None  # the customer as stored before this message
+    session: SessionRecord | None = None  # their open session
     changes: dict[str, Any] = field(default_factory=dict)  # what this message changes of the customer
     budget_before: dict[str, Any] = field(default_factory=dict)
     skill: str | None = None  # for a new session
@@ -59,7 +60,7 @@ Stage = Callable[[InboundWork], Awaitable[Processed | None]]
 class InboundPipeline:
     def __init__(self, store: Any, routing: RoutingDriver, lifecycle: Lifecycle, audience: Audience,
                  views: SessionViews, profiles: Any, config: Any, texts: SystemTexts, metrics: Any = None,
-                 priority: Callable[[dict[str, Any]], Awaitable[int]] = _vip_priority, bot: Any = None) -> None:
+                 priority: Callable[[CustomerRecord], Awaitable[int]] = _vip_priority, bot: Any = None) -> None:
         self.store = store
         self.routing = routing
         self.lifecycle = lifecycle
@@ -114,10 +115,11 @@ class InboundPipeline:
             return None
         if not turn.hand_over:
             return Processed(turn.session["id"], marked=True)
-        customer = await self.store.get_customer(work.openid) or {"openid": work.openid}
-        session = await self.store.update_session(turn.session["id"], state="queued", queued_at=work.now,
-                                                  priority=await self.priority(customer))
-        await self.lifecycle.request(session, customer)
+        stored = await self.store.get_customer(work.openid)
+        # The identify stage stored the customer; a bare record stands in only if it vanished.
+        customer = stored if stored is not None else cast(CustomerRecord, {"openid": work.openid})
+        session = await self.lifecycle.hand_to_queue(turn.session["id"], customer, work.now,
+                                                     await self.priority(customer))
         await self._tell_queued(session)
         return Processed(session["id"], marked=True)
 
@@ -195,8 +197,8 @@ class InboundPipeline:
         return Processed(session["id"])
 
     # -- helpers ---------------------------------------------------------------------------------
-    async def _relay(self, session_id: str, session: dict[str, Any], customer: dict[str, Any],
-                     stored: dict | None, work: InboundWork) -> None:
+    async def _relay(self, session_id: str, session: SessionRecord, customer: Mapping[str, Any],
+                     stored: Mapping[str, Any] | None, work: InboundWork) -> None:
         """Show a customer's message to the agent and monitors; update the agent's reply budget
         only when it changed in a way a person would notice."""
         if stored is None:
@@ -219,25 +221,25 @@ class InboundPipeline:
         text = message.content or message.recognition or ""
         return self.texts.skill_by_keyword(text) if text else None
 
-    async def _tell_queued(self, session: dict[str, Any]) -> None:
+    async def _tell_queued(self, session: SessionRecord) -> None:
         """A new session that waits (no agent was offered it at once) is told its place in the
         queue and a rough wait (`desk.texts.estimate_wait_min`, from the engine's queue figures)."""
         engine = self.routing.engine
         state = engine.session(session["id"]) if engine is not None else None
         if not state or state.get("state") != "queued" or not state.get("position"):
             return
-        stats = engine.queue_stats().get(session["skill"]) or {}  # type: ignore[union-attr]
+        stats = engine.queue_stats().get(session["skill"]) or {}  # type: ignore[union-attr, arg-type]
         position = int(state["position"])
         await self.texts.tell(session, "queued", position=position,
                               wait_min=estimate_wait_min(position, stats.get("average_wait_s")))
 
-    async def _record(self, work: InboundWork, session: dict[str, Any]) -> dict | None:
+    async def _record(self, work: InboundWork, session: SessionRecord) -> MessageRecord | None:
         try:
             return await self.store.add_message(inbound_to_message(work.key, work.message, session["id"], work.now))
         except DuplicateError:
             return None  # reprocessing after a crash: already in the transcript
 
-    async def profile_arrived(self, customer: dict[str, Any]) -> None:
+    async def profile_arrived(self, customer: CustomerRecord) -> None:
         """WeChat told us who a customer is, or an agent changed their tags or note: every console
         showing them refreshes (the offer may have gone out before the name came)."""
         openid = customer["openid"]

@@ -12,6 +12,7 @@ from typing import Any
 
 from desk.errors import ValidationError
 from desk.settings import Settings, SettingSpec
+from store.records import CustomerRecord
 
 KEY = "priority_rules"
 DEFAULT_RULES = ({"tag": "vip", "priority": 10},)
@@ -63,5 +64,5 @@ class PriorityRules:
         self.settings = settings
         settings.define(SettingSpec(KEY, default=lambda: [dict(r) for r in DEFAULT_RULES], validate=check_rules))
 
-    async def priority(self, customer: dict[str, Any]) -> int:
+    async def priority(self, customer: CustomerRecord) -> int:
         return priority_of(await self.settings.get(KEY), customer.get("tags"))

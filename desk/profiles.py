@@ -22,7 +22,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from store.base import NotFound
+from store.base import NotFound, Store
+from store.records import CustomerRecord
 from wechat.errors import WeChatAPIError
 
 log = logging.getLogger("kefu.desk.profiles")
@@ -35,7 +36,7 @@ PERMANENT_ERRORS = frozenset({40003, 48001})
 MAX_NICKNAME_CHARS = 64
 MAX_AVATAR_URL_CHARS = 1024
 
-ProfileListener = Callable[[dict[str, Any]], Awaitable[None]]
+ProfileListener = Callable[[CustomerRecord], Awaitable[None]]
 
 
 def profile_fields(info: dict[str, Any], now: float) -> dict[str, Any]:
@@ -67,7 +68,7 @@ def _avatar_url(value: Any) -> str | None:
     return urlunsplit(parts)
 
 
-def needs_profile(customer: dict[str, Any] | None) -> bool:
+def needs_profile(customer: CustomerRecord | None) -> bool:
     """No user-info answer stored yet for this customer."""
     return not (customer and (customer.get("profile") or {}).get("fetched_at"))
 
@@ -75,7 +76,7 @@ def needs_profile(customer: dict[str, Any] | None) -> bool:
 class CustomerProfiles:
     """One background fetch per customer at a time, with retries; see the module docstring."""
 
-    def __init__(self, store: Any, wechat: Any, on_profile: ProfileListener,
+    def __init__(self, store: Store, wechat: Any, on_profile: ProfileListener,
                  clock: Callable[[], float] = time.time,
                  retry_delays_secs: Sequence[float] = RETRY_DELAYS_SECS) -> None:
         self._store = store
@@ -87,7 +88,7 @@ class CustomerProfiles:
         self._fetching: dict[str, asyncio.Task[None]] = {}
         self._stopped = False
 
-    def notice(self, customer: dict[str, Any]) -> None:
+    def notice(self, customer: CustomerRecord) -> None:
         """A stored customer wrote: fetch their profile unless it is known or being fetched."""
         openid = customer.get("openid")
         if self._stopped or not openid or openid in self._fetching or not needs_profile(customer):

@@ -11,11 +11,12 @@ from typing import Any
 from desk.access import AccessPolicy
 from desk.errors import NotFoundError
 from desk.views import SessionViews
+from store.base import Store
 from wechat.budget import ReplyBudget
 
 
 class Reads:
-    def __init__(self, store: Any, access: AccessPolicy, views: SessionViews,
+    def __init__(self, store: Store, access: AccessPolicy, views: SessionViews,
                  wall_snapshot: Callable[[], Any], clock: Callable[[], float]) -> None:
         self.store = store
         self.access = access

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from desk.audience import Audience
@@ -20,6 +20,8 @@ from desk.frames import CLIENT_ID_MAX_CHARS
 from desk.lookups import Lookups
 from desk.transcripts import public_message
 from desk.views import SessionViews
+from store.base import Store
+from store.records import MessageRecord, MessageStatus, SessionRecord
 from wechat.budget import ReplyBudget
 from wechat.errors import WeChatAPIError
 
@@ -32,7 +34,7 @@ CLIENT_ID = Str(required=False, max_chars=CLIENT_ID_MAX_CHARS, printable=True,
 
 
 class Replies:
-    def __init__(self, store: Any, audience: Audience, views: SessionViews, lookups: Lookups, wechat: Any,
+    def __init__(self, store: Store, audience: Audience, views: SessionViews, lookups: Lookups, wechat: Any,
                  clock: Callable[[], float], metrics: Any = None) -> None:
         self.store = store
         self.audience = audience
@@ -81,10 +83,10 @@ class Replies:
         session = await self.lookups.own_session(user, session_id)
         return await self.reply(session, text, author="agent", user=user, client_id=client_id)
 
-    async def reply(self, session: dict[str, Any], text: str, author: str, user: dict[str, Any] | None,
+    async def reply(self, session: SessionRecord, text: str, author: str, user: dict[str, Any] | None,
                     client_id: str | None = None) -> dict:
         """Store and deliver ``text`` (checked by `REPLY_TEXT`, or the desk's own words)."""
-        customer = await self.store.get_customer(session["openid"]) or {}
+        customer: Mapping[str, Any] = await self.store.get_customer(session["openid"]) or {}
         budget = ReplyBudget.from_dict(customer.get("budget"))
         now = self.clock()
         ok, reason = budget.check(now)
@@ -104,16 +106,17 @@ class Replies:
         })
         public = public_message(message)
         await self.audience.session_event(session, "message", {"session_id": session["id"], "message": public})
-        if session.get("agent_id"):
-            await self.audience.publish([session["agent_id"]], "session_updated",
+        if agent_id := session.get("agent_id"):
+            await self.audience.publish([agent_id], "session_updated",
                                         {"session": await self.views.public_session(session, customer)})
         task = asyncio.ensure_future(self._deliver(session, message))
         self._sends.add(task)
         task.add_done_callback(self._sends.discard)
         return {"message": public}
 
-    async def _deliver(self, session: dict[str, Any], message: dict[str, Any]) -> None:
-        error = None
+    async def _deliver(self, session: SessionRecord, message: MessageRecord) -> None:
+        status: MessageStatus
+        error: dict[str, str] | None = None
         try:
             await self.wechat.send_text(session["openid"], message["text"])
             status = "sent"
@@ -158,9 +161,9 @@ class Replies:
         except Exception as exc:  # nobody waits for it: logged, never raised into a task nobody reads
             log.warning("system notice not delivered", extra={"fields": {"openid": openid, "error": repr(exc)}})
 
-    async def system_reply(self, session: dict[str, Any], text: str) -> None:
+    async def system_reply(self, session: SessionRecord, text: str) -> None:
         """Tell the customer something (idle close, leave-message) when WeChat still allows it."""
-        customer = await self.store.get_customer(session["openid"]) or {}
+        customer: Mapping[str, Any] = await self.store.get_customer(session["openid"]) or {}
         budget = ReplyBudget.from_dict(customer.get("budget"))
         if not budget.check(self.clock())[0]:
             return

@@ -14,13 +14,15 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from desk.errors import DeskError, InvalidState
 from routing import decisions as dec
 from routing import events as ev
 from routing.engine import RoutingEngine
+from store.base import Store
+from store.records import CustomerRecord, SessionRecord
 
 log = logging.getLogger("kefu.desk.routing")
 
@@ -34,7 +36,7 @@ REFUSAL_CODES = {"away": "agent_away", "offline": "agent_offline", "logged_out":
 QUEUE_REFUSAL_CODES = {"outside_hours": "queue_closed", "no_agents": "no_agents"}
 
 
-def skills_of(user: dict[str, Any]) -> dict[str, int]:
+def skills_of(user: Mapping[str, Any]) -> dict[str, int]:
     """A user's skills as the engine takes them: name -> level (1-5, default 3)."""
     out: dict[str, int] = {}
     for skill in user.get("skills") or ():
@@ -53,7 +55,7 @@ def raise_if_ignored(decisions: list[Any]) -> None:
 
 
 class RoutingDriver:
-    def __init__(self, store: Any, clock: Callable[[], float], offer_timeout: float = 20,
+    def __init__(self, store: Store, clock: Callable[[], float], offer_timeout: float = 20,
                  disconnect_grace: float = 60, observe: Callable[[float], None] | None = None) -> None:
         self.store = store
         self.clock = clock
@@ -168,7 +170,7 @@ class RoutingDriver:
         return self.engine.next_deadline() if self.engine is not None else None
 
     # -- requests as events ------------------------------------------------------------------------
-    def agent_events(self, user: dict[str, Any]) -> list[ev.Event]:
+    def agent_events(self, user: Mapping[str, Any]) -> list[ev.Event]:
         """Log the agent into the engine, or refresh their skills and capacity (nothing if unchanged)."""
         skills = skills_of(user)
         signature = (tuple(sorted(skills.items())), int(user.get("max_sessions") or 1))
@@ -184,12 +186,14 @@ class RoutingDriver:
     def presence_event(self, agent_id: str, status: str) -> ev.Event:
         return ev.PresenceChanged(agent_id=agent_id, status=status, now=self.clock())
 
-    def request_events(self, session: dict[str, Any], customer: dict[str, Any]) -> list[ev.Event]:
+    def request_events(self, session: SessionRecord, customer: CustomerRecord) -> list[ev.Event]:
         assert self.engine is not None
         if self.engine.session(session["id"]) is not None:
             return []
-        return [*self.queue_events(session["skill"]), ev.SessionRequested(
-            session_id=session["id"], customer_id=session["openid"], skill=session["skill"],
+        # A session reaches routing only once it has a skill (create_queued, change_skill); the
+        # record type allows None for sessions before that, so mypy cannot know it here.
+        return [*self.queue_events(session["skill"]), ev.SessionRequested(  # type: ignore[arg-type]
+            session_id=session["id"], customer_id=session["openid"], skill=session["skill"],  # type: ignore[arg-type]
             # The session's priority already holds what the customer's tags earn (the priority
             # rules, desk.priority): the engine's own VIP boost would count the tag twice.
             priority=int(session.get("priority") or 0), vip=False,

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from desk.errors import Forbidden, NotFoundError
+from store.base import Store
 
 log = logging.getLogger("kefu.settings")
 
@@ -58,7 +59,7 @@ def _roles(user: dict[str, Any]) -> set[str]:
 
 
 class Settings:
-    def __init__(self, store: Any, clock: Callable[[], float]) -> None:
+    def __init__(self, store: Store, clock: Callable[[], float]) -> None:
         self.store = store
         self.clock = clock
         self._specs: dict[str, SettingSpec] = {}

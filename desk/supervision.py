@@ -10,7 +10,7 @@ session or an agent asks `desk.access.AccessPolicy` first (``check_supervised_se
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from desk import handover as ho
@@ -22,6 +22,7 @@ from desk.roles import STAFF_ROLES
 from desk.routing_driver import RoutingDriver, skills_of
 from desk.transcripts import public_message
 from desk.views import customer_brief
+from store.base import Store
 
 # A monitor result carries at most this many of the latest messages (the rest: GET /api/sessions/{id}):
 # what one command makes the server produce is bounded however long the session grew.
@@ -31,7 +32,7 @@ MONITOR_MAX_MESSAGES = 200
 class Wall:
     """The supervisors' picture of queues, agents and open sessions."""
 
-    def __init__(self, store: Any, routing: RoutingDriver, clock: Callable[[], float]) -> None:
+    def __init__(self, store: Store, routing: RoutingDriver, clock: Callable[[], float]) -> None:
         self.store = store
         self.routing = routing
         self.clock = clock
@@ -43,7 +44,7 @@ class Wall:
     async def decorate(self, wall: dict[str, Any]) -> dict[str, Any]:
         users = {u["id"]: u for u in await self.store.list_users()}
         for agent in wall["agents"]:
-            user = users.get(agent["id"]) or {}
+            user: Mapping[str, Any] = users.get(agent["id"]) or {}
             agent["name"] = user.get("name") or agent["id"]
             agent["username"] = user.get("username")
         # The engine knows the agents who logged in since it started; the wall lists every agent,

@@ -26,6 +26,7 @@ from typing import Any
 from desk.errors import ValidationError
 from desk.handover import CUSTOMER_NOTICE
 from desk.settings import Settings, SettingSpec
+from store.records import SessionRecord
 
 MESSAGE_KEYS = ("welcome", "queued", "assigned", "transferred", "closed", "idle_closed", "out_of_hours",
                 "no_agent", "survey", "survey_thanks")
@@ -197,7 +198,7 @@ def estimate_wait_min(position: int, average_wait_s: float | None) -> int:
     return max(1, math.ceil(position * per_position / 60.0))
 
 
-SystemReply = Callable[[dict[str, Any], str], Awaitable[None]]
+SystemReply = Callable[[SessionRecord, str], Awaitable[None]]
 SystemNotice = Callable[[str, str], Awaitable[None]]
 
 
@@ -251,7 +252,7 @@ class SystemTexts:
         return None
 
     # -- messages ----------------------------------------------------------------------------------
-    async def text(self, key: str, session: dict[str, Any] | None = None, **values: Any) -> str:
+    async def text(self, key: str, session: SessionRecord | None = None, **values: Any) -> str:
         """The message ``key`` rendered (empty: send nothing). ``{skill}`` reads as the skill's label."""
         template = self.messages.get(key) or ""
         if not template:
@@ -261,13 +262,13 @@ class SystemTexts:
             values["skill"] = (await self.skill_labels()).get(skill or "", skill)
         return render(template, **values)
 
-    async def tell(self, session: dict[str, Any], key: str, **values: Any) -> None:
+    async def tell(self, session: SessionRecord, key: str, **values: Any) -> None:
         """Send the message ``key`` to the session's customer when it is not empty and WeChat allows it."""
         text = await self.text(key, session, **values)
         if text:
             await self.system_reply(session, text)
 
-    async def welcome(self, openid: str, session: dict[str, Any] | None) -> None:
+    async def welcome(self, openid: str, session: SessionRecord | None) -> None:
         """A customer followed the account: the welcome, in their open session if they have one."""
         if session is not None:
             await self.tell(session, "welcome")

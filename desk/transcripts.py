@@ -7,6 +7,7 @@ and the public shapes of sessions and messages sent to consoles.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from typing import Any
 
 from wechat.messages import InboundMessage
@@ -45,7 +46,7 @@ def inbound_to_message(key: str, message: InboundMessage, session_id: str, ts: f
     }
 
 
-def public_message(message: dict[str, Any]) -> dict[str, Any]:
+def public_message(message: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "id": message["id"],
         "session_id": message["session_id"],

@@ -6,29 +6,32 @@ here, so an offer, a welcome, an accept and a monitor show the same fields.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from desk import handover as ho
 from desk.transcripts import public_message
+from store.base import Store
+from store.records import SessionRecord
 from wechat.budget import ReplyBudget
 
 HISTORY_SESSIONS = 5
 
 
-def customer_brief(customer: dict[str, Any] | None, openid: str) -> dict[str, Any]:
+def customer_brief(customer: Mapping[str, Any] | None, openid: str) -> dict[str, Any]:
     """The customer as events show them: who they are (name, avatar), beside their openid."""
-    c = customer or {}
+    c: Mapping[str, Any] = customer or {}
     return {"openid": openid, "nickname": c.get("nickname"), "avatar_url": c.get("avatar_url"),
             "tags": c.get("tags") or []}
 
 
 class SessionViews:
-    def __init__(self, store: Any, clock: Callable[[], float]) -> None:
+    def __init__(self, store: Store, clock: Callable[[], float]) -> None:
         self.store = store
         self.clock = clock
 
-    async def public_session(self, session: dict[str, Any], customer: dict[str, Any] | None = None) -> dict:
+    async def public_session(self, session: SessionRecord, customer: Mapping[str, Any] | None = None) -> dict:
+        # A customer not stored (yet) shows as just their openid.
         if customer is None:
             customer = await self.store.get_customer(session["openid"]) or {"openid": session["openid"]}
         budget = ReplyBudget.from_dict(customer.get("budget"))
@@ -38,7 +41,7 @@ class SessionViews:
         out["budget"] = budget.to_public(self.clock())
         return out
 
-    async def bundle(self, session: dict[str, Any], with_history: bool = False,
+    async def bundle(self, session: SessionRecord, with_history: bool = False,
                      max_messages: int | None = None) -> dict[str, Any]:
         messages = await self.store.session_messages(session["id"])
         bundle: dict[str, Any] = {"session": await self.public_session(session)}
@@ -51,10 +54,10 @@ class SessionViews:
             bundle["history"] = [s for s in past if s["id"] != session["id"]][:HISTORY_SESSIONS]
         return bundle
 
-    async def offer(self, session: dict[str, Any], agent_id: str, skill: str, expires_in: float,
+    async def offer(self, session: SessionRecord, agent_id: str, skill: str, expires_in: float,
                     transfer_from: str | None) -> dict[str, Any]:
         """The ``offer`` event's data (docs/protocol.md)."""
-        customer = await self.store.get_customer(session["openid"]) or {}
+        customer: Mapping[str, Any] = await self.store.get_customer(session["openid"]) or {}
         messages = await self.store.session_messages(session["id"])
         preview = next((m.get("text") for m in reversed(messages) if m["direction"] == "in"), None)
         data: dict[str, Any] = {

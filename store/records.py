@@ -172,7 +172,7 @@ class MessageFields(TypedDict, total=False):
     media: JSONObject | None  # {"media_id", "url", "format", …} for non-text messages
     ts: float
     status: MessageStatus
-    error: str | None
+    error: str | JSONObject | None  # the desk keeps {"code", "message"} (desk/replies.py)
     wechat_time: int | None  # CreateTime of an inbound WeChat message
 
 
@@ -199,7 +199,7 @@ class MessageRecord(TypedDict):
     media: JSONObject | None
     ts: float
     status: MessageStatus
-    error: str | None
+    error: str | JSONObject | None
     client_id: str | None
     author_name: NotRequired[str | None]
     wechat_time: NotRequired[int | None]
@@ -250,6 +250,7 @@ class UserRecord(TypedDict):
     disabled: bool
     created_at: float
     token_generation: NotRequired[str]
+    tokens_valid_after: NotRequired[float]  # records from before token generations (desk/accounts.py)
 
 
 # -- teams ---------------------------------------------------------------------------------------
