@@ -18,6 +18,7 @@ transcript. ``bot_only`` never hands over: it says no human is available.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,7 +96,8 @@ class BotTurn:
 
 class Bot:
     def __init__(self, store: Any, settings: Settings, skills: Any, replies: Any, idle_timeout: float,
-                 segmenter: Segmenter | None = None, open_session: Any = None) -> None:
+                 open_session: Callable[[str, str, float], Awaitable[Any]],
+                 segmenter: Segmenter | None = None) -> None:
         self.store = store
         # The lifecycle's create_bot_session: the one writer of session state opens the bot's sessions.
         self.open_session = open_session

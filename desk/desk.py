@@ -108,7 +108,7 @@ class Desk:
                                replies=self.replies, settings=self.settings, texts=self.texts, wall=wall,
                                teams=self.teams, skills=self.skills)
         self.bot = Bot(store, self.settings, self.skills, self.replies, config.idle_timeout,
-                       open_session=self.lifecycle.create_bot_session)  # 客服机器人
+                       self.lifecycle.create_bot_session)  # 客服机器人
         self.profiles = CustomerProfiles(store, wechat, self._profile_arrived, clock)
         self.pipeline = InboundPipeline(store, self.routing, self.lifecycle, self.audience, views, self.profiles,
                                         config, self.texts, metrics, priority=self.priority_rules.priority,
