@@ -120,6 +120,10 @@ export async function render(root) {
     paint();
   }
 
+  // The form is there at once but takes input only once the first load has filled it: edit(null)
+  // resets the fields, and would wipe what a quick hand typed before the users arrived.
+  name.disabled = true;
   await reload();
   edit(null);
+  name.disabled = false;
 }

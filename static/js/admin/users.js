@@ -185,7 +185,11 @@ export async function render(root, { user: me }) {
     paint();
   }
 
+  // Takes input only once the first load has filled the form: edit(null) resets the fields and
+  // would wipe what a quick hand typed before the users and teams arrived.
+  inputs.username.disabled = true;
   await reload();
   edit(null);
+  inputs.username.disabled = false;
   void me;
 }
