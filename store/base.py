@@ -734,3 +734,12 @@ class Store(abc.ABC):
     async def set_setting(self, key: str, value: Any) -> None:
         """Store a JSON-able ``value`` under ``key``, replacing any previous one."""
 
+
+    # -- leave-messages (留言, desk/leave_messages.py) -------------------------------------------
+
+    @abc.abstractmethod
+    async def list_leave_messages(self, states: Collection[SessionState] | None = None, skill: str | None = None,
+                                  limit: int = 500) -> list[SessionRecord]:
+        """Sessions that are leave-messages (their ``leave_message`` is set), oldest
+        ``leave_message.created_at`` first (ties by id), whose state is one of ``states`` (all
+        when None) and whose skill is ``skill`` (any when None); at most ``limit``."""

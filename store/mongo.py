@@ -179,6 +179,10 @@ class MongoStore(Store):
                                      name="owner_shortcut", unique=True)
         await db.audit.create_index([("action", ASCENDING), ("ts", DESCENDING)], name="action")
         await db.audit.create_index([("target", ASCENDING), ("ts", DESCENDING)], name="target")
+        # Leave-messages (留言): only the sessions that are one, oldest first.
+        await db.sessions.create_index([("leave_message.created_at", ASCENDING), ("_id", ASCENDING)],
+                                       name="leave_message",
+                                       partialFilterExpression={"leave_message.created_at": {"$exists": True}})
 
     async def close(self) -> None:
         # Every write was acknowledged under the write concern before its await returned:
@@ -611,3 +615,18 @@ class MongoStore(Store):
 
     async def set_setting(self, key: str, value: Any) -> None:
         await self.db.settings.replace_one({"_id": key}, {"_id": key, "json": _dumps(value)}, upsert=True)
+
+    # -- leave-messages (留言, desk/leave_messages.py) -------------------------------------------
+
+    async def list_leave_messages(self, states: Collection[SessionState] | None = None, skill: str | None = None,
+                                  limit: int = 500) -> list[SessionRecord]:
+        query: dict[str, Any] = {"leave_message.created_at": {"$exists": True, "$ne": None}}
+        if states is not None:
+            query["state"] = {"$in": list(dict.fromkeys(states))}
+        if skill is not None:
+            query["skill"] = skill
+        if limit <= 0:
+            return []
+        docs = await self.db.sessions.find(query).sort(
+            [("leave_message.created_at", ASCENDING), ("_id", ASCENDING)]).limit(int(limit)).to_list(None)
+        return [_clean(d) for d in docs]

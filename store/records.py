@@ -117,6 +117,9 @@ class _SessionData(TypedDict, total=False):
     last_customer_at: float | None
     offered_to: str | None
     handover: JSONObject | None
+    # A leave-message (留言, desk/leave_messages.py): {"created_at", "due_at", "reason", "sla_s",
+    # "outcome", "outcome_note", "callback", "closed_at", "closed_by"}; absent on other sessions.
+    leave_message: JSONObject | None
 
 
 class SessionFields(_SessionData, total=False):
@@ -155,6 +158,7 @@ class SessionRecord(TypedDict):
     last_customer_at: float | None
     offered_to: NotRequired[str | None]  # the agent an offer is out to (the desk's)
     handover: NotRequired[JSONObject | None]  # a transfer in progress (desk/handover.py)
+    leave_message: NotRequired[JSONObject | None]  # a leave-message's SLA and outcome (desk/leave_messages.py)
 
 
 # -- messages ------------------------------------------------------------------------------------

@@ -41,6 +41,7 @@ from ..records import (
 from . import customers, inbound, messages, sessions
 from .audit import AuditLog
 from .canned import CannedReplies
+from .leave_messages import LeaveMessages
 from .reader import Reader
 from .routing_log import RoutingLog
 from .schema import migrate
@@ -80,6 +81,7 @@ class SQLiteStore(Store):
         self._routing = RoutingLog(self._writer, self._reader)
         self._settings = Settings(self._writer, self._reader)
         self._canned = CannedReplies(self._writer, self._reader)
+        self._leave_messages = LeaveMessages(self._reader)
 
     @property
     def commits(self) -> int:
@@ -330,3 +332,9 @@ class SQLiteStore(Store):
 
     async def set_setting(self, key: str, value: Any) -> None:
         await self._settings.set(key, value)
+
+    # -- leave-messages (留言) ---------------------------------------------------------------------
+
+    async def list_leave_messages(self, states: Collection[SessionState] | None = None, skill: str | None = None,
+                                  limit: int = 500) -> list[SessionRecord]:
+        return await self._leave_messages.list(states, skill, limit)
