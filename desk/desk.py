@@ -24,6 +24,7 @@ from desk.commands import CommandRegistry, specs_of
 from desk.customer_records import CustomerRecords
 from desk.housekeeping import Housekeeping
 from desk.inbound import InboundLog
+from desk.leave_messages import LeaveMessages
 from desk.lifecycle import Lifecycle
 from desk.lookups import Lookups
 from desk.menu import WeChatMenu
@@ -52,6 +53,7 @@ FEATURES: tuple[Callable[[DeskParts], object], ...] = (
     AgentCommands,
     Supervision,
     Housekeeping,
+    LeaveMessages,  # 留言: diverted sessions as work with an SLA
 )
 
 
@@ -120,6 +122,7 @@ class Desk:
         self.agents = next(f for f in self.features if isinstance(f, AgentCommands))
         self.supervision = next(f for f in self.features if isinstance(f, Supervision))
         self.housekeeping = next(f for f in self.features if isinstance(f, Housekeeping))
+        self.leave_messages = next(f for f in self.features if isinstance(f, LeaveMessages))
         self.commands = CommandRegistry.of([*self.features, self.replies])
         self._stopping = False
 
@@ -139,6 +142,7 @@ class Desk:
         self.accounts.on_user_changed(self.lifecycle.agent_changed)
         await self.inbound.recover()
         self.housekeeping.start()
+        self.leave_messages.start()
 
     async def drain(self) -> None:
         """Finish in-flight webhooks' processing and replies (graceful shutdown)."""
@@ -150,6 +154,7 @@ class Desk:
             return
         self._stopping = True
         self.housekeeping.stop()
+        self.leave_messages.stop()
         self.profiles.stop()
         self.watchers.close()
         await self.lifecycle.stop()

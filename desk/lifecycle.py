@@ -100,6 +100,10 @@ class Lifecycle:
         self._timer: asyncio.TimerHandle | None = None
         self._stopped = False
         self._announcing: dict[str, _Announcing] = {}
+        # Leave-messages (desk/leave_messages.py): told of each first diversion (to stamp its SLA)
+        # and, after every applied batch, that routing may have freed an agent (to offer the backlog).
+        self.on_diverted: list[Callable[[SessionRecord, str], Awaitable[None]]] = []
+        self.on_applied: list[Callable[[], None]] = []
         # The one table: decision type -> what carrying it out means.
         self.handlers: dict[type, Handler] = {
             dec.OfferSession: self._offer,
@@ -200,6 +204,8 @@ class Lifecycle:
                 await self._announced(session_id, None)
             self._schedule_tick()
             self.watchers.queues_changed()
+            for listener in self.on_applied:
+                listener()
         return outcome
 
     def _schedule_tick(self) -> None:
@@ -476,9 +482,35 @@ class Lifecycle:
             await self.notify_customer(session, "transferred")
 
     async def _diverted(self, d: dec.Divert, outcome: Outcome) -> None:
+        current = await self.store.get_session(d.session_id)
+        if current is not None and current.get("leave_message"):
+            # A leave-message offered again and not taken in time: a leave-message again, quietly
+            # (the customer was told once), its age and SLA unchanged.
+            await self._write_state(d.session_id, "diverted", offered_to=None)
+            self.watchers.session_ended(d.session_id)
+            return
         session = await self._write_state(d.session_id, "diverted", closed_at=self.clock(), close_reason=d.reason)
         await self.notify_customer(session, DIVERT_MESSAGES.get(d.reason, "no_agent"))
         self.watchers.session_ended(d.session_id)
+        for listener in self.on_diverted:
+            await listener(session, d.reason)
+
+    async def request_leave_message(self, session: SessionRecord, priority: int,
+                                    to_agent: str | None = None) -> list[dec.Decision]:
+        """A diverted session (a leave-message) asks for an agent again: the routing engine offers
+        it like a waiting session (to ``to_agent`` at once: a supervisor's assignment, refused
+        with ``InvalidState`` when that agent cannot take it). The decisions made."""
+        event = ev.LeaveMessageRequested(session_id=session["id"], customer_id=session["openid"],
+                                         skill=session["skill"] or "", priority=priority,
+                                         arrived_at=(session.get("leave_message") or {}).get("created_at"),
+                                         to_agent=to_agent, now=self.clock())
+
+        def build() -> list[ev.Event]:
+            return [*self.routing.queue_events(session["skill"] or ""), event]
+        decisions = (await self._route(build)).decisions
+        if to_agent is not None:
+            raise_if_ignored(decisions)
+        return decisions
 
     async def _transfer_returned(self, d: dec.TransferReturned, outcome: Outcome) -> None:
         session = await self.store.get_session(d.session_id)

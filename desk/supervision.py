@@ -10,7 +10,7 @@ session or an agent asks `desk.access.AccessPolicy` first (``check_supervised_se
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from desk import handover as ho
@@ -37,6 +37,8 @@ class Wall:
         self.routing = routing
         self.clock = clock
         self.refresh_secs: Callable[[], float] = lambda: 0.0  # the watchers' repaint interval
+        # Features that add to the picture (leave-messages: the backlog per skill), in order.
+        self.decorations: list[Callable[[dict[str, Any]], Awaitable[None]]] = []
 
     async def snapshot(self) -> dict[str, Any]:
         return await self.decorate(self.routing.wall_now())
@@ -68,6 +70,8 @@ class Wall:
              "customer": customer_brief(customers.get(s["openid"]), s["openid"])}
             for s in sessions
         ]
+        for decorate in self.decorations:
+            await decorate(wall)
         wall["ts"] = self.clock()
         wall["refresh_secs"] = self.refresh_secs()
         return wall
@@ -185,8 +189,8 @@ class Supervision:
     @command("barge", roles=STAFF_ROLES, session_id=Str(), text=REPLY_TEXT)
     async def barge(self, user: dict[str, Any], session_id: str, text: str) -> dict[str, Any]:
         session = await self.access.check_supervised_session(user, session_id, "barge")
-        if session["state"] in ("closed", "diverted"):
-            raise InvalidState("the session is closed")
+        if session["state"] == "closed" or (session["state"] == "diverted" and not session.get("leave_message")):
+            raise InvalidState("the session is closed")  # a leave-message may be answered (WeChat's window allowing)
         result = await self.replies.reply(session, text, author="supervisor", user=user)
         await self.lookups.audit(user, "barge", session_id)
         return result

@@ -1,0 +1,36 @@
+"""Leave-messages (留言) over HTTP: ``GET /api/leave-messages?status=open|assigned|closed&skill``
+(supervisor, admin). The list, its scope and its checks are `desk.leave_messages.LeaveMessages`'."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from handlers.base import STAFF, APIHandler
+from handlers.openapi import ANY_OBJ, Op, Query, array, obj
+
+if TYPE_CHECKING:
+    from desk.accounts import Accounts
+    from desk.leave_messages import LeaveMessages
+    from server import Services
+
+
+class LeaveMessagesHandler(APIHandler):
+    access = STAFF
+    api_doc = {"get": Op("Leave-messages (留言), oldest first: status, age, due, breach, the customer's messages",
+                         query=(Query("status", description="open, assigned or closed"), Query("skill")),
+                         response=obj(("items",), items=array(ANY_OBJ), now={"type": "number"}),
+                         errors=(400,), tags=("leave-messages",))}
+
+    def initialize(self, accounts: Accounts, leave_messages: LeaveMessages) -> None:
+        super().initialize(accounts)
+        self.leave_messages = leave_messages
+
+    async def get(self) -> None:
+        status = self.get_query_argument("status", None) or None
+        skill = self.get_query_argument("skill", None) or None
+        self.write_json(await self.leave_messages.list_items(self.current_user, status, skill))
+
+
+def default_handlers(services: Services) -> list[tuple[str, type, dict[str, Any]]]:
+    args = {"accounts": services.accounts, "leave_messages": services.desk.leave_messages}
+    return [(r"/api/leave-messages", LeaveMessagesHandler, args)]
