@@ -3,8 +3,8 @@
 A diverted session waits in the store as a leave-message, not in the engine. :class:`Backlog`
 hands the oldest ones to the engine (`Lifecycle.request_leave_message`, an engine
 ``LeaveMessageRequested``) only when an agent with the skill has room now, the skill is open and
-nobody waits in its queue, at most one per free place: the engine then offers it at once by its
-strategy, an offer that times out goes to the next agent the engine picks, and one that nobody
+nobody waits in its queue without an offer, at most one per free place: the engine then offers it
+at once by its strategy, an offer that times out goes to the next agent the engine picks, and one that nobody
 takes within the queue's ``max_wait_s`` becomes a leave-message again, quietly. Leave-messages
 enter with `LEAVE_MESSAGE_PRIORITY`, below every live customer (the priority rules give 0 and
 up), so a customer who writes now is served first.
@@ -119,8 +119,8 @@ class Backlog:
                 hours = engine.queue_config(skill).business_hours
                 if self.routing.knows_live(session["id"]) or (hours is not None and not hours.is_open(now)):
                     continue
-                if engine.waiting_sessions(skill):
-                    continue  # someone waits there already: live customers first, then this one
+                if any(w["state"] == "queued" for w in engine.waiting_sessions(skill)):
+                    continue  # someone waits there with nobody offered: live customers first, then this one
                 chosen = next((a for a, room in free.items() if room > 0 and skill in skills_of[a]), None)
                 if chosen is None:
                     continue
