@@ -27,10 +27,11 @@ from typing import Any
 from desk import handover as ho
 from desk import leave_sla
 from desk.commands import Str, command
-from desk.errors import Forbidden, InvalidState, NotFoundError, ValidationError
+from desk.errors import DeskError, Forbidden, InvalidState, NotFoundError, ValidationError
 from desk.leave_backlog import LEAVE_MESSAGE_PRIORITY, OPEN_STATES, Backlog
 from desk.parts import DeskParts
 from desk.roles import STAFF_ROLES, roles_of
+from desk.routing_driver import REFUSAL_CODES
 from desk.settings import SettingSpec
 from desk.skill_rules import LEAVE_MESSAGE_SLA_S
 from desk.transcripts import public_message
@@ -160,7 +161,8 @@ class LeaveMessages:
             if status_of(session) != "open" and not await self.access.can_read_session(user, session):
                 continue  # held by another team's agents
             items.append(await self.item(session, now))
-        return {"items": items, "now": now}
+        # The template alternative as configured (the page shows its setting and whether it works).
+        return {"items": items, "now": now, "template": self.alternatives({})[0]}
 
     def alternatives(self, session: Mapping[str, Any]) -> list[dict[str, Any]]:
         """What an agent can do when WeChat's window is closed (a template message, a callback)."""
@@ -206,13 +208,16 @@ class LeaveMessages:
         target = await self.lookups.agent(to_agent)
         self.access.check_agent(user, target["id"])  # an agent of another team: forbidden
         await self.lifecycle.agent_known(target)
+        name = target.get("name") or target.get("username") or target["id"]
         if session["state"] == "diverted":
+            refusal = self.routing.engine.offer_refusal(target["id"]) if self.routing.engine else None
+            if refusal is not None:  # said with the agent's name (the engine knows only the id)
+                raise DeskError(REFUSAL_CODES.get(refusal[0], "agent_busy"), f"{name} cannot take it now: {refusal[1]}.")
             await self.lifecycle.request_leave_message(session, LEAVE_MESSAGE_PRIORITY, to_agent=target["id"])
         else:  # handed to the engine already (offered, waiting, or with an agent): a reassignment
             if ho.is_pending(session.get("handover")):
                 raise InvalidState("a transfer or reassignment of this session is already waiting for an answer")
             kind = "reassign" if session["state"] == "assigned" else "assign"
-            name = target.get("name") or target.get("username")
             handover = ho.new_handover(kind, user["id"], target["id"], None,
                                        session.get("agent_id") if kind == "reassign" else None, None,
                                        self.clock(), to_name=name)

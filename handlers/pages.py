@@ -42,7 +42,7 @@ MODULES = {
     "kefu/agent": "js/agent.js",
     **{f"kefu/agent/{panel}": f"js/agent/{panel}.js" for panel in (
         "presence", "offers", "sessions", "conversation", "composer", "replies", "customer",
-        "transfer", "close", "shortcuts", "events", "canned")},
+        "transfer", "close", "shortcuts", "events", "canned", "leave_message")},
     "kefu/supervisor": "js/supervisor.js",
     **{f"kefu/supervisor/{panel}": f"js/supervisor/{panel}.js" for panel in ("wall", "monitor", "explain")},
     "kefu/admin": "js/admin.js",

@@ -825,4 +825,9 @@ export default {
   "agent.lm.closed": "The leave-message is closed ({outcome}).",
   "agent.lm.close_failed": "Not closed: {reason}",
   "agent.offer.leave_message": "Leave-message · left {ago}",
+  "admin.lm.template_title": "Template message when WeChat's window has closed (template id)",
+  "admin.lm.template_on": "Agents can send this template message to a customer whose window has closed.",
+  "admin.lm.template_save": "Save",
+  "admin.lm.template_saved": "Saved.",
+  "admin.lm.template_failed": "Not saved: {reason}",
 };

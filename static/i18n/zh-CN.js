@@ -825,4 +825,9 @@ export default {
   "agent.lm.closed": "留言已关闭（{outcome}）。",
   "agent.lm.close_failed": "未能关闭：{reason}",
   "agent.offer.leave_message": "留言 · {ago}",
+  "admin.lm.template_title": "微信窗口关闭后可发送的模板消息（模板 ID）",
+  "admin.lm.template_on": "客户的回复窗口关闭后，坐席可发送此模板消息。",
+  "admin.lm.template_save": "保存",
+  "admin.lm.template_saved": "已保存。",
+  "admin.lm.template_failed": "未能保存：{reason}",
 };

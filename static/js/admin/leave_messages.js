@@ -19,7 +19,31 @@ function preview(item) {
   return text.length > PREVIEW_CHARS ? `${text.slice(0, PREVIEW_CHARS - 1)}…` : text;
 }
 
-export async function render(root) {
+// The admin's one setting here (PUT /api/settings/leave_messages): the template message an agent
+// may send when WeChat's 48-hour window has closed. Without the notification service it is kept
+// and shown as not working yet.
+function templateSetting(template, canEdit) {
+  const input = el("input", { id: "lm-template-id", name: "template_id", value: template.template_id || "", autocomplete: "off",
+    disabled: !canEdit, "aria-describedby": "lm-template-state" });
+  const state = el("p", { class: "small muted", id: "lm-template-state",
+    text: template.available ? t("admin.lm.template_on") : t(`agent.lm.template_off_${template.reason}`) });
+  const save = el("button", { type: "submit", class: "btn btn-sm", text: t("admin.lm.template_save"), disabled: !canEdit });
+  const form = el("form", { class: "admin-form card", id: "lm-template-form", "aria-label": t("admin.lm.template_title") },
+    el("div", { class: "field" }, el("label", { for: "lm-template-id", text: t("admin.lm.template_title") }), input), state,
+    el("div", { class: "admin-actions" }, save));
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    try {
+      await api("/api/settings/leave_messages", { method: "PUT", body: { template_id: input.value.trim() } });
+      toast(t("admin.lm.template_saved"), "success");
+    } catch (exc) {
+      toast(t("admin.lm.template_failed", { reason: exc.message }), "error");
+    }
+  });
+  return form;
+}
+
+export async function render(root, ctx = {}) {
   const [users, catalogue] = await Promise.all([
     api("/api/users").then((d) => d.users || []).catch(() => []),
     api("/api/skills").catch(() => ({ skills: [] })),
@@ -84,6 +108,7 @@ export async function render(root) {
     return el("td", {}, el("div", { class: "lm-assign" }, choice, button));
   }
 
+  let templateForm = null;
   async function load() {
     const q = new URLSearchParams();
     if (status.value) q.set("status", status.value);
@@ -97,6 +122,10 @@ export async function render(root) {
       error.textContent = t("admin.lm.failed", { reason: exc.message });
       error.hidden = false;
       return;
+    }
+    if (!templateForm) {
+      templateForm = templateSetting(page.template, ((ctx.user && ctx.user.roles) || []).includes("admin"));
+      root.append(templateForm);
     }
     clear(body);
     const breached = page.items.filter((i) => i.breached).length;
