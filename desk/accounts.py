@@ -10,8 +10,7 @@ re-enabling a user would have revived theirs). A logout revokes the ``jti`` and 
 sockets opened with it; disabling a user or changing their roles closes all their sockets
 (close code 4010).
 
-Login throttling counts the attempts still being checked as failures: scrypt is slow, so
-parallel guesses would otherwise all be checked before the first failure is counted.
+Login throttling (the attempts still being checked count as failures) is `desk.login_throttle`.
 """
 
 from __future__ import annotations
@@ -26,7 +25,6 @@ import re
 import secrets
 import time
 import uuid
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -41,6 +39,7 @@ from desk.errors import (  # re-exported: handlers import them from here
     ValidationError,
 )
 from desk.frames import CLOSE_REVOKED
+from desk.login_throttle import LoginThrottle
 from desk.roles import ROLES
 from store.base import Store
 from store.records import NewUser, UserRecord
@@ -60,10 +59,6 @@ MAX_PASSWORD_CHARS = 1024  # scrypt of a megabyte password is a cheap way to bur
 DEFAULT_SKILL_LEVEL = 3
 DEFAULT_MAX_SESSIONS = 3
 MAX_SESSIONS_LIMIT = 20
-# Failed logins: the first 3 are free, then each failure doubles the wait, 1 s up to 60 s.
-FREE_LOGIN_FAILURES = 3
-THROTTLE_MAX_SECS = 60.0
-THROTTLE_TRACKED_USERNAMES = 10_000  # bounded memory against username spraying
 UPDATABLE_FIELDS = ("name", "password", "roles", "skills", "max_sessions", "disabled")
 
 DEMO_USERS: list[dict[str, Any]] = [
@@ -120,10 +115,7 @@ class Accounts:
         self._secret = secret
         self.token_lifetime = int(token_lifetime)
         self._clock = clock
-        # username (casefolded) -> (consecutive failures, time of the last failure)
-        self._failures: OrderedDict[str, tuple[int, float]] = OrderedDict()
-        # username (casefolded) -> logins being checked right now (absent when none)
-        self._in_flight: dict[str, int] = {}
+        self.throttle = LoginThrottle(clock)  # keyed by the casefolded username
         self._disabled_callbacks: list[Callable[[str], Any]] = []
         self._changed_callbacks: list[Callable[[dict[str, Any]], Any]] = []
 
@@ -146,51 +138,21 @@ class Accounts:
 
     # -- login / tokens ----------------------------------------------------------------------------
 
-    def _check_throttle(self, key: str) -> None:
-        failures, last = self._failures.get(key, (0, 0.0))
-        in_flight = self._in_flight.get(key, 0)
-        if in_flight:
-            # Each attempt still being checked counts as a failure happening now: it will be one
-            # unless the password is right, and then the wait is over for everyone anyway.
-            failures, last = failures + in_flight, self._clock()
-        if failures < FREE_LOGIN_FAILURES:
-            return
-        wait = min(THROTTLE_MAX_SECS, 2.0 ** (failures - FREE_LOGIN_FAILURES))
-        remaining = last + wait - self._clock()
-        if remaining > 0:
-            log.warning("login throttled", extra={"fields": {"username": key[:64], "failures": failures,
-                                                             "retry_after": round(remaining, 1)}})
-            raise ThrottledError(remaining)
-
-    def _record_failure(self, key: str) -> int:
-        failures = self._failures.pop(key, (0, 0.0))[0] + 1
-        self._failures[key] = (failures, self._clock())
-        while len(self._failures) > THROTTLE_TRACKED_USERNAMES:
-            self._failures.popitem(last=False)
-        return failures
-
     async def login(self, username: str, password: str) -> dict[str, Any]:
         """``{"token", "expires_at", "user"}``; BadCredentials, or ThrottledError after repeated failures."""
         if not isinstance(username, str) or not isinstance(password, str):
             raise BadCredentials("wrong username or password")
         key = username.casefold()
-        self._check_throttle(key)
-        # Counted from the check on, with no await in between, so that a parallel attempt sees it.
-        self._in_flight[key] = self._in_flight.get(key, 0) + 1
-        try:
+        with self.throttle.attempt(key):  # ThrottledError when it must wait
             user = await self.store.get_user_by_username(username) if username else None
             ok = await self._verify(password[:MAX_PASSWORD_CHARS],
                                     user.get("password_hash") if user else _DUMMY_HASH)
-        finally:
-            left = self._in_flight.pop(key) - 1
-            if left:
-                self._in_flight[key] = left
         if not ok or user is None or user.get("disabled"):
-            failures = self._record_failure(key)
+            failures = self.throttle.failed(key)
             # Never the password; the username is what an operator needs to spot an attack.
             log.warning("login failed", extra={"fields": {"username": username[:64], "failures": failures}})
             raise BadCredentials("wrong username or password")
-        self._failures.pop(key, None)
+        self.throttle.succeeded(key)
         token, expires_at = self.issue_token(user)
         log.info("login", extra={"fields": {"user_id": user["id"]}})
         return {"token": token, "expires_at": expires_at, "user": self.public(user)}
