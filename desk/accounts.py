@@ -30,6 +30,7 @@ from typing import Any, cast
 
 import jwt
 
+from bus.base import Bus
 from desk.errors import (  # re-exported: handlers import them from here
     AuthError,
     BadCredentials,
@@ -106,7 +107,7 @@ _DUMMY_HASH = hash_password(secrets.token_hex(16))
 class Accounts:
     """Users and tokens. ``store`` is a `store.base.Store`; ``bus`` a `bus.base.Bus`."""
 
-    def __init__(self, store: Store, bus: Any, secret: str, token_lifetime: int = 43200,
+    def __init__(self, store: Store, bus: Bus, secret: str, token_lifetime: int = 43200,
                  clock: Callable[[], float] = time.time) -> None:
         if not secret:
             raise ValueError("a JWT secret is required")

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from bus.base import Bus
 from desk.watchers import Watchers
 from store.records import SessionRecord
 
 
 class Audience:
-    def __init__(self, bus: Any, watchers: Watchers | None = None) -> None:
+    def __init__(self, bus: Bus, watchers: Watchers | None = None) -> None:
         self.bus = bus
         self.watchers = watchers  # set once built (the watchers publish through this audience)
 

@@ -14,7 +14,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from bus.base import Bus
 from desk.access import AccessPolicy
+from desk.accounts import Accounts
 from desk.agent_commands import AgentCommands
 from desk.audience import Audience
 from desk.bot import Bot
@@ -27,6 +29,7 @@ from desk.inbound import InboundLog
 from desk.lifecycle import Lifecycle
 from desk.lookups import Lookups
 from desk.menu import WeChatMenu
+from desk.metrics import Metrics
 from desk.parts import DeskParts
 from desk.pipeline import InboundPipeline
 from desk.priority import PriorityRules
@@ -41,8 +44,10 @@ from desk.teams import Teams
 from desk.texts import SystemTexts
 from desk.views import SessionViews
 from desk.watchers import Watchers
+from kefu_config import Config
 from store.base import Store
 from store.records import CustomerRecord
+from wechat.client import WeChatClient
 from wechat.messages import InboundMessage
 
 __all__ = ["FEATURES", "MONITOR_MAX_MESSAGES", "Desk", "command_names", "feature_classes"]
@@ -66,8 +71,8 @@ def command_names() -> set[str]:
 
 
 class Desk:
-    def __init__(self, store: Store, bus: Any, accounts: Any, wechat: Any, config: Any,
-                 clock: Any = time.time, metrics: Any = None) -> None:
+    def __init__(self, store: Store, bus: Bus, accounts: Accounts, wechat: WeChatClient, config: Config,
+                 clock: Callable[[], float] = time.time, metrics: Metrics | None = None) -> None:
         self.store = store
         self.bus = bus
         self.accounts = accounts

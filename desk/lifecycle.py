@@ -29,6 +29,7 @@ from desk.errors import DeskError, InvalidState, NotFoundError
 from desk.routing_driver import RoutingDriver, raise_if_ignored
 from desk.texts import DIVERT_MESSAGES
 from desk.views import SessionViews
+from desk.watchers import Watchers
 from routing import decisions as dec
 from routing import events as ev
 from store.base import Store
@@ -52,7 +53,7 @@ Handler = Callable[[Any, Outcome], Awaitable[None]]
 
 class Lifecycle:
     def __init__(self, store: Store, routing: RoutingDriver, audience: Audience, views: SessionViews,
-                 watchers: Any, clock: Callable[[], float], notify_customer: CustomerNotice) -> None:
+                 watchers: Watchers, clock: Callable[[], float], notify_customer: CustomerNotice) -> None:
         self.store = store
         self.routing = routing
         self.audience = audience

@@ -22,6 +22,7 @@ from typing import Any
 from desk.errors import ValidationError, WeChatRefused
 from desk.settings import Settings, SettingSpec
 from store.base import Store
+from wechat.client import WeChatClient
 from wechat.errors import WeChatAPIError
 from wechat.menu import KEFU_TYPES, MenuProblem, check_menu
 
@@ -47,7 +48,7 @@ def validate_menu(value: Any, current: Any) -> dict[str, Any]:
 
 
 class WeChatMenu:
-    def __init__(self, store: Store, settings: Settings, wechat: Any, clock: Callable[[], float]) -> None:
+    def __init__(self, store: Store, settings: Settings, wechat: WeChatClient, clock: Callable[[], float]) -> None:
         self.store = store
         self.settings = settings
         self.wechat = wechat

@@ -18,11 +18,13 @@ from desk.commands import Str, command
 from desk.errors import DeskError, ReplyQuotaUsed, ReplyWindowClosed
 from desk.frames import CLIENT_ID_MAX_CHARS
 from desk.lookups import Lookups
+from desk.metrics import Metrics
 from desk.transcripts import public_message
 from desk.views import SessionViews
 from store.base import Store
 from store.records import MessageRecord, MessageStatus, SessionRecord
 from wechat.budget import ReplyBudget
+from wechat.client import WeChatClient
 from wechat.errors import WeChatAPIError
 
 log = logging.getLogger("kefu.desk")
@@ -34,8 +36,8 @@ CLIENT_ID = Str(required=False, max_chars=CLIENT_ID_MAX_CHARS, printable=True,
 
 
 class Replies:
-    def __init__(self, store: Store, audience: Audience, views: SessionViews, lookups: Lookups, wechat: Any,
-                 clock: Callable[[], float], metrics: Any = None) -> None:
+    def __init__(self, store: Store, audience: Audience, views: SessionViews, lookups: Lookups, wechat: WeChatClient,
+                 clock: Callable[[], float], metrics: Metrics | None = None) -> None:
         self.store = store
         self.audience = audience
         self.views = views
@@ -117,8 +119,10 @@ class Replies:
     async def _deliver(self, session: SessionRecord, message: MessageRecord) -> None:
         status: MessageStatus
         error: dict[str, str] | None = None
+        text = message["text"]
+        assert text is not None  # a reply is stored as a text message, with its text
         try:
-            await self.wechat.send_text(session["openid"], message["text"])
+            await self.wechat.send_text(session["openid"], text)
             status = "sent"
             if self.metrics is not None:
                 self.metrics.message_out()
