@@ -43,7 +43,7 @@ from desk.frames import CLOSE_REVOKED
 from desk.login_throttle import LoginThrottle
 from desk.roles import ROLES
 from store.base import Store
-from store.records import NewUser, UserRecord
+from store.records import NewUser, PublicUser, UserRecord
 
 __all__ = ["Accounts", "AuthError", "BadCredentials", "ThrottledError", "ValidationError",
            "hash_password", "verify_password", "ROLES"]
@@ -185,7 +185,7 @@ class Accounts:
             raise AuthError("token expired")
         return claims
 
-    async def authenticate_token(self, token: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    async def authenticate_token(self, token: str) -> tuple[PublicUser, dict[str, Any]]:
         """``(public user, claims)`` of a valid token of an enabled user; AuthError otherwise."""
         claims = self.decode(token)
         if await self.store.is_token_revoked(claims["jti"]):
@@ -202,7 +202,7 @@ class Accounts:
             raise AuthError("token revoked")
         return self.public(user), claims
 
-    async def authenticate(self, token: str) -> dict[str, Any]:
+    async def authenticate(self, token: str) -> PublicUser:
         """The public user of a valid token; AuthError ("token expired", "token revoked",
         "user disabled", "invalid token") otherwise."""
         user, _claims = await self.authenticate_token(token)
@@ -218,14 +218,14 @@ class Accounts:
     # -- users ---------------------------------------------------------------------------------
 
     @staticmethod
-    def public(user: UserRecord) -> dict[str, Any]:
+    def public(user: UserRecord) -> PublicUser:
         """The user as the API shows it: never the password hash."""
         return {
             "id": user["id"],
-            "username": user.get("username"),
-            "name": user.get("name") or user.get("username"),
+            "username": user["username"],
+            "name": user.get("name") or user["username"],
             "roles": list(user.get("roles") or []),
-            "skills": [dict(s) for s in user.get("skills") or []],
+            "skills": [s.copy() for s in user.get("skills") or []],
             "max_sessions": user.get("max_sessions", DEFAULT_MAX_SESSIONS),
             "disabled": bool(user.get("disabled")),
             "created_at": user.get("created_at"),
@@ -305,7 +305,7 @@ class Accounts:
         return list(out.values())
 
     async def create_user(self, fields: dict[str, Any], *, actor_id: str | None = None,
-                          _allow_short_password: bool = False) -> dict[str, Any]:
+                          _allow_short_password: bool = False) -> PublicUser:
         """Validate and create a user; ValidationError naming the field, Exists (409) when taken."""
         from store.base import DuplicateError
 
@@ -324,7 +324,7 @@ class Accounts:
         return self.public(user)
 
     async def update_user(self, user_id: str, fields: dict[str, Any], *,
-                          actor_id: str | None = None) -> dict[str, Any]:
+                          actor_id: str | None = None) -> PublicUser:
         """Change a user; disabling, a role change or a new password closes their sockets (4010)."""
         from store.base import NotFound
 
@@ -379,14 +379,14 @@ class Accounts:
                            (["password"] if "password" in fields else [])})
         return self.public(user)
 
-    async def get_user(self, user_id: str) -> dict[str, Any] | None:
+    async def get_user(self, user_id: str) -> PublicUser | None:
         user = await self.store.get_user(user_id)
         return self.public(user) if user else None
 
-    async def list_users(self) -> list[dict[str, Any]]:
+    async def list_users(self) -> list[PublicUser]:
         return [self.public(u) for u in await self.store.list_users()]
 
-    async def ensure_bootstrap_admin(self, username: str, password: str) -> dict[str, Any] | None:
+    async def ensure_bootstrap_admin(self, username: str, password: str) -> PublicUser | None:
         """Create an admin only when the store holds no user at all; the created user or None."""
         if await self.store.list_users():
             return None
@@ -394,7 +394,7 @@ class Accounts:
         log.info("bootstrap admin created", extra={"fields": {"username": username}})
         return user
 
-    async def seed_demo(self) -> list[dict[str, Any]]:
+    async def seed_demo(self) -> list[PublicUser]:
         """Create the demo users that are missing (short demo passwords, and the two-letter
         username ``qa``, are allowed only here)."""
         created = []

@@ -29,7 +29,7 @@ from desk.settings import Settings, SettingSpec
 from desk.skills import Skills
 from desk.transcripts import inbound_to_message
 from store.base import Store
-from store.records import SessionRecord
+from store.records import PublicUser, SessionRecord
 
 if TYPE_CHECKING:  # the pipeline runs the bot as one of its stages
     from desk.pipeline import InboundWork
@@ -128,12 +128,12 @@ class Bot:
     async def list(self) -> list[dict[str, Any]]:
         return list(await self.settings.get(KEY))
 
-    async def create(self, user: dict[str, Any], body: Any) -> dict[str, Any]:
+    async def create(self, user: PublicUser, body: Any) -> dict[str, Any]:
         answer = check_answer(body, uuid.uuid4().hex)
         await self.settings.update(user, KEY, [*await self.list(), answer])
         return answer
 
-    async def update(self, user: dict[str, Any], answer_id: str, body: Any) -> dict[str, Any]:
+    async def update(self, user: PublicUser, answer_id: str, body: Any) -> dict[str, Any]:
         answers = await self.list()
         found = next((a for a in answers if a["id"] == answer_id), None)
         if found is None:
@@ -144,7 +144,7 @@ class Bot:
         await self.settings.update(user, KEY, [changed if a["id"] == answer_id else a for a in answers])
         return changed
 
-    async def delete(self, user: dict[str, Any], answer_id: str) -> dict[str, Any]:
+    async def delete(self, user: PublicUser, answer_id: str) -> dict[str, Any]:
         answers = await self.list()
         if not any(a["id"] == answer_id for a in answers):
             raise NotFoundError(f"no bot answer {answer_id!r}")

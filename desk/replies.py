@@ -22,7 +22,7 @@ from desk.metrics import Metrics
 from desk.transcripts import public_message
 from desk.views import SessionViews
 from store.base import Store
-from store.records import MessageRecord, MessageStatus, SessionRecord
+from store.records import MessageRecord, MessageStatus, PublicUser, SessionRecord
 from wechat.budget import ReplyBudget
 from wechat.client import WeChatClient
 from wechat.errors import WeChatAPIError
@@ -54,7 +54,7 @@ class Replies:
             await asyncio.wait(list(self._sends))
 
     @command("send", roles=None, session_id=Str(), text=REPLY_TEXT, client_id=CLIENT_ID)
-    async def send(self, user: dict[str, Any], session_id: str, text: str,
+    async def send(self, user: PublicUser, session_id: str, text: str,
                    client_id: str | None = None) -> dict[str, Any]:
         """An agent's reply. With ``client_id`` a repeat (a retry after a lost socket or a
         restart) answers the message stored the first time, with ``duplicate: true``, and
@@ -78,14 +78,14 @@ class Replies:
         if not task.cancelled():
             task.exception()  # retrieved: the command whose socket closed may not be there to read it
 
-    async def _send_once(self, user: dict[str, Any], session_id: str, text: str, client_id: str) -> dict[str, Any]:
+    async def _send_once(self, user: PublicUser, session_id: str, text: str, client_id: str) -> dict[str, Any]:
         existing = await self.store.get_client_message(session_id, user["id"], client_id)
         if existing is not None:
             return {"message": public_message(existing), "duplicate": True}
         session = await self.lookups.own_session(user, session_id)
         return await self.reply(session, text, author="agent", user=user, client_id=client_id)
 
-    async def reply(self, session: SessionRecord, text: str, author: str, user: dict[str, Any] | None,
+    async def reply(self, session: SessionRecord, text: str, author: str, user: PublicUser | None,
                     client_id: str | None = None) -> dict:
         """Store and deliver ``text`` (checked by `REPLY_TEXT`, or the desk's own words)."""
         customer: Mapping[str, Any] = await self.store.get_customer(session["openid"]) or {}

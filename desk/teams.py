@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 from desk.errors import Exists, NotFoundError, ValidationError
 from store.base import Store
-from store.records import NewTeam, TeamFields, TeamRecord, UserRecord
+from store.records import NewTeam, PublicUser, TeamFields, TeamRecord, UserRecord
 
 log = logging.getLogger("kefu.teams")
 
@@ -90,7 +90,7 @@ class Teams:
         return team.copy()
 
     # -- changes ------------------------------------------------------------------------------------
-    async def create(self, actor: dict[str, Any], fields: Any) -> TeamRecord:
+    async def create(self, actor: PublicUser, fields: Any) -> TeamRecord:
         from store.base import DuplicateError
 
         record = await self._validate(fields, creating=True)
@@ -107,7 +107,7 @@ class Teams:
         await self._changed()
         return team.copy()
 
-    async def update(self, actor: dict[str, Any], team_id: str, fields: Any) -> TeamRecord:
+    async def update(self, actor: PublicUser, team_id: str, fields: Any) -> TeamRecord:
         from store.base import DuplicateError, NotFound
 
         self.get(team_id)
@@ -128,7 +128,7 @@ class Teams:
         await self._changed()
         return team.copy()
 
-    async def delete(self, actor: dict[str, Any], team_id: str) -> None:
+    async def delete(self, actor: PublicUser, team_id: str) -> None:
         from store.base import NotFound
 
         team = self.get(team_id)
@@ -178,7 +178,7 @@ class Teams:
             out[field] = list(dict.fromkeys(ids))
         return out
 
-    async def _audit(self, actor: dict[str, Any], action: str, team: TeamRecord, fields: list[str]) -> None:
+    async def _audit(self, actor: PublicUser, action: str, team: TeamRecord, fields: list[str]) -> None:
         await self.store.add_audit({"ts": self.clock(), "actor_id": actor.get("id"), "action": action,
                                     "session_id": None, "target": team["id"],
                                     "details": {"name": team["name"], "fields": fields}})

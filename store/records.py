@@ -253,6 +253,21 @@ class UserRecord(TypedDict):
     tokens_valid_after: NotRequired[float]  # records from before token generations (desk/accounts.py)
 
 
+class PublicUser(TypedDict):
+    """A user as the desk hands it out (the API, the socket's welcome, the ``user`` a feature is
+    called with): `desk.accounts.Accounts.public` of a `UserRecord`, never its password hash or
+    token generation."""
+
+    id: str
+    username: str
+    name: str  # the username when the user has no name
+    roles: list[str]
+    skills: list[SkillLevel]
+    max_sessions: int
+    disabled: bool
+    created_at: float | None
+
+
 # -- teams ---------------------------------------------------------------------------------------
 
 class _TeamData(TypedDict, total=False):
