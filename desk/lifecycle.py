@@ -32,6 +32,7 @@ from desk.views import SessionViews
 from desk.watchers import Watchers
 from routing import decisions as dec
 from routing import events as ev
+from routing import state as routing_state  # the engine's session states (its own, "abandoned" included)
 from store.base import Store
 from store.records import CustomerRecord, SessionRecord, SessionState
 
@@ -103,13 +104,13 @@ class Lifecycle:
             state = self.routing.engine.session(session["id"])
             if state is None:
                 continue
-            if state["state"] in ("closed", "diverted", "abandoned"):
-                await self._write_state(session["id"], "closed" if state["state"] != "diverted" else "diverted",
+            if state["state"] in routing_state.FINISHED_STATES:
+                await self._write_state(session["id"], "diverted" if state["state"] == routing_state.DIVERTED else "closed",
                                         closed_at=self.clock(),
                                         close_reason=session.get("close_reason") or state["state"])
-            elif state["state"] == "assigned" and session.get("agent_id") != state.get("agent"):
+            elif state["state"] == routing_state.ASSIGNED and session.get("agent_id") != state.get("agent"):
                 await self._write_state(session["id"], "assigned", agent_id=state.get("agent"))
-            elif state["state"] == "queued" and session["state"] != "queued":
+            elif state["state"] == routing_state.QUEUED and session["state"] != "queued":
                 await self._write_state(session["id"], "queued", agent_id=None, offered_to=None)
 
     # -- the one writer ------------------------------------------------------------------------------

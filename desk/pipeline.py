@@ -25,8 +25,9 @@ from desk.texts import SystemTexts, estimate_wait_min
 from desk.transcripts import inbound_to_message, public_message
 from desk.views import SessionViews, customer_brief
 from kefu_config import Config
+from routing import state as routing_state  # the engine's session states
 from store.base import DuplicateError, Store
-from store.records import CustomerFields, CustomerRecord, MessageRecord, SessionRecord
+from store.records import WAITING_STATES, CustomerFields, CustomerRecord, MessageRecord, SessionRecord
 from wechat.budget import ReplyBudget
 from wechat.messages import InboundMessage
 
@@ -181,9 +182,9 @@ class InboundPipeline:
                 await self.texts.welcome(work.openid, session)
             if session is None:
                 return Processed(None)
-            if message.event == "unsubscribe" and session["state"] in ("queued", "offered"):
+            if message.event == "unsubscribe" and session["state"] in WAITING_STATES:
                 await self.lifecycle.customer_left(session["id"])
-            elif message.skill_from_menu and session["state"] in ("queued", "offered"):
+            elif message.skill_from_menu and session["state"] in WAITING_STATES:
                 session = await self.lifecycle.change_skill(session["id"], message.skill_from_menu)
         if session is None:
             assert work.skill is not None
@@ -232,7 +233,7 @@ class InboundPipeline:
         queue and a rough wait (`desk.texts.estimate_wait_min`, from the engine's queue figures)."""
         engine = self.routing.engine
         state = engine.session(session["id"]) if engine is not None else None
-        if not state or state.get("state") != "queued" or not state.get("position"):
+        if not state or state.get("state") != routing_state.QUEUED or not state.get("position"):
             return
         stats = engine.queue_stats().get(session["skill"]) or {}  # type: ignore[union-attr, arg-type]
         position = int(state["position"])

@@ -22,8 +22,9 @@ from desk.roles import STAFF_ROLES
 from desk.routing_driver import RoutingDriver, skills_of
 from desk.transcripts import public_message
 from desk.views import customer_brief
+from routing import state as routing_state  # the engine's session states (the wall shows them)
 from store.base import Store
-from store.records import PublicUser
+from store.records import CLOSED_STATES, PublicUser
 
 # A monitor result carries at most this many of the latest messages (the rest: GET /api/sessions/{id}):
 # what one command makes the server produce is bounded however long the session grew.
@@ -87,7 +88,7 @@ class Wall:
         agents = [a for a in wall["agents"] if a["id"] in scope]
         held = {sid for a in agents for sid in (*a.get("sessions", ()), *a.get("offers", ()))}
         sessions = [s for s in wall.get("sessions", ())
-                    if s["id"] in held or (s.get("state") == "assigned" and s.get("agent_id") in scope)]
+                    if s["id"] in held or (s.get("state") == routing_state.ASSIGNED and s.get("agent_id") in scope)]
         visible = {s["id"] for s in sessions}
         queues = []
         for queue in wall["queues"]:
@@ -186,7 +187,7 @@ class Supervision:
     @command("barge", roles=STAFF_ROLES, session_id=Str(), text=REPLY_TEXT)
     async def barge(self, user: PublicUser, session_id: str, text: str) -> dict[str, Any]:
         session = await self.access.check_supervised_session(user, session_id, "barge")
-        if session["state"] in ("closed", "diverted"):
+        if session["state"] in CLOSED_STATES:
             raise InvalidState("the session is closed")
         result = await self.replies.reply(session, text, author="supervisor", user=user)
         await self.lookups.audit(user, "barge", session_id)
@@ -195,7 +196,7 @@ class Supervision:
     @command("reassign", roles=STAFF_ROLES, session_id=Str(), to_agent=Str())
     async def reassign(self, user: PublicUser, session_id: str, to_agent: str) -> dict[str, Any]:
         session = await self.access.check_supervised_session(user, session_id, "reassign")
-        if session["state"] in ("closed", "diverted"):
+        if session["state"] in CLOSED_STATES:
             raise InvalidState("the session is closed")
         target = await self.lookups.agent(to_agent)
         self.access.check_agent(user, target["id"])
