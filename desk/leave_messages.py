@@ -35,7 +35,7 @@ from desk.routing_driver import REFUSAL_CODES
 from desk.settings import SettingSpec
 from desk.skill_rules import LEAVE_MESSAGE_SLA_S
 from desk.transcripts import public_message
-from store.records import SessionRecord, SessionState
+from store.records import PublicUser, SessionRecord, SessionState
 
 __all__ = ["LEAVE_MESSAGE_PRIORITY", "LeaveMessages", "status_of"]
 
@@ -146,7 +146,7 @@ class LeaveMessages:
                 "closed_at": session.get("closed_at") if status == "closed" else None,
                 "messages": [public_message(m) for m in messages[-ITEM_MESSAGES:]]}
 
-    async def list_items(self, user: dict[str, Any], status: str | None = None, skill: str | None = None) -> dict[str, Any]:
+    async def list_items(self, user: PublicUser, status: str | None = None, skill: str | None = None) -> dict[str, Any]:
         """``GET /api/leave-messages?status&skill`` (supervisor, admin)."""
         if not roles_of(user) & STAFF_ROLES:
             raise Forbidden("the leave-message list is for supervisors and admins")
@@ -179,14 +179,14 @@ class LeaveMessages:
         return {"alternatives": self.alternatives(session), "leave_message": True}
 
     @command("leave_message_alternatives", session_id=Str())
-    async def leave_message_options(self, user: dict[str, Any], session_id: str) -> dict[str, Any]:
+    async def leave_message_options(self, user: PublicUser, session_id: str) -> dict[str, Any]:
         """The console asks what it can offer for a leave-message (window, alternatives)."""
         session = await self._session_for(user, session_id, "leave_message_alternatives")
         view = await self.views.public_session(session)
         return {"session_id": session_id, "budget": view["budget"], "alternatives": self.alternatives(session),
                 **self._brief(session.get("leave_message") or {}, self.clock(), status_of(session))}
 
-    async def _session_for(self, user: dict[str, Any], session_id: str, what: str) -> SessionRecord:
+    async def _session_for(self, user: PublicUser, session_id: str, what: str) -> SessionRecord:
         """A leave-message the caller may act on: an agent theirs, staff an open one or one in scope."""
         if roles_of(user) & STAFF_ROLES:
             session = await self.lookups.session(session_id)
@@ -201,7 +201,7 @@ class LeaveMessages:
 
     # -- supervisors ---------------------------------------------------------------------------------
     @command("assign_leave_message", roles=STAFF_ROLES, session_id=Str(), to_agent=Str())
-    async def assign_leave_message(self, user: dict[str, Any], session_id: str, to_agent: str) -> dict[str, Any]:
+    async def assign_leave_message(self, user: PublicUser, session_id: str, to_agent: str) -> dict[str, Any]:
         session = await self._session_for(user, session_id, "assign_leave_message")
         if session["state"] == "closed":
             raise InvalidState("the leave-message is closed")
@@ -229,7 +229,7 @@ class LeaveMessages:
     @command("close_leave_message", session_id=Str(), outcome=Str(choices=OUTCOMES),
              note=Str(required=False, max_chars=500), callback_phone=Str(required=False, max_chars=24),
              callback_at=Str(required=False, max_chars=40), wrapup=Str(required=False))
-    async def close_leave_message(self, user: dict[str, Any], session_id: str, outcome: str, note: str | None = None,
+    async def close_leave_message(self, user: PublicUser, session_id: str, outcome: str, note: str | None = None,
                                   callback_phone: str | None = None, callback_at: str | None = None,
                                   wrapup: str | None = None) -> dict[str, Any]:
         session = await self._session_for(user, session_id, "close_leave_message")
