@@ -830,4 +830,6 @@ export default {
   "admin.lm.template_save": "保存",
   "admin.lm.template_saved": "已保存。",
   "admin.lm.template_failed": "未能保存：{reason}",
+  "admin.skills.lm_sla": "留言应答时限（工作小时）",
+  "admin.skills.lm_sla_hint": "留言须在留下后的这么多个服务时间小时内处理；超过即显示为超时。",
 };
