@@ -128,6 +128,8 @@ class Desk:
         self.supervision = next(f for f in self.features if isinstance(f, Supervision))
         self.housekeeping = next(f for f in self.features if isinstance(f, Housekeeping))
         self.leave_messages = next(f for f in self.features if isinstance(f, LeaveMessages))
+        self.pipeline.leave_message_joined = self.leave_messages.customer_wrote
+        self.leave_messages.priority = self.priority_rules.priority
         self.commands = CommandRegistry.of([*self.features, self.replies])
         self._stopping = False
 

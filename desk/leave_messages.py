@@ -21,7 +21,7 @@ or closed one is seen by the supervisors of the agents who held it.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from desk import handover as ho
@@ -35,7 +35,7 @@ from desk.routing_driver import REFUSAL_CODES
 from desk.settings import SettingSpec
 from desk.skill_rules import LEAVE_MESSAGE_SLA_S
 from desk.transcripts import public_message
-from store.records import PublicUser, SessionRecord, SessionState
+from store.records import CustomerRecord, PublicUser, SessionRecord, SessionState
 
 __all__ = ["LEAVE_MESSAGE_PRIORITY", "LeaveMessages", "status_of"]
 
@@ -86,6 +86,8 @@ class LeaveMessages:
         # The template-message service (信息推送, another feature) once it is wired: until then the
         # template alternative is shown, disabled, with why.
         self.notifier: Any = None
+        # A customer's priority from their tags (desk.priority, wired by the desk), for one who writes again.
+        self.priority: Callable[[CustomerRecord], Awaitable[int]] | None = None
         self._config: dict[str, Any] = {"template_id": ""}
         self.backlog = Backlog(parts.store, parts.routing, parts.lifecycle, parts.clock, self._hours)
         parts.lifecycle.on_diverted.append(self._became_leave_message)
@@ -121,6 +123,21 @@ class LeaveMessages:
         await self.store.update_session(session["id"], leave_message={
             "created_at": now, "due_at": leave_sla.due_at(now, sla_s, skill.get("hours")), "sla_s": sla_s,
             "reason": reason, "outcome": None})
+
+    async def customer_wrote(self, session: SessionRecord) -> None:
+        """The customer wrote into their waiting leave-message: they are here now, so while the
+        skill can take them they wait as a live customer does (their priority, their place from
+        now), the leave-message's age and due time kept. Otherwise it stays a leave-message."""
+        current = await self.store.get_session(session["id"])
+        if current is None or current["state"] != "diverted" or not current.get("leave_message"):
+            return
+        engine = self.routing.engine
+        hours = engine.queue_config(current.get("skill") or "").business_hours if engine is not None else None
+        if engine is None or (hours is not None and not hours.is_open(self.clock())):
+            return
+        customer = await self.store.get_customer(current["openid"])
+        priority = await self.priority(customer) if customer is not None and self.priority is not None else 0
+        await self.lifecycle.request_leave_message(current, priority, arrived_at=self.clock())
 
     # -- reading -----------------------------------------------------------------------------------
     def _brief(self, lm: Mapping[str, Any], now: float, status: str) -> dict[str, Any]:

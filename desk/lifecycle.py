@@ -407,14 +407,16 @@ class Lifecycle:
         for listener in self.on_diverted:
             await listener(session, d.reason)
 
-    async def request_leave_message(self, session: SessionRecord, priority: int,
-                                    to_agent: str | None = None) -> list[dec.Decision]:
+    async def request_leave_message(self, session: SessionRecord, priority: int, to_agent: str | None = None,
+                                    arrived_at: float | None = None) -> list[dec.Decision]:
         """A diverted session (a leave-message) asks for an agent again: the routing engine offers
         it like a waiting session (to ``to_agent`` at once: a supervisor's assignment, refused
-        with ``InvalidState`` when that agent cannot take it). The decisions made."""
+        with ``InvalidState`` when that agent cannot take it), in its place by ``arrived_at``
+        (default: when it was left). The decisions made."""
+        if arrived_at is None:
+            arrived_at = (session.get("leave_message") or {}).get("created_at")
         event = ev.LeaveMessageRequested(session_id=session["id"], customer_id=session["openid"],
-                                         skill=session["skill"] or "", priority=priority,
-                                         arrived_at=(session.get("leave_message") or {}).get("created_at"),
+                                         skill=session["skill"] or "", priority=priority, arrived_at=arrived_at,
                                          to_agent=to_agent, now=self.clock())
 
         def build() -> list[ev.Event]:

@@ -78,6 +78,8 @@ class InboundPipeline:
         self.metrics = metrics
         self.priority = priority  # what the customer's tags earn a new session (desk.priority)
         self.answerer = bot  # desk.bot.Bot: answers in bot_first / bot_only skills
+        # Leave-messages (desk/leave_messages.py): a customer wrote into their open leave-message.
+        self.leave_message_joined: Callable[[SessionRecord], Awaitable[None]] | None = None
         self.stages: list[Stage] = [self.identify, self.bot, self.choose_skill, self.file_into_open_session,
                                     self.file_into_left_message, self.route]
 
@@ -175,6 +177,8 @@ class InboundPipeline:
             if stored is not None:
                 await self.lifecycle.to_session(session_id, "message", {"session_id": session_id,
                                                                         "message": public_message(stored)})
+            if self.leave_message_joined is not None and latest[0].get("leave_message"):
+                await self.leave_message_joined(latest[0])
             return Processed(session_id, marked=True)
         return None
 

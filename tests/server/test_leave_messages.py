@@ -271,3 +271,21 @@ async def test_a_supervisor_assigns_a_leave_message_not_across_teams_and_monitor
     assert [i["agent_id"] for i in body["items"]] == [bob.user["id"]]
     actions = [e["action"] for e in (await api("/api/audit?action=assign_leave_message", token=admin))[1]["entries"]]
     assert actions == ["assign_leave_message"]
+
+
+@pytest.mark.gen_test(timeout=60)
+async def test_a_customer_who_writes_again_while_the_skill_is_open_waits_as_a_live_customer(
+        kefu, console, customer) -> None:
+    session = await leave_a_message(kefu, customer, "o-back", "没人在吗")  # nobody logged in: no_agents
+    bob = await console("bob")
+    await bob.ok("presence", status="away")  # logged in: the queue can take a customer now
+    await customer.send_text("o-back", "我又来了")
+    await kefu.desk.drain()
+    state = kefu.desk.routing.engine.session(session["id"])
+    assert (state["state"], state["priority"]) == ("queued", 0)  # a live customer's priority, not -1
+    stored = await kefu.store.get_session(session["id"])
+    assert stored["leave_message"]["created_at"] == session["leave_message"]["created_at"]  # its age kept
+    await bob.ok("presence", status="available")
+    offer = await bob.event("offer", session_id=session["id"])
+    assert offer["kind"] == "leave_message"
+    assert [m["text"] for m in offer["messages"]] == ["没人在吗", "我又来了"]
