@@ -35,6 +35,7 @@ from desk.routing_driver import REFUSAL_CODES
 from desk.settings import SettingSpec
 from desk.skill_rules import LEAVE_MESSAGE_SLA_S
 from desk.transcripts import public_message
+from desk.views import customer_brief
 from store.records import CustomerRecord, PublicUser, SessionRecord, SessionState
 
 __all__ = ["LEAVE_MESSAGE_PRIORITY", "LeaveMessages", "status_of"]
@@ -48,8 +49,9 @@ PHONE_RE = re.compile(r"^\+?[0-9][0-9 -]{4,23}$")
 # A list answers at most this many leave-messages (oldest first), each with its latest messages.
 LIST_MAX = 200
 ITEM_MESSAGES = 50
-# What the wall counts (a backlog larger than this is counted as this many).
+# What the wall counts (a backlog larger than this is counted as this many), and lists by session.
 WALL_MAX = 5000
+WALL_SESSIONS = 50
 
 
 def status_of(session: Mapping[str, Any]) -> str:
@@ -291,6 +293,15 @@ class LeaveMessages:
                 counts["oldest_s"] = max(counts["oldest_s"] or 0.0, brief["age_s"])
         for queue in wall["queues"]:
             queue["leave_messages"] = per.get(queue["skill"], _zero())
+        # The waiting ones join the wall's sessions (monitor, barge, assign from the wall), oldest first.
+        waiting = [s for s in await self.store.list_leave_messages(states=["diverted"], limit=WALL_SESSIONS)]
+        customers = await self.store.get_customers(s["openid"] for s in waiting)
+        wall.setdefault("sessions", []).extend(
+            {**{k: s.get(k) for k in ("id", "openid", "skill", "state", "agent_id", "queued_at", "accepted_at",
+                                      "priority", "last_customer_at")},
+             "leave_message": self._brief(s.get("leave_message") or {}, now, "open"),
+             "customer": customer_brief(customers.get(s["openid"]), s["openid"])}
+            for s in waiting)
         wall["leave_messages"] = {k: sum(c[k] for c in per.values()) for k in ("open", "assigned", "breached")}
 
 

@@ -91,8 +91,10 @@ class Wall:
             return wall
         agents = [a for a in wall["agents"] if a["id"] in scope]
         held = {sid for a in agents for sid in (*a.get("sessions", ()), *a.get("offers", ()))}
+        # A waiting leave-message (留言) is every team's work, like the queue figures (desk/leave_messages.py).
         sessions = [s for s in wall.get("sessions", ())
-                    if s["id"] in held or (s.get("state") == routing_state.ASSIGNED and s.get("agent_id") in scope)]
+                    if s["id"] in held or (s.get("state") == routing_state.ASSIGNED and s.get("agent_id") in scope)
+                    or (s.get("state") == "diverted" and s.get("leave_message"))]
         visible = {s["id"] for s in sessions}
         queues = []
         for queue in wall["queues"]:

@@ -72,6 +72,14 @@ def test_the_supervisor_sees_the_leave_messages_with_ages_due_and_breach(open_pa
     mark = page.locator('[data-leave-messages="general"]')
     expect(mark).to_contain_text("留言")
     expect(mark).to_contain_text("超时 2")
+    # The waiting ones are in the wall's sessions: monitored from there, and the customer may be answered.
+    first_id = backlog["items"][CUSTOMERS[0]]["session_id"]
+    row = page.locator(f'#live tr[data-session-id="{first_id}"]')
+    expect(row).to_contain_text("留言")
+    row.get_by_role("button").first.click()
+    expect(page.locator("#monitor-body")).to_be_visible()
+    expect(page.locator("#btn-barge")).to_be_enabled()
+    expect(page.locator("#btn-whisper")).to_be_disabled()  # nobody to whisper to
     save_screenshot(page, artifacts, "wall-leave-messages-1280x800")
 
     page.goto("/admin#/leave_messages")

@@ -31,6 +31,9 @@ class FakeStore:
         self.sessions[session_id].update(fields)
         return self.sessions[session_id]
 
+    async def get_customers(self, openids: Any) -> dict[str, Any]:
+        return {}
+
     async def list_leave_messages(self, states: Any = None, skill: Any = None, limit: int = 500) -> list[Any]:
         return sorted((s for s in self.sessions.values() if s.get("leave_message")
                        and (states is None or s["state"] in states) and (skill is None or s["skill"] == skill)),
@@ -81,11 +84,11 @@ async def test_the_wall_counts_the_backlog_per_skill_and_its_breaches() -> None:
     lm, parts = feature(clock, {})
     sessions = parts.store.sessions
     sessions.update({
-        "a": {"id": "a", "skill": "general", "state": "diverted", "leave_message": {"created_at": 1000.0, "due_at": 5000.0}},
+        "a": {"id": "a", "openid": "oa", "skill": "general", "state": "diverted", "leave_message": {"created_at": 1000.0, "due_at": 5000.0}},
         "b": {"id": "b", "skill": "general", "state": "offered", "leave_message": {"created_at": 9000.0, "due_at": 20000.0}},
         "c": {"id": "c", "skill": "general", "state": "assigned", "leave_message": {"created_at": 2000.0, "due_at": 3000.0}},
         "d": {"id": "d", "skill": "cards", "state": "closed", "leave_message": {"created_at": 1.0, "due_at": 2.0}},
-        "e": {"id": "e", "skill": "cards", "state": "diverted", "leave_message": {"created_at": 9500.0, "due_at": None}},
+        "e": {"id": "e", "openid": "oe", "skill": "cards", "state": "diverted", "leave_message": {"created_at": 9500.0, "due_at": None}},
     })
     wall: dict[str, Any] = {"queues": [{"skill": "general"}, {"skill": "cards"}, {"skill": "loans"}]}
     await parts.wall.decorations[0](wall)
@@ -94,6 +97,8 @@ async def test_the_wall_counts_the_backlog_per_skill_and_its_breaches() -> None:
     assert cards["leave_messages"] == {"open": 1, "assigned": 0, "breached": 0, "oldest_s": 500.0}  # closed not counted
     assert loans["leave_messages"] == {"open": 0, "assigned": 0, "breached": 0, "oldest_s": None}
     assert wall["leave_messages"] == {"open": 3, "assigned": 1, "breached": 2}
+    # The waiting ones (diverted) join the wall's sessions, oldest first, marked as leave-messages.
+    assert [(s["id"], s["leave_message"]["breached"]) for s in wall["sessions"]] == [("a", True), ("e", False)]
 
 
 def test_alternatives_setting_and_status() -> None:

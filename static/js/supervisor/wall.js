@@ -220,7 +220,7 @@ export function createWall(sup) {
           el("span", { class: "customer-cell", title: detail }, el("span", { text: name }),
             detail ? el("span", { class: "customer-id mono", text: detail }) : null))),
         el("td", { text: skillLabel(state.skills, s.skill) }),
-        el("td", {}, el("span", { class: `state state-${s.state}`, text: t(`state.${s.state}`) })),
+        el("td", {}, el("span", { class: `state state-${s.state}`, text: s.leave_message && s.state === "diverted" ? t("wall.lm.title") : t(`state.${s.state}`) })),
         el("td", { text: sup.agentName(s.agent_id) || (s.agent_id ? String(s.agent_id) : "—") }),
         el("td", { class: "mono", dataset: { dur: id } }, fmtDuration(sessionDuration(s))),
         el("td", { class: "actions" }, watch, move ? " " : null, move));
