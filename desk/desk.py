@@ -162,6 +162,7 @@ class Desk:
         self._stopping = True
         self.housekeeping.stop()
         self.leave_messages.stop()
+        await self.leave_messages.backlog.idle()  # a pass under way finishes before the engine stops
         self.profiles.stop()
         self.watchers.close()
         await self.lifecycle.stop()

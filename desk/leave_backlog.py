@@ -39,6 +39,9 @@ BATCH = 200
 # Even when nothing happens the backlog is looked at this often (a skill that opened with its
 # agents already idle, a clock moved by hand).
 SWEEP_SECS = 30.0
+# Passes in a row that offer nothing before the loop waits for the next change: a change seen
+# during a pass is looked at once more, and a request the engine ignored cannot spin the loop.
+IDLE_PASSES = 2
 
 
 class Backlog:
@@ -67,10 +70,10 @@ class Backlog:
 
     def wake(self) -> None:
         """Something changed: look at the backlog soon (coalesced; never re-entered)."""
-        if not self._running or self._feeding:
-            return  # a pass under way looks again by itself when it fed anything
-        if self._task is not None and not self._task.done():
-            self._again = True
+        if not self._running:
+            return
+        if self._feeding or (self._task is not None and not self._task.done()):
+            self._again = True  # the pass under way looks once more
             return
         try:
             self._task = asyncio.get_running_loop().create_task(self._run())
@@ -83,11 +86,13 @@ class Backlog:
             await asyncio.shield(self._task)
 
     async def _run(self) -> None:
+        idle = 0
         try:
             while self._running:
                 self._again = False
                 fed = await self.feed()
-                if not fed and not self._again:
+                idle = 0 if fed else idle + 1
+                if not self._again or idle >= IDLE_PASSES:
                     break
         except Exception:  # a pass that failed must not stop the next one
             log.exception("leave-message backlog pass failed")
