@@ -26,6 +26,7 @@ from typing import Any
 
 from desk import handover as ho
 from desk import leave_sla
+from desk import leave_templates as lt
 from desk.commands import Str, command
 from desk.errors import DeskError, Forbidden, InvalidState, NotFoundError, ValidationError
 from desk.leave_backlog import LEAVE_MESSAGE_PRIORITY, OPEN_STATES, Backlog
@@ -275,6 +276,27 @@ class LeaveMessages:
         await self.lifecycle.close(session, wrapup=wrapup, note=note, reason="closed")
         await self.lookups.audit(user, "close_leave_message", session_id, details={"outcome": outcome})
         return {"session_id": session_id, "outcome": outcome, "callback": callback}
+
+    @command("send_leave_message_template", session_id=Str(), text=Str(strip=True, max_chars=200))
+    async def send_leave_message_template(self, user: PublicUser, session_id: str, text: str) -> dict[str, Any]:
+        """The window has closed: answer with the configured template message (desk/leave_templates.py)
+        through the notification service, then close the leave-message as ``template_sent``."""
+        session = await self._session_for(user, session_id, "send_leave_message_template")
+        template_alt = self.alternatives(session)[0]
+        if not template_alt["available"] or self.notifier is None:
+            raise InvalidState("template messages are not available: " + str(template_alt["reason"]))
+        template = lt.choose_template(await self.notifier.templates(), self._config.get("template_id") or "")
+        if template is None:
+            raise InvalidState("the configured template is not one of the account's templates")
+        messages = await self.store.session_messages(session_id)
+        left = next((m.get("text") for m in messages if m["direction"] == "in" and m.get("text")), "") or ""
+        hours = await self._hours(session.get("skill") or "")
+        data = lt.template_data(template, left, text, str(user.get("name") or user.get("username") or ""),
+                                self.clock(), (hours or {}).get("timezone"))
+        record = await self.notifier.send_template(user, session["openid"], str(template["id"]), data,
+                                                   kind="leave_message", session_id=session_id)
+        closed = await self.close_leave_message(user, session_id, "template_sent", note=text)
+        return {**closed, "notification": record}
 
     # -- the wall ---------------------------------------------------------------------------------------
     async def _decorate_wall(self, wall: dict[str, Any]) -> None:

@@ -832,4 +832,5 @@ export default {
   "admin.lm.template_failed": "Not saved: {reason}",
   "admin.skills.lm_sla": "Leave-message due in (business hours)",
   "admin.skills.lm_sla_hint": "A leave-message is due this many hours of the skill's business hours after it was left; past it, it shows as breached.",
+  "agent.lm.template_text": "Your answer, in the template message",
 };

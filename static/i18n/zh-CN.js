@@ -832,4 +832,5 @@ export default {
   "admin.lm.template_failed": "未能保存：{reason}",
   "admin.skills.lm_sla": "留言应答时限（工作小时）",
   "admin.skills.lm_sla_hint": "留言须在留下后的这么多个服务时间小时内处理；超过即显示为超时。",
+  "agent.lm.template_text": "回复内容（将填入模板消息）",
 };

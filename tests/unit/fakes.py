@@ -163,6 +163,9 @@ class FakeDesk:
     async def leave_message_options(self, user: dict[str, Any], session_id: str) -> Any:
         return await self._call("leave_message_options", user["id"], session_id, default={})
 
+    async def send_leave_message_template(self, user: dict[str, Any], session_id: str, text: str) -> Any:
+        return await self._call("send_leave_message_template", user["id"], session_id, default={})
+
 
 class MemoryUsers:
     """Just enough of a store for `Accounts` unit tests without a database."""

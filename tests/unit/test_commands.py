@@ -110,4 +110,5 @@ def test_the_desk_features_register_every_documented_command():
                                "unsubscribe_queues", "monitor", "unmonitor", "whisper", "barge", "reassign",
                                "set_presence", "explain", "move_session",
                                # leave-messages (desk/leave_messages.py)
-                               "assign_leave_message", "close_leave_message", "leave_message_alternatives"}
+                               "assign_leave_message", "close_leave_message", "leave_message_alternatives",
+                               "send_leave_message_template"}

@@ -121,3 +121,55 @@ def test_alternatives_setting_and_status() -> None:
         assert refused.value.field == field
     assert [status_of({"state": s}) for s in ("diverted", "queued", "offered", "assigned", "closed")] == [
         "open", "open", "open", "assigned", "closed"]
+
+
+class FakeNotifier:
+    """What desk/notifications.py (信息推送) offers: its templates and send_template."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[Any, ...]] = []
+
+    async def templates(self) -> list[dict[str, Any]]:
+        return [{"id": "TPL_LM", "title": "留言回复通知", "purpose": "leave_message",
+                 "fields": [{"key": "thing1", "label": "留言内容"}, {"key": "thing2", "label": "回复内容"},
+                            {"key": "time3", "label": "回复时间"}, {"key": "thing4", "label": "客服"}]}]
+
+    async def send_template(self, actor: Any, openid: str, template_id: str, data: dict[str, Any],
+                            url: str | None = None, kind: str | None = None, session_id: str | None = None) -> Any:
+        self.sent.append((actor["id"], openid, template_id, data, kind, session_id))
+        return {"id": "n1", "status": "sent"}
+
+
+@pytest.mark.gen_test
+async def test_the_template_alternative_fills_the_template_and_closes_as_template_sent() -> None:
+    clock = {"now": at("2026-09-28 10:05")}
+    lm, parts = feature(clock, {"general": {"hours": None}})
+    parts.store.sessions["s1"] = {"id": "s1", "openid": "o1", "skill": "general", "state": "assigned",
+                                  "agent_id": "a1", "leave_message": {"created_at": 0.0}}
+    closed: list[tuple[str, str]] = []
+
+    async def own_session(user: Any, session_id: str) -> Any:
+        return parts.store.sessions[session_id]
+
+    async def messages(session_id: str) -> list[Any]:
+        return [{"direction": "in", "text": "我的信用卡被盗刷了，请尽快帮我冻结并回电，谢谢", "ts": 1.0}]
+
+    async def close(user: Any, session_id: str, outcome: str, note: Any = None) -> Any:
+        closed.append((session_id, outcome))
+        return {"session_id": session_id, "outcome": outcome, "callback": None}
+
+    lm.lookups = SimpleNamespace(own_session=own_session)  # type: ignore[assignment]
+    parts.store.session_messages = messages
+    lm.close_leave_message = close  # type: ignore[method-assign]
+    agent = {"id": "a1", "name": "Alice", "roles": ["agent"]}
+    # Not wired yet (the notification service is another feature): refused, nothing sent.
+    with pytest.raises(Exception, match="not available"):
+        await lm.send_leave_message_template(agent, "s1", "已为您冻结")  # type: ignore[arg-type]
+    lm.notifier = FakeNotifier()
+    lm._config = {"template_id": "TPL_LM"}
+    result = await lm.send_leave_message_template(agent, "s1", "已为您冻结，专员今天回电")  # type: ignore[arg-type]
+    [(actor, openid, template_id, data, kind, session_id)] = lm.notifier.sent
+    assert (actor, openid, template_id, kind, session_id) == ("a1", "o1", "TPL_LM", "leave_message", "s1")
+    assert data == {"thing1": "我的信用卡被盗刷了，请尽快帮我冻结并回…", "thing2": "已为您冻结，专员今天回电",
+                    "time3": "2026-09-28 10:05", "thing4": "Alice"}
+    assert closed == [("s1", "template_sent")] and result["notification"]["status"] == "sent"

@@ -86,14 +86,33 @@ export function createLeaveMessage(desk) {
     const alts = options.get(id) || null;
     if (!options.has(id)) alternatives(id);
     const template = (alts || []).find((a) => a.kind === "template");
+    const available = !!(template && template.available);
+    // The answer goes in the template's fields (desk/leave_templates.py); without the service the
+    // button stays disabled and says why.
+    const templateText = el("input", { id: "lm-template-text", autocomplete: "off", maxlength: "200", hidden: !available,
+      "aria-label": t("agent.lm.template_text"), placeholder: t("agent.lm.template_text") });
     const templateButton = el("button", { type: "button", class: "btn btn-sm", id: "lm-template", text: t("agent.lm.template"),
-      disabled: !(template && template.available), "aria-describedby": "lm-template-why" });
+      disabled: !available, "aria-describedby": "lm-template-why" });
+    templateButton.addEventListener("click", async () => {
+      if (!templateText.value.trim()) {
+        templateText.focus();
+        return;
+      }
+      templateButton.disabled = true;
+      try {
+        await socket.request("send_leave_message_template", { session_id: id, text: templateText.value.trim() });
+        toast(t("agent.lm.closed", { outcome: t("admin.lm.outcome_template_sent") }), "success");
+      } catch (exc) {
+        toast(t("agent.lm.close_failed", { reason: failureText(exc) }), "error");
+        templateButton.disabled = false;
+      }
+    });
     const why = template && !template.available ? t(`agent.lm.template_off_${template.reason}`) : "";
     const noAction = el("button", { type: "button", class: "btn btn-ghost btn-sm", id: "lm-close-none", text: t("agent.lm.close_no_action") });
     noAction.addEventListener("click", () => close(id, "no_action"));
     box.append(el("section", { class: "lm-alternatives", "aria-label": t("agent.lm.alternatives") },
       el("h3", { text: t("agent.lm.alternatives") }),
-      el("div", {}, templateButton, " ", el("span", { class: "small muted", id: "lm-template-why", text: why })),
+      el("div", { class: "lm-callback" }, templateText, templateButton, " ", el("span", { class: "small muted", id: "lm-template-why", text: why })),
       callbackForm(id),
       el("div", {}, noAction)));
   }
