@@ -174,13 +174,16 @@ class LeaveMessages:
             raise ValidationError("status", "must be open, assigned or closed")
         if skill is not None and skill not in await self.skills.names():
             raise ValidationError("skill", f"{skill[:40]!r} is not a skill")
-        states = STATUSES[status] if status else None
         now = self.clock()
-        items = []
-        for session in await self.store.list_leave_messages(states=states, skill=skill, limit=LIST_MAX):
-            if status_of(session) != "open" and not await self.access.can_read_session(user, session):
-                continue  # held by another team's agents
-            items.append(await self.item(session, now))
+        items: list[dict[str, Any]] = []
+        # Open and assigned ones oldest first (the work), closed ones newest first (what was done).
+        for wanted in [status] if status else list(STATUSES):
+            for session in await self.store.list_leave_messages(states=STATUSES[wanted], skill=skill,
+                                                                limit=LIST_MAX - len(items),
+                                                                newest_first=wanted == "closed"):
+                if status_of(session) != "open" and not await self.access.can_read_session(user, session):
+                    continue  # held by another team's agents
+                items.append(await self.item(session, now))
         # The template alternative as configured (the page shows its setting and whether it works).
         return {"items": items, "now": now, "template": self.alternatives({})[0]}
 

@@ -619,7 +619,7 @@ class MongoStore(Store):
     # -- leave-messages (留言, desk/leave_messages.py) -------------------------------------------
 
     async def list_leave_messages(self, states: Collection[SessionState] | None = None, skill: str | None = None,
-                                  limit: int = 500) -> list[SessionRecord]:
+                                  limit: int = 500, newest_first: bool = False) -> list[SessionRecord]:
         query: dict[str, Any] = {"leave_message.created_at": {"$exists": True, "$ne": None}}
         if states is not None:
             query["state"] = {"$in": list(dict.fromkeys(states))}
@@ -627,6 +627,7 @@ class MongoStore(Store):
             query["skill"] = skill
         if limit <= 0:
             return []
+        order = DESCENDING if newest_first else ASCENDING
         docs = await self.db.sessions.find(query).sort(
-            [("leave_message.created_at", ASCENDING), ("_id", ASCENDING)]).limit(int(limit)).to_list(None)
+            [("leave_message.created_at", order), ("_id", order)]).limit(int(limit)).to_list(None)
         return [_clean(d) for d in docs]

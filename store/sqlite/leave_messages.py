@@ -18,7 +18,7 @@ class LeaveMessages:
         self._reader = reader
 
     async def list(self, states: Collection[SessionState] | None, skill: str | None,
-                   limit: int) -> list[SessionRecord]:
+                   limit: int, newest_first: bool = False) -> list[SessionRecord]:
         where, args = [f"{CREATED} IS NOT NULL"], []  # type: tuple[list[str], list[object]]
         if states is not None:
             wanted = list(dict.fromkeys(states))
@@ -29,7 +29,8 @@ class LeaveMessages:
         if skill is not None:
             where.append("skill = ?")
             args.append(skill)
-        sql = f"SELECT doc FROM sessions WHERE {' AND '.join(where)} ORDER BY {CREATED}, id LIMIT ?"
+        order = "DESC" if newest_first else "ASC"
+        sql = f"SELECT doc FROM sessions WHERE {' AND '.join(where)} ORDER BY {CREATED} {order}, id {order} LIMIT ?"
         args.append(max(0, int(limit)))
         rows = await self._reader.read(lambda c: c.execute(sql, args).fetchall())
         return [loads(r[0]) for r in rows]

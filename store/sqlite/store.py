@@ -336,5 +336,5 @@ class SQLiteStore(Store):
     # -- leave-messages (留言) ---------------------------------------------------------------------
 
     async def list_leave_messages(self, states: Collection[SessionState] | None = None, skill: str | None = None,
-                                  limit: int = 500) -> list[SessionRecord]:
-        return await self._leave_messages.list(states, skill, limit)
+                                  limit: int = 500, newest_first: bool = False) -> list[SessionRecord]:
+        return await self._leave_messages.list(states, skill, limit, newest_first)

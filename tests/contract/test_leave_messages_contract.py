@@ -29,6 +29,7 @@ async def test_leave_messages_oldest_first_by_state_and_skill(store):
     assert [s["id"] for s in await store.list_leave_messages(states=["assigned"])] == []
     assert await store.list_leave_messages(states=[]) == []
     assert len(await store.list_leave_messages(limit=1)) == 1
+    assert [s["id"] for s in await store.list_leave_messages(newest_first=True)] == [newer["id"], older["id"]]
     # It follows the session: assigned, then closed with an outcome.
     await store.update_session(newer["id"], state="assigned", agent_id="a1")
     assert [s["id"] for s in await store.list_leave_messages(states=["assigned"])] == [newer["id"]]
