@@ -34,6 +34,7 @@ from desk.profiles import CustomerProfiles
 from desk.reads import Reads
 from desk.replies import Replies
 from desk.routing_driver import RoutingDriver
+from desk.satisfaction import Satisfaction
 from desk.settings import Settings
 from desk.skills import Skills
 from desk.supervision import MONITOR_MAX_MESSAGES, Supervision, Wall
@@ -52,6 +53,7 @@ FEATURES: tuple[Callable[[DeskParts], object], ...] = (
     AgentCommands,
     Supervision,
     Housekeeping,
+    Satisfaction,  # 满意度: the survey after a close, the customer's score
 )
 
 
@@ -90,7 +92,8 @@ class Desk:
         self.settings = Settings(store, now)
         # What the desk tells customers by itself, the wrap-up codes and the keyword rules.
         self.texts = SystemTexts(self.settings, self.replies.system_reply, self.replies.system_notice,
-                                 lambda: self.catalogue.skill_names(), lambda: self.catalogue.skill_labels())
+                                 lambda: self.catalogue.skill_names(), lambda: self.catalogue.skill_labels(),
+                                 demo=bool(getattr(config, "demo", False)))
         self.lifecycle = Lifecycle(store, self.routing, self.audience, views, self.watchers, now, self.texts.tell)
         self.skills = Skills(self.settings, self.lifecycle, config.default_skill, config.offer_timeout)
         self.priority_rules = PriorityRules(self.settings)
@@ -120,6 +123,9 @@ class Desk:
         self.agents = next(f for f in self.features if isinstance(f, AgentCommands))
         self.supervision = next(f for f in self.features if isinstance(f, Supervision))
         self.housekeeping = next(f for f in self.features if isinstance(f, Housekeeping))
+        self.satisfaction = next(f for f in self.features if isinstance(f, Satisfaction))
+        # A survey answer is taken before the bot or a new session would take the message.
+        self.pipeline.stages.insert(1, self.satisfaction.answer_stage)
         self.commands = CommandRegistry.of([*self.features, self.replies])
         self._stopping = False
 
@@ -137,6 +143,7 @@ class Desk:
         self.bus.on_user_back(self._user_back)
         self.accounts.on_user_disabled(self.agent_disabled)
         self.accounts.on_user_changed(self.lifecycle.agent_changed)
+        await self.satisfaction.prime()
         await self.inbound.recover()
         self.housekeeping.start()
 

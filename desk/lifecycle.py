@@ -83,6 +83,8 @@ class _Announcing:
 
 
 Handler = Callable[[Any, Outcome], Awaitable[None]]
+# on_closed(session as closed, reason): a feature that follows closes (the satisfaction survey).
+ClosedListener = Callable[[SessionRecord, str], Awaitable[None]]
 
 
 class Lifecycle:
@@ -100,6 +102,7 @@ class Lifecycle:
         self._timer: asyncio.TimerHandle | None = None
         self._stopped = False
         self._announcing: dict[str, _Announcing] = {}
+        self._closed_listeners: list[ClosedListener] = []
         # The one table: decision type -> what carrying it out means.
         self.handlers: dict[type, Handler] = {
             dec.OfferSession: self._offer,
@@ -298,6 +301,15 @@ class Lifecycle:
             await self.audience.publish([agent_id], "session_closed",
                                         {"session_id": session["id"], "reason": reason})
         self.watchers.session_ended(session["id"])
+        for listener in self._closed_listeners:
+            try:
+                await listener(session, reason)
+            except Exception:  # a follower's failure must not undo or fail the close
+                log.exception("close listener failed")
+
+    def on_closed(self, listener: ClosedListener) -> None:
+        """Call ``listener(session, reason)`` after each close (an agent's or the idle timeout's)."""
+        self._closed_listeners.append(listener)
 
     async def transfer(self, session_id: str, handover: dict[str, Any], from_agent: str, to_agent: str | None,
                        to_skill: str | None, to_name: str | None) -> None:

@@ -37,6 +37,8 @@ class Wall:
         self.routing = routing
         self.clock = clock
         self.refresh_secs: Callable[[], float] = lambda: 0.0  # the watchers' repaint interval
+        # Features that add their figures to the wall (satisfaction's csat, the alerts).
+        self.decorations: list[Callable[[dict[str, Any]], None]] = []
 
     async def snapshot(self) -> dict[str, Any]:
         return await self.decorate(self.routing.wall_now())
@@ -70,6 +72,8 @@ class Wall:
         ]
         wall["ts"] = self.clock()
         wall["refresh_secs"] = self.refresh_secs()
+        for decorate in self.decorations:
+            decorate(wall)
         return wall
 
     @staticmethod
@@ -105,7 +109,10 @@ class Wall:
             if "offline" not in queue["agents"]:
                 del counts["offline"]
             queues.append({**queue, "agents": counts, "order": [sid for sid in queue.get("order", ()) if sid in visible]})
-        return {**wall, "queues": queues, "agents": agents, "sessions": sessions}
+        narrowed = {**wall, "queues": queues, "agents": agents, "sessions": sessions}
+        if "alerts" in wall:  # an agent's alert is for the supervisors of that agent
+            narrowed["alerts"] = [a for a in wall["alerts"] if not a.get("agent_id") or a["agent_id"] in scope]
+        return narrowed
 
 
 class Supervision:
