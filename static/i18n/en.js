@@ -763,4 +763,12 @@ export default {
   "admin.tr.prev": "Previous",
   "admin.tr.next": "Next",
   "admin.tr.transcript_of": "{who} · {when}",
+  // -- satisfaction / 满意度 (issue 14: desk/satisfaction.py) --
+  "csat.score": "Satisfaction {score}/5",
+  "csat.comment": "“{comment}”",
+  "csat.arrived": "{name}'s customer rated the service {score}/5",
+  "csat.arrived_comment": "{name}'s customer rated the service {score}/5: “{comment}”",
+  "queues.csat_today": "Satisfaction today",
+  "queues.csat_hour": "Satisfaction, last hour",
+  "queues.csat_figure": "{avg} ({n})",
 };

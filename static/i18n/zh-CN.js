@@ -763,4 +763,12 @@ export default {
   "admin.tr.prev": "上一页",
   "admin.tr.next": "下一页",
   "admin.tr.transcript_of": "{who} · {when}",
+  // -- satisfaction / 满意度 (issue 14: desk/satisfaction.py) --
+  "csat.score": "满意度 {score}/5",
+  "csat.comment": "“{comment}”",
+  "csat.arrived": "{name} 的客户评价：{score}/5",
+  "csat.arrived_comment": "{name} 的客户评价：{score}/5，“{comment}”",
+  "queues.csat_today": "今日满意度",
+  "queues.csat_hour": "近 1 小时满意度",
+  "queues.csat_figure": "{avg}（{n} 条）",
 };
