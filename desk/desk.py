@@ -16,6 +16,7 @@ from typing import Any
 
 from desk.access import AccessPolicy
 from desk.agent_commands import AgentCommands
+from desk.alerts import Alerts
 from desk.audience import Audience
 from desk.bot import Bot
 from desk.canned import CannedReplies
@@ -54,6 +55,7 @@ FEATURES: tuple[Callable[[DeskParts], object], ...] = (
     Supervision,
     Housekeeping,
     Satisfaction,  # 满意度: the survey after a close, the customer's score
+    Alerts,  # 告警: thresholds crossed and recovered, to supervisors
 )
 
 
@@ -124,6 +126,7 @@ class Desk:
         self.supervision = next(f for f in self.features if isinstance(f, Supervision))
         self.housekeeping = next(f for f in self.features if isinstance(f, Housekeeping))
         self.satisfaction = next(f for f in self.features if isinstance(f, Satisfaction))
+        self.alerts = next(f for f in self.features if isinstance(f, Alerts))
         # A survey answer is taken before the bot or a new session would take the message.
         self.pipeline.stages.insert(1, self.satisfaction.answer_stage)
         self.commands = CommandRegistry.of([*self.features, self.replies])
@@ -146,6 +149,7 @@ class Desk:
         await self.satisfaction.prime()
         await self.inbound.recover()
         self.housekeeping.start()
+        self.alerts.start()
 
     async def drain(self) -> None:
         """Finish in-flight webhooks' processing and replies (graceful shutdown)."""
@@ -157,6 +161,7 @@ class Desk:
             return
         self._stopping = True
         self.housekeeping.stop()
+        self.alerts.stop()
         self.profiles.stop()
         self.watchers.close()
         await self.lifecycle.stop()
@@ -170,7 +175,9 @@ class Desk:
         return self.commands.names()
 
     async def welcome(self, user: dict[str, Any]) -> dict[str, Any]:
-        return await self.agents.welcome(user)
+        body = await self.agents.welcome(user)
+        alerts = await self.alerts.for_user(user)  # a supervisor who connects during an alert sees it
+        return {**body, "alerts": alerts} if alerts else body
 
     async def connection_closed(self, user: dict[str, Any], conn_key: str) -> None:
         await self.supervision.connection_closed(user, conn_key)

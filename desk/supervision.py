@@ -110,8 +110,10 @@ class Wall:
                 del counts["offline"]
             queues.append({**queue, "agents": counts, "order": [sid for sid in queue.get("order", ()) if sid in visible]})
         narrowed = {**wall, "queues": queues, "agents": agents, "sessions": sessions}
-        if "alerts" in wall:  # an agent's alert is for the supervisors of that agent
-            narrowed["alerts"] = [a for a in wall["alerts"] if not a.get("agent_id") or a["agent_id"] in scope]
+        if "alerts" in wall:  # desk.alerts: an agent's for that agent's supervisors, a skill's for its teams'
+            skills = {k for a in agents for k in (a.get("skills") or {})}
+            narrowed["alerts"] = [a for a in wall["alerts"]
+                                  if (a["agent_id"] in scope if a.get("agent_id") else a.get("skill") in skills)]
         return narrowed
 
 
