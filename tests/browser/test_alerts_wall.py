@@ -87,3 +87,22 @@ def test_thresholds_page_then_the_wall_banner_appears_and_clears(open_page, sim,
     offer.get_by_role("button", name=re.compile("^接入")).click()
     expect(wall.locator("#alert-banner")).to_be_hidden()
     save_screenshot(wall, artifacts, "wall-alert-cleared-1280x800")
+
+    # Satisfaction: alice closes, the customer (surveyed: on in --demo) scores 4 with a comment;
+    # the supervisor is told, the wall counts it, and alice's customer panel shows it next time.
+    alice.locator("#btn-close").click()
+    close = alice.locator("#close-dialog")
+    close.get_by_label("小结代码").select_option("resolved")
+    close.get_by_role("button", name="结束会话").click()
+    expect(close).to_be_hidden()
+    sim.send("o-browser-alert", "4 回复很快")
+    expect(wall.locator(".toast", has_text="Alice 的客户评价：4/5")).to_be_visible()
+    expect(wall.locator("[data-csat-hour=general]")).to_have_text("4.0（1 条）")
+    sim.send("o-browser-alert", "还有一个问题")
+    offer = alice.locator(".offer-card")
+    expect(offer).to_be_visible()
+    offer.get_by_role("button", name=re.compile("^接入")).click()
+    badge = alice.locator("#history .csat-badge")
+    expect(badge).to_have_text("满意度 4/5")
+    expect(badge).to_have_attribute("title", "回复很快")
+    save_screenshot(alice, artifacts, "agent-history-csat-1280x800", docs_name="agent-history-csat.png")
