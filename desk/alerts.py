@@ -22,11 +22,13 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from desk.accounts import Accounts
 from desk.alert_rules import AlertBook, default_alerts, validate_alerts
 from desk.parts import DeskParts
 from desk.roles import STAFF_ROLES, roles_of
 from desk.routing_driver import skills_of
 from desk.settings import SettingSpec
+from store.records import PublicUser, UserRecord
 
 log = logging.getLogger("kefu.desk.alerts")
 
@@ -105,13 +107,13 @@ class Alerts:
             self.parts.watchers.queues_changed()  # the wall's banner follows
             return events
 
-    def _recipients(self, alert: Mapping[str, Any], users: list[Any]) -> list[str]:
+    def _recipients(self, alert: Mapping[str, Any], users: list[UserRecord]) -> list[str]:
         skills = {u["id"]: skills_of(u) for u in users}
         out = []
-        for user in users:
-            if user.get("disabled") or not roles_of(dict(user)) & STAFF_ROLES:
+        for user in map(Accounts.public, users):
+            if user["disabled"] or not roles_of(user) & STAFF_ROLES:
                 continue
-            if self._concerns(alert, self.parts.access.scope(dict(user)), skills):
+            if self._concerns(alert, self.parts.access.scope(user), skills):
                 out.append(user["id"])
         return sorted(out)
 
@@ -127,7 +129,7 @@ class Alerts:
     def _decorate_wall(self, wall: dict[str, Any]) -> None:
         wall["alerts"] = self.book.current()
 
-    async def for_user(self, user: dict[str, Any]) -> list[dict[str, Any]]:
+    async def for_user(self, user: PublicUser) -> list[dict[str, Any]]:
         """The alerts active now that concern ``user`` (their welcome)."""
         if not roles_of(user) & STAFF_ROLES:
             return []

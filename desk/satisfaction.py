@@ -33,6 +33,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
+from desk.accounts import Accounts
 from desk.errors import DeskError
 from desk.inbound import Processed
 from desk.parts import DeskParts
@@ -235,9 +236,10 @@ class Satisfaction:
         """Supervisors and admins whose scope holds ``agent_id`` (everyone unscoped)."""
         out = []
         for user in await self.store.list_users():
-            if user.get("disabled") or not roles_of(dict(user)) & STAFF_ROLES:
+            public = Accounts.public(user)
+            if public["disabled"] or not roles_of(public) & STAFF_ROLES:
                 continue
-            scope = self.parts.access.scope(dict(user))
+            scope = self.parts.access.scope(public)
             if scope is None or (agent_id is not None and agent_id in scope):
                 out.append(user["id"])
         return out
