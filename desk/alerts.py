@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -34,6 +35,8 @@ log = logging.getLogger("kefu.desk.alerts")
 
 # How often the thresholds are checked when nothing happens (waits and absences grow silently).
 ALERT_CHECK_SECS = 5.0
+# At most this often on routing changes: a burst of customers costs one check, not one per event.
+ALERT_MIN_INTERVAL_SECS = 0.25
 
 
 class Alerts:
@@ -44,6 +47,7 @@ class Alerts:
         self._lock = asyncio.Lock()
         self._pending: asyncio.Task[None] | None = None
         self._timer: asyncio.Task[None] | None = None
+        self._last_check = 0.0  # time.monotonic() of the last check started
         self.setting: dict[str, Any] = default_alerts()
         parts.settings.define(SettingSpec("alerts", default=default_alerts, validate=self._validate))
         parts.settings.on_change("alerts", self._changed)
@@ -84,7 +88,9 @@ class Alerts:
             self._pending = None
 
     async def _evaluate_logged(self) -> None:
-        await asyncio.sleep(0)  # after the change that called us has finished its own work
+        # After the change that called us has finished its own work, and not more often than the
+        # minimum interval.
+        await asyncio.sleep(max(0.0, self._last_check + ALERT_MIN_INTERVAL_SECS - time.monotonic()))
         try:
             await self.evaluate()
         except Exception:
@@ -96,6 +102,7 @@ class Alerts:
         if self.parts.routing.engine is None:
             return []
         async with self._lock:
+            self._last_check = time.monotonic()
             events = self.book.evaluate(self.parts.routing.wall_now(), self.setting, self.parts.clock())
             if not events:
                 return []
