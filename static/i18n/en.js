@@ -780,6 +780,7 @@ export default {
   "admin.alerts.skill": "Skill",
   "admin.alerts.off": "off",
   "admin.alerts.override_of": "{skill}: {field}",
+  "admin.alerts.sl_range": "must be more than 0 and at most 100 (%)",
   "admin.alerts.saved": "Alert thresholds saved",
   "admin.alerts.field.oldest_wait_s": "Oldest wait longer than",
   "admin.alerts.field.service_level_below": "Service level below",

@@ -780,6 +780,7 @@ export default {
   "admin.alerts.skill": "技能组",
   "admin.alerts.off": "关闭",
   "admin.alerts.override_of": "{skill}：{field}",
+  "admin.alerts.sl_range": "须大于 0 且不超过 100（%）",
   "admin.alerts.saved": "告警阈值已保存",
   "admin.alerts.field.oldest_wait_s": "最长等待超过",
   "admin.alerts.field.service_level_below": "服务水平低于",

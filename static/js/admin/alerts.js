@@ -114,9 +114,11 @@ export async function render(root) {
       summary.hidden = false;
       if (input) {
         input.setAttribute("aria-invalid", "true");
-        const note = el("span", { class: "field-error small", id: `${input.id}-error`, text: m[2] });
+        // The server counts the service level as a fraction; this form as a percentage.
+        const reason = /service_level_below$/.test(m[1]) ? t("admin.alerts.sl_range") : m[2];
+        const note = el("span", { class: "field-error small", id: `${input.id}-error`, text: reason });
         input.setAttribute("aria-describedby", `${input.id}-error`);
-        input.after(note);
+        (input.closest(".input-unit") || input).after(note);
         input.focus();
       }
     } finally {
