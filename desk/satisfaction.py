@@ -184,8 +184,10 @@ class Satisfaction:
         if work.session is not None or work.message.is_event:
             return None
         text = work.message.content if work.message.msg_type == "text" else None
+        if not text:
+            return None
         latest = await self.store.customer_sessions(work.openid, limit=1)
-        if not latest or not text:
+        if not latest:
             return None
         session = latest[0]
         survey, csat = session.get("survey"), session.get("csat")
