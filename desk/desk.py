@@ -27,6 +27,7 @@ from desk.inbound import InboundLog
 from desk.lifecycle import Lifecycle
 from desk.lookups import Lookups
 from desk.menu import WeChatMenu
+from desk.notifications import Notifications
 from desk.parts import DeskParts
 from desk.pipeline import InboundPipeline
 from desk.priority import PriorityRules
@@ -120,6 +121,8 @@ class Desk:
         self.agents = next(f for f in self.features if isinstance(f, AgentCommands))
         self.supervision = next(f for f in self.features if isinstance(f, Supervision))
         self.housekeeping = next(f for f in self.features if isinstance(f, Housekeeping))
+        # 信息推送: template messages (the bank's API, the leave-message answered after the window).
+        self.notifications = Notifications(self.parts, wechat)
         self.commands = CommandRegistry.of([*self.features, self.replies])
         self._stopping = False
 
