@@ -177,6 +177,8 @@ export function previewText(msg) {
       return `${t("msg.file")} ${media.title || media.file_name || ""}`.trim();
     case "event":
       return eventText(msg);
+    case "template":
+      return `${t("msg.template")} ${media.title || ""}`.trim();
     default:
       return msg.text || t("msg.unsupported", { type: msg.type });
   }
@@ -235,6 +237,9 @@ function body(msg) {
       parts.push(el("span", { class: "msg-kind", text: t("msg.file") }));
       parts.push(el("p", { text: media.title || media.file_name || media.media_id || "" }));
       break;
+    case "template":
+      parts.push(templateCard(media));
+      break;
     case "text":
     case "whisper":
     case "note":
@@ -246,6 +251,22 @@ function body(msg) {
       }
   }
   return parts;
+}
+
+/** A template message (信息推送) as WeChat shows it: the title, each field "label value", and a
+ * 详情 link when it has a url. `media`: {title, fields: [{key, label, value, color?}], url}. */
+export function templateCard(media) {
+  const href = safeUrl(media.url);
+  const fields = (media.fields || []).flatMap((f) => {
+    const dd = el("dd", { text: f.value || "" });
+    if (f.color && /^#[0-9a-f]{6}$/i.test(f.color)) dd.style.color = f.color;
+    return [el("dt", { text: f.label || f.key || "" }), dd];
+  });
+  return el("div", { class: "wx-template" },
+    el("p", { class: "msg-label", text: t("msg.template") }),
+    el("p", { class: "wx-template-title", text: media.title || "" }),
+    el("dl", { class: "wx-template-fields" }, fields),
+    href ? el("a", { class: "wx-template-more", href, target: "_blank", rel: "noopener noreferrer", text: t("msg.template_more") }) : null);
 }
 
 function statusNode(msg, view) {
@@ -308,6 +329,7 @@ export function renderMessage(msg, view = {}) {
   if (out) {
     if (msg.author === "supervisor") author = t("msg.supervisor_barge", { name: (view.names && view.names(msg.author_id)) || "" });
     else if (msg.author === "bot") author = t("msg.bot");
+    else if (msg.author === "notification") author = msg.author_name || t("msg.notification");
     else if (view.me && String(msg.author_id) === String(view.me)) author = "";
     else if (msg.author_id) author = (view.names && view.names(msg.author_id)) || "";
   }
@@ -318,7 +340,7 @@ export function renderMessage(msg, view = {}) {
   if (st) meta.append(st);
   return el(
     "li",
-    { class: `msg ${out ? "msg-out" : "msg-in"}${msg.author === "supervisor" ? " msg-barge" : ""}${msg.status === "failed" ? " msg-failed" : ""}`, dataset: { id } },
+    { class: `msg ${out ? "msg-out" : "msg-in"}${msg.author === "supervisor" ? " msg-barge" : ""}${msg.type === "template" ? " msg-template" : ""}${msg.status === "failed" ? " msg-failed" : ""}`, dataset: { id } },
     el("div", { class: "msg-bubble" }, ...body(msg)),
     meta,
   );
