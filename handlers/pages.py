@@ -48,6 +48,7 @@ MODULES = {
     **{f"kefu/admin/{section}": f"js/admin/{section}.js" for section in ADMIN_SECTIONS},
     "kefu/chart": "js/chart.js",
     "kefu/messages": "js/messages.js",
+    "kefu/template-card": "js/template_card.js",
     "kefu/lang/zh-CN": "i18n/zh-CN.js",
     "kefu/lang/en": "i18n/en.js",
 }

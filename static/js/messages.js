@@ -4,6 +4,7 @@ import { t, has } from "kefu/i18n";
 import { el, fmtClock, safeUrl } from "kefu/ui";
 import { ApiError } from "kefu/api";
 import { SocketError } from "kefu/socket";
+import { templateCard } from "kefu/template-card";
 
 let arrival = 0;
 
@@ -177,8 +178,6 @@ export function previewText(msg) {
       return `${t("msg.file")} ${media.title || media.file_name || ""}`.trim();
     case "event":
       return eventText(msg);
-    case "template":
-      return `${t("msg.template")} ${media.title || ""}`.trim();
     default:
       return msg.text || t("msg.unsupported", { type: msg.type });
   }
@@ -251,22 +250,6 @@ function body(msg) {
       }
   }
   return parts;
-}
-
-/** A template message (信息推送) as WeChat shows it: the title, each field "label value", and a
- * 详情 link when it has a url. `media`: {title, fields: [{key, label, value, color?}], url}. */
-export function templateCard(media) {
-  const href = safeUrl(media.url);
-  const fields = (media.fields || []).flatMap((f) => {
-    const dd = el("dd", { text: f.value || "" });
-    if (f.color && /^#[0-9a-f]{6}$/i.test(f.color)) dd.style.color = f.color;
-    return [el("dt", { text: f.label || f.key || "" }), dd];
-  });
-  return el("div", { class: "wx-template" },
-    el("p", { class: "msg-label", text: t("msg.template") }),
-    el("p", { class: "wx-template-title", text: media.title || "" }),
-    el("dl", { class: "wx-template-fields" }, fields),
-    href ? el("a", { class: "wx-template-more", href, target: "_blank", rel: "noopener noreferrer", text: t("msg.template_more") }) : null);
 }
 
 function statusNode(msg, view) {
