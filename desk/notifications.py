@@ -56,7 +56,7 @@ from desk.roles import roles_of
 from desk.settings import Settings, SettingSpec
 from desk.transcripts import public_message
 from store.base import Store
-from store.records import NotificationRecord, NotificationStatus, SessionRecord
+from store.records import NotificationRecord, NotificationStatus, PublicUser, SessionRecord
 from wechat.errors import WeChatAPIError, WeChatUnreachableError
 
 log = logging.getLogger("kefu.notifications")
@@ -102,7 +102,7 @@ class Notifications:
         self.settings.define(SettingSpec(LIMITS_KEY, default=lambda: dict(DEFAULT_LIMITS), validate=check_limits))
 
     # -- sending -----------------------------------------------------------------------------------
-    async def send_template(self, actor: Mapping[str, Any], openid: str, template_id: str,
+    async def send_template(self, actor: PublicUser, openid: str, template_id: str,
                             data: Mapping[str, Any], url: str | None = None, kind: str | None = None,
                             session_id: str | None = None) -> NotificationRecord:
         """Send one template message to ``openid`` for ``actor`` (a user record: ``id``, ``name``).
@@ -194,7 +194,7 @@ class Notifications:
         return error
 
     async def _file(self, session: SessionRecord, record: NotificationRecord, template: dict[str, Any],
-                    values: dict[str, dict[str, str]], actor: Mapping[str, Any], msgid: Any) -> dict[str, Any]:
+                    values: dict[str, dict[str, str]], actor: PublicUser, msgid: Any) -> dict[str, Any]:
         """The sent template message as a message of the session's transcript, shown live."""
         fields = [{"key": f["key"], "label": f["label"], **values[f["key"]]} for f in template["fields"]]
         message = await self.store.add_message({
@@ -213,7 +213,7 @@ class Notifications:
                                     "target": openid, "session_id": session_id, "details": details})
 
     # -- reading -----------------------------------------------------------------------------------
-    async def list_notifications(self, user: dict[str, Any], openid: str | None = None, kind: str | None = None,
+    async def list_notifications(self, user: PublicUser, openid: str | None = None, kind: str | None = None,
                    limit: int = 50, offset: int = 0) -> dict[str, Any]:
         """Notifications newest first. A bank system (integration) sees the ones it sent; with
         ``openid`` anyone who may read that customer (`desk.access`) sees theirs; without, an

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from store.records import PublicUser
 
 # ``integration``: a bank system calling the API (POST /api/notifications), no console.
 ROLES = ("admin", "supervisor", "agent", "qa", "integration")
@@ -17,9 +17,9 @@ SEARCH_ROLES = frozenset({"admin", "supervisor", "qa"})
 NOTIFY_ROLES = frozenset({"integration", "admin"})
 
 
-def roles_of(user: dict[str, Any]) -> set[str]:
+def roles_of(user: PublicUser) -> set[str]:
     return set(user.get("roles") or ())
 
 
-def is_agent(user: dict[str, Any]) -> bool:
+def is_agent(user: PublicUser) -> bool:
     return bool(roles_of(user) & AGENT_ROLES)
