@@ -47,6 +47,7 @@ class Alerts:
         self._lock = asyncio.Lock()
         self._pending: asyncio.Task[None] | None = None
         self._timer: asyncio.Task[None] | None = None
+        self._stopped = False
         self._last_check = 0.0  # time.monotonic() of the last check started
         self.setting: dict[str, Any] = default_alerts()
         parts.settings.define(SettingSpec("alerts", default=default_alerts, validate=self._validate))
@@ -66,6 +67,9 @@ class Alerts:
         self._timer = asyncio.ensure_future(self._loop())
 
     def stop(self) -> None:
+        # After this no check is started: the lifecycle's own stop still changes routing, and a
+        # check begun then would outlive the loop (destroyed pending at the next test's GC).
+        self._stopped = True
         for task in (self._timer, self._pending):
             if task is not None:
                 task.cancel()
@@ -80,7 +84,7 @@ class Alerts:
 
     def soon(self) -> None:
         """Something changed: check once, soon (changes in a burst share one check)."""
-        if self._pending is not None and not self._pending.done():
+        if self._stopped or (self._pending is not None and not self._pending.done()):
             return
         try:
             self._pending = asyncio.ensure_future(self._evaluate_logged())
