@@ -92,6 +92,7 @@ class LeaveMessages:
         # A customer's priority from their tags (desk.priority, wired by the desk), for one who writes again.
         self.priority: Callable[[CustomerRecord], Awaitable[int]] | None = None
         self._config: dict[str, Any] = {"template_id": ""}
+        self._templates: list[dict[str, Any]] = []  # the account's templates (the notification service's setting)
         self.backlog = Backlog(parts.store, parts.routing, parts.lifecycle, parts.clock, self._hours)
         parts.lifecycle.on_diverted.append(self._became_leave_message)
         parts.lifecycle.on_applied.append(self.backlog.wake)
@@ -99,6 +100,19 @@ class LeaveMessages:
         parts.replies.window_closed_details = self._window_closed_details
         parts.settings.define(_setting_spec())
         parts.settings.on_change(KEY, self._setting_changed)
+
+    def use_notifications(self, notifier: Any, settings: Any) -> None:
+        """Wire the template-message service (desk/notifications.py): the template alternative
+        works from now on, with the configured template or the account's template whose
+        ``purpose`` is ``leave_message`` (kept up to date from the setting ``templates``)."""
+        self.notifier = notifier
+        settings.on_change(lt.TEMPLATES_KEY, self._templates_changed)
+
+    async def _templates_changed(self, new: Any, old: Any) -> None:
+        self._templates = [t for t in (new or ()) if isinstance(t, dict)]
+
+    def _template(self) -> Mapping[str, Any] | None:
+        return lt.choose_template(self._templates, self._config.get("template_id") or "")
 
     def start(self) -> None:
         self.backlog.start()
@@ -189,11 +203,12 @@ class LeaveMessages:
 
     def alternatives(self, session: Mapping[str, Any]) -> list[dict[str, Any]]:
         """What an agent can do when WeChat's window is closed (a template message, a callback)."""
-        template_id = self._config.get("template_id") or ""
-        reason = None if self.notifier is not None and template_id else (
-            "no_template_configured" if not template_id else "notifications_unavailable")
-        return [{"kind": "template", "available": reason is None, "template_id": template_id or None,
-                 "reason": reason},
+        template = self._template() if self.notifier is not None else None
+        template_id = (template or {}).get("id") or self._config.get("template_id") or None
+        reason = None if template is not None else (
+            "notifications_unavailable" if self.notifier is None and template_id else "no_template_configured")
+        return [{"kind": "template", "available": reason is None, "template_id": template_id,
+                 "title": (template or {}).get("title"), "reason": reason},
                 {"kind": "callback", "available": True}]
 
     def _window_closed_details(self, session: Mapping[str, Any]) -> dict[str, object]:
@@ -288,7 +303,7 @@ class LeaveMessages:
         template_alt = self.alternatives(session)[0]
         if not template_alt["available"] or self.notifier is None:
             raise InvalidState("template messages are not available: " + str(template_alt["reason"]))
-        template = lt.choose_template(await self.notifier.templates(), self._config.get("template_id") or "")
+        template = self._template()
         if template is None:
             raise InvalidState("the configured template is not one of the account's templates")
         messages = await self.store.session_messages(session_id)

@@ -20,6 +20,10 @@ from zoneinfo import ZoneInfo
 
 from routing.config import DEFAULT_TZ
 
+# The notification service's setting of the account's templates (desk/notification_rules.py), and
+# the ``purpose`` of the one a leave-message is answered with when none is named.
+TEMPLATES_KEY = "templates"
+PURPOSE = "leave_message"
 # WeChat's longest value of a free-text field (thing): 20 characters.
 THING_MAX_CHARS = 20
 FREE_TEXT_KINDS = frozenset({"thing", "short_thing", "name", "const", "first", "keyword", "remark"})
@@ -38,8 +42,11 @@ def fit(text: str, limit: int = THING_MAX_CHARS) -> str:
 
 
 def choose_template(templates: Sequence[Mapping[str, Any]], template_id: str) -> Mapping[str, Any] | None:
-    """The configured template among the account's, or None."""
-    return next((t for t in templates if t.get("id") == template_id), None) if template_id else None
+    """The named template among the account's; without a name the first whose ``purpose`` is a
+    leave-message's; None when there is none."""
+    if template_id:
+        return next((t for t in templates if t.get("id") == template_id), None)
+    return next((t for t in templates if t.get("purpose") == PURPOSE), None)
 
 
 def template_data(template: Mapping[str, Any], left: str, answer: str, agent: str, now: float,

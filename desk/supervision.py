@@ -10,6 +10,7 @@ session or an agent asks `desk.access.AccessPolicy` first (``check_supervised_se
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -39,8 +40,9 @@ class Wall:
         self.routing = routing
         self.clock = clock
         self.refresh_secs: Callable[[], float] = lambda: 0.0  # the watchers' repaint interval
-        # Features that add to the picture (leave-messages: the backlog per skill), in order.
-        self.decorations: list[Callable[[dict[str, Any]], Awaitable[None]]] = []
+        # Features that add their figures to the wall (satisfaction's csat, the alerts, the
+        # leave-messages' backlog, which reads the store: a decoration may be a coroutine).
+        self.decorations: list[Callable[[dict[str, Any]], Awaitable[None] | None]] = []
 
     async def snapshot(self) -> dict[str, Any]:
         return await self.decorate(self.routing.wall_now())
@@ -72,10 +74,12 @@ class Wall:
              "customer": customer_brief(customers.get(s["openid"]), s["openid"])}
             for s in sessions
         ]
-        for decorate in self.decorations:
-            await decorate(wall)
         wall["ts"] = self.clock()
         wall["refresh_secs"] = self.refresh_secs()
+        for decorate in self.decorations:
+            result = decorate(wall)
+            if inspect.isawaitable(result):
+                await result
         return wall
 
     @staticmethod
@@ -113,7 +117,12 @@ class Wall:
             if "offline" not in queue["agents"]:
                 del counts["offline"]
             queues.append({**queue, "agents": counts, "order": [sid for sid in queue.get("order", ()) if sid in visible]})
-        return {**wall, "queues": queues, "agents": agents, "sessions": sessions}
+        narrowed = {**wall, "queues": queues, "agents": agents, "sessions": sessions}
+        if "alerts" in wall:  # desk.alerts: an agent's for that agent's supervisors, a skill's for its teams'
+            skills = {k for a in agents for k in (a.get("skills") or {})}
+            narrowed["alerts"] = [a for a in wall["alerts"]
+                                  if (a["agent_id"] in scope if a.get("agent_id") else a.get("skill") in skills)]
+        return narrowed
 
 
 class Supervision:

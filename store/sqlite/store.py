@@ -25,9 +25,12 @@ from ..records import (
     NewAuditEntry,
     NewCannedReply,
     NewMessage,
+    NewNotification,
     NewSession,
     NewTeam,
     NewUser,
+    NotificationFields,
+    NotificationRecord,
     RoutingEvent,
     RoutingSnapshot,
     SessionFields,
@@ -42,6 +45,7 @@ from . import customers, inbound, messages, sessions
 from .audit import AuditLog
 from .canned import CannedReplies
 from .leave_messages import LeaveMessages
+from .notifications import Notifications
 from .reader import Reader
 from .routing_log import RoutingLog
 from .schema import migrate
@@ -82,6 +86,7 @@ class SQLiteStore(Store):
         self._settings = Settings(self._writer, self._reader)
         self._canned = CannedReplies(self._writer, self._reader)
         self._leave_messages = LeaveMessages(self._reader)
+        self._notifications = Notifications(self._writer, self._reader)
 
     @property
     def commits(self) -> int:
@@ -338,3 +343,19 @@ class SQLiteStore(Store):
     async def list_leave_messages(self, states: Collection[SessionState] | None = None, skill: str | None = None,
                                   limit: int = 500, newest_first: bool = False) -> list[SessionRecord]:
         return await self._leave_messages.list(states, skill, limit, newest_first)
+    # -- notifications (template messages, desk/notifications.py) ----------------------------
+
+    async def add_notification(self, data: NewNotification) -> NotificationRecord:
+        return await self._notifications.add(data)
+
+    async def update_notification(self, notification_id: str, /,
+                                  **fields: Unpack[NotificationFields]) -> NotificationRecord:
+        return await self._notifications.update(notification_id, fields)
+
+    async def get_notification(self, notification_id: str) -> NotificationRecord | None:
+        return await self._notifications.get(notification_id)
+
+    async def list_notifications(self, openid: str | None = None, kind: str | None = None,
+                                 created_by: str | None = None, limit: int = 50,
+                                 offset: int = 0) -> list[NotificationRecord]:
+        return await self._notifications.list(openid, kind, created_by, limit, offset)

@@ -7,8 +7,9 @@ the breach mark, and on the wall; an assignment to an agent who is away is refus
 Alice comes available and is offered the backlog (kind leave_message); she answers one (the
 simulated customer receives it) and closes it as answered; for the other, WeChat's 48-hour
 window is shown closed (the console's copy of the customer's reply budget set to 49 hours ago:
-a subprocess server's clock cannot be moved; the server's refusal is tested end to end in
-tests/server/test_leave_messages.py) and she closes it with a callback note. axe on each page;
+a subprocess server's clock cannot be moved; the server's refusal and the template message are
+tested end to end in tests/server/test_leave_messages.py), the template alternative is offered,
+and she closes it with a callback note. axe on each page;
 screenshots looked at.
 """
 
@@ -149,8 +150,9 @@ def test_the_agent_is_offered_the_backlog_answers_one_and_closes_one_with_a_call
     }""", second)
     page.locator(f"#sessions button[data-session-id=\"{second}\"]").click()
     expect(panel).to_contain_text("微信 48 小时回复窗口已关闭")
-    expect(page.locator("#lm-template")).to_be_disabled()
-    expect(page.locator("#lm-template-why")).to_contain_text("未配置模板消息")
+    # The demo account's 留言回复通知 template is there (信息推送): the template alternative works.
+    expect(page.locator("#lm-template")).to_be_enabled()
+    expect(page.locator("#lm-template-text")).to_be_visible()
     expect(page.locator("#composer-input")).to_be_disabled()
     page.get_by_label("电话号码").fill("138 0013 8000")
     page.get_by_label("回电时间（可选）").fill("明天 10:00")

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from wechat.budget import MESSAGE_WINDOW_SECS
+from wechat.sim.templates import LEAVE_MESSAGE_ANSWERED
 
 SH = ZoneInfo("Asia/Shanghai")
 EVERY_DAY_9_TO_18 = {"timezone": "Asia/Shanghai",
@@ -174,7 +175,7 @@ async def test_an_sla_breach_shows_on_the_wall(kefu, api, login, console, custom
 
 
 @pytest.mark.gen_test(timeout=60)
-async def test_a_closed_window_refuses_the_send_with_the_alternatives_and_a_callback_closes_it(
+async def test_a_closed_window_refuses_the_send_with_the_alternatives_and_a_template_message_answers(
         kefu, api, login, console, customer, platform) -> None:
     admin, _ = await login("admin")
     session = await leave_a_message(kefu, customer, "o-old", "上周的留言")
@@ -193,34 +194,55 @@ async def test_a_closed_window_refuses_the_send_with_the_alternatives_and_a_call
     error = refused["error"]
     assert error["code"] == "reply_window_closed" and "48-hour" in error["message"]
     assert [a["kind"] for a in error["alternatives"]] == ["template", "callback"]
-    assert error["alternatives"][0] == {"kind": "template", "available": False, "template_id": None,
-                                        "reason": "no_template_configured"}
+    # The demo account has a template for answering leave-messages (信息推送): available.
+    template = error["alternatives"][0]
+    assert (template["available"], template["template_id"], template["title"]) == (
+        True, LEAVE_MESSAGE_ANSWERED.template_id, "留言回复通知")
     options = await bob.ok("leave_message_alternatives", session_id=session["id"])
     assert options["budget"]["can_reply"] is False and options["alternatives"][1]["available"] is True
-    # A template id configured: still disabled until the notification service is there.
-    status, _ = await api("/api/settings/leave_messages", "PUT", {"template_id": "TPL_leave_answered"}, token=admin)
+    # A template id that is not the account's: the alternative says so; a bad one is refused.
+    status, _ = await api("/api/settings/leave_messages", "PUT", {"template_id": "TPL_unknown"}, token=admin)
     assert status == 200
     options = await bob.ok("leave_message_alternatives", session_id=session["id"])
-    assert options["alternatives"][0]["reason"] == "notifications_unavailable"
+    assert options["alternatives"][0]["reason"] == "no_template_configured"
     bad = await api("/api/settings/leave_messages", "PUT", {"template_id": "no spaces!"}, token=admin)
     assert (bad[0], bad[1]["error"]["field"]) == (400, "template_id")
+    status, _ = await api("/api/settings/leave_messages", "PUT", {"template_id": ""}, token=admin)
     assert "您好" not in api_replies(platform, "o-old")
     # Closing: answered is refused (nothing was sent), a callback needs a phone number.
     nothing = await bob.command("close_leave_message", session_id=session["id"], outcome="answered")
     assert nothing["error"]["code"] == "invalid_state"
-    template = await bob.command("close_leave_message", session_id=session["id"], outcome="template_sent")
-    assert template["error"]["code"] == "invalid_state"
     no_phone = await bob.command("close_leave_message", session_id=session["id"], outcome="callback")
     assert (no_phone["error"]["code"], no_phone["error"]["field"]) == ("bad_field", "callback_phone")
     unknown = await bob.command("close_leave_message", session_id=session["id"], outcome="maybe")
     assert unknown["error"]["code"] == "bad_request"
+    # The answer as a template message: the customer's WeChat shows the card, the leave-message closes.
+    done = await bob.ok("send_leave_message_template", session_id=session["id"], text="卡已解冻，可正常使用")
+    assert (done["outcome"], done["notification"]["status"]) == ("template_sent", "sent")
+    card = next(r for r in platform.replies["o-old"] if r["kind"] == "template")
+    fields = {f["label"]: f["value"] for f in card["fields"]}
+    assert (card["title"], fields["留言内容"], fields["回复内容"], fields["客服"]) == (
+        "留言回复通知", "上周的留言", "卡已解冻，可正常使用", "Bob")
+    closed = await kefu.store.get_session(session["id"])
+    assert (closed["state"], closed["leave_message"]["outcome"]) == ("closed", "template_sent")
+    again = await bob.command("close_leave_message", session_id=session["id"], outcome="no_action")
+    assert again["error"]["code"] == "not_your_session"  # closed: nobody's any more
+
+
+@pytest.mark.gen_test(timeout=60)
+async def test_a_callback_closes_a_leave_message_with_the_number_and_time(kefu, console, customer) -> None:
+    session = await leave_a_message(kefu, customer, "o-call", "请给我回电")
+    bob = await console("bob")
+    await bob.ok("presence", status="available")
+    await bob.event("offer", session_id=session["id"])
+    await bob.ok("accept", session_id=session["id"])
     done = await bob.ok("close_leave_message", session_id=session["id"], outcome="callback",
                         callback_phone="138 0013 8000", callback_at="明天 10:00", note="客户要求电话联系")
     assert done["callback"] == {"phone": "138 0013 8000", "at": "明天 10:00"}
     closed = await kefu.store.get_session(session["id"])
     assert closed["state"] == "closed"
-    assert (closed["leave_message"]["outcome"], closed["leave_message"]["callback"]["phone"]) == (
-        "callback", "138 0013 8000")
+    assert (closed["leave_message"]["outcome"], closed["leave_message"]["callback"]["phone"],
+            closed["leave_message"]["outcome_note"]) == ("callback", "138 0013 8000", "客户要求电话联系")
 
 
 async def _team(api, admin: str, supervisor: str, members: list[str]) -> None:

@@ -107,12 +107,18 @@ def test_alternatives_setting_and_status() -> None:
     details = parts.replies.window_closed_details({"id": "x", "leave_message": {"created_at": 0}})
     assert details["leave_message"] is True
     assert details["alternatives"] == [
-        {"kind": "template", "available": False, "template_id": None, "reason": "no_template_configured"},
+        {"kind": "template", "available": False, "template_id": None, "title": None, "reason": "no_template_configured"},
         {"kind": "callback", "available": True}]
     lm._config = {"template_id": "TPL1"}
     assert lm.alternatives({})[0]["reason"] == "notifications_unavailable"
     lm.notifier = object()
-    assert lm.alternatives({})[0] == {"kind": "template", "available": True, "template_id": "TPL1", "reason": None}
+    assert lm.alternatives({})[0]["reason"] == "no_template_configured"  # not one of the account's
+    lm._templates = [{"id": "TPL1", "title": "回复通知", "purpose": "other"},
+                     {"id": "TPL2", "title": "留言回复通知", "purpose": "leave_message"}]
+    assert lm.alternatives({})[0] == {"kind": "template", "available": True, "template_id": "TPL1",
+                                      "title": "回复通知", "reason": None}
+    lm._config = {"template_id": ""}  # none named: the account's leave-message template
+    assert lm.alternatives({})[0]["template_id"] == "TPL2"
     assert _valid_setting({"template_id": " TPL_2-x "}, None) == {"template_id": "TPL_2-x"}
     for bad, field in (({"template_id": "有空格 x"}, "template_id"), ({"template_id": 3}, "template_id"),
                        ({"other": ""}, "other"), ([], "leave_messages")):
@@ -166,7 +172,7 @@ async def test_the_template_alternative_fills_the_template_and_closes_as_templat
     with pytest.raises(Exception, match="not available"):
         await lm.send_leave_message_template(agent, "s1", "已为您冻结")  # type: ignore[arg-type]
     lm.notifier = FakeNotifier()
-    lm._config = {"template_id": "TPL_LM"}
+    lm._templates = await lm.notifier.templates()  # the setting's listener keeps them
     result = await lm.send_leave_message_template(agent, "s1", "已为您冻结，专员今天回电")  # type: ignore[arg-type]
     [(actor, openid, template_id, data, kind, session_id)] = lm.notifier.sent
     assert (actor, openid, template_id, kind, session_id) == ("a1", "o1", "TPL_LM", "leave_message", "s1")
