@@ -9,7 +9,9 @@ answer scores as its best document; its keywords are part of every one of its do
 
 A match is kept only when it is confident: ``confidence`` is the share of the question's weight
 (the IDF of its words; a word the knowledge base never uses weighs the most) that the best
-document contains. Below ``threshold`` the bot says it did not understand rather than guess.
+document contains. Below ``threshold`` the bot does not answer outright: between
+``suggest_threshold`` and ``threshold`` it offers the best two or three questions ("did you mean",
+:meth:`Matcher.decide`), below it says it did not understand rather than guess.
 :class:`Match` carries a readable explanation: ``matched 信用卡 年费 免 (score 4.12, 83%)``.
 """
 
@@ -40,10 +42,16 @@ STOPWORDS = frozenset("的 了 吗 呢 吧 啊 呀 我 我的 你 你们 您 请
                       "能不能 可不可以 有没有 没有 不 不能 一下 这个 那个 和 与 就 都 也 还 会 么 嘛 哦 好 么 个 把 被 给 让 该 需要".split())
 _WORD = re.compile(r"\w", re.UNICODE)
 
-# BM25's usual constants; the threshold is tuned on tests/unit/test_bot_matching.py's paraphrases.
+# BM25's usual constants; the thresholds were chosen on the benchmark's dev half
+# (bench/data/bot_pairs.json, docs/bot-benchmark.md) and checked on its test half.
 K1 = 1.5
 B = 0.75
 DEFAULT_THRESHOLD = 0.5
+DEFAULT_SUGGEST_THRESHOLD = 0.25
+# A confident best match is still unsure when the runner-up scores nearly as well ("信用卡" alone
+# fits every card answer): then the bot asks rather than picks.
+AMBIGUOUS_RATIO = 0.9
+MAX_CHOICES = 3
 
 
 @dataclass(frozen=True)
@@ -61,6 +69,15 @@ class Match:
     def to_public(self) -> dict[str, Any]:
         return {"answer_id": self.answer_id, "score": round(self.score, 3), "confidence": round(self.confidence, 3),
                 "matched": list(self.matched), "phrase": self.phrase, "explanation": self.explanation}
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the bot makes of a question: an answer, or the choices to offer, or neither."""
+
+    answer: Match | None
+    choices: tuple[Match, ...]
+    ranked: tuple[Match, ...]
 
 
 class Segmenter:
@@ -105,9 +122,10 @@ class Matcher:
     """BM25 over a knowledge base: ``[{"id", "question", "similar", "keywords", ...}]``."""
 
     def __init__(self, answers: Sequence[dict[str, Any]], segmenter: Segmenter,
-                 threshold: float = DEFAULT_THRESHOLD) -> None:
+                 threshold: float = DEFAULT_THRESHOLD, suggest_threshold: float = DEFAULT_SUGGEST_THRESHOLD) -> None:
         self.segmenter = segmenter
         self.threshold = threshold
+        self.suggest_threshold = min(suggest_threshold, threshold)
         self.docs: list[_Doc] = []
         for answer in answers:
             keywords = [w for k in answer.get("keywords") or () for w in segmenter.words(k)]
@@ -148,6 +166,15 @@ class Matcher:
         return sorted(best.values(), key=lambda m: (-m.score, -m.confidence))[:limit]
 
     def match(self, question: str) -> Match | None:
-        """The best answer when it is confident enough, else None."""
-        ranked = self.rank(question, limit=1)
-        return ranked[0] if ranked and ranked[0].confidence >= self.threshold else None
+        """The best answer when it is confident enough (and not a near tie), else None."""
+        return self.decide(question).answer
+
+    def decide(self, question: str) -> Decision:
+        """The answer when the best match is confident and clearly ahead of the runner-up; else
+        the matches worth offering as "did you mean" (confidence at least ``suggest_threshold``,
+        best first, at most :data:`MAX_CHOICES`); else nothing."""
+        ranked = tuple(self.rank(question, limit=MAX_CHOICES))
+        if ranked and ranked[0].confidence >= self.threshold and (
+                len(ranked) == 1 or ranked[1].score < AMBIGUOUS_RATIO * ranked[0].score):
+            return Decision(ranked[0], (), ranked)
+        return Decision(None, tuple(m for m in ranked if m.confidence >= self.suggest_threshold), ranked)

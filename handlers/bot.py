@@ -29,12 +29,14 @@ class _BotHandler(APIHandler):
 
 
 class BotAnswersHandler(_BotHandler):
-    api_doc = {"get": Op("The bot's knowledge base", response=obj(("answers",), answers=array(ANY_OBJ)), tags=("bot",)),
+    api_doc = {"get": Op("The bot's knowledge base, with each answer's usage (counts by answer id: used, "
+                         "handed_over, last_used_at)",
+                         response=obj(("answers", "counts"), answers=array(ANY_OBJ), counts=ANY_OBJ), tags=("bot",)),
                "post": Op("Add an answer to the bot's knowledge base", request=ANSWER, response=ANY_OBJ, status=201,
                           errors=(400, 403), tags=("bot",))}
 
     async def get(self) -> None:
-        self.write_json({"answers": await self.bot.list()})
+        self.write_json({"answers": await self.bot.list(), "counts": await self.bot.counts()})
 
     async def post(self) -> None:
         answer = await self.bot.create(self.current_user, self.json_body())

@@ -371,3 +371,13 @@ class CannedReplyRecord(TypedDict):
     created_by: str | None
     updated_at: float | None
     updated_by: str | None
+
+
+# -- the bot's answer usage (desk/bot_stats.py) -------------------------------------------------
+
+class BotAnswerCounts(TypedDict):
+    """How often the bot gave one answer, and how often a session it was given in went to a human."""
+
+    used: int
+    handed_over: int
+    last_used_at: float | None

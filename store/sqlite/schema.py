@@ -168,9 +168,23 @@ def _migration_5(conn: sqlite3.Connection, fts: bool) -> None:
     )
 
 
+def _migration_12(conn: sqlite3.Connection, fts: bool) -> None:
+    # The bot's answer usage (desk/bot_stats.py): one row of counters per knowledge-base answer,
+    # added to in place (an UPSERT), so concurrent counts all land and a restart keeps them.
+    # IF NOT EXISTS: numbered 12 by its issue, it may run before or after its neighbours.
+    run_script(conn,
+        """
+        CREATE TABLE IF NOT EXISTS bot_answer_stats (
+            answer_id TEXT PRIMARY KEY, used INTEGER NOT NULL DEFAULT 0,
+            handed_over INTEGER NOT NULL DEFAULT 0, last_used_at REAL);
+        """
+    )
+
+
 # Migration n brings the schema from version n-1 to n. Append, never edit.
 MIGRATIONS: list[Callable[[sqlite3.Connection, bool], None]] = [_migration_1, _migration_2, _migration_3,
-                                                                 _migration_4, _migration_5]
+                                                                 _migration_4, _migration_5,
+                                                                 _migration_12]
 
 
 def fts5_trigram_available() -> bool:

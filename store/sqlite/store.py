@@ -14,6 +14,7 @@ from typing import Any, Unpack
 from ..base import Store, message_record
 from ..records import (
     AuditEntry,
+    BotAnswerCounts,
     CannedFields,
     CannedReplyRecord,
     CustomerFields,
@@ -40,6 +41,7 @@ from ..records import (
 )
 from . import customers, inbound, messages, sessions
 from .audit import AuditLog
+from .bot_stats import BotAnswerStats
 from .canned import CannedReplies
 from .reader import Reader
 from .routing_log import RoutingLog
@@ -80,6 +82,7 @@ class SQLiteStore(Store):
         self._routing = RoutingLog(self._writer, self._reader)
         self._settings = Settings(self._writer, self._reader)
         self._canned = CannedReplies(self._writer, self._reader)
+        self._bot_stats = BotAnswerStats(self._writer, self._reader)
 
     @property
     def commits(self) -> int:
@@ -330,3 +333,12 @@ class SQLiteStore(Store):
 
     async def set_setting(self, key: str, value: Any) -> None:
         await self._settings.set(key, value)
+
+    # -- the bot's answer usage (desk/bot_stats.py) --------------------------------------------
+
+    async def count_bot_answer(self, answer_id: str, used: int = 0, handed_over: int = 0,
+                               at: float | None = None) -> None:
+        await self._bot_stats.count(answer_id, used, handed_over, at)
+
+    async def bot_answer_counts(self) -> dict[str, BotAnswerCounts]:
+        return await self._bot_stats.all()
