@@ -55,7 +55,7 @@ DEFAULT_MESSAGES: dict[str, str] = {
     "bot_handover": "好的，正在为您转接人工客服，请稍候。",
     "bot_no_human": "抱歉，此服务暂无人工客服，请换个说法提问，我会尽力为您解答。",
     "bot_choices": "您是想问以下哪个问题？请回复序号：\n{choices}",
-    "bot_in_queue": "（您仍在排队等候人工客服，前面还有 {position} 位客户，请稍候。）",
+    "bot_in_queue": "（您仍在排队等候人工客服，目前排在第 {position} 位，请稍候。）",
 }
 # What the admin page offers for a moment that is empty (nothing is sent until an admin saves one).
 SUGGESTED_MESSAGES: dict[str, str] = {
