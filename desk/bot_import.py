@@ -74,7 +74,7 @@ def read_rows(data: bytes, fmt: str) -> list[list[str]]:
     if not data:
         raise ValidationError("file", "is empty")
     if len(data) > MAX_IMPORT_BYTES:
-        raise ValidationError("file", f"is larger than 1 MB")
+        raise ValidationError("file", "is larger than 1 MB")
     if fmt == "csv":
         try:
             text = data.decode("utf-8-sig")
