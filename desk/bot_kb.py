@@ -94,6 +94,8 @@ class KnowledgeBase:
         self.answers = list(new or [])
         self._by_id = {a["id"]: a for a in self.answers}
         self._matchers = {}
+        if self.answers:
+            self.segmenter.warm_up()
 
     def get(self, answer_id: str) -> dict[str, Any] | None:
         return self._by_id.get(answer_id)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -97,16 +98,26 @@ class Segmenter:
         self.terms = tuple(terms)
         self.synonyms = dict(SYNONYMS if synonyms is None else synonyms)
         self._tokenizer: Any = None
+        self._loading = threading.Lock()
 
     def _jieba(self) -> Any:
         if self._tokenizer is None:
-            import jieba  # imported here: loading the dictionary costs ~1 s, paid by the first question
-            jieba.setLogLevel(60)
-            tokenizer = jieba.Tokenizer()
-            for term in {*self.terms, *self.synonyms, *self.synonyms.values()}:
-                tokenizer.add_word(term, freq=200000)
-            self._tokenizer = tokenizer
+            with self._loading:  # a warm-up thread may be loading it: wait for that one
+                if self._tokenizer is None:
+                    import jieba  # imported here: loading the dictionary costs ~1 s
+                    jieba.setLogLevel(60)
+                    tokenizer = jieba.Tokenizer()
+                    tokenizer.initialize()
+                    for term in {*self.terms, *self.synonyms, *self.synonyms.values()}:
+                        tokenizer.add_word(term, freq=200000)
+                    self._tokenizer = tokenizer
         return self._tokenizer
+
+    def warm_up(self) -> None:
+        """Load the dictionary in a thread, so that the first question does not stall the event
+        loop for the second it takes (called when the bot gets a knowledge base)."""
+        if self._tokenizer is None and not self._loading.locked():
+            threading.Thread(target=self._jieba, name="jieba-warm-up", daemon=True).start()
 
     def words(self, text: str) -> list[str]:
         out = []
