@@ -49,7 +49,7 @@ def test_a_near_tie_asks_instead_of_picking() -> None:
 def test_column_letters_and_a_header_only_file() -> None:
     assert [column_letter(i) for i in (0, 3, 25, 26, 27, 701, 702)] == ["A", "D", "Z", "AA", "AB", "ZZ", "AAA"]
     with pytest.raises(ValidationError) as refused:
-        parse("question,answer\n\n".encode(), "csv")
+        parse(b"question,answer\n\n", "csv")
     assert refused.value.field == "file"
     assert parse("Question , ANSWER\n年费,免\n".encode(), "csv") == [
         {"question": "年费", "similar": [], "keywords": [], "answer": "免", "skills": []}]
