@@ -34,15 +34,23 @@ import unicodedata
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from desk.bot_kb import KnowledgeBase
 from desk.bot_matching import Segmenter
 from desk.bot_stats import BotStats
 from desk.errors import DeskError, NotFoundError
+from desk.replies import Replies
 from desk.settings import Settings
+from desk.skills import Skills
+from desk.texts import SystemTexts
 from desk.transcripts import inbound_to_message
+from store.base import Store
+from store.records import PublicUser, SessionRecord
 from wechat.messages import InboundMessage
+
+if TYPE_CHECKING:  # the pipeline runs the bot as one of its stages
+    from desk.pipeline import InboundWork
 
 log = logging.getLogger("kefu.desk.bot")
 
@@ -61,7 +69,7 @@ MAX_CHATS = 10000
 class BotTurn:
     """What the bot did with a message: the bot session, and whether it hands over to a human."""
 
-    session: dict[str, Any]
+    session: SessionRecord
     hand_over: bool = False
 
 
@@ -78,8 +86,9 @@ def _message_text(message: InboundMessage) -> str:
 
 
 class Bot:
-    def __init__(self, store: Any, settings: Settings, skills: Any, replies: Any, texts: Any, idle_timeout: float,
-                 open_session: Callable[[str, str, float], Awaitable[Any]], clock: Callable[[], float],
+    def __init__(self, store: Store, settings: Settings, skills: Skills, replies: Replies, texts: SystemTexts,
+                 idle_timeout: float, open_session: Callable[[str, str, float], Awaitable[SessionRecord]],
+                 clock: Callable[[], float],
                  segmenter: Segmenter | None = None) -> None:
         self.store = store
         # The lifecycle's create_bot_session: the one writer of session state opens the bot's sessions.
@@ -96,13 +105,13 @@ class Bot:
     async def list(self) -> list[dict[str, Any]]:
         return await self.kb.stored()
 
-    async def create(self, user: dict[str, Any], body: Any) -> dict[str, Any]:
+    async def create(self, user: PublicUser, body: Any) -> dict[str, Any]:
         return await self.kb.create(user, body)
 
-    async def update(self, user: dict[str, Any], answer_id: str, body: Any) -> dict[str, Any]:
+    async def update(self, user: PublicUser, answer_id: str, body: Any) -> dict[str, Any]:
         return await self.kb.update(user, answer_id, body)
 
-    async def delete(self, user: dict[str, Any], answer_id: str) -> dict[str, Any]:
+    async def delete(self, user: PublicUser, answer_id: str) -> dict[str, Any]:
         return await self.kb.delete(user, answer_id)
 
     def try_question(self, question: str, skill: str | None = None) -> dict[str, Any]:
@@ -118,7 +127,7 @@ class Bot:
         return bool(self.kb.answers) and not message.is_event and bool(_message_text(message))
 
     # -- a bot session ---------------------------------------------------------------------------------
-    async def take(self, work: Any) -> BotTurn | None:
+    async def take(self, work: InboundWork) -> BotTurn | None:
         """Answer a customer's text message when their skill is the bot's; None: not the bot's."""
         text = _message_text(work.message)
         if not text or not work.skill:
@@ -165,7 +174,7 @@ class Bot:
         await self._say(session, work.key, await self.texts.text("bot_miss", session))
         return BotTurn(session)
 
-    async def while_queued(self, work: Any, session: dict[str, Any], position: int | None) -> bool:
+    async def while_queued(self, work: InboundWork, session: SessionRecord, position: int | None) -> bool:
         """A customer waiting in the queue asked something: answered when the bot is sure, with
         their place in the queue; True when it answered. Their message is filed as usual."""
         text = _message_text(work.message)
@@ -210,7 +219,7 @@ class Bot:
             lines.append(f"{HUMAN_CHOICE}. {HUMAN_CHOICE_LABEL}")
         return "\n".join(lines)
 
-    async def _answer(self, session: dict[str, Any], answer_id: str, key: str, chat: _Chat) -> None:
+    async def _answer(self, session: SessionRecord, answer_id: str, key: str, chat: _Chat) -> None:
         answer = self.kb.get(answer_id)
         if answer is None:  # deleted since it was offered
             await self._say(session, key, await self.texts.text("bot_miss", session))
@@ -220,7 +229,7 @@ class Bot:
         await self._say(session, key, answer["answer"])
         await self.stats.used(answer_id)
 
-    async def _hand_over(self, session: dict[str, Any], mode: str, key: str, chat: _Chat) -> BotTurn:
+    async def _hand_over(self, session: SessionRecord, mode: str, key: str, chat: _Chat) -> BotTurn:
         self._chats.pop(session["id"], None)
         if mode == "bot_only":
             await self._say(session, key, await self.texts.text("bot_no_human", session))
@@ -229,7 +238,7 @@ class Bot:
         await self.stats.handed_over(chat.answered)
         return BotTurn(session, hand_over=True)
 
-    async def _say(self, session: dict[str, Any], key: str, text: str) -> None:
+    async def _say(self, session: SessionRecord, key: str, text: str) -> None:
         """Tell the customer ``text`` (nothing when the admin emptied it): the passive reply of
         message ``key`` when its webhook call is still open, else the customer-service API."""
         if not text:

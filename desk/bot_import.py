@@ -24,6 +24,7 @@ from typing import Any
 
 from desk.bot_kb import MAX_ANSWERS, KnowledgeBase, check_answer
 from desk.errors import ValidationError
+from store.records import PublicUser
 
 # The HTTP server takes bodies up to 1 MiB (server.py); a file of 2,000 answers fits well within it.
 MAX_IMPORT_BYTES = 1024 * 1024
@@ -170,7 +171,7 @@ def template_xlsx() -> bytes:
     return out.getvalue()
 
 
-async def import_file(kb: KnowledgeBase, user: dict[str, Any], data: bytes, fmt: str,
+async def import_file(kb: KnowledgeBase, user: PublicUser, data: bytes, fmt: str,
                       dry_run: bool) -> dict[str, Any]:
     """Preview (``dry_run``) or apply a file; the counts and questions added and replaced."""
     incoming = parse(data, fmt)

@@ -17,6 +17,7 @@ from typing import Any
 from desk.bot_matching import Match, Matcher, Segmenter
 from desk.errors import NotFoundError, ValidationError
 from desk.settings import Settings, SettingSpec
+from store.records import PublicUser
 
 KEY = "bot_answers"
 MAX_ANSWERS = 2000
@@ -104,12 +105,12 @@ class KnowledgeBase:
     async def stored(self) -> list[dict[str, Any]]:
         return list(await self.settings.get(KEY))
 
-    async def create(self, user: dict[str, Any], body: Any) -> dict[str, Any]:
+    async def create(self, user: PublicUser, body: Any) -> dict[str, Any]:
         answer = check_answer(body, uuid.uuid4().hex)
         await self.settings.update(user, KEY, [*await self.stored(), answer])
         return answer
 
-    async def update(self, user: dict[str, Any], answer_id: str, body: Any) -> dict[str, Any]:
+    async def update(self, user: PublicUser, answer_id: str, body: Any) -> dict[str, Any]:
         answers = await self.stored()
         found = next((a for a in answers if a["id"] == answer_id), None)
         if found is None:
@@ -120,7 +121,7 @@ class KnowledgeBase:
         await self.settings.update(user, KEY, [changed if a["id"] == answer_id else a for a in answers])
         return changed
 
-    async def delete(self, user: dict[str, Any], answer_id: str) -> dict[str, Any]:
+    async def delete(self, user: PublicUser, answer_id: str) -> dict[str, Any]:
         answers = await self.stored()
         if not any(a["id"] == answer_id for a in answers):
             raise NotFoundError(f"no bot answer {answer_id!r}")
@@ -144,7 +145,7 @@ class KnowledgeBase:
         merged = [replaced.get(a["id"], a) for a in answers] + added
         return merged, [a["question"] for a in added], [a["question"] for a in replaced.values()]
 
-    async def replace_all(self, user: dict[str, Any], answers: list[dict[str, Any]]) -> None:
+    async def replace_all(self, user: PublicUser, answers: list[dict[str, Any]]) -> None:
         await self.settings.update(user, KEY, answers)
 
     # -- matching ----------------------------------------------------------------------------------

@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from typing import Any
 
+from store.base import Store
 from store.records import BotAnswerCounts
 
 log = logging.getLogger("kefu.desk.bot")
 
 
 class BotStats:
-    def __init__(self, store: Any, clock: Callable[[], float]) -> None:
+    def __init__(self, store: Store, clock: Callable[[], float]) -> None:
         self.store = store
         self.clock = clock
 
