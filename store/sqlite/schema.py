@@ -184,12 +184,25 @@ def _migration_6(conn: sqlite3.Connection, fts: bool) -> None:
     )
 
 
+def _migration_7(conn: sqlite3.Connection, fts: bool) -> None:
+    # The bot's answer usage (desk/bot_stats.py): one row of counters per knowledge-base answer,
+    # added to in place (an UPSERT), so concurrent counts all land and a restart keeps them.
+    # IF NOT EXISTS: kept from its first numbering.
+    run_script(conn,
+        """
+        CREATE TABLE IF NOT EXISTS bot_answer_stats (
+            answer_id TEXT PRIMARY KEY, used INTEGER NOT NULL DEFAULT 0,
+            handed_over INTEGER NOT NULL DEFAULT 0, last_used_at REAL);
+        """
+    )
+
+
 def _migration_8(conn: sqlite3.Connection, fts: bool) -> None:
     # Leave-messages (留言, store/sqlite/leave_messages.py): sessions with a leave_message, oldest
     # first; a partial expression index over the few sessions that are one.
     run_script(conn,
         """
-        CREATE INDEX sessions_leave_message ON sessions(json_extract(doc, '$.leave_message.created_at'), id)
+        CREATE INDEX IF NOT EXISTS sessions_leave_message ON sessions(json_extract(doc, '$.leave_message.created_at'), id)
             WHERE json_extract(doc, '$.leave_message.created_at') IS NOT NULL;
         """
     )
@@ -198,7 +211,7 @@ def _migration_8(conn: sqlite3.Connection, fts: bool) -> None:
 # Migration n brings the schema from version n-1 to n. Append, never edit.
 MIGRATIONS: list[Callable[[sqlite3.Connection, bool], None]] = [_migration_1, _migration_2, _migration_3,
                                                                  _migration_4, _migration_5, _migration_6,
-                                                                 _migration_8]  # 7: another feature's, to come
+                                                                 _migration_7, _migration_8]
 
 
 def fts5_trigram_available() -> bool:
