@@ -26,9 +26,12 @@ from ..records import (
     NewAuditEntry,
     NewCannedReply,
     NewMessage,
+    NewNotification,
     NewSession,
     NewTeam,
     NewUser,
+    NotificationFields,
+    NotificationRecord,
     RoutingEvent,
     RoutingSnapshot,
     SessionFields,
@@ -43,6 +46,7 @@ from . import customers, inbound, messages, sessions
 from .audit import AuditLog
 from .bot_stats import BotAnswerStats
 from .canned import CannedReplies
+from .notifications import Notifications
 from .reader import Reader
 from .routing_log import RoutingLog
 from .schema import migrate
@@ -83,6 +87,7 @@ class SQLiteStore(Store):
         self._settings = Settings(self._writer, self._reader)
         self._canned = CannedReplies(self._writer, self._reader)
         self._bot_stats = BotAnswerStats(self._writer, self._reader)
+        self._notifications = Notifications(self._writer, self._reader)
 
     @property
     def commits(self) -> int:
@@ -342,3 +347,20 @@ class SQLiteStore(Store):
 
     async def bot_answer_counts(self) -> dict[str, BotAnswerCounts]:
         return await self._bot_stats.all()
+
+    # -- notifications (template messages, desk/notifications.py) ----------------------------
+
+    async def add_notification(self, data: NewNotification) -> NotificationRecord:
+        return await self._notifications.add(data)
+
+    async def update_notification(self, notification_id: str, /,
+                                  **fields: Unpack[NotificationFields]) -> NotificationRecord:
+        return await self._notifications.update(notification_id, fields)
+
+    async def get_notification(self, notification_id: str) -> NotificationRecord | None:
+        return await self._notifications.get(notification_id)
+
+    async def list_notifications(self, openid: str | None = None, kind: str | None = None,
+                                 created_by: str | None = None, limit: int = 50,
+                                 offset: int = 0) -> list[NotificationRecord]:
+        return await self._notifications.list(openid, kind, created_by, limit, offset)
