@@ -128,6 +128,8 @@ class Desk:
         self.housekeeping = next(f for f in self.features if isinstance(f, Housekeeping))
         # 信息推送: template messages (the bank's API, the leave-message answered after the window).
         self.notifications = Notifications(self.parts, wechat)
+        # WeChat's report on each template message stops right after the customer is identified.
+        self.pipeline.stages.insert(1, self.notifications.delivery_report)
         self.commands = CommandRegistry.of([*self.features, self.replies])
         self._stopping = False
 

@@ -24,18 +24,26 @@ also filed into a transcript — the session given as ``session_id`` (a leave-me
 customer's open session — as a message of type ``template`` (author ``notification``), so the
 agent serving the customer sees it arrive and the transcript keeps it. Every outcome is audited:
 ``notification_sent``, ``notification_refused``, ``notification_failed`` (target: the openid).
+
+WeChat then posts TEMPLATESENDJOBFINISH to the webhook with the message's fate; the inbound stage
+:meth:`Notifications.delivery_report` keeps it as the notification's ``delivery`` and stops the
+event there (it is not something the customer did).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 from desk.access import AccessPolicy
 from desk.audience import Audience
 from desk.errors import DeskError, Forbidden, ValidationError, WeChatRefused
+from desk.inbound import Processed
 from desk.notification_rules import (
     DEFAULT_LIMITS,
     LIMITS_KEY,
@@ -52,6 +60,7 @@ from desk.notification_rules import (
     summary,
 )
 from desk.parts import DeskParts
+from desk.pipeline import InboundWork
 from desk.roles import roles_of
 from desk.settings import Settings, SettingSpec
 from desk.transcripts import public_message
@@ -67,6 +76,11 @@ INTEGRATION_ROLE = "integration"
 MAX_LIST = 200
 # WeChat's template quota (45009) is per day, reset at midnight in Beijing (UTC+8).
 WECHAT_DAY_OFFSET_SECS = 8 * 3600
+# WeChat's event after each template message, and how far back a report looks for its send.
+TEMPLATE_REPORT_EVENT = "TEMPLATESENDJOBFINISH"
+REPORT_LOOKBACK = 50
+MAX_DELIVERY_CHARS = 64
+MAX_EARLY_REPORTS = 1000
 _DATA_FIELD_RE = re.compile(r"data\.([A-Za-z_0-9]+)\.value")
 
 
@@ -96,6 +110,8 @@ class Notifications:
         self.clock: Callable[[], float] = parts.clock
         self.wechat = wechat
         self.limits = SendLimits(parts.clock)
+        self._early_reports: OrderedDict[tuple[str, int], tuple[str, float]] = OrderedDict()
+        self._turns: dict[str, tuple[asyncio.Lock, list[int]]] = {}
         demo = bool(getattr(parts.config, "demo", False))
         self.settings.define(SettingSpec(TEMPLATES_KEY, default=lambda: _default_templates(demo),
                                          validate=check_templates))
@@ -121,6 +137,14 @@ class Notifications:
         session = await self._session(openid, session_id)
         actor_id = str(actor.get("id") or "")
         self.limits.take(await self.settings.get(LIMITS_KEY), actor_id, openid)
+        # One send (or delivery report) of a customer at a time: a report that overtakes the
+        # send's answer then finds the msgid or leaves its word for it (see `delivery_report`).
+        async with self._customer_turn(openid):
+            return await self._send(actor, openid, template, values, link, kind, session)
+
+    async def _send(self, actor: PublicUser, openid: str, template: dict[str, Any], values: dict[str, dict[str, str]],
+                    link: str | None, kind: str, session: SessionRecord | None) -> NotificationRecord:
+        actor_id = str(actor.get("id") or "")
         details = {"template_id": template["id"], "kind": kind}
         customer = await self.store.get_customer(openid)
         if customer is not None and _unsubscribed(customer):
@@ -140,6 +164,7 @@ class Notifications:
         if session is not None:
             message = await self._file(session, record, template, values, actor, msgid)
             changes.update(session_id=session["id"], message_id=message["id"])
+        changes.update(self._take_early_report(openid, changes["msgid"]))
         record = await self.store.update_notification(record["id"], **changes)
         await self._audit(actor_id, "notification_sent", openid, record.get("session_id"),
                           {**details, "notification_id": record["id"], "msgid": record["msgid"]})
@@ -211,6 +236,50 @@ class Notifications:
                      details: dict[str, Any]) -> None:
         await self.store.add_audit({"ts": self.clock(), "actor_id": actor_id or None, "action": action,
                                     "target": openid, "session_id": session_id, "details": details})
+
+    # -- WeChat's delivery reports ------------------------------------------------------------------
+    async def delivery_report(self, work: InboundWork) -> Processed | None:
+        """Inbound stage: WeChat's TEMPLATESENDJOBFINISH (``Status`` ``success``, ``failed:user
+        block`` — the customer refuses this account's template messages — or ``failed: system
+        failed``) is kept on the notification with that ``msgid``; it is no customer action, so
+        it stops here (no session, no transcript line, no reply window)."""
+        message = work.message
+        if not message.is_event or message.event != TEMPLATE_REPORT_EVENT:
+            return None
+        status = str(message.raw.get("Status") or "")[:MAX_DELIVERY_CHARS] or "unknown"
+        msgid = int(message.msg_id) if message.msg_id and message.msg_id.isdigit() else None
+        # The report follows its send within seconds: it is among the customer's latest ones.
+        if msgid is None:
+            return Processed(None)
+        async with self._customer_turn(work.openid):
+            for record in await self.store.list_notifications(openid=work.openid, limit=REPORT_LOOKBACK):
+                if record["msgid"] == msgid:
+                    await self.store.update_notification(record["id"], delivery=status, delivery_at=work.now)
+                    return Processed(None)
+            # WeChat reported before its answer to the send reached us (the send waits for its
+            # turn): kept for it (`_take_early_report`). Bounded: one for a send we never made
+            # is forgotten in time.
+            self._early_reports[(work.openid, msgid)] = (status, work.now)
+            while len(self._early_reports) > MAX_EARLY_REPORTS:
+                self._early_reports.popitem(last=False)
+        return Processed(None)
+
+    @contextlib.asynccontextmanager
+    async def _customer_turn(self, openid: str) -> AsyncIterator[None]:
+        """A lock per customer, forgotten when nobody holds or awaits it."""
+        entry = self._turns.setdefault(openid, (asyncio.Lock(), [0]))
+        entry[1][0] += 1
+        try:
+            async with entry[0]:
+                yield
+        finally:
+            entry[1][0] -= 1
+            if not entry[1][0]:
+                self._turns.pop(openid, None)
+
+    def _take_early_report(self, openid: str, msgid: Any) -> dict[str, Any]:
+        early = self._early_reports.pop((openid, msgid), None) if isinstance(msgid, int) else None
+        return {"delivery": early[0], "delivery_at": early[1]} if early else {}
 
     # -- reading -----------------------------------------------------------------------------------
     async def list_notifications(self, user: PublicUser, openid: str | None = None, kind: str | None = None,

@@ -412,6 +412,8 @@ class NotificationFields(TypedDict, total=False):
     sent_at: float | None
     session_id: str | None  # the transcript the template message was filed into
     message_id: str | None  # its message there
+    delivery: str | None  # WeChat's report (TEMPLATESENDJOBFINISH Status): success, failed:user block, …
+    delivery_at: float | None
 
 
 class NewNotification(NotificationFields, total=False):
@@ -446,3 +448,5 @@ class NotificationRecord(TypedDict):
     sent_at: float | None
     session_id: str | None
     message_id: str | None
+    delivery: str | None
+    delivery_at: float | None

@@ -5,6 +5,7 @@ transcript and the audit, and who may list which notifications."""
 
 from __future__ import annotations
 
+import asyncio
 from types import SimpleNamespace
 
 import pytest
@@ -227,3 +228,40 @@ def test_the_settings_name_the_bad_field():
         with pytest.raises(ValidationError) as caught:
             check_limits(value, None)
         assert caught.value.field == field
+
+
+@pytest.mark.gen_test
+async def test_wechats_delivery_report_is_kept_and_goes_no_further(world):
+    from desk.pipeline import InboundWork
+    from wechat.messages import InboundMessage
+
+    rec = await world.notes.send_template(BANK, "o1", TXN, _good_data())
+
+    def report(msgid, status, event="TEMPLATESENDJOBFINISH"):
+        message = InboundMessage("gh_x", "o1", int(T0), "event", msg_id=str(msgid), event=event,
+                                 raw={"Status": status})
+        return InboundWork(f"k{msgid}", message, T0 + 3)
+
+    done = await world.notes.delivery_report(report(rec["msgid"], "failed:user block"))
+    assert done is not None and done.session_id is None  # the pipeline stops here
+    kept = world.store.notifications[rec["id"]]
+    assert (kept["delivery"], kept["delivery_at"]) == ("failed:user block", T0 + 3)
+    # A report for no notification of this customer changes nothing; other events pass on.
+    assert await world.notes.delivery_report(report(999, "success")) is not None
+    assert world.store.notifications[rec["id"]]["delivery"] == "failed:user block"
+    assert await world.notes.delivery_report(report(rec["msgid"], "success", event="CLICK")) is None
+
+    # WeChat's report overtakes its answer to the send: the report waits for the send's turn...
+    world.wechat.gate, world.wechat.entered = asyncio.Event(), asyncio.Event()
+    sending = asyncio.ensure_future(world.notes.send_template(BANK, "o1", TXN, _good_data()))
+    await world.wechat.entered.wait()
+    reporting = asyncio.ensure_future(world.notes.delivery_report(report(world.wechat.msgid + 1, "success")))
+    world.wechat.gate.set()
+    second = await sending
+    await reporting
+    assert world.store.notifications[second["id"]]["delivery"] == "success"
+    # ... or, processed before the send began, is kept for it.
+    world.wechat.gate = None
+    await world.notes.delivery_report(report(world.wechat.msgid + 1, "failed: system failed"))
+    third = await world.notes.send_template(BANK, "o1", TXN, _good_data())
+    assert (third["delivery"], third["delivery_at"]) == ("failed: system failed", T0 + 3)
