@@ -46,6 +46,7 @@ from desk.errors import DeskError, Forbidden, ValidationError, WeChatRefused
 from desk.inbound import Processed
 from desk.notification_rules import (
     DEFAULT_LIMITS,
+    KIND_RE,
     LIMITS_KEY,
     TEMPLATES_KEY,
     SendLimited,
@@ -291,6 +292,8 @@ class Notifications:
         created_by = None
         if openid is not None:
             check_openid(openid)
+        if kind is not None and not KIND_RE.match(kind):
+            raise ValidationError("kind", "must be a short lower-case name such as transaction")
         if roles == {INTEGRATION_ROLE}:
             created_by = user["id"]
         elif openid is not None:
@@ -305,6 +308,13 @@ class Notifications:
         """The configured templates (for the consoles: an agent's "send a template" choice)."""
         value: list[dict[str, Any]] = await self.settings.get(TEMPLATES_KEY)
         return value
+
+    async def template_for(self, purpose: str) -> dict[str, Any] | None:
+        """The first configured template for ``purpose`` (``leave_message``, ``transaction``…),
+        or None when the admin configured none: ``{"id", "title", "purpose", "fields":
+        [{"key", "label"}]}``. A feature fills ``data`` by these keys (`wechat.templates.fit`
+        shortens a text to what a field's kind takes)."""
+        return next((t for t in await self.templates() if t.get("purpose") == purpose), None)
 
 
 def _unsubscribed(customer: Mapping[str, Any]) -> bool:

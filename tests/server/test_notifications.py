@@ -152,6 +152,12 @@ async def test_refusals_unfollowed_unknown_template_bad_bodies_and_wechats_own_a
     assert len(platform.replies.get("o-leaving", [])) == before
     status, body = await api("/api/notifications?limit=0", token=bank)
     assert status == 400 and body["error"]["field"] == "limit"
+    status, body = await api("/api/notifications?kind=Not%20A%20Kind", token=bank)
+    assert status == 400 and body["error"]["field"] == "kind"
+    # Every console may read the configured templates (an agent picks one for a leave-message).
+    alice, _ = await login("alice")
+    status, body = await api("/api/notifications/templates", token=alice)
+    assert status == 200 and [t["purpose"] for t in body["templates"]] == ["transaction", "leave_message", "bill"]
 
     # A template configured in Kefu that the Official Account does not have: WeChat's 40037.
     admin, _ = await login("admin")

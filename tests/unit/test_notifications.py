@@ -265,3 +265,22 @@ async def test_wechats_delivery_report_is_kept_and_goes_no_further(world):
     await world.notes.delivery_report(report(world.wechat.msgid + 1, "failed: system failed"))
     third = await world.notes.send_template(BANK, "o1", TXN, _good_data())
     assert (third["delivery"], third["delivery_at"]) == ("failed: system failed", T0 + 3)
+
+
+@pytest.mark.gen_test
+async def test_a_feature_finds_its_template_by_purpose_and_fits_a_long_text(world):
+    from wechat.templates import fit, value_problem
+
+    template = await world.notes.template_for("leave_message")
+    assert template is not None and template["id"] == LEAVE_MESSAGE_ANSWERED.template_id
+    assert [f["key"] for f in template["fields"]] == ["thing1", "thing2", "time3", "thing4"]
+    assert await world.notes.template_for("no_such_purpose") is None
+    answer = "您好，您反映的信用卡年费问题已经为您申请减免，预计三个工作日内到账。"
+    short = fit("thing2", answer)
+    assert len(short) == 20 and short.endswith("…") and value_problem("thing2", short) is None
+    assert fit("thing2", "已为您减免") == "已为您减免"
+    assert fit("time3", "2026-12-01 10:00") == "2026-12-01 10:00"  # a shaped value is never cut
+    rec = await world.notes.send_template(ADMIN, "o1", template["id"], {
+        "thing1": fit("thing1", "信用卡年费可以免吗？我去年刷了很多次"), "thing2": short,
+        "time3": "2026-12-01 10:00", "thing4": "Alice"}, kind="leave_message")
+    assert rec["status"] == "sent" and rec["kind"] == "leave_message"
