@@ -127,7 +127,7 @@ class Desk:
         self.supervision = next(f for f in self.features if isinstance(f, Supervision))
         self.housekeeping = next(f for f in self.features if isinstance(f, Housekeeping))
         # 信息推送: template messages (the bank's API, the leave-message answered after the window).
-        self.notifications = Notifications(self.parts, wechat)
+        self.notifications = Notifications(self.parts, wechat, metrics)
         # WeChat's report on each template message stops right after the customer is identified.
         self.pipeline.stages.insert(1, self.notifications.delivery_report)
         self.commands = CommandRegistry.of([*self.features, self.replies])

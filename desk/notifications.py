@@ -44,6 +44,7 @@ from desk.access import AccessPolicy
 from desk.audience import Audience
 from desk.errors import DeskError, Forbidden, ValidationError, WeChatRefused
 from desk.inbound import Processed
+from desk.metrics import Metrics
 from desk.notification_rules import (
     DEFAULT_LIMITS,
     KIND_RE,
@@ -103,13 +104,14 @@ def _seconds_to_wechat_midnight(now: float) -> float:
 
 
 class Notifications:
-    def __init__(self, parts: DeskParts, wechat: Any) -> None:
+    def __init__(self, parts: DeskParts, wechat: Any, metrics: Metrics | None = None) -> None:
         self.store: Store = parts.store
         self.settings: Settings = parts.settings
         self.access: AccessPolicy = parts.access
         self.audience: Audience = parts.audience
         self.clock: Callable[[], float] = parts.clock
         self.wechat = wechat
+        self.metrics = metrics
         self.limits = SendLimits(parts.clock)
         self._early_reports: OrderedDict[tuple[str, int], tuple[str, float]] = OrderedDict()
         self._turns: dict[str, tuple[asyncio.Lock, list[int]]] = {}
@@ -137,7 +139,12 @@ class Notifications:
         kind = check_kind(kind, template)
         session = await self._session(openid, session_id)
         actor_id = str(actor.get("id") or "")
-        self.limits.take(await self.settings.get(LIMITS_KEY), actor_id, openid)
+        try:
+            self.limits.take(await self.settings.get(LIMITS_KEY), actor_id, openid)
+        except SendLimited:
+            self._count("rate_limited")
+            log.info("notification rate-limited", extra={"fields": {"by": actor_id}})
+            raise
         # One send (or delivery report) of a customer at a time: a report that overtakes the
         # send's answer then finds the msgid or leaves its word for it (see `delivery_report`).
         async with self._customer_turn(openid):
@@ -151,6 +158,7 @@ class Notifications:
         if customer is not None and _unsubscribed(customer):
             await self._audit(actor_id, "notification_refused", openid, None,
                               {**details, "code": CustomerUnsubscribed.code})
+            self._count("unsubscribed")
             raise CustomerUnsubscribed()
         record = await self.store.add_notification({
             "openid": openid, "template_id": template["id"], "title": template["title"], "kind": kind,
@@ -170,6 +178,7 @@ class Notifications:
         await self._audit(actor_id, "notification_sent", openid, record.get("session_id"),
                           {**details, "notification_id": record["id"], "msgid": record["msgid"]})
         log.info("notification sent", extra={"fields": {"id": record["id"], "kind": kind, "by": actor_id}})
+        self._count("sent")
         return record
 
     async def _session(self, openid: str, session_id: str | None) -> SessionRecord | None:
@@ -213,11 +222,18 @@ class Notifications:
         wire = {"code": error.code, "message": error.message, "errcode": exc.code}
         await self.store.update_notification(record["id"], status=status, error=wire)
         action = "notification_refused" if status == "refused" else "notification_failed"
+        self._count(status)
+        if self.metrics is not None:
+            self.metrics.wechat_api_error(exc.code)
         await self._audit(actor_id, action, record["openid"], None,
                           {**details, "notification_id": record["id"], "code": error.code, "errcode": exc.code})
         if isinstance(exc, WeChatUnreachableError):
             log.warning("notification not sent", extra={"fields": {"id": record["id"], "error": exc.errmsg}})
         return error
+
+    def _count(self, outcome: str) -> None:
+        if self.metrics is not None:
+            self.metrics.notification(outcome)
 
     async def _file(self, session: SessionRecord, record: NotificationRecord, template: dict[str, Any],
                     values: dict[str, dict[str, str]], actor: PublicUser, msgid: Any) -> dict[str, Any]:

@@ -214,3 +214,8 @@ async def test_rate_limits_answer_429_with_retry_after(api, login, customer, pla
     response = await post("o-other")
     assert response.code == 429 and 0 < int(response.headers["Retry-After"]) <= 86400
     assert json.loads(response.body)["error"]["errcode"] == 45009
+    # Counted by outcome for the operators.
+    metrics = (await client.fetch(f"{base_url}/metrics")).body.decode()
+    for line in ('kefu_notifications_total{outcome="sent"} 2.0', 'kefu_notifications_total{outcome="rate_limited"} 1.0',
+                 'kefu_notifications_total{outcome="refused"} 2.0', 'kefu_wechat_api_errors_total{code="45009"} 1.0'):
+        assert line in metrics, line
