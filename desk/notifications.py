@@ -67,7 +67,7 @@ from desk.roles import roles_of
 from desk.settings import Settings, SettingSpec
 from desk.transcripts import public_message
 from store.base import Store
-from store.records import NotificationRecord, NotificationStatus, PublicUser, SessionRecord
+from store.records import MessageRecord, NotificationRecord, NotificationStatus, PublicUser, SessionRecord
 from wechat.errors import WeChatAPIError, WeChatUnreachableError
 
 log = logging.getLogger("kefu.notifications")
@@ -170,11 +170,16 @@ class Notifications:
         msgid = answer.get("msgid") if isinstance(answer, dict) else None
         changes: dict[str, Any] = {"status": "sent", "msgid": msgid if isinstance(msgid, int) else None,
                                    "sent_at": self.clock()}
+        message = None
         if session is not None:
             message = await self._file(session, record, template, values, actor, msgid)
             changes.update(session_id=session["id"], message_id=message["id"])
         changes.update(self._take_early_report(openid, changes["msgid"]))
         record = await self.store.update_notification(record["id"], **changes)
+        if session is not None and message is not None:
+            # Shown once the notification says sent: a console that reads it on the event sees that.
+            await self.audience.session_event(session, "message", {"session_id": session["id"],
+                                                                   "message": public_message(message)})
         await self._audit(actor_id, "notification_sent", openid, record.get("session_id"),
                           {**details, "notification_id": record["id"], "msgid": record["msgid"]})
         log.info("notification sent", extra={"fields": {"id": record["id"], "kind": kind, "by": actor_id}})
@@ -236,8 +241,8 @@ class Notifications:
             self.metrics.notification(outcome)
 
     async def _file(self, session: SessionRecord, record: NotificationRecord, template: dict[str, Any],
-                    values: dict[str, dict[str, str]], actor: PublicUser, msgid: Any) -> dict[str, Any]:
-        """The sent template message as a message of the session's transcript, shown live."""
+                    values: dict[str, dict[str, str]], actor: PublicUser, msgid: Any) -> MessageRecord:
+        """The sent template message as a message of the session's transcript (shown by the caller)."""
         fields = [{"key": f["key"], "label": f["label"], **values[f["key"]]} for f in template["fields"]]
         message = await self.store.add_message({
             "session_id": session["id"], "openid": record["openid"], "direction": "out", "author": "notification",
@@ -245,9 +250,7 @@ class Notifications:
             "text": summary(template, values), "ts": self.clock(), "status": "sent",
             "media": {"notification_id": record["id"], "template_id": template["id"], "title": template["title"],
                       "kind": record["kind"], "fields": fields, "url": record["url"], "msgid": msgid}})
-        await self.audience.session_event(session, "message", {"session_id": session["id"],
-                                                               "message": public_message(message)})
-        return dict(message)
+        return message
 
     async def _audit(self, actor_id: str, action: str, openid: str, session_id: str | None,
                      details: dict[str, Any]) -> None:
