@@ -1,7 +1,8 @@
 """Notifications (信息推送): template messages to customers through WeChat's template-message API.
 
 A bank system (``POST /api/notifications``, as a user with the role ``integration``) or a desk
-feature (the leave-message answered after WeChat's 48-hour window) calls
+feature (the leave-message answered after WeChat's 48-hour window: ``parts.notifications``, with
+`Notifications.template_for` to find the template for a purpose) calls
 :meth:`Notifications.send_template`. In order, and nothing is sent or kept when a step refuses:
 
 1. the request is checked (`desk.notification_rules`): a configured template (setting
@@ -61,13 +62,14 @@ from desk.notification_rules import (
     find_template,
     summary,
 )
-from desk.parts import DeskParts
 from desk.pipeline import InboundWork
 from desk.roles import roles_of
 from desk.settings import Settings, SettingSpec
 from desk.transcripts import public_message
+from kefu_config import Config
 from store.base import Store
 from store.records import MessageRecord, NotificationRecord, NotificationStatus, PublicUser, SessionRecord
+from wechat.client import WeChatClient
 from wechat.errors import WeChatAPIError, WeChatUnreachableError
 
 log = logging.getLogger("kefu.notifications")
@@ -104,18 +106,20 @@ def _seconds_to_wechat_midnight(now: float) -> float:
 
 
 class Notifications:
-    def __init__(self, parts: DeskParts, wechat: Any, metrics: Metrics | None = None) -> None:
-        self.store: Store = parts.store
-        self.settings: Settings = parts.settings
-        self.access: AccessPolicy = parts.access
-        self.audience: Audience = parts.audience
-        self.clock: Callable[[], float] = parts.clock
+    def __init__(self, store: Store, settings: Settings, access: AccessPolicy, audience: Audience,
+                 clock: Callable[[], float], config: Config, wechat: WeChatClient,
+                 metrics: Metrics | None = None) -> None:
+        self.store = store
+        self.settings = settings
+        self.access = access
+        self.audience = audience
+        self.clock = clock
         self.wechat = wechat
         self.metrics = metrics
-        self.limits = SendLimits(parts.clock)
+        self.limits = SendLimits(clock)
         self._early_reports: OrderedDict[tuple[str, int], tuple[str, float]] = OrderedDict()
         self._turns: dict[str, tuple[asyncio.Lock, list[int]]] = {}
-        demo = bool(getattr(parts.config, "demo", False))
+        demo = bool(config.demo)
         self.settings.define(SettingSpec(TEMPLATES_KEY, default=lambda: _default_templates(demo),
                                          validate=check_templates))
         self.settings.define(SettingSpec(LIMITS_KEY, default=lambda: dict(DEFAULT_LIMITS), validate=check_limits))
@@ -177,8 +181,10 @@ class Notifications:
         changes.update(self._take_early_report(openid, changes["msgid"]))
         record = await self.store.update_notification(record["id"], **changes)
         if session is not None and message is not None:
-            # Shown once the notification says sent: a console that reads it on the event sees that.
-            await self.audience.session_event(session, "message", {"session_id": session["id"],
+            # Shown once the notification says sent (a console reading it on the event sees that),
+            # to whoever holds the session now (WeChat's answer took a while).
+            current = await self.store.get_session(session["id"]) or session
+            await self.audience.session_event(current, "message", {"session_id": session["id"],
                                                                    "message": public_message(message)})
         await self._audit(actor_id, "notification_sent", openid, record.get("session_id"),
                           {**details, "notification_id": record["id"], "msgid": record["msgid"]})

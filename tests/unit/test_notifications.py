@@ -41,10 +41,9 @@ def world():
     clock = Clock()
     bus = RecordingBus()
     settings = Settings(store, clock)  # type: ignore[arg-type]
-    parts = SimpleNamespace(store=store, settings=settings, access=AccessPolicy(store, clock),  # type: ignore[arg-type]
-                            audience=Audience(bus), clock=clock, config=SimpleNamespace(demo=True))
     wechat = TemplateWeChat()
-    notes = Notifications(parts, wechat)  # type: ignore[arg-type]
+    notes = Notifications(store, settings, AccessPolicy(store, clock), Audience(bus),  # type: ignore[arg-type]
+                          clock, SimpleNamespace(demo=True), wechat)
     return SimpleNamespace(store=store, clock=clock, bus=bus, wechat=wechat, notes=notes, settings=settings)
 
 
