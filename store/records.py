@@ -126,6 +126,8 @@ class _SessionData(TypedDict, total=False):
     last_customer_at: float | None
     offered_to: str | None
     handover: JSONObject | None
+    survey: JSONObject | None  # {"sent_at", "agent_id"}: the satisfaction survey went out (desk/satisfaction.py)
+    csat: JSONObject | None  # {"score", "at", "agent_id", "comment"?, "comment_at"?}: the customer's answer
 
 
 class SessionFields(_SessionData, total=False):
@@ -164,6 +166,8 @@ class SessionRecord(TypedDict):
     last_customer_at: float | None
     offered_to: NotRequired[str | None]  # the agent an offer is out to (the desk's)
     handover: NotRequired[JSONObject | None]  # a transfer in progress (desk/handover.py)
+    survey: NotRequired[JSONObject | None]  # the satisfaction survey went out (desk/satisfaction.py)
+    csat: NotRequired[JSONObject | None]  # the customer's score (PROTOCOL v2: {"score", "at"}, …)
 
 
 # -- messages ------------------------------------------------------------------------------------

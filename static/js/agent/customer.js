@@ -14,6 +14,8 @@ const MAX_HISTORY_SHOWN = 20;
 // A notification's state in a word: WeChat's delivery report when it came, else Kefu's status.
 const notificationState = (n) => (n.delivery === "success" ? "delivered" : n.delivery && /user block/.test(n.delivery) ? "blocked" : n.status);
 const openidOf = (session) => session.openid || (session.customer && session.customer.openid);
+// The customer's satisfaction score of a past session (满意度), as "满意度 4/5".
+const csatText = (s) => (s && s.csat && s.csat.score ? t("csat.score", { score: s.csat.score }) : null);
 
 export function createCustomerPanel(desk) {
   const { state, user } = desk;
@@ -56,7 +58,8 @@ export function createCustomerPanel(desk) {
     for (const h of past.slice(0, MAX_HISTORY_SHOWN)) {
       const btn = el("button", { type: "button", class: "history-item" },
         el("span", { class: "history-date", text: fmtDateTime(h.created_at || h.queued_at) }),
-        el("span", { class: "history-meta", text: [skillLabel(state.skills, h.skill), h.wrapup ? wrapupLabel(state.wrapups, h.wrapup) : t(`state.${h.state}`)].filter(Boolean).join(" · ") }));
+        el("span", { class: "history-meta", text: [skillLabel(state.skills, h.skill), h.wrapup ? wrapupLabel(state.wrapups, h.wrapup) : t(`state.${h.state}`)].filter(Boolean).join(" · ") }),
+        h.csat && h.csat.score ? el("span", { class: `csat-badge csat-${h.csat.score}`, text: csatText(h), title: h.csat.comment || "" }) : null);
       btn.addEventListener("click", () => openHistory(h.id));
       hist.append(el("li", {}, btn));
     }
@@ -163,7 +166,8 @@ export function createCustomerPanel(desk) {
     try {
       const data = await api(`/api/sessions/${encodeURIComponent(id)}`);
       const s = data.session || {};
-      $("history-meta").textContent = [s.openid ? state.profiles.nameOf(s.customer, s.openid) : null, fmtDateTime(s.created_at), skillLabel(state.skills, s.skill), s.wrapup ? wrapupLabel(state.wrapups, s.wrapup) : null, s.note].filter(Boolean).join(" · ");
+      $("history-meta").textContent = [s.openid ? state.profiles.nameOf(s.customer, s.openid) : null, fmtDateTime(s.created_at), skillLabel(state.skills, s.skill), s.wrapup ? wrapupLabel(state.wrapups, s.wrapup) : null, s.note, csatText(s),
+        s.csat && s.csat.comment ? t("csat.comment", { comment: s.csat.comment }) : null].filter(Boolean).join(" · ");
       const hv = new MessageView(list, { me: user.id, names: desk.agentName });
       hv.show(new Transcript(data.messages || []));
       if (!(data.messages || []).length) list.append(el("li", { class: "muted", text: t("history.empty") }));
@@ -171,6 +175,21 @@ export function createCustomerPanel(desk) {
       list.replaceChildren(el("li", { class: "form-error", text: t("history.failed", { reason: failureText(exc) }) }));
     }
   }
+
+  // A score arrived for one of my sessions: the history that lists it shows it at once.
+  desk.socket.on("event:csat", (d) => {
+    let changed = false;
+    for (const info of state.customers.values()) {
+      for (const h of info.history || []) {
+        if (String(h.id) === String(d.session_id)) {
+          h.csat = { score: d.score, at: d.at, comment: d.comment, agent_id: d.agent_id };
+          changed = true;
+        }
+      }
+    }
+    const entry = desk.sessions.active();
+    if (changed && entry) render(entry.session);
+  });
 
   /** Read the customer again now (something new happened to them), not after CUSTOMER_FRESH_MS. */
   function refresh(session) {
