@@ -159,6 +159,7 @@ class Desk:
         self.accounts.on_user_disabled(self.agent_disabled)
         self.accounts.on_user_changed(self.lifecycle.agent_changed)
         await self.satisfaction.prime()
+        await self.notifications.recover()  # template messages a stop interrupted mid-send
         await self.inbound.recover()
         self.housekeeping.start()
         self.alerts.start()

@@ -85,6 +85,7 @@ TEMPLATE_REPORT_EVENT = "TEMPLATESENDJOBFINISH"
 REPORT_LOOKBACK = 50
 MAX_DELIVERY_CHARS = 64
 MAX_EARLY_REPORTS = 1000
+RECOVER_LOOKBACK = 200
 _DATA_FIELD_RE = re.compile(r"data\.([A-Za-z_0-9]+)\.value")
 
 
@@ -262,6 +263,23 @@ class Notifications:
                      details: dict[str, Any]) -> None:
         await self.store.add_audit({"ts": self.clock(), "actor_id": actor_id or None, "action": action,
                                     "target": openid, "session_id": session_id, "details": details})
+
+    async def recover(self) -> int:
+        """At start: a notification still ``pending`` was being sent when Kefu stopped (nothing is
+        in flight yet in this process). It becomes ``failed`` with the code ``interrupted`` —
+        WeChat may or may not have delivered it, so it is not sent again. Only the latest
+        `RECOVER_LOOKBACK` are looked at: the sends under way at a stop are among the newest."""
+        stale = [n for n in await self.store.list_notifications(limit=RECOVER_LOOKBACK) if n["status"] == "pending"]
+        for record in stale:
+            await self.store.update_notification(record["id"], status="failed", error={
+                "code": "interrupted", "errcode": None,
+                "message": "Kefu stopped while sending this template message; WeChat may have delivered it."})
+            await self._audit(record["created_by"] or "", "notification_failed", record["openid"], None,
+                              {"notification_id": record["id"], "template_id": record["template_id"],
+                               "kind": record["kind"], "code": "interrupted", "errcode": None})
+        if stale:
+            log.warning("interrupted notifications marked failed", extra={"fields": {"count": len(stale)}})
+        return len(stale)
 
     # -- WeChat's delivery reports ------------------------------------------------------------------
     async def delivery_report(self, work: InboundWork) -> Processed | None:

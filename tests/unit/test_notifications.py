@@ -283,3 +283,16 @@ async def test_a_feature_finds_its_template_by_purpose_and_fits_a_long_text(worl
         "thing1": fit("thing1", "信用卡年费可以免吗？我去年刷了很多次"), "thing2": short,
         "time3": "2026-12-01 10:00", "thing4": "Alice"}, kind="leave_message")
     assert rec["status"] == "sent" and rec["kind"] == "leave_message"
+
+
+@pytest.mark.gen_test
+async def test_a_send_a_stop_interrupted_is_failed_at_start_not_sent_again(world):
+    sent = await world.notes.send_template(BANK, "o1", TXN, _good_data())
+    stuck = await world.store.add_notification({"openid": "o2", "template_id": TXN, "kind": "transaction",
+                                                "created_at": T0, "created_by": "u-bank"})
+    assert await world.notes.recover() == 1
+    assert world.store.notifications[stuck["id"]]["status"] == "failed"
+    assert world.store.notifications[stuck["id"]]["error"]["code"] == "interrupted"
+    assert world.store.notifications[sent["id"]]["status"] == "sent"
+    assert world.store.audit[-1]["action"] == "notification_failed" and world.store.audit[-1]["target"] == "o2"
+    assert len(world.wechat.sent) == 1 and await world.notes.recover() == 0
