@@ -454,3 +454,13 @@ class NotificationRecord(TypedDict):
     message_id: str | None
     delivery: str | None
     delivery_at: float | None
+
+
+# -- the bot's answer usage (desk/bot_stats.py) -------------------------------------------------
+
+class BotAnswerCounts(TypedDict):
+    """How often the bot gave one answer, and how often a session it was given in went to a human."""
+
+    used: int
+    handed_over: int
+    last_used_at: float | None
