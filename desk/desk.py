@@ -116,11 +116,15 @@ class Desk:
                                     supervised_team_ids=self.teams.supervised_team_ids)
         self.access = AccessPolicy(store, clock, self.teams)  # who reads which customers: every read asks it
         self.menu = WeChatMenu(store, self.settings, wechat, now)  # the Official Account's custom menu
+        # 信息推送: template messages (the bank's API; a feature's, e.g. a leave-message answered
+        # after WeChat's 48-hour window, through parts.notifications.send_template).
+        self.notifications = Notifications(store, self.settings, self.access, self.audience, now, config, wechat,
+                                           metrics)
         self.parts = DeskParts(store=store, config=config, clock=now, routing=self.routing,
                                lifecycle=self.lifecycle, audience=self.audience, views=views, lookups=lookups,
                                access=self.access, watchers=self.watchers, catalogue=self.catalogue,
                                replies=self.replies, settings=self.settings, texts=self.texts, wall=wall,
-                               teams=self.teams, skills=self.skills)
+                               teams=self.teams, skills=self.skills, notifications=self.notifications)
         self.bot = Bot(store, self.settings, self.skills, self.replies, self.texts, config.idle_timeout,
                        self.lifecycle.create_bot_session, now)  # 客服机器人
         self.profiles = CustomerProfiles(store, wechat, self._profile_arrived, clock)
@@ -139,8 +143,8 @@ class Desk:
         self.alerts = next(f for f in self.features if isinstance(f, Alerts))
         # A survey answer is taken before the bot or a new session would take the message.
         self.pipeline.stages.insert(1, self.satisfaction.answer_stage)
-        # 信息推送: template messages (the bank's API, the leave-message answered after the window).
-        self.notifications = Notifications(self.parts, wechat)
+        # WeChat's report on each template message stops right after the customer is identified.
+        self.pipeline.stages.insert(1, self.notifications.delivery_report)
         self.commands = CommandRegistry.of([*self.features, self.replies])
         self._stopping = False
 
@@ -159,6 +163,7 @@ class Desk:
         self.accounts.on_user_disabled(self.agent_disabled)
         self.accounts.on_user_changed(self.lifecycle.agent_changed)
         await self.satisfaction.prime()
+        await self.notifications.recover()  # template messages a stop interrupted mid-send
         await self.inbound.recover()
         self.housekeeping.start()
         self.alerts.start()

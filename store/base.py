@@ -799,6 +799,8 @@ def notification_record(data: NewNotification) -> NotificationRecord:
         "sent_at": None,
         "session_id": None,
         "message_id": None,
+        "delivery": None,  # WeChat's delivery report (TEMPLATESENDJOBFINISH), None until it comes
+        "delivery_at": None,
     }
     rec.update(copy_json(data))
     rec["id"] = rec["id"] or new_id()

@@ -416,6 +416,8 @@ class NotificationFields(TypedDict, total=False):
     sent_at: float | None
     session_id: str | None  # the transcript the template message was filed into
     message_id: str | None  # its message there
+    delivery: str | None  # WeChat's report (TEMPLATESENDJOBFINISH Status): success, failed:user block, …
+    delivery_at: float | None
 
 
 class NewNotification(NotificationFields, total=False):
@@ -450,6 +452,10 @@ class NotificationRecord(TypedDict):
     sent_at: float | None
     session_id: str | None
     message_id: str | None
+    delivery: str | None
+    delivery_at: float | None
+
+
 # -- the bot's answer usage (desk/bot_stats.py) -------------------------------------------------
 
 class BotAnswerCounts(TypedDict):

@@ -892,5 +892,10 @@ export default {
   "customer.notification_sent": "sent",
   "customer.notification_refused": "refused",
   "customer.notification_failed": "failed",
+  "admin.tpl.delivery_delivered": "· delivered",
+  "admin.tpl.delivery_blocked": "· the customer blocks template messages",
+  "admin.tpl.delivery_undelivered": "· not delivered",
+  "customer.notification_delivered": "delivered",
+  "customer.notification_blocked": "blocked by the customer",
   "error.customer_unsubscribed": "The customer has unfollowed the Official Account: WeChat delivers them no template message.",
 };

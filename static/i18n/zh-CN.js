@@ -892,5 +892,10 @@ export default {
   "customer.notification_sent": "已发送",
   "customer.notification_refused": "被拒绝",
   "customer.notification_failed": "失败",
+  "admin.tpl.delivery_delivered": "· 已送达",
+  "admin.tpl.delivery_blocked": "· 用户拒收",
+  "admin.tpl.delivery_undelivered": "· 未送达",
+  "customer.notification_delivered": "已送达",
+  "customer.notification_blocked": "用户拒收",
   "error.customer_unsubscribed": "客户已取消关注公众号：微信不会向其推送模板消息。",
 };

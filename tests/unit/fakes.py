@@ -326,9 +326,15 @@ class TemplateWeChat:
         self.sent: list[tuple[str, str, dict[str, Any], str | None]] = []
         self.fail_with: list[Any] = []
         self.msgid = 1000
+        self.gate: asyncio.Event | None = None  # set: a send waits at WeChat until it is set
+        self.entered = asyncio.Event()  # a send reached WeChat
 
     async def send_template(self, openid: str, template_id: str, data: Any, url: str | None = None) -> dict:
         from wechat.errors import WeChatUnreachableError, api_error
+
+        self.entered.set()
+        if self.gate is not None:
+            await self.gate.wait()
 
         if self.fail_with:
             code = self.fail_with.pop(0)

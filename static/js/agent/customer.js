@@ -11,6 +11,8 @@ import { wrapupLabel } from "kefu/agent/close";
 const CUSTOMER_FRESH_MS = 30000;
 const MAX_HISTORY_SHOWN = 20;
 
+// A notification's state in a word: WeChat's delivery report when it came, else Kefu's status.
+const notificationState = (n) => (n.delivery === "success" ? "delivered" : n.delivery && /user block/.test(n.delivery) ? "blocked" : n.status);
 const openidOf = (session) => session.openid || (session.customer && session.customer.openid);
 // The customer's satisfaction score of a past session (满意度), as "满意度 4/5".
 const csatText = (s) => (s && s.csat && s.csat.score ? t("csat.score", { score: s.csat.score }) : null);
@@ -72,7 +74,7 @@ export function createCustomerPanel(desk) {
     for (const n of items.slice(0, MAX_HISTORY_SHOWN)) {
       list.append(el("li", { class: "history-item notification-item", dataset: { status: n.status } },
         el("span", { class: "history-date", text: fmtDateTime(n.created_at) }),
-        el("span", { class: "history-meta", text: [n.title || n.template_id, t(`customer.notification_${n.status}`)].join(" · ") })));
+        el("span", { class: "history-meta", text: [n.title || n.template_id, t(`customer.notification_${notificationState(n)}`)].join(" · ") })));
     }
   }
 
