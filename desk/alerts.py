@@ -48,6 +48,7 @@ class Alerts:
         self._pending: asyncio.Task[None] | None = None
         self._timer: asyncio.Task[None] | None = None
         self._last_check = 0.0  # time.monotonic() of the last check started
+        self._stopped = False
         self.setting: dict[str, Any] = default_alerts()
         parts.settings.define(SettingSpec("alerts", default=default_alerts, validate=self._validate))
         parts.settings.on_change("alerts", self._changed)
@@ -66,6 +67,7 @@ class Alerts:
         self._timer = asyncio.ensure_future(self._loop())
 
     def stop(self) -> None:
+        self._stopped = True  # the lifecycle's last changes while stopping start no check
         for task in (self._timer, self._pending):
             if task is not None:
                 task.cancel()
@@ -80,7 +82,7 @@ class Alerts:
 
     def soon(self) -> None:
         """Something changed: check once, soon (changes in a burst share one check)."""
-        if self._pending is not None and not self._pending.done():
+        if self._stopped or (self._pending is not None and not self._pending.done()):
             return
         try:
             self._pending = asyncio.ensure_future(self._evaluate_logged())
