@@ -47,8 +47,8 @@ class Alerts:
         self._lock = asyncio.Lock()
         self._pending: asyncio.Task[None] | None = None
         self._timer: asyncio.Task[None] | None = None
-        self._last_check = 0.0  # time.monotonic() of the last check started
         self._stopped = False
+        self._last_check = 0.0  # time.monotonic() of the last check started
         self.setting: dict[str, Any] = default_alerts()
         parts.settings.define(SettingSpec("alerts", default=default_alerts, validate=self._validate))
         parts.settings.on_change("alerts", self._changed)
@@ -67,7 +67,9 @@ class Alerts:
         self._timer = asyncio.ensure_future(self._loop())
 
     def stop(self) -> None:
-        self._stopped = True  # the lifecycle's last changes while stopping start no check
+        # After this no check is started: the lifecycle's own stop still changes routing, and a
+        # check begun then would outlive the loop (destroyed pending at the next test's GC).
+        self._stopped = True
         for task in (self._timer, self._pending):
             if task is not None:
                 task.cancel()

@@ -31,6 +31,7 @@ from desk.lifecycle import Lifecycle
 from desk.lookups import Lookups
 from desk.menu import WeChatMenu
 from desk.metrics import Metrics
+from desk.notifications import Notifications
 from desk.parts import DeskParts
 from desk.pipeline import InboundPipeline
 from desk.priority import PriorityRules
@@ -134,6 +135,8 @@ class Desk:
         self.alerts = next(f for f in self.features if isinstance(f, Alerts))
         # A survey answer is taken before the bot or a new session would take the message.
         self.pipeline.stages.insert(1, self.satisfaction.answer_stage)
+        # 信息推送: template messages (the bank's API, the leave-message answered after the window).
+        self.notifications = Notifications(self.parts, wechat)
         self.commands = CommandRegistry.of([*self.features, self.replies])
         self._stopping = False
 

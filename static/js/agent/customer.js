@@ -1,6 +1,6 @@
 // The customer panel: who the customer on screen is (WeChat's profile, the desk's facts, tags and
-// note, which the agent edits here: PATCH /api/customers/{openid}) and their past sessions, each
-// opening read-only in the history dialog.
+// note, which the agent edits here: PATCH /api/customers/{openid}), their past sessions, each
+// opening read-only in the history dialog, and the template messages they were sent.
 import { t } from "kefu/i18n";
 import { api } from "kefu/api";
 import { el, clear, fmtDateTime, customerName, customerAvatar, skillLabel, openDialog, showFormError, toast, byId as $ } from "kefu/ui";
@@ -52,6 +52,7 @@ export function createCustomerPanel(desk) {
     clear(hist);
     const past = (info.history || []).filter((h) => String(h.id) !== String(session.id));
     if (!past.length) hist.append(el("li", { class: "muted small", text: info.loading ? t("common.loading") : t("customer.no_history") }));
+    renderNotifications(info);
     for (const h of past.slice(0, MAX_HISTORY_SHOWN)) {
       const btn = el("button", { type: "button", class: "history-item" },
         el("span", { class: "history-date", text: fmtDateTime(h.created_at || h.queued_at) }),
@@ -59,6 +60,19 @@ export function createCustomerPanel(desk) {
         h.csat && h.csat.score ? el("span", { class: `csat-badge csat-${h.csat.score}`, text: csatText(h), title: h.csat.comment || "" }) : null);
       btn.addEventListener("click", () => openHistory(h.id));
       hist.append(el("li", {}, btn));
+    }
+  }
+
+  // The template messages (信息推送) the customer was sent: GET /api/notifications?openid=.
+  function renderNotifications(info) {
+    const list = $("customer-notifications");
+    clear(list);
+    const items = info.notifications || [];
+    if (!items.length) list.append(el("li", { class: "muted small", text: info.loading ? t("common.loading") : t("customer.no_notifications") }));
+    for (const n of items.slice(0, MAX_HISTORY_SHOWN)) {
+      list.append(el("li", { class: "history-item notification-item", dataset: { status: n.status } },
+        el("span", { class: "history-date", text: fmtDateTime(n.created_at) }),
+        el("span", { class: "history-meta", text: [n.title || n.template_id, t(`customer.notification_${n.status}`)].join(" · ") })));
     }
   }
 
@@ -129,10 +143,12 @@ export function createCustomerPanel(desk) {
     if (cached.fetchedAt && Date.now() - cached.fetchedAt < CUSTOMER_FRESH_MS) return;
     state.customers.set(openid, { ...cached, loading: true, fetchedAt: Date.now() });
     const enc = encodeURIComponent(openid);
-    const [customer, sessions] = await Promise.allSettled([api(`/api/customers/${enc}`), api(`/api/customers/${enc}/sessions`)]);
+    const [customer, sessions, notifications] = await Promise.allSettled([api(`/api/customers/${enc}`), api(`/api/customers/${enc}/sessions`),
+      api(`/api/notifications?openid=${enc}&limit=${MAX_HISTORY_SHOWN}`)]);
     const next = { ...state.customers.get(openid), loading: false };
     if (customer.status === "fulfilled" && customer.value) next.customer = customer.value.customer || customer.value;
     if (sessions.status === "fulfilled" && sessions.value) next.history = sessions.value.sessions || [];
+    if (notifications.status === "fulfilled" && notifications.value) next.notifications = notifications.value.notifications || [];
     state.customers.set(openid, next);
     const entry = desk.sessions.active();
     if (entry && openidOf(entry.session) === openid) render(entry.session);
@@ -173,5 +189,13 @@ export function createCustomerPanel(desk) {
     if (changed && entry) render(entry.session);
   });
 
-  return { render, load };
+  /** Read the customer again now (something new happened to them), not after CUSTOMER_FRESH_MS. */
+  function refresh(session) {
+    const openid = openidOf(session);
+    const cached = state.customers.get(openid);
+    if (cached) state.customers.set(openid, { ...cached, fetchedAt: 0 });
+    return load(session);
+  }
+
+  return { render, load, refresh };
 }
