@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from bank.adapter import BankAdapter
 from desk.access import AccessPolicy
 from desk.agent_commands import AgentCommands
 from desk.audience import Audience
@@ -34,6 +35,7 @@ from desk.profiles import CustomerProfiles
 from desk.reads import Reads
 from desk.replies import Replies
 from desk.routing_driver import RoutingDriver
+from desk.self_service import SelfService
 from desk.settings import Settings
 from desk.skills import Skills
 from desk.supervision import MONITOR_MAX_MESSAGES, Supervision, Wall
@@ -67,7 +69,7 @@ def command_names() -> set[str]:
 
 class Desk:
     def __init__(self, store: Store, bus: Any, accounts: Any, wechat: Any, config: Any,
-                 clock: Any = time.time, metrics: Any = None) -> None:
+                 clock: Any = time.time, metrics: Any = None, bank: BankAdapter | None = None) -> None:
         self.store = store
         self.bus = bus
         self.accounts = accounts
@@ -110,9 +112,12 @@ class Desk:
         self.bot = Bot(store, self.settings, self.skills, self.replies, config.idle_timeout,
                        self.lifecycle.create_bot_session)  # 客服机器人
         self.profiles = CustomerProfiles(store, wechat, self._profile_arrived, clock)
+        # Self-service through the bank adapter (绑定, 账单, 余额…): a stage before the bot.
+        self.self_service = SelfService(store, self.settings, self.replies.system_notice, bank, now,
+                                        customer_changed=self._profile_arrived)
         self.pipeline = InboundPipeline(store, self.routing, self.lifecycle, self.audience, views, self.profiles,
                                         config, self.texts, metrics, priority=self.priority_rules.priority,
-                                        bot=self.bot)
+                                        bot=self.bot, self_service=self.self_service.stage)
         self.inbound = InboundLog(store, self.pipeline.process, clock)
         self.customer_records = CustomerRecords(store, self.access, self.pipeline.profile_arrived, now)
         self.reads = Reads(store, self.access, views, wall.snapshot, now)
@@ -153,6 +158,7 @@ class Desk:
         self.profiles.stop()
         self.watchers.close()
         await self.lifecycle.stop()
+        await self.self_service.close()
 
     # -- the one entry for commands and connections ---------------------------------------------
     async def command(self, user: dict[str, Any], name: str, msg: dict[str, Any], conn_key: str) -> Any:

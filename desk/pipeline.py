@@ -60,7 +60,8 @@ Stage = Callable[[InboundWork], Awaitable[Processed | None]]
 class InboundPipeline:
     def __init__(self, store: Any, routing: RoutingDriver, lifecycle: Lifecycle, audience: Audience,
                  views: SessionViews, profiles: Any, config: Any, texts: SystemTexts, metrics: Any = None,
-                 priority: Callable[[CustomerRecord], Awaitable[int]] = _vip_priority, bot: Any = None) -> None:
+                 priority: Callable[[CustomerRecord], Awaitable[int]] = _vip_priority, bot: Any = None,
+                 self_service: Stage | None = None) -> None:
         self.store = store
         self.routing = routing
         self.lifecycle = lifecycle
@@ -74,6 +75,8 @@ class InboundPipeline:
         self.answerer = bot  # desk.bot.Bot: answers in bot_first / bot_only skills
         self.stages: list[Stage] = [self.identify, self.bot, self.choose_skill, self.file_into_open_session,
                                     self.file_into_left_message, self.route]
+        if self_service is not None:  # desk.self_service: bank queries and binding, before the bot
+            self.stages.insert(1, self_service)
 
     async def process(self, key: str, message: InboundMessage, received_at: float) -> Processed:
         work = InboundWork(key, message, received_at)
@@ -243,7 +246,8 @@ class InboundPipeline:
         """WeChat told us who a customer is, or an agent changed their tags or note: every console
         showing them refreshes (the offer may have gone out before the name came)."""
         openid = customer["openid"]
-        data: dict[str, Any] = {"customer": {**customer_brief(customer, openid), "note": customer.get("note")}}
+        data: dict[str, Any] = {"customer": {**customer_brief(customer, openid), "note": customer.get("note"),
+                                             "bank": customer.get("bank")}}
         watchers = self.audience.watchers
         targets = set(watchers.queue_subscribers()) if watchers is not None else set()
         session = await self.store.open_session_for_customer(openid)

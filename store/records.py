@@ -66,6 +66,9 @@ class CustomerFields(TypedDict, total=False):
     tags: list[str]
     budget: JSONObject  # reply budget, e.g. {"window_start", "sent"}: the desk owns its keys
     last_skill: str | None
+    # Self-service (desk/self_service.py): the bound bank customer (masked profile), the binding flow.
+    bank: JSONObject | None
+    self_service: JSONObject
 
 
 class CustomerRecord(TypedDict):
@@ -80,6 +83,8 @@ class CustomerRecord(TypedDict):
     tags: list[str]
     budget: JSONObject
     last_skill: str | None
+    bank: NotRequired[JSONObject | None]  # set once bound (desk/self_service.py)
+    self_service: NotRequired[JSONObject]
 
 
 # -- sessions ------------------------------------------------------------------------------------

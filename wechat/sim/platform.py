@@ -29,6 +29,7 @@ from wechat.crypto import MessageCipher
 from wechat.errors import MalformedMessage, WeChatAPIError, api_error
 from wechat.menu import MenuProblem, check_menu
 from wechat.messages import InboundMessage
+from wechat.sim.sms import SmsInbox
 from wechat.xmlsafe import parse_xml
 
 log = logging.getLogger(__name__)
@@ -151,6 +152,8 @@ class WeChatPlatform:
         self._msg_seq = 7_000_000_000_000_000_000
         # The published custom menu (``{"button": [...]}``), None until menu/create.
         self.menu: dict[str, Any] | None = None
+        # The customers' phones' text messages (not WeChat: the demo bank's verification codes).
+        self.sms = SmsInbox(self._broadcast, clock)
 
     # -- test and demo controls --------------------------------------------------------------
     def make_busy(self, n: int = 1) -> None:
