@@ -100,12 +100,12 @@ class SelfService:
             text = (message.content or "").strip() if message.msg_type == "text" else ""
             if not text:
                 return None
-            if flow is None:
-                if work.session is not None or self.bank is None:
-                    return None  # talking to an agent (or no bank): the words are the agent's
-                action = action_of_text(text)
-                if action is None:
-                    return None
+            if flow is None and (work.session is not None or self.bank is None):
+                return None  # talking to an agent (or no bank): the words are the agent's
+            # Another action's words during a binding ("账单") start that action instead.
+            action = action_of_text(text)
+            if action is None and flow is None:
+                return None
         customer = await self.store.upsert_customer(work.openid, seen_at=work.now, **work.changes)
         if self.bank is None or (action is None and flow is None):
             answer = say.UNAVAILABLE
@@ -196,6 +196,8 @@ class SelfService:
             try:
                 challenge = await self.bank.send_verification_code(typed, openid)
             except BankError:
+                # Ended: "try later" means start again later, not "type your number again now".
+                await self._save_state(openid, {**flow, "step": None, "challenge_id": None})
                 return say.TRY_LATER
             await self._save_state(openid, {**flow, "step": "code", "challenge_id": challenge.challenge_id,
                                             "started_at": self.clock()})

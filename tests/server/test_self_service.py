@@ -167,8 +167,6 @@ async def test_a_bank_that_hangs_gets_try_later_and_the_webhook_answers(kefu, ap
     # The customer's next message is processed as usual: it reaches an agent.
     alice = await console("alice")
     await alice.ok("presence", status="available")
-    assert await customer.send_text(openid, "取消") == "success"
-    await last_reply(kefu, platform, openid)
     assert await customer.send_text(openid, "我要投诉") == "success"
     offer = await alice.event("offer")
     assert offer["customer"]["openid"] == openid
