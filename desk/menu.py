@@ -20,7 +20,13 @@ from collections.abc import Callable
 from typing import Any
 
 from desk.errors import ValidationError, WeChatRefused
-from desk.self_service_intents import ACTIONS, MENU_KEY_PREFIX, action_of_key, is_self_service_key
+from desk.self_service_intents import (
+    ACTION_LABELS,
+    ACTIONS,
+    MENU_KEY_PREFIX,
+    action_of_key,
+    is_self_service_key,
+)
 from desk.settings import Settings, SettingSpec
 from store.base import Store
 from wechat.errors import WeChatAPIError
@@ -80,7 +86,10 @@ class WeChatMenu:
             live_error = exc.human
         return {"saved": await self.settings.entry(SETTING_KEY),
                 "published": await self.store.get_setting(PUBLISHED_KEY, None),
-                "live": live, "live_error": live_error}
+                "live": live, "live_error": live_error,
+                # The self-service actions a click item may carry (desk.self_service), for the editor.
+                "self_service_actions": [{"key": MENU_KEY_PREFIX + a, "label": {"zh": zh, "en": en}}
+                                         for a, (zh, en) in ACTION_LABELS.items()]}
 
     async def publish(self, user: dict[str, Any]) -> dict[str, Any]:
         """Send the saved menu to WeChat; the publication record on success, `WeChatRefused`

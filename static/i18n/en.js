@@ -763,4 +763,18 @@ export default {
   "admin.tr.prev": "Previous",
   "admin.tr.next": "Next",
   "admin.tr.transcript_of": "{who} · {when}",
+  // -- self-service: the bound bank customer in the agent's customer panel (h13-bank) --
+  "bank.heading": "Bank customer",
+  "bank.status": "Binding",
+  "bank.not_bound": "No bank account bound",
+  "bank.name": "Name",
+  "bank.segment": "Segment",
+  "bank.vip": "VIP",
+  "bank.vip_yes": "Yes",
+  "bank.vip_no": "No",
+  "bank.credit_card": "Credit card",
+  "bank.debit_card": "Debit card",
+  "bank.id_number": "ID number",
+  "bank.bound_at": "Bound at",
+  "admin.menu.self_service_keys": "Self-service",
 };

@@ -763,4 +763,18 @@ export default {
   "admin.tr.prev": "上一页",
   "admin.tr.next": "下一页",
   "admin.tr.transcript_of": "{who} · {when}",
+  // -- self-service: the bound bank customer in the agent's customer panel (h13-bank) --
+  "bank.heading": "银行客户",
+  "bank.status": "绑定状态",
+  "bank.not_bound": "未绑定银行账户",
+  "bank.name": "姓名",
+  "bank.segment": "客户类别",
+  "bank.vip": "VIP",
+  "bank.vip_yes": "是",
+  "bank.vip_no": "否",
+  "bank.credit_card": "信用卡",
+  "bank.debit_card": "借记卡",
+  "bank.id_number": "证件号码",
+  "bank.bound_at": "绑定时间",
+  "admin.menu.self_service_keys": "自助服务",
 };

@@ -111,6 +111,11 @@ export function wireEvents(desk) {
     const info = state.customers.get(c.openid);
     if (info && info.customer) info.customer = { ...info.customer, nickname: c.nickname, avatar_url: c.avatar_url };
     // Tags and a note an agent changed (pushed to every console showing the customer).
+    // The bank customer bound (or unbound) through self-service.
+    if ("bank" in c) {
+      const known = state.customers.get(c.openid) || {};
+      state.customers.set(c.openid, { ...known, customer: { ...(known.customer || {}), bank: c.bank } });
+    }
     if ("note" in c || "tags" in c) {
       const known = state.customers.get(c.openid) || {};
       state.customers.set(c.openid, { ...known, customer: { ...(known.customer || {}), tags: c.tags || [], note: c.note || null } });
