@@ -13,7 +13,8 @@ checks it and records the binding (``verify_and_bind``). Kefu keeps the binding 
 record (``customer.bank``: the bank's customer id and a masked profile for the agents' panel) and
 the flow's state in ``customer.self_service`` (step, challenge, wrong codes, lock). Wrong codes
 count across codes; after ``max_code_attempts`` (setting ``self_service``) binding is locked for
-``lock_minutes``. Every wrong code, lock, binding, unbinding and query is audited (target: the
+``lock_minutes``, and so it is when a customer asks for more codes than that (each one texts a
+phone: unlimited codes would let anyone text a stranger's phone through the account). Every wrong code, lock, binding, unbinding and query is audited (target: the
 openid; numbers masked).
 
 Every bank call has a deadline (`bank.timed.TimedBank`); a call that fails or times out tells the
@@ -193,6 +194,12 @@ class SelfService:
         if flow["step"] == "phone":
             if not PHONE.match(typed):
                 return say.BIND_BAD_PHONE
+            limits = await self.settings.get(SETTING_KEY)
+            sent = int(flow.get("codes_sent") or 0)
+            if sent >= limits["max_code_attempts"]:
+                # As many codes as wrong guesses allowed: more would let anyone text a stranger's
+                # phone again and again through this account.
+                return await self._lock(openid, flow, "too_many_codes")
             try:
                 challenge = await self.bank.send_verification_code(typed, openid)
             except BankError:
@@ -200,7 +207,7 @@ class SelfService:
                 await self._save_state(openid, {**flow, "step": None, "challenge_id": None})
                 return say.TRY_LATER
             await self._save_state(openid, {**flow, "step": "code", "challenge_id": challenge.challenge_id,
-                                            "started_at": self.clock()})
+                                            "started_at": self.clock(), "codes_sent": sent + 1})
             return say.code_sent(challenge.sent_to, challenge.expires_in_s)
         if not CODE.match(typed):
             return say.BIND_BAD_CODE
@@ -222,11 +229,16 @@ class SelfService:
         if failures < limits["max_code_attempts"]:
             await self._save_state(openid, {**flow, "failures": failures})
             return say.wrong_code(limits["max_code_attempts"] - failures)
+        return await self._lock(openid, {**flow, "failures": failures}, "wrong_codes")
+
+    async def _lock(self, openid: str, flow: dict[str, Any], reason: str) -> str:
+        limits = await self.settings.get(SETTING_KEY)
         until = self.clock() + 60 * limits["lock_minutes"]
-        await self._save_state(openid, {**flow, "step": None, "challenge_id": None, "failures": failures,
-                                        "locked_until": until})
-        await self._audit("self_service_locked", openid, {"failures": failures, "locked_until": until})
-        log.warning("self-service binding locked", extra={"fields": {"openid": openid, "failures": failures}})
+        failures = int(flow.get("failures") or 0)
+        await self._save_state(openid, {**flow, "step": None, "challenge_id": None, "locked_until": until})
+        await self._audit("self_service_locked", openid, {"failures": failures, "codes_sent": flow.get("codes_sent"),
+                                                          "reason": reason, "locked_until": until})
+        log.warning("self-service binding locked", extra={"fields": {"openid": openid, "reason": reason}})
         return say.locked(limits["lock_minutes"])
 
     async def _bound(self, openid: str, customer_id: str) -> str:
@@ -237,7 +249,8 @@ class SelfService:
             binding.update(say.profile_snapshot(await self.bank.customer(customer_id), now))
         except BankError:
             pass  # bound all the same; the profile is fetched at the next "我的信息"
-        updated = await self.store.update_customer(openid, bank=binding, self_service={"step": None, "failures": 0})
+        fresh = {"step": None, "failures": 0, "codes_sent": 0}  # a binding forgives what came before
+        updated = await self.store.update_customer(openid, bank=binding, self_service=fresh)
         await self._audit("bank_bound", openid, {"customer_id": customer_id})
         await self._changed(updated)
         return say.bound(binding)
@@ -251,7 +264,7 @@ class SelfService:
     def _unlocked(state: dict[str, Any]) -> dict[str, Any]:
         """A lock that ran out forgives the wrong codes that caused it."""
         if state.get("locked_until"):
-            return {**state, "locked_until": None, "failures": 0}
+            return {**state, "locked_until": None, "failures": 0, "codes_sent": 0}
         return state
 
     async def _save_state(self, openid: str, state: dict[str, Any]) -> None:

@@ -108,3 +108,17 @@ def test_the_loader_names_demo_none_or_a_class() -> None:
                         ("tests.unit.test_bank:money", "not a BankAdapter")):
         with pytest.raises(AdapterSpecError, match=words):
             load_adapter(spec, demo=False)
+
+
+def test_the_bank_flags_are_read_and_checked() -> None:
+    from kefu_config import ConfigError, parse_config
+
+    config = parse_config(["--demo"], environ={"KEFU_BANK_ADAPTER": "mybank.adapter:CoreBank",
+                                               "KEFU_BANK_TIMEOUT": "2.5"})
+    assert (config.bank_adapter, config.bank_timeout) == ("mybank.adapter:CoreBank", 2.5)
+    assert parse_config(["--demo", "--bank-adapter", "none"], environ={}).bank_adapter == "none"
+    assert parse_config(["--demo"], environ={}).bank_timeout == 3.0
+    for argv, words in ((["--bank-adapter", "my bank"], "--bank-adapter"), (["--bank-timeout", "0"], "--bank-timeout"),
+                        (["--bank-timeout", "60"], "--bank-timeout"), (["--bank-timeout", "soon"], "a number")):
+        with pytest.raises(ConfigError, match=words):
+            parse_config(["--demo", *argv], environ={})

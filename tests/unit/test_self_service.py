@@ -172,6 +172,21 @@ async def test_five_wrong_codes_lock_binding_audited_until_the_lock_runs_out(env
 
 
 @pytest.mark.gen_test
+async def test_asking_for_code_after_code_locks_too(env: Env) -> None:
+    """Each code texts a phone: a customer may not have the bank text any number without end."""
+    for _ in range(5):
+        await env.send("绑定")
+        assert "尾号0002" in (await env.send("13800000002") or "")
+    await env.send("绑定")
+    assert await env.send("13800000002") == say.locked(30)
+    assert len(env.demo.sent) == 5
+    [lock] = env.audit("self_service_locked")
+    assert lock["details"]["reason"] == "too_many_codes" and lock["details"]["codes_sent"] == 5
+    env.now += 30 * 60
+    assert await env.bind() == say.bound({"name": "张伟"})  # the lock ran out: counting starts again
+
+
+@pytest.mark.gen_test
 async def test_the_lock_follows_the_admins_setting(env: Env) -> None:
     await env.settings.update({"id": "admin", "roles": ["admin"]}, "self_service",
                               {"max_code_attempts": 2, "lock_minutes": 5})
