@@ -29,6 +29,8 @@ from desk.self_service_intents import (
 )
 from desk.settings import Settings, SettingSpec
 from store.base import Store
+from store.records import PublicUser
+from wechat.client import WeChatClient
 from wechat.errors import WeChatAPIError
 from wechat.menu import KEFU_TYPES, MenuProblem, check_menu
 
@@ -68,7 +70,7 @@ def _check_self_service_keys(menu: dict[str, Any]) -> None:
 
 
 class WeChatMenu:
-    def __init__(self, store: Store, settings: Settings, wechat: Any, clock: Callable[[], float]) -> None:
+    def __init__(self, store: Store, settings: Settings, wechat: WeChatClient, clock: Callable[[], float]) -> None:
         self.store = store
         self.settings = settings
         self.wechat = wechat
@@ -91,7 +93,7 @@ class WeChatMenu:
                 "self_service_actions": [{"key": MENU_KEY_PREFIX + a, "label": {"zh": zh, "en": en}}
                                          for a, (zh, en) in ACTION_LABELS.items()]}
 
-    async def publish(self, user: dict[str, Any]) -> dict[str, Any]:
+    async def publish(self, user: PublicUser) -> dict[str, Any]:
         """Send the saved menu to WeChat; the publication record on success, `WeChatRefused`
         (audited, nothing recorded as live) when WeChat says no."""
         entry = await self.settings.entry(SETTING_KEY)
@@ -111,6 +113,6 @@ class WeChatMenu:
         log.info("menu published", extra={"fields": {"version": version, "by": user.get("id")}})
         return record
 
-    async def _audit(self, user: dict[str, Any], action: str, details: dict[str, Any]) -> None:
+    async def _audit(self, user: PublicUser, action: str, details: dict[str, Any]) -> None:
         await self.store.add_audit({"ts": self.clock(), "actor_id": user.get("id"), "action": action,
                                     "target": SETTING_KEY, "details": details})
