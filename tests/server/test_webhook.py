@@ -177,8 +177,13 @@ async def test_events_are_deduplicated_by_sender_time_and_event(post, kefu) -> N
     assert await post(event) == (200, "success")
     assert await post(event) == (200, "success")
     await kefu.desk.drain()
-    assert await stored(kefu, "o-ev|1700000000|CLICK") is not None
+    assert await stored(kefu, "o-ev|1700000000|CLICK|skill:cards") is not None
     assert (await kefu.store.get_customer("o-ev"))["last_skill"] == "cards"
+    # Another menu item tapped within the same second is another event, not a retry.
+    assert await post(event.replace("skill:cards", "skill:loans")) == (200, "success")
+    await kefu.desk.drain()
+    assert await stored(kefu, "o-ev|1700000000|CLICK|skill:loans") is not None
+    assert (await kefu.store.get_customer("o-ev"))["last_skill"] == "loans"
 
 
 @pytest.mark.gen_test(timeout=30)
