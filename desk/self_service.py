@@ -27,7 +27,7 @@ import logging
 import math
 import re
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bank.adapter import BankAdapter, BankError, NotACustomer
 from desk import self_service_answers as say
@@ -37,6 +37,9 @@ from desk.self_service_intents import Action, action_of_key, action_of_text, is_
 from desk.settings import Settings, SettingSpec
 from store.base import Store
 from store.records import CustomerRecord
+
+if TYPE_CHECKING:
+    from desk.pipeline import InboundWork
 
 log = logging.getLogger("kefu.desk.self_service")
 
@@ -87,7 +90,7 @@ class SelfService:
                 log.exception("bank adapter did not close cleanly")
 
     # -- the inbound stage -----------------------------------------------------------------------
-    async def stage(self, work: Any) -> Processed | None:
+    async def stage(self, work: InboundWork) -> Processed | None:
         """Take the message (answered; returns what became of it) or pass it on (None)."""
         message = work.message
         known: dict[str, Any] = dict(work.known or {})
