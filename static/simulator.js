@@ -282,7 +282,8 @@ function connect() {
     // anything that happened while we were away, the menu too
     for (const openid of phones.keys()) { loadTimeline(openid); loadSms(openid); }
     fetch(`${prefix}/api/menu`).then((r) => (r.ok ? r.json() : null)).then((m) => {
-      if (!m) return;
+      // Redrawn only when it changed: a redraw closes a sub-menu the person just opened.
+      if (!m || JSON.stringify(m) === JSON.stringify(menu)) return;
       menu = m;
       for (const openid of phones.keys()) drawMenu(openid);
     }).catch(() => {});
