@@ -253,8 +253,10 @@ class InboundPipeline:
         """WeChat told us who a customer is, or an agent changed their tags or note: every console
         showing them refreshes (the offer may have gone out before the name came)."""
         openid = customer["openid"]
+        # Whether a bank customer is bound (self-service), not who: the profile is read over REST,
+        # where the access policy checks who asks (queue subscribers get this event too).
         data: dict[str, Any] = {"customer": {**customer_brief(customer, openid), "note": customer.get("note"),
-                                             "bank": customer.get("bank")}}
+                                             "bank_bound": bool(customer.get("bank"))}}
         watchers = self.audience.watchers
         targets = set(watchers.queue_subscribers()) if watchers is not None else set()
         session = await self.store.open_session_for_customer(openid)

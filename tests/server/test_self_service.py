@@ -194,3 +194,26 @@ def test_an_adapter_that_is_not_one_is_refused_at_start(io_loop, kefu_config) ->
     config = replace(kefu_config, bank_adapter="tests.server.bank_fakes:NotAnAdapter")
     with pytest.raises(ConfigError, match="not a BankAdapter"):
         io_loop.run_sync(lambda: build_services(config))
+
+
+@pytest.mark.gen_test(timeout=30)
+async def test_binding_during_a_conversation_tells_the_agent_who_reads_the_profile(kefu, api, login, console,
+                                                                                    customer, platform) -> None:
+    openid = "o-talking"
+    alice = await console("alice")
+    await alice.ok("presence", status="available")
+    await customer.send_text(openid, "你好，我想问信用卡的事")
+    offer = await alice.event("offer")
+    await alice.ok("accept", session_id=offer["session_id"])
+    # Words in a conversation are the agent's; the menu item still starts binding, and the
+    # binding's own answers (phone, code) go to the bank, not to the agent.
+    await say(api, openid, "余额")
+    message = await alice.event("message", where=lambda d: d["message"].get("text") == "余额")
+    assert message["session_id"] == offer["session_id"]
+    assert "绑定成功" in await bind(kefu, api, platform, openid)
+    updated = await alice.event("customer_updated", where=lambda d: d["customer"].get("bank_bound"))
+    assert updated["customer"]["openid"] == openid and "bank" not in updated["customer"]  # whether, not who
+    texts = [m["text"] for m in (await api(f"/api/sessions/{offer['session_id']}", token=alice.token))[1]["messages"]]
+    assert ZHANG.phone not in texts and not any(re.fullmatch(r"\d{6}", t or "") for t in texts)
+    status, record = await api(f"/api/customers/{openid}", token=alice.token)  # she holds the customer
+    assert status == 200 and record["bank"]["name"] == "张伟" and record["bank"]["vip_level"] == "金卡"
