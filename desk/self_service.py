@@ -101,7 +101,8 @@ class SelfService:
                 return None
             action = action_of_key(message.event_key)
         else:
-            text = (message.content or "").strip() if message.msg_type == "text" else ""
+            # A voice message counts by WeChat's recognition of it ("查余额"), as the bot reads it.
+            text = (message.content or message.recognition or "").strip()
             if not text:
                 return None
             if flow is None and (work.session is not None or self.bank is None):
@@ -116,7 +117,7 @@ class SelfService:
         elif action is not None:
             answer = await self._act(customer, action)
         else:
-            answer = await self._continue(customer, flow or {}, (message.content or "").strip())
+            answer = await self._continue(customer, flow or {}, (message.content or message.recognition or "").strip())
         await self.notify(work.openid, answer)
         return Processed(None)
 

@@ -42,13 +42,16 @@ class Env:
         self.changed.append(customer)
 
     async def send(self, content: str | None = None, key: str | None = None, openid: str = "o1",
-                   session: Any = None) -> str | None:
+                   session: Any = None, voice: str | None = None) -> str | None:
         """One message through the stage; the answer the customer got, or None (passed on)."""
         self.seq += 1
         self.now += 1
         if key is not None:
             data = {"openid": openid, "to_user": "gh", "create_time": int(self.now), "msg_type": "event",
                     "event": "CLICK", "event_key": key}
+        elif voice is not None:
+            data = {"openid": openid, "to_user": "gh", "create_time": int(self.now), "msg_type": "voice",
+                    "msg_id": str(self.seq), "recognition": voice}
         else:
             data = {"openid": openid, "to_user": "gh", "create_time": int(self.now), "msg_type": "text",
                     "msg_id": str(self.seq), "content": content}
@@ -93,8 +96,9 @@ async def test_what_is_not_self_service_passes_on(env: Env) -> None:
 async def test_an_unbound_customer_is_told_to_bind_first(env: Env) -> None:
     for words in ("账单", "查额度", "我想查一下余额", "交易明细", "我的信息", "解绑"):
         assert await env.send(words) == say.NOT_BOUND
+    assert await env.send(voice="查余额。") == say.NOT_BOUND  # a voice message, by WeChat's recognition
     stored = await env.store.get_customer("o1")
-    assert stored["budget"] == {"x": 6}  # the message's changes (its reply budget) are kept
+    assert stored["budget"] == {"x": 7}  # the message's changes (its reply budget) are kept
 
 
 @pytest.mark.gen_test
