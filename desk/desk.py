@@ -19,6 +19,7 @@ from bus.base import Bus
 from desk.access import AccessPolicy
 from desk.accounts import Accounts
 from desk.agent_commands import AgentCommands
+from desk.alerts import Alerts
 from desk.audience import Audience
 from desk.bot import Bot
 from desk.canned import CannedReplies
@@ -31,13 +32,16 @@ from desk.lifecycle import Lifecycle
 from desk.lookups import Lookups
 from desk.menu import WeChatMenu
 from desk.metrics import Metrics
+from desk.notifications import Notifications
 from desk.parts import DeskParts
+from desk.passive import PassiveReplies
 from desk.pipeline import InboundPipeline
 from desk.priority import PriorityRules
 from desk.profiles import CustomerProfiles
 from desk.reads import Reads
 from desk.replies import Replies
 from desk.routing_driver import RoutingDriver
+from desk.satisfaction import Satisfaction
 from desk.self_service import SelfService
 from desk.settings import Settings
 from desk.skills import Skills
@@ -59,6 +63,8 @@ FEATURES: tuple[Callable[[DeskParts], object], ...] = (
     AgentCommands,
     Supervision,
     Housekeeping,
+    Satisfaction,  # 满意度: the survey after a close, the customer's score
+    Alerts,  # 告警: thresholds crossed and recovered, to supervisors
 )
 
 
@@ -93,12 +99,15 @@ class Desk:
         wall.refresh_secs = lambda: self.watchers.refresh_secs
         views = SessionViews(store, now)
         lookups = Lookups(store, now)
-        self.replies = Replies(store, self.audience, views, lookups, wechat, now, metrics)
+        # The bot's answers ride in the webhook's answer when they are ready in time (desk/passive.py).
+        self.passive = PassiveReplies()
+        self.replies = Replies(store, self.audience, views, lookups, wechat, now, metrics, passive=self.passive)
         # Settings as data: features declare theirs (SettingSpec) and listen for changes.
         self.settings = Settings(store, now)
         # What the desk tells customers by itself, the wrap-up codes and the keyword rules.
         self.texts = SystemTexts(self.settings, self.replies.system_reply, self.replies.system_notice,
-                                 lambda: self.catalogue.skill_names(), lambda: self.catalogue.skill_labels())
+                                 lambda: self.catalogue.skill_names(), lambda: self.catalogue.skill_labels(),
+                                 demo=bool(getattr(config, "demo", False)))
         self.lifecycle = Lifecycle(store, self.routing, self.audience, views, self.watchers, now, self.texts.tell)
         self.skills = Skills(self.settings, self.lifecycle, config.default_skill, config.offer_timeout)
         self.priority_rules = PriorityRules(self.settings)
@@ -115,8 +124,8 @@ class Desk:
                                access=self.access, watchers=self.watchers, catalogue=self.catalogue,
                                replies=self.replies, settings=self.settings, texts=self.texts, wall=wall,
                                teams=self.teams, skills=self.skills)
-        self.bot = Bot(store, self.settings, self.skills, self.replies, config.idle_timeout,
-                       self.lifecycle.create_bot_session)  # 客服机器人
+        self.bot = Bot(store, self.settings, self.skills, self.replies, self.texts, config.idle_timeout,
+                       self.lifecycle.create_bot_session, now)  # 客服机器人
         self.profiles = CustomerProfiles(store, wechat, self._profile_arrived, clock)
         # Self-service through the bank adapter (绑定, 账单, 余额…): a stage before the bot.
         self.self_service = SelfService(store, self.settings, self.replies.system_notice, bank, now,
@@ -124,13 +133,20 @@ class Desk:
         self.pipeline = InboundPipeline(store, self.routing, self.lifecycle, self.audience, views, self.profiles,
                                         config, self.texts, metrics, priority=self.priority_rules.priority,
                                         bot=self.bot, self_service=self.self_service.stage)
-        self.inbound = InboundLog(store, self.pipeline.process, clock)
+        self.inbound = InboundLog(store, self.pipeline.process, clock, passive=self.passive,
+                                  passive_wanted=self.bot.may_answer)
         self.customer_records = CustomerRecords(store, self.access, self.pipeline.profile_arrived, now)
         self.reads = Reads(store, self.access, views, wall.snapshot, now)
         self.features = [make(self.parts) for make in FEATURES]
         self.agents = next(f for f in self.features if isinstance(f, AgentCommands))
         self.supervision = next(f for f in self.features if isinstance(f, Supervision))
         self.housekeeping = next(f for f in self.features if isinstance(f, Housekeeping))
+        self.satisfaction = next(f for f in self.features if isinstance(f, Satisfaction))
+        self.alerts = next(f for f in self.features if isinstance(f, Alerts))
+        # A survey answer is taken before the bot or a new session would take the message.
+        self.pipeline.stages.insert(1, self.satisfaction.answer_stage)
+        # 信息推送: template messages (the bank's API, the leave-message answered after the window).
+        self.notifications = Notifications(self.parts, wechat)
         self.commands = CommandRegistry.of([*self.features, self.replies])
         self._stopping = False
 
@@ -148,8 +164,10 @@ class Desk:
         self.bus.on_user_back(self._user_back)
         self.accounts.on_user_disabled(self.agent_disabled)
         self.accounts.on_user_changed(self.lifecycle.agent_changed)
+        await self.satisfaction.prime()
         await self.inbound.recover()
         self.housekeeping.start()
+        self.alerts.start()
 
     async def drain(self) -> None:
         """Finish in-flight webhooks' processing and replies (graceful shutdown)."""
@@ -161,6 +179,7 @@ class Desk:
             return
         self._stopping = True
         self.housekeeping.stop()
+        self.alerts.stop()
         self.profiles.stop()
         self.watchers.close()
         await self.lifecycle.stop()
@@ -175,7 +194,9 @@ class Desk:
         return self.commands.names()
 
     async def welcome(self, user: PublicUser) -> dict[str, Any]:
-        return await self.agents.welcome(user)
+        body = await self.agents.welcome(user)
+        alerts = await self.alerts.for_user(user)  # a supervisor who connects during an alert sees it
+        return {**body, "alerts": alerts} if alerts else body
 
     async def connection_closed(self, user: PublicUser, conn_key: str) -> None:
         await self.supervision.connection_closed(user, conn_key)

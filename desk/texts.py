@@ -29,8 +29,14 @@ from desk.settings import Settings, SettingSpec
 from store.records import SessionRecord
 
 MESSAGE_KEYS = ("welcome", "queued", "assigned", "transferred", "closed", "idle_closed", "out_of_hours",
-                "no_agent", "survey", "survey_thanks")
+                "no_agent", "survey", "survey_thanks",
+                # The bot's (desk/bot.py, 客服机器人): what it says when it did not understand, hands
+                # over, cannot reach a human (bot_only), is unsure ("did you mean") and answers a
+                # customer waiting in the queue (appended to the answer).
+                "bot_miss", "bot_handover", "bot_no_human", "bot_choices", "bot_in_queue")
 PLACEHOLDERS = ("position", "wait_min", "agent", "skill")
+# Placeholders only some messages have: the numbered questions of "did you mean".
+KEY_PLACEHOLDERS: dict[str, tuple[str, ...]] = {"bot_choices": ("choices",)}
 # WeChat's longest customer-service text.
 MESSAGE_MAX_CHARS = 2000
 
@@ -45,6 +51,11 @@ DEFAULT_MESSAGES: dict[str, str] = {
     "no_agent": "您好，目前暂无客服在线。请留言，我们会尽快回复您。",
     "survey": "",
     "survey_thanks": "",
+    "bot_miss": "抱歉，我没有理解您的问题。请换个说法，或回复“转人工”联系人工客服。",
+    "bot_handover": "好的，正在为您转接人工客服，请稍候。",
+    "bot_no_human": "抱歉，此服务暂无人工客服，请换个说法提问，我会尽力为您解答。",
+    "bot_choices": "您是想问以下哪个问题？请回复序号：\n{choices}",
+    "bot_in_queue": "（您仍在排队等候人工客服，目前排在第 {position} 位，请稍候。）",
 }
 # What the admin page offers for a moment that is empty (nothing is sent until an admin saves one).
 SUGGESTED_MESSAGES: dict[str, str] = {
@@ -55,6 +66,11 @@ SUGGESTED_MESSAGES: dict[str, str] = {
     "survey": "请为本次服务打分：回复 1-5（5 为非常满意）。",
     "survey_thanks": "感谢您的评价！",
 }
+
+# In ``--demo`` the satisfaction survey is on: these are the demo's starting texts (production
+# starts with the survey off, an empty text).
+DEMO_MESSAGES: dict[str, str] = {"survey": SUGGESTED_MESSAGES["survey"],
+                                 "survey_thanks": SUGGESTED_MESSAGES["survey_thanks"]}
 
 # A diversion's reason (the routing engine's) -> the message the customer gets.
 DIVERT_MESSAGES = {"outside_hours": "out_of_hours", "no_agents": "no_agent", "max_wait": "no_agent"}
@@ -85,6 +101,7 @@ def default_wrapup() -> dict[str, Any]:
 
 # -- validation -------------------------------------------------------------------------------------
 def _placeholders(field: str, text: str) -> None:
+    allowed_names = (*PLACEHOLDERS, *KEY_PLACEHOLDERS.get(field, ()))
     try:
         parts = list(string.Formatter().parse(text))
     except ValueError as exc:  # an unmatched brace
@@ -92,8 +109,8 @@ def _placeholders(field: str, text: str) -> None:
     for _literal, name, spec, conversion in parts:
         if name is None:
             continue
-        if name not in PLACEHOLDERS:
-            allowed = ", ".join("{" + p + "}" for p in PLACEHOLDERS)
+        if name not in allowed_names:
+            allowed = ", ".join("{" + p + "}" for p in allowed_names)
             raise ValidationError(field, f"unknown placeholder {{{name}}}; use {allowed}")
         if spec or conversion:
             raise ValidationError(field, f"placeholder {{{name}}} takes no format")
@@ -186,7 +203,8 @@ def keyword_rules_validator(skill_names: Callable[[], Awaitable[list[str]]]) -> 
 # -- rendering -------------------------------------------------------------------------------------
 def render(template: str, **values: Any) -> str:
     """The template with its placeholders filled (a value not given reads as nothing)."""
-    filled = {name: "" if values.get(name) is None else values[name] for name in PLACEHOLDERS}
+    names = {*PLACEHOLDERS, *(n for extra in KEY_PLACEHOLDERS.values() for n in extra)}
+    filled = {name: "" if values.get(name) is None else values[name] for name in names}
     return template.format(**filled).strip()
 
 
@@ -208,15 +226,17 @@ class SystemTexts:
 
     def __init__(self, settings: Settings, system_reply: SystemReply, system_notice: SystemNotice,
                  skill_names: Callable[[], Awaitable[list[str]]],
-                 skill_labels: Callable[[], Awaitable[dict[str, str]]]) -> None:
+                 skill_labels: Callable[[], Awaitable[dict[str, str]]], demo: bool = False) -> None:
         self.settings = settings
         self.system_reply = system_reply
         self.system_notice = system_notice
         self.skill_labels = skill_labels
-        self.messages: dict[str, str] = dict(DEFAULT_MESSAGES)
+        defaults = {**DEFAULT_MESSAGES, **(DEMO_MESSAGES if demo else {})}
+        self.defaults = defaults
+        self.messages: dict[str, str] = dict(defaults)
         self.wrapup: dict[str, Any] = default_wrapup()
         self.keyword_rules: list[dict[str, str]] = []
-        settings.define(SettingSpec("messages", default=lambda: dict(DEFAULT_MESSAGES), validate=validate_messages))
+        settings.define(SettingSpec("messages", default=lambda: dict(defaults), validate=validate_messages))
         settings.define(SettingSpec("wrapup", default=default_wrapup, validate=validate_wrapup))
         settings.define(SettingSpec("keyword_rules", default=list, validate=keyword_rules_validator(skill_names),
                                     legacy_key="keyword_rules"))
@@ -225,7 +245,7 @@ class SystemTexts:
         settings.on_change("keyword_rules", self._rules_changed)
 
     async def _messages_changed(self, new: Any, old: Any) -> None:
-        self.messages = {**DEFAULT_MESSAGES, **(new or {})}
+        self.messages = {**self.defaults, **(new or {})}
 
     async def _wrapup_changed(self, new: Any, old: Any) -> None:
         self.wrapup = new or default_wrapup()

@@ -40,9 +40,11 @@ from .records import (
     CANNED_SCOPES,
     MESSAGE_DIRECTIONS,
     MESSAGE_STATUSES,
+    NOTIFICATION_STATUSES,
     OPEN_STATES,
     SESSION_STATES,
     AuditEntry,
+    BotAnswerCounts,
     CannedFields,
     CannedReplyRecord,
     CustomerFields,
@@ -54,9 +56,12 @@ from .records import (
     NewAuditEntry,
     NewCannedReply,
     NewMessage,
+    NewNotification,
     NewSession,
     NewTeam,
     NewUser,
+    NotificationFields,
+    NotificationRecord,
     RoutingEvent,
     RoutingSnapshot,
     SessionFields,
@@ -734,3 +739,74 @@ class Store(abc.ABC):
     async def set_setting(self, key: str, value: Any) -> None:
         """Store a JSON-able ``value`` under ``key``, replacing any previous one."""
 
+
+    # -- notifications (template messages, desk/notifications.py) ----------------------------
+
+    @abc.abstractmethod
+    async def add_notification(self, data: NewNotification) -> NotificationRecord:
+        """Insert a notification (shape: `notification_record`); DuplicateError if the id exists."""
+
+    @abc.abstractmethod
+    async def update_notification(self, notification_id: str, /,
+                                  **fields: Unpack[NotificationFields]) -> NotificationRecord:
+        """Merge ``fields``; NotFound if absent; ``id``, ``openid`` and ``created_at`` are frozen."""
+
+    @abc.abstractmethod
+    async def get_notification(self, notification_id: str) -> NotificationRecord | None:
+        """The notification or None."""
+
+    @abc.abstractmethod
+    async def list_notifications(self, openid: str | None = None, kind: str | None = None,
+                                 created_by: str | None = None, limit: int = 50,
+                                 offset: int = 0) -> list[NotificationRecord]:
+        """Notifications newest first (``created_at``, then insertion order), each given filter
+        equal. Every filter is indexed."""
+
+    # -- the bot's answer usage (desk/bot_stats.py, 客服机器人) ---------------------------------
+
+    @abc.abstractmethod
+    async def count_bot_answer(self, answer_id: str, used: int = 0, handed_over: int = 0,
+                               at: float | None = None) -> None:
+        """Add ``used`` (the bot gave this answer) and ``handed_over`` (a session it was given in
+        went on to a human) to the answer's counters, atomically (concurrent adds all count);
+        ``at``, when given, is kept as ``last_used_at``."""
+
+    @abc.abstractmethod
+    async def bot_answer_counts(self) -> dict[str, BotAnswerCounts]:
+        """Every answer's counters by answer id: ``{"used", "handed_over", "last_used_at"}``."""
+
+
+# -- notifications (template messages, desk/notifications.py) --------------------------------------
+
+def notification_record(data: NewNotification) -> NotificationRecord:
+    """Shape of a notification: ``openid`` and ``template_id`` are required, status ``pending``
+    until the WeChat call answers."""
+    if not data.get("openid") or not data.get("template_id"):
+        raise ValueError("a notification needs an openid and a template_id")
+    rec: dict[str, Any] = {
+        "id": None,  # filled below unless the caller gave one
+        "openid": None,
+        "template_id": None,
+        "title": "",
+        "kind": "",
+        "data": {},
+        "url": None,
+        "status": "pending",
+        "msgid": None,
+        "error": None,
+        "created_at": None,
+        "created_by": None,
+        "sent_at": None,
+        "session_id": None,
+        "message_id": None,
+    }
+    rec.update(copy_json(data))
+    rec["id"] = rec["id"] or new_id()
+    rec["created_at"] = _now(rec["created_at"])
+    if rec["status"] not in NOTIFICATION_STATUSES:
+        raise ValueError(f"unknown notification status {rec['status']!r}")
+    return cast(NotificationRecord, rec)
+
+
+# Fields that identify a notification or say when, by whom and for whom it was made.
+NOTIFICATION_FROZEN = ("id", "openid", "template_id", "created_at", "created_by")

@@ -46,6 +46,7 @@ from pymongo.errors import DuplicateKeyError
 from pymongo.write_concern import WriteConcern
 
 from .base import (
+    NOTIFICATION_FROZEN,
     DuplicateError,
     NotFound,
     Store,
@@ -57,6 +58,7 @@ from .base import (
     customer_record,
     inbound_record,
     message_record,
+    notification_record,
     session_record,
     team_name_key,
     team_record,
@@ -67,6 +69,7 @@ from .records import (
     OPEN_STATES,
     SESSION_STATES,
     AuditEntry,
+    BotAnswerCounts,
     CannedFields,
     CannedReplyRecord,
     CustomerFields,
@@ -78,9 +81,12 @@ from .records import (
     NewAuditEntry,
     NewCannedReply,
     NewMessage,
+    NewNotification,
     NewSession,
     NewTeam,
     NewUser,
+    NotificationFields,
+    NotificationRecord,
     RoutingEvent,
     RoutingSnapshot,
     SessionFields,
@@ -179,6 +185,11 @@ class MongoStore(Store):
                                      name="owner_shortcut", unique=True)
         await db.audit.create_index([("action", ASCENDING), ("ts", DESCENDING)], name="action")
         await db.audit.create_index([("target", ASCENDING), ("ts", DESCENDING)], name="target")
+        # notifications (desk/notifications.py): by customer, kind and sender, newest first
+        for field in ("openid", "kind", "created_by"):
+            await db.notifications.create_index([(field, ASCENDING), ("created_at", DESCENDING), ("_n", DESCENDING)],
+                                                name=field)
+        await db.notifications.create_index([("created_at", DESCENDING), ("_n", DESCENDING)], name="created_at")
 
     async def close(self) -> None:
         # Every write was acknowledged under the write concern before its await returned:
@@ -611,3 +622,47 @@ class MongoStore(Store):
 
     async def set_setting(self, key: str, value: Any) -> None:
         await self.db.settings.replace_one({"_id": key}, {"_id": key, "json": _dumps(value)}, upsert=True)
+
+    # -- notifications (template messages, desk/notifications.py) ----------------------------
+
+    async def add_notification(self, data: NewNotification) -> NotificationRecord:
+        rec = notification_record(data)
+        try:
+            await self.db.notifications.insert_one(dict(rec, _id=rec["id"], _n=ObjectId()))
+        except DuplicateKeyError as exc:
+            raise DuplicateError(f"notification {rec['id']!r} exists") from exc
+        return rec
+
+    async def update_notification(self, notification_id: str, /,
+                                  **fields: Unpack[NotificationFields]) -> NotificationRecord:
+        changes = check_update("notification", fields, NOTIFICATION_FROZEN)
+        result: NotificationRecord = await self._update("notifications", notification_id, changes, "notification")
+        return result
+
+    async def get_notification(self, notification_id: str) -> NotificationRecord | None:
+        return _clean_or_none(await self.db.notifications.find_one({"_id": notification_id}))
+
+    async def list_notifications(self, openid: str | None = None, kind: str | None = None,
+                                 created_by: str | None = None, limit: int = 50,
+                                 offset: int = 0) -> list[NotificationRecord]:
+        if limit <= 0:
+            return []
+        query = {name: value for name, value in (("openid", openid), ("kind", kind), ("created_by", created_by))
+                 if value is not None}
+        docs = await self.db.notifications.find(query).sort(
+            [("created_at", DESCENDING), ("_n", DESCENDING)]).skip(max(0, offset)).limit(limit).to_list()
+        return [_clean(d) for d in docs]
+    # -- the bot's answer usage (desk/bot_stats.py) --------------------------------------------
+
+    async def count_bot_answer(self, answer_id: str, used: int = 0, handed_over: int = 0,
+                               at: float | None = None) -> None:
+        # $inc with upsert: atomic, concurrent counts all land; $max keeps the latest use.
+        update: dict[str, Any] = {"$inc": {"used": int(used), "handed_over": int(handed_over)}}
+        if at is not None:
+            update["$max"] = {"last_used_at": float(at)}
+        await self.db.bot_answer_stats.update_one({"_id": answer_id}, update, upsert=True)
+
+    async def bot_answer_counts(self) -> dict[str, BotAnswerCounts]:
+        docs = await self.db.bot_answer_stats.find({}).to_list()
+        return {d["_id"]: {"used": int(d.get("used", 0)), "handed_over": int(d.get("handed_over", 0)),
+                           "last_used_at": d.get("last_used_at")} for d in docs}

@@ -168,9 +168,39 @@ def _migration_5(conn: sqlite3.Connection, fts: bool) -> None:
     )
 
 
+def _migration_6(conn: sqlite3.Connection, fts: bool) -> None:
+    # Notifications (template messages, desk/notifications.py): a customer's list, a kind's and a
+    # bank system's, each newest first.
+    run_script(conn,
+        """
+        CREATE TABLE notifications (
+            n INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, openid TEXT NOT NULL, kind TEXT,
+            created_by TEXT, created_at REAL NOT NULL, doc TEXT NOT NULL);
+        CREATE INDEX notifications_openid ON notifications(openid, created_at, n);
+        CREATE INDEX notifications_kind ON notifications(kind, created_at, n);
+        CREATE INDEX notifications_created_by ON notifications(created_by, created_at, n);
+        CREATE INDEX notifications_created_at ON notifications(created_at, n);
+        """
+    )
+
+
+def _migration_7(conn: sqlite3.Connection, fts: bool) -> None:
+    # The bot's answer usage (desk/bot_stats.py): one row of counters per knowledge-base answer,
+    # added to in place (an UPSERT), so concurrent counts all land and a restart keeps them.
+    # IF NOT EXISTS: kept from its first numbering.
+    run_script(conn,
+        """
+        CREATE TABLE IF NOT EXISTS bot_answer_stats (
+            answer_id TEXT PRIMARY KEY, used INTEGER NOT NULL DEFAULT 0,
+            handed_over INTEGER NOT NULL DEFAULT 0, last_used_at REAL);
+        """
+    )
+
+
 # Migration n brings the schema from version n-1 to n. Append, never edit.
 MIGRATIONS: list[Callable[[sqlite3.Connection, bool], None]] = [_migration_1, _migration_2, _migration_3,
-                                                                 _migration_4, _migration_5]
+                                                                 _migration_4, _migration_5, _migration_6,
+                                                                 _migration_7]
 
 
 def fts5_trigram_available() -> bool:

@@ -14,6 +14,7 @@ from typing import Any, Unpack
 from ..base import Store, message_record
 from ..records import (
     AuditEntry,
+    BotAnswerCounts,
     CannedFields,
     CannedReplyRecord,
     CustomerFields,
@@ -25,9 +26,12 @@ from ..records import (
     NewAuditEntry,
     NewCannedReply,
     NewMessage,
+    NewNotification,
     NewSession,
     NewTeam,
     NewUser,
+    NotificationFields,
+    NotificationRecord,
     RoutingEvent,
     RoutingSnapshot,
     SessionFields,
@@ -40,7 +44,9 @@ from ..records import (
 )
 from . import customers, inbound, messages, sessions
 from .audit import AuditLog
+from .bot_stats import BotAnswerStats
 from .canned import CannedReplies
+from .notifications import Notifications
 from .reader import Reader
 from .routing_log import RoutingLog
 from .schema import migrate
@@ -80,6 +86,8 @@ class SQLiteStore(Store):
         self._routing = RoutingLog(self._writer, self._reader)
         self._settings = Settings(self._writer, self._reader)
         self._canned = CannedReplies(self._writer, self._reader)
+        self._notifications = Notifications(self._writer, self._reader)
+        self._bot_stats = BotAnswerStats(self._writer, self._reader)
 
     @property
     def commits(self) -> int:
@@ -330,3 +338,28 @@ class SQLiteStore(Store):
 
     async def set_setting(self, key: str, value: Any) -> None:
         await self._settings.set(key, value)
+
+    # -- notifications (template messages, desk/notifications.py) ----------------------------
+
+    async def add_notification(self, data: NewNotification) -> NotificationRecord:
+        return await self._notifications.add(data)
+
+    async def update_notification(self, notification_id: str, /,
+                                  **fields: Unpack[NotificationFields]) -> NotificationRecord:
+        return await self._notifications.update(notification_id, fields)
+
+    async def get_notification(self, notification_id: str) -> NotificationRecord | None:
+        return await self._notifications.get(notification_id)
+
+    async def list_notifications(self, openid: str | None = None, kind: str | None = None,
+                                 created_by: str | None = None, limit: int = 50,
+                                 offset: int = 0) -> list[NotificationRecord]:
+        return await self._notifications.list(openid, kind, created_by, limit, offset)
+    # -- the bot's answer usage (desk/bot_stats.py) --------------------------------------------
+
+    async def count_bot_answer(self, answer_id: str, used: int = 0, handed_over: int = 0,
+                               at: float | None = None) -> None:
+        await self._bot_stats.count(answer_id, used, handed_over, at)
+
+    async def bot_answer_counts(self) -> dict[str, BotAnswerCounts]:
+        return await self._bot_stats.all()
