@@ -51,7 +51,7 @@ class Config:
     log_format: str = "json"
     # Self-service (bank/, desk/self_service.py): "" means demo with --demo, none otherwise.
     bank_adapter: str = ""
-    bank_timeout: float = 3.0
+    bank_timeout: float = 2.5
 
     @property
     def webhook_mode(self) -> str:

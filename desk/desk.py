@@ -129,12 +129,12 @@ class Desk:
         self.profiles = CustomerProfiles(store, wechat, self._profile_arrived, clock)
         # Self-service through the bank adapter (绑定, 账单, 余额…): a stage before the bot.
         self.self_service = SelfService(store, self.settings, self.replies.system_notice, bank, now,
-                                        customer_changed=self._profile_arrived)
+                                        customer_changed=self._profile_arrived, passive=self.passive)
         self.pipeline = InboundPipeline(store, self.routing, self.lifecycle, self.audience, views, self.profiles,
                                         config, self.texts, metrics, priority=self.priority_rules.priority,
                                         bot=self.bot, self_service=self.self_service.stage)
         self.inbound = InboundLog(store, self.pipeline.process, clock, passive=self.passive,
-                                  passive_wanted=self.bot.may_answer)
+                                  passive_wanted=self._passive_wanted)
         self.customer_records = CustomerRecords(store, self.access, self.pipeline.profile_arrived, now)
         self.reads = Reads(store, self.access, views, wall.snapshot, now)
         self.features = [make(self.parts) for make in FEATURES]
@@ -149,6 +149,10 @@ class Desk:
         self.notifications = Notifications(self.parts, wechat)
         self.commands = CommandRegistry.of([*self.features, self.replies])
         self._stopping = False
+
+    def _passive_wanted(self, message: InboundMessage) -> bool:
+        """The webhook waits for an answer the bot or self-service may give (desk.passive)."""
+        return self.bot.may_answer(message) or self.self_service.may_answer(message)
 
     def _now(self) -> float:
         return self.clock()  # read at each call: tests move the desk's clock

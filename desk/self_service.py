@@ -3,9 +3,10 @@
 An inbound stage (`desk.pipeline.InboundPipeline`, after "identify", before the bot) that takes
 a message when it asks for a self-service action — a menu CLICK with a ``self:<action>`` key,
 or a text `desk.self_service_intents` recognises while the customer is not talking to an agent —
-or when the customer is in the middle of binding. It answers through the customer-service API
-(`desk.replies.Replies.system_notice`: WeChat's reply budget applies; nothing enters a session
-transcript, and the webhook was answered before this stage ran).
+or when the customer is in the middle of binding. It answers in the webhook's own answer when that is
+still open (a passive reply, `desk.passive`: the webhook waits for messages :meth:`SelfService.may_answer`
+says are self-service), else through the customer-service API (`desk.replies.Replies.system_notice`:
+WeChat's reply budget applies). Nothing enters a session transcript.
 
 Binding: 绑定 → the customer types the phone number the bank has → the bank sends a code by SMS
 (`bank.adapter.BankAdapter.send_verification_code`) → the customer types the code → the bank
@@ -33,10 +34,12 @@ from bank.adapter import BankAdapter, BankError, NotACustomer
 from desk import self_service_answers as say
 from desk.errors import ValidationError
 from desk.inbound import Processed
+from desk.passive import PassiveReplies
 from desk.self_service_intents import Action, action_of_key, action_of_text, is_cancel, is_self_service_key
 from desk.settings import Settings, SettingSpec
 from store.base import Store
 from store.records import CustomerRecord
+from wechat.messages import InboundMessage
 
 if TYPE_CHECKING:
     from desk.pipeline import InboundWork
@@ -72,13 +75,18 @@ def validate_settings(value: Any, current: Any) -> dict[str, int]:
 class SelfService:
     def __init__(self, store: Store, settings: Settings, notify: Callable[[str, str], Awaitable[None]],
                  bank: BankAdapter | None, clock: Callable[[], float],
-                 customer_changed: Callable[[CustomerRecord], Awaitable[None]] | None = None) -> None:
+                 customer_changed: Callable[[CustomerRecord], Awaitable[None]] | None = None,
+                 passive: PassiveReplies | None = None) -> None:
         self.store = store
         self.settings = settings
         self.notify = notify  # Replies.system_notice: tells the customer, within WeChat's budget
         self.bank = bank  # a TimedBank (every call with its deadline), or None: self-service is off
         self.clock = clock
         self.customer_changed = customer_changed  # consoles showing the customer repaint its profile
+        self.passive = passive  # the webhook's answer, while it waits
+        # Customers half-way through binding, so the webhook waits for the answer to their phone
+        # number or code too (in memory: after a restart those answers go by the API instead).
+        self._in_flow: set[str] = set()
         settings.define(SettingSpec(SETTING_KEY, default=lambda: dict(DEFAULTS), validate=validate_settings))
 
     async def close(self) -> None:
@@ -88,6 +96,14 @@ class SelfService:
                 await self.bank.close()
             except Exception:  # shutting down: logged, never in the way of the rest
                 log.exception("bank adapter did not close cleanly")
+
+    def may_answer(self, message: InboundMessage) -> bool:
+        """Whether the webhook should wait for this stage's answer (sync, from the message alone)."""
+        if message.is_event:
+            return message.event == "CLICK" and is_self_service_key(message.event_key)
+        if self.bank is None:
+            return False
+        return message.openid in self._in_flow or action_of_text(message.content or message.recognition) is not None
 
     # -- the inbound stage -----------------------------------------------------------------------
     async def stage(self, work: InboundWork) -> Processed | None:
@@ -118,7 +134,8 @@ class SelfService:
             answer = await self._act(customer, action)
         else:
             answer = await self._continue(customer, flow or {}, (message.content or message.recognition or "").strip())
-        await self.notify(work.openid, answer)
+        if self.passive is None or not self.passive.offer(work.key, answer):
+            await self.notify(work.openid, answer)
         return Processed(None)
 
     def _flow(self, customer: dict[str, Any], now: float) -> dict[str, Any] | None:
@@ -255,6 +272,7 @@ class SelfService:
             pass  # bound all the same; the profile is fetched at the next "我的信息"
         fresh = {"step": None, "failures": 0, "codes_sent": 0}  # a binding forgives what came before
         updated = await self.store.update_customer(openid, bank=binding, self_service=fresh)
+        self._in_flow.discard(openid)
         await self._audit("bank_bound", openid, {"customer_id": customer_id})
         await self._changed(updated)
         return say.bound(binding)
@@ -273,6 +291,10 @@ class SelfService:
 
     async def _save_state(self, openid: str, state: dict[str, Any]) -> None:
         await self.store.update_customer(openid, self_service=state)
+        if state.get("step"):
+            self._in_flow.add(openid)
+        else:
+            self._in_flow.discard(openid)
 
     async def _audit(self, action: str, openid: str, details: dict[str, Any]) -> None:
         await self.store.add_audit({"ts": self.clock(), "actor_id": None, "action": action, "target": openid,

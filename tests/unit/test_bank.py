@@ -117,7 +117,7 @@ def test_the_bank_flags_are_read_and_checked() -> None:
                                                "KEFU_BANK_TIMEOUT": "2.5"})
     assert (config.bank_adapter, config.bank_timeout) == ("mybank.adapter:CoreBank", 2.5)
     assert parse_config(["--demo", "--bank-adapter", "none"], environ={}).bank_adapter == "none"
-    assert parse_config(["--demo"], environ={}).bank_timeout == 3.0
+    assert parse_config(["--demo"], environ={}).bank_timeout == 2.5
     for argv, words in ((["--bank-adapter", "my bank"], "--bank-adapter"), (["--bank-timeout", "0"], "--bank-timeout"),
                         (["--bank-timeout", "60"], "--bank-timeout"), (["--bank-timeout", "soon"], "a number")):
         with pytest.raises(ConfigError, match=words):

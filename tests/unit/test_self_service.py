@@ -4,6 +4,7 @@ to bind; a bank that fails; no bank at all; the setting's checks."""
 
 from __future__ import annotations
 
+import asyncio
 from types import SimpleNamespace
 from typing import Any
 
@@ -55,7 +56,7 @@ class Env:
         else:
             data = {"openid": openid, "to_user": "gh", "create_time": int(self.now), "msg_type": "text",
                     "msg_id": str(self.seq), "content": content}
-        work = SimpleNamespace(message=InboundMessage.from_dict(data), openid=openid, now=self.now,
+        work = SimpleNamespace(key=f"k{self.seq}", message=InboundMessage.from_dict(data), openid=openid, now=self.now,
                                known=await self.store.get_customer(openid), session=session,
                                changes={"budget": {"x": self.seq}})
         before = len(self.said)
@@ -265,3 +266,29 @@ def test_the_setting_is_checked_field_by_field() -> None:
         with pytest.raises(ValidationError) as exc:
             validate_settings(body, None)
         assert exc.value.field == field
+
+
+@pytest.mark.gen_test
+async def test_the_answer_rides_in_the_webhooks_answer_while_it_waits() -> None:
+    from desk.passive import PassiveReplies
+
+    env = Env()
+    env.feature.passive = passive = PassiveReplies(wait_secs=30)
+    click = InboundMessage.from_dict({"openid": "o1", "to_user": "gh", "create_time": 1, "msg_type": "event",
+                                      "event": "CLICK", "event_key": "self:bind"})
+    assert env.feature.may_answer(click)
+    assert not env.feature.may_answer(InboundMessage.from_dict({
+        "openid": "o1", "to_user": "gh", "create_time": 1, "msg_type": "event", "event": "CLICK",
+        "event_key": "skill:cards"}))
+    work = SimpleNamespace(key="k1", message=click, openid="o1", now=env.now, known=None, session=None, changes={})
+    passive.expect("k1")
+    waiting = asyncio.ensure_future(passive.wait("k1"))
+    assert (await env.feature.stage(work)) is not None
+    assert await waiting == (say.BIND_ASK_PHONE, None) and env.said == []  # passive: no API message
+    # Half-way through binding, the phone number is waited for too; other words are not.
+    phone = InboundMessage.from_dict({"openid": "o1", "to_user": "gh", "create_time": 2, "msg_type": "text",
+                                      "msg_id": "9", "content": ZHANG.phone})
+    assert env.feature.may_answer(phone)
+    assert not env.feature.may_answer(InboundMessage.from_dict({**phone.to_dict(), "openid": "o2"}))
+    # Nobody waiting (the webhook gave up): the customer-service API.
+    assert await env.send(ZHANG.phone) is not None and len(env.said) == 1
