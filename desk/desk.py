@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from bank.adapter import BankAdapter
 from bus.base import Bus
 from desk.access import AccessPolicy
 from desk.accounts import Accounts
@@ -41,6 +42,7 @@ from desk.reads import Reads
 from desk.replies import Replies
 from desk.routing_driver import RoutingDriver
 from desk.satisfaction import Satisfaction
+from desk.self_service import SelfService
 from desk.settings import Settings
 from desk.skills import Skills
 from desk.supervision import MONITOR_MAX_MESSAGES, Supervision, Wall
@@ -78,7 +80,8 @@ def command_names() -> set[str]:
 
 class Desk:
     def __init__(self, store: Store, bus: Bus, accounts: Accounts, wechat: WeChatClient, config: Config,
-                 clock: Callable[[], float] = time.time, metrics: Metrics | None = None) -> None:
+                 clock: Callable[[], float] = time.time, metrics: Metrics | None = None,
+                 bank: BankAdapter | None = None) -> None:
         self.store = store
         self.bus = bus
         self.accounts = accounts
@@ -128,11 +131,14 @@ class Desk:
         self.bot = Bot(store, self.settings, self.skills, self.replies, self.texts, config.idle_timeout,
                        self.lifecycle.create_bot_session, now)  # 客服机器人
         self.profiles = CustomerProfiles(store, wechat, self._profile_arrived, clock)
+        # Self-service through the bank adapter (绑定, 账单, 余额…): a stage before the bot.
+        self.self_service = SelfService(store, self.settings, self.replies.system_notice, bank, now,
+                                        customer_changed=self._profile_arrived, passive=self.passive)
         self.pipeline = InboundPipeline(store, self.routing, self.lifecycle, self.audience, views, self.profiles,
                                         config, self.texts, metrics, priority=self.priority_rules.priority,
-                                        bot=self.bot)
+                                        bot=self.bot, self_service=self.self_service.stage)
         self.inbound = InboundLog(store, self.pipeline.process, clock, passive=self.passive,
-                                  passive_wanted=self.bot.may_answer)
+                                  passive_wanted=self._passive_wanted)
         self.customer_records = CustomerRecords(store, self.access, self.pipeline.profile_arrived, now)
         self.reads = Reads(store, self.access, views, wall.snapshot, now)
         self.features = [make(self.parts) for make in FEATURES]
@@ -147,6 +153,10 @@ class Desk:
         self.pipeline.stages.insert(1, self.notifications.delivery_report)
         self.commands = CommandRegistry.of([*self.features, self.replies])
         self._stopping = False
+
+    def _passive_wanted(self, message: InboundMessage) -> bool:
+        """The webhook waits for an answer the bot or self-service may give (desk.passive)."""
+        return self.bot.may_answer(message) or self.self_service.may_answer(message)
 
     def _now(self) -> float:
         return self.clock()  # read at each call: tests move the desk's clock
@@ -182,6 +192,7 @@ class Desk:
         self.profiles.stop()
         self.watchers.close()
         await self.lifecycle.stop()
+        await self.self_service.close()
 
     # -- the one entry for commands and connections ---------------------------------------------
     async def command(self, user: PublicUser, name: str, msg: dict[str, Any], conn_key: str) -> Any:

@@ -71,6 +71,9 @@ class CustomerFields(TypedDict, total=False):
     tags: list[str]
     budget: JSONObject  # reply budget, e.g. {"window_start", "sent"}: the desk owns its keys
     last_skill: str | None
+    # Self-service (desk/self_service.py): the bound bank customer (masked profile), the binding flow.
+    bank: JSONObject | None
+    self_service: JSONObject
     subscribed: bool  # follows the Official Account: WeChat's (un)subscribe events, a 43004
     subscribed_at: float | None  # when that last changed
 
@@ -87,6 +90,8 @@ class CustomerRecord(TypedDict):
     tags: list[str]
     budget: JSONObject
     last_skill: str | None
+    bank: NotRequired[JSONObject | None]  # set once bound (desk/self_service.py)
+    self_service: NotRequired[JSONObject]
     subscribed: NotRequired[bool]  # absent until a (un)subscribe event or a 43004 said
     subscribed_at: NotRequired[float | None]
 

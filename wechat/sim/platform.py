@@ -33,6 +33,7 @@ from wechat.crypto import MessageCipher
 from wechat.errors import MalformedMessage, WeChatAPIError, api_error
 from wechat.menu import MenuProblem, check_menu
 from wechat.messages import InboundMessage
+from wechat.sim.sms import SmsInbox
 from wechat.sim.templates import DEMO_TEMPLATES, SimTemplate, check_send
 from wechat.xmlsafe import parse_xml
 
@@ -159,6 +160,8 @@ class WeChatPlatform:
         self._msg_seq = 7_000_000_000_000_000_000
         # The published custom menu (``{"button": [...]}``), None until menu/create.
         self.menu: dict[str, Any] | None = None
+        # The customers' phones' text messages (not WeChat: the demo bank's verification codes).
+        self.sms = SmsInbox(self._broadcast, clock)
         # The account's template library (template/send accepts these ids only) and, when set,
         # how many template messages a day it may send before WeChat answers 45009.
         self.templates: dict[str, SimTemplate] = {t.template_id: t for t in DEMO_TEMPLATES}

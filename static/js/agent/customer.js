@@ -25,6 +25,26 @@ export function createCustomerPanel(desk) {
     facts.append(el("dt", { text: t(key) }), el("dd", { text: String(value) }));
   }
 
+  // The bank customer bound to this openid (self-service 绑定): a masked profile kept at binding,
+  // card and ID numbers to their last four digits only (the server never sends more).
+  function renderBank(bank) {
+    const dl = $("customer-bank");
+    clear(dl);
+    if (!bank || !bank.customer_id) {
+      dl.append(el("dt", { text: t("bank.status") }), el("dd", { class: "muted", text: t("bank.not_bound") }));
+      return;
+    }
+    addFact(dl, "bank.name", bank.name);
+    addFact(dl, "bank.segment", bank.segment);
+    addFact(dl, "bank.vip", bank.vip ? (bank.vip_level || t("bank.vip_yes")) : t("bank.vip_no"));
+    for (const card of bank.cards || []) {
+      dl.append(el("dt", { text: card.product || t(card.kind === "credit" ? "bank.credit_card" : "bank.debit_card") }),
+        el("dd", { class: "mono", text: card.number }));
+    }
+    addFact(dl, "bank.id_number", bank.id_number);
+    addFact(dl, "bank.bound_at", bank.bound_at ? fmtDateTime(bank.bound_at) : null);
+  }
+
   function render(session) {
     $("customer-empty").hidden = !!session;
     $("customer").hidden = !session;
@@ -41,6 +61,7 @@ export function createCustomerPanel(desk) {
     addFact(facts, "customer.first_seen", c.first_seen ? fmtDateTime(c.first_seen) : null);
     addFact(facts, "customer.last_seen", c.last_seen ? fmtDateTime(c.last_seen) : null);
     for (const key of ["city", "province", "country", "language"]) addFact(facts, `customer.${key}`, c[key]);
+    renderBank(c.bank);
     const tags = $("customer-tags");
     clear(tags);
     const tagList = c.tags || [];
