@@ -16,6 +16,7 @@ from typing import Any
 
 from desk.access import AccessPolicy
 from desk.agent_commands import AgentCommands
+from desk.agent_states import AgentStateLog
 from desk.audience import Audience
 from desk.bot import Bot
 from desk.canned import CannedReplies
@@ -33,6 +34,7 @@ from desk.priority import PriorityRules
 from desk.profiles import CustomerProfiles
 from desk.reads import Reads
 from desk.replies import Replies
+from desk.reports import Reports
 from desk.routing_driver import RoutingDriver
 from desk.settings import Settings
 from desk.skills import Skills
@@ -101,6 +103,10 @@ class Desk:
         self.canned = CannedReplies(store, now, team_ids_of=self.teams.member_team_ids,
                                     supervised_team_ids=self.teams.supervised_team_ids)
         self.access = AccessPolicy(store, clock, self.teams)  # who reads which customers: every read asks it
+        # Reports (运营报表): the durable agent-state log the lifecycle feeds, and the report queries.
+        self.agent_states = AgentStateLog(store, self.routing, now)
+        self.lifecycle.on_agents = self.agent_states.observe
+        self.reports = Reports(store, self.skills, self.teams, self.access, now)
         self.menu = WeChatMenu(store, self.settings, wechat, now)  # the Official Account's custom menu
         self.parts = DeskParts(store=store, config=config, clock=now, routing=self.routing,
                                lifecycle=self.lifecycle, audience=self.audience, views=views, lookups=lookups,

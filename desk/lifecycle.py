@@ -100,6 +100,8 @@ class Lifecycle:
         self._timer: asyncio.TimerHandle | None = None
         self._stopped = False
         self._announcing: dict[str, _Announcing] = {}
+        # Told the agents each batch of applied events touched (desk/agent_states.py, reports).
+        self.on_agents: Callable[[set[str]], Awaitable[None]] | None = None
         # The one table: decision type -> what carrying it out means.
         self.handlers: dict[type, Handler] = {
             dec.OfferSession: self._offer,
@@ -183,8 +185,10 @@ class Lifecycle:
     async def _apply(self, events: list[ev.Event]) -> Outcome:
         """Apply events in order (lock held): decide, log durably, carry out each decision."""
         outcome = Outcome()
+        touched: set[str] = set()
         try:
             for event in events:
+                touched.update(self._agents_of(event))  # before deciding: who holds its session now
                 decisions = self.routing.decide(event)
                 for d in decisions:  # before any await: the engine already says assigned
                     if isinstance(d, dec.SessionAssigned):
@@ -192,15 +196,29 @@ class Lifecycle:
                 await self.routing.record(event)
                 for d in decisions:
                     outcome.decisions.append(d)
+                    if agent_id := getattr(d, "agent_id", None):
+                        touched.add(agent_id)
                     handler = self.handlers.get(type(d))
                     if handler is not None:
                         await handler(d, outcome)
+            if touched and self.on_agents is not None:
+                await self.on_agents(touched)
         finally:
             for session_id in list(self._announcing):  # a decision failed: never hold events for ever
                 await self._announced(session_id, None)
             self._schedule_tick()
             self.watchers.queues_changed()
         return outcome
+
+    def _agents_of(self, event: ev.Event) -> set[str]:
+        """The agents an event may change the state of: those it names, and the one holding the
+        session it is about (a close names only the session)."""
+        out = {a for a in (getattr(event, "agent_id", None), getattr(event, "from_agent", None),
+                           getattr(event, "to_agent", None)) if isinstance(a, str) and a}
+        session_id = getattr(event, "session_id", None)
+        if isinstance(session_id, str) and (holder := self.routing.assigned_agent(session_id)):
+            out.add(holder)
+        return out
 
     def _schedule_tick(self) -> None:
         if self._timer is not None:
@@ -267,6 +285,16 @@ class Lifecycle:
 
     async def customer_left(self, session_id: str) -> None:
         await self._route(lambda: [self.routing.customer_left_event(session_id)])
+        await self._write_abandoned(session_id)
+
+    async def _write_abandoned(self, session_id: str) -> None:
+        """The engine counted the customer leaving a waiting session as abandoned (it makes no
+        decision for it): the stored session ends too, ``closed`` with ``close_reason:
+        "abandoned"``, now and not only at the next start-up's check (reports count it)."""
+        state = self.routing.engine.session(session_id) if self.routing.engine is not None else None
+        if state is not None and state["state"] == "abandoned":
+            await self._write_state(session_id, "closed", closed_at=self.clock(), close_reason="abandoned")
+            self.watchers.session_ended(session_id)
 
     async def agent_disconnected(self, agent_id: str) -> None:
         await self._route(lambda: self.routing.disconnect_events(agent_id))
