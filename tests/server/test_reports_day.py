@@ -259,7 +259,10 @@ async def test_a_scripted_day_reported_by_skill_agent_and_hour_on_both_stores(ke
     assert {ids["s1"], ids["s2"], ids["s5"]} <= {sid for sid, _ in await kefu.store.report_session_keys(
         at("00:00:00"), at("23:59:59"), "skill")}
 
-    # A restart changes nothing: the same file, a new process.
+    # A restart changes nothing: the same file, a new process (its start-up sees alice and bob
+    # gone and starts their disconnect grace: no state changes within the day).
+    day = (at("00:00:00"), at("23:59:59") + 1)
+    states_before = await kefu.store.agent_state_totals(*day, now=at("12:00:00"))
     await kefu.desk.drain()
     await kefu.desk.stop()
     await kefu.store.close()
@@ -267,6 +270,8 @@ async def test_a_scripted_day_reported_by_skill_agent_and_hour_on_both_stores(ke
     try:
         for by, rows in answers.items():
             assert await _day_report(again.store, again, by) == rows, by
+        assert await again.store.agent_state_totals(*day, now=at("12:00:00")) == states_before
+        assert states_before[alice_id]["busy"] == 485.0
     finally:
         await again.desk.stop()
         await again.store.close()
