@@ -54,7 +54,7 @@ AGENTS = 60
 SKILLS = ("general", "cards", "loans", "accounts", "wealth", "complaints")
 SLA = {"general": 30.0, "cards": 20.0, "loans": 40.0}
 STATE_CHANGES_PER_AGENT_DAY = 10
-MONGO_SESSIONS = 1000  # mongomock's $lookup compares every pair (no index): keep it small
+MONGO_SESSIONS = 500  # mongomock's $lookup compares every pair (no index): keep it small
 ROUNDS = 3
 
 
@@ -272,7 +272,8 @@ async def _sqlite(path: str) -> dict[str, Any]:
 
 
 async def _mongomock(path: str) -> dict[str, Any]:
-    """The first MONGO_SESSIONS sessions of the SQLite file, copied into mongomock in bulk."""
+    """The first MONGO_SESSIONS sessions (by queued_at) of the SQLite file and their messages,
+    copied into mongomock in bulk; the same range's report on both stores."""
     from store.mongo import MongoStore
     from tests.contract.async_mongomock import mongomock_database
 
@@ -280,9 +281,9 @@ async def _mongomock(path: str) -> dict[str, Any]:
     await store.open()
     conn = sqlite3.connect(path)
     docs = [dict(orjson.loads(d), _id=i) for i, d in conn.execute(
-        "SELECT id, doc FROM sessions ORDER BY n LIMIT ?", (MONGO_SESSIONS,))]
+        "SELECT id, doc FROM sessions ORDER BY queued_at LIMIT ?", (MONGO_SESSIONS,))]
     ids = [d["_id"] for d in docs]
-    until = max(d["queued_at"] for d in docs) + 1
+    until = max(d["queued_at"] for d in docs) + 1e-6  # exactly those sessions on both stores
     marks = ",".join("?" * len(ids))
     messages = [dict(orjson.loads(d), _id=i) for i, d in conn.execute(
         f"SELECT id, doc FROM messages WHERE session_id IN ({marks})", ids)]
