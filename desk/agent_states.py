@@ -19,8 +19,21 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from desk.routing_driver import RoutingDriver
+from routing import events as ev
 from store.base import Store
 from store.records import AgentState
+
+
+def agents_named_by(event: ev.Event, routing: RoutingDriver) -> set[str]:
+    """The agents an engine event may change the state of (asked by the lifecycle before the
+    event is applied): those it names, and the one holding the session it is about (a close
+    names only the session)."""
+    out = {a for a in (getattr(event, "agent_id", None), getattr(event, "from_agent", None),
+                       getattr(event, "to_agent", None)) if isinstance(a, str) and a}
+    session_id = getattr(event, "session_id", None)
+    if isinstance(session_id, str) and (holder := routing.assigned_agent(session_id)):
+        out.add(holder)
+    return out
 
 
 def state_of(agent: dict[str, Any] | None) -> AgentState:

@@ -26,7 +26,7 @@ from desk.skills import Skills
 from desk.teams import Teams
 from routing.config import DEFAULT_TZ
 from store.base import Store
-from store.records import AGENT_STATES, REPORT_BUCKET_SECS, ReportGroup, ReportPartial
+from store.records import AGENT_STATES, REPORT_BUCKET_SECS, PublicUser, ReportGroup, ReportPartial
 
 By = Literal["skill", "agent", "team", "day", "hour"]
 BY_VALUES: tuple[By, ...] = ("skill", "agent", "team", "day", "hour")
@@ -165,7 +165,7 @@ class Reports:
         self.access = access
         self.clock = clock
 
-    def _scope(self, user: dict[str, Any]) -> frozenset[str] | None:
+    def _scope(self, user: PublicUser) -> frozenset[str] | None:
         if not roles_of(user) & STAFF_ROLES:
             raise Forbidden("reports need the role supervisor or admin")
         return self.access.scope(user)  # None: every agent (admins, supervisors in no team)
@@ -190,7 +190,7 @@ class Reports:
         teams = [t for t in self.teams.teams_of(agent_id) if agent_id in t["members"]]
         return teams[0]["name"] if teams else None
 
-    async def report(self, user: dict[str, Any], start: str | None, end: str | None, by_arg: str | None,
+    async def report(self, user: PublicUser, start: str | None, end: str | None, by_arg: str | None,
                      tz: str | None = None) -> list[dict[str, Any]]:
         """``GET /api/reports``: the rows, sorted (times in order, other keys by key, None last)."""
         scope = self._scope(user)
@@ -229,7 +229,7 @@ class Reports:
             return {u["id"]: u["name"] for u in await self.store.list_users()}
         return {}
 
-    async def agent_states(self, user: dict[str, Any], start: str | None, end: str | None,
+    async def agent_states(self, user: PublicUser, start: str | None, end: str | None,
                            tz: str | None = None) -> list[dict[str, Any]]:
         """``GET /api/reports/agents``: each agent's time per state and occupancy in the range."""
         scope = self._scope(user)
