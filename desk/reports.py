@@ -34,7 +34,7 @@ FORMATS = ("json", "csv", "xlsx")
 # The longest range one report covers: a year, leap day included. Longer asks are refused
 # (400) rather than left to run for minutes on the store.
 MAX_RANGE_DAYS = 366
-# Service level when nothing in the SLA formula's denominator: no answered and no late abandon.
+# The service-level threshold of a skill whose settings have none (the skills' own default).
 DEFAULT_SLA_SECS = 30.0
 # How many session ids one QA question carries (a year's report asks in several).
 QA_CHUNK = 500
