@@ -168,17 +168,31 @@ def _migration_5(conn: sqlite3.Connection, fts: bool) -> None:
     )
 
 
+def _migration_6(conn: sqlite3.Connection, fts: bool) -> None:
+    # Notifications (template messages, desk/notifications.py): a customer's list, a kind's and a
+    # bank system's, each newest first.
+    run_script(conn,
+        """
+        CREATE TABLE notifications (
+            n INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, openid TEXT NOT NULL, kind TEXT,
+            created_by TEXT, created_at REAL NOT NULL, doc TEXT NOT NULL);
+        CREATE INDEX notifications_openid ON notifications(openid, created_at, n);
+        CREATE INDEX notifications_kind ON notifications(kind, created_at, n);
+        CREATE INDEX notifications_created_by ON notifications(created_by, created_at, n);
+        CREATE INDEX notifications_created_at ON notifications(created_at, n);
+        """
+    )
+
+
 def _migration_11(conn: sqlite3.Connection, fts: bool) -> None:
     # Reports (运营报表, store/sqlite/reports.py): sessions by queued_at, each answered session's
     # first agent message through a partial index, and the durable agent-state log.
     from .reports import migration_sql
 
     run_script(conn, migration_sql())
-
-
 # Migration n brings the schema from version n-1 to n. Append, never edit.
 MIGRATIONS: list[Callable[[sqlite3.Connection, bool], None]] = [_migration_1, _migration_2, _migration_3,
-                                                                 _migration_4, _migration_5,
+                                                                 _migration_4, _migration_5, _migration_6,
                                                                  _migration_11]  # reports
 
 

@@ -26,9 +26,12 @@ from ..records import (
     NewAuditEntry,
     NewCannedReply,
     NewMessage,
+    NewNotification,
     NewSession,
     NewTeam,
     NewUser,
+    NotificationFields,
+    NotificationRecord,
     ReportGroup,
     ReportPartial,
     RoutingEvent,
@@ -44,6 +47,7 @@ from ..records import (
 from . import customers, inbound, messages, sessions
 from .audit import AuditLog
 from .canned import CannedReplies
+from .notifications import Notifications
 from .reader import Reader
 from .reports import Reports
 from .routing_log import RoutingLog
@@ -87,6 +91,7 @@ class SQLiteStore(Store):
         # Reports read on a connection and thread of their own (store/sqlite/reports.py).
         self._report_reader = Reader(path)
         self._reports = Reports(self._writer, self._report_reader)
+        self._notifications = Notifications(self._writer, self._reader)
 
     @property
     def commits(self) -> int:
@@ -358,3 +363,19 @@ class SQLiteStore(Store):
     async def agent_state_totals(self, since: float, until: float, now: float,
                                  agent_ids: Collection[str] | None = None) -> dict[str, dict[str, float]]:
         return await self._reports.agent_state_totals(since, until, now, agent_ids)
+    # -- notifications (template messages, desk/notifications.py) ----------------------------
+
+    async def add_notification(self, data: NewNotification) -> NotificationRecord:
+        return await self._notifications.add(data)
+
+    async def update_notification(self, notification_id: str, /,
+                                  **fields: Unpack[NotificationFields]) -> NotificationRecord:
+        return await self._notifications.update(notification_id, fields)
+
+    async def get_notification(self, notification_id: str) -> NotificationRecord | None:
+        return await self._notifications.get(notification_id)
+
+    async def list_notifications(self, openid: str | None = None, kind: str | None = None,
+                                 created_by: str | None = None, limit: int = 50,
+                                 offset: int = 0) -> list[NotificationRecord]:
+        return await self._notifications.list(openid, kind, created_by, limit, offset)
