@@ -4,10 +4,8 @@ app's store) and on MongoDB (mongomock filled with the same records); a restart 
 Also the agents' state times and occupancy, and the answers to bad questions.
 
 The clock is the desk's, moved by the test (the engine, the inbound log and the desk read it), so
-every wait and handle time is exact. Surveys (CSAT): the survey feature (desk/satisfaction.py,
-on in --demo) is another branch (h14-csat-alerts). While it is not in this tree the customers'
-answers are not sent and the CSAT columns are checked empty; once it is (``desk.satisfaction``
-exists), S1's customer answers 5 and S5's 2, and the CSAT columns are checked against those.
+every wait and handle time is exact. Surveys (CSAT, desk/satisfaction.py, on in --demo): S1's
+customer answers 5 and S5's 2; S2's does not answer.
 """
 
 from __future__ import annotations
@@ -56,14 +54,7 @@ async def _offered(agent, customer, kefu, openid: str, text: str) -> str:
     return offer["session_id"]
 
 
-def surveys(kefu) -> bool:
-    """The survey feature is in this tree (see the module docstring)."""
-    return hasattr(kefu.desk, "satisfaction")
-
-
 async def _answer_survey(kefu, customer, clock, openid: str, hhmmss: str, score: str) -> None:
-    if not surveys(kefu):
-        return
     clock.set(hhmmss)
     await kefu.desk.replies.drain()  # the survey has gone out
     await customer.send_text(openid, score)
@@ -149,9 +140,9 @@ async def _play_the_day(kefu, console, customer) -> dict[str, str]:
 
 
 # The figures worked out by hand from the script above (SLA 30 s for general, the default).
-def expected(alice_id: str, with_csat: bool) -> dict[str, dict]:
+def expected(alice_id: str) -> dict[str, dict]:
     def csat(*scores: int) -> dict:
-        if not with_csat or not scores:
+        if not scores:
             return {"csat_avg": None, "csat_count": 0, "qa_avg": None}
         return {"csat_avg": round(sum(scores) / len(scores), 2), "csat_count": len(scores), "qa_avg": None}
 
@@ -213,7 +204,7 @@ async def test_a_scripted_day_reported_by_skill_agent_and_hour_on_both_stores(ke
     token, _ = await login("super")
     alice_id = (await kefu.store.get_user_by_username("alice"))["id"]
     bob_id = (await kefu.store.get_user_by_username("bob"))["id"]
-    want = expected(alice_id, surveys(kefu))
+    want = expected(alice_id)
     answers = {}
     for by, rows in want.items():
         status, body = await api(f"/api/reports?from={DAY}&to=2026-03-03&by={by}", token=token)
