@@ -741,7 +741,6 @@ class Store(abc.ABC):
     async def set_setting(self, key: str, value: Any) -> None:
         """Store a JSON-able ``value`` under ``key``, replacing any previous one."""
 
-
     # -- reports (运营报表; owned by the reports feature, desk/reports.py) ---------------------
 
     @abc.abstractmethod
@@ -787,6 +786,7 @@ class Store(abc.ABC):
         """The totals (0–100) of the QA reviews of each of ``session_ids`` that has any. The QA
         feature's stores override this default, which knows no reviews."""
         return {}
+
     # -- notifications (template messages, desk/notifications.py) ----------------------------
 
     @abc.abstractmethod

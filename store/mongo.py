@@ -670,6 +670,7 @@ class MongoStore(Store):
         async for doc in cursor:
             out.setdefault(doc["_id"]["agent_id"], {})[doc["_id"]["state"]] = float(doc["secs"])
         return out
+
     # -- notifications (template messages, desk/notifications.py) ----------------------------
 
     async def add_notification(self, data: NewNotification) -> NotificationRecord:

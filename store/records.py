@@ -438,6 +438,8 @@ class ReportPartial(TypedDict):
     transfers: int
     csat_sum: float
     csat_n: int
+
+
 # -- notifications (template messages, desk/notifications.py) ------------------------------------
 
 NotificationStatus = Literal["pending", "sent", "refused", "failed"]

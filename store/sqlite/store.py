@@ -363,6 +363,7 @@ class SQLiteStore(Store):
     async def agent_state_totals(self, since: float, until: float, now: float,
                                  agent_ids: Collection[str] | None = None) -> dict[str, dict[str, float]]:
         return await self._reports.agent_state_totals(since, until, now, agent_ids)
+
     # -- notifications (template messages, desk/notifications.py) ----------------------------
 
     async def add_notification(self, data: NewNotification) -> NotificationRecord:
