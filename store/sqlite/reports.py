@@ -181,14 +181,15 @@ class Reports:
 
 
 def migration_sql() -> str:
-    """The tables and indexes reports read by (migration 11, store/sqlite/schema.py)."""
+    """The tables and indexes reports read by (migration 11, store/sqlite/schema.py). IF NOT
+    EXISTS: the migration keeps working if the integrator gives it another number."""
     return """
-        CREATE INDEX sessions_queued ON sessions(queued_at);
-        CREATE INDEX messages_agent_reply ON messages(session_id, ts)
+        CREATE INDEX IF NOT EXISTS sessions_queued ON sessions(queued_at);
+        CREATE INDEX IF NOT EXISTS messages_agent_reply ON messages(session_id, ts)
             WHERE json_extract(doc, '$.author') = 'agent';
-        CREATE TABLE agent_states (
+        CREATE TABLE IF NOT EXISTS agent_states (
             n INTEGER PRIMARY KEY, agent_id TEXT NOT NULL, state TEXT NOT NULL,
             start_at REAL NOT NULL, end_at REAL);
-        CREATE INDEX agent_states_start ON agent_states(start_at);
-        CREATE UNIQUE INDEX agent_states_open ON agent_states(agent_id) WHERE end_at IS NULL;
+        CREATE INDEX IF NOT EXISTS agent_states_start ON agent_states(start_at);
+        CREATE UNIQUE INDEX IF NOT EXISTS agent_states_open ON agent_states(agent_id) WHERE end_at IS NULL;
     """

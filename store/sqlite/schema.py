@@ -184,15 +184,31 @@ def _migration_6(conn: sqlite3.Connection, fts: bool) -> None:
     )
 
 
+def _migration_7(conn: sqlite3.Connection, fts: bool) -> None:
+    # The bot's answer usage (desk/bot_stats.py): one row of counters per knowledge-base answer,
+    # added to in place (an UPSERT), so concurrent counts all land and a restart keeps them.
+    # IF NOT EXISTS: kept from its first numbering.
+    run_script(conn,
+        """
+        CREATE TABLE IF NOT EXISTS bot_answer_stats (
+            answer_id TEXT PRIMARY KEY, used INTEGER NOT NULL DEFAULT 0,
+            handed_over INTEGER NOT NULL DEFAULT 0, last_used_at REAL);
+        """
+    )
+
+
 def _migration_11(conn: sqlite3.Connection, fts: bool) -> None:
     # Reports (运营报表, store/sqlite/reports.py): sessions by queued_at, each answered session's
     # first agent message through a partial index, and the durable agent-state log.
     from .reports import migration_sql
 
     run_script(conn, migration_sql())
+
+
 # Migration n brings the schema from version n-1 to n. Append, never edit.
 MIGRATIONS: list[Callable[[sqlite3.Connection, bool], None]] = [_migration_1, _migration_2, _migration_3,
                                                                  _migration_4, _migration_5, _migration_6,
+                                                                 _migration_7,
                                                                  _migration_11]  # reports
 
 
