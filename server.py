@@ -169,6 +169,7 @@ def make_app(services: Services, **settings: Any) -> tornado.web.Application:
         notifications,
         openapi,
         pages,
+        reports,
         socket,
         teams,
         users,
@@ -178,8 +179,8 @@ def make_app(services: Services, **settings: Any) -> tornado.web.Application:
     from handlers.base import JSONNotFoundHandler, check_handler_access
 
     routes: list[Any] = []
-    for module in (wechat, health, auth, users, teams, api, canned, bot, settings_api, menu, notifications, openapi,
-                   socket, pages):
+    for module in (wechat, health, auth, users, teams, api, canned, bot, settings_api, menu, notifications, reports,
+                   openapi, socket, pages):
         routes.extend(module.default_handlers(services))
     if services.simulator is not None:
         routes.extend(services.simulator.routes())

@@ -19,6 +19,7 @@ from bus.base import Bus
 from desk.access import AccessPolicy
 from desk.accounts import Accounts
 from desk.agent_commands import AgentCommands
+from desk.agent_states import AgentStateLog
 from desk.alerts import Alerts
 from desk.audience import Audience
 from desk.bot import Bot
@@ -40,6 +41,7 @@ from desk.priority import PriorityRules
 from desk.profiles import CustomerProfiles
 from desk.reads import Reads
 from desk.replies import Replies
+from desk.reports import Reports
 from desk.routing_driver import RoutingDriver
 from desk.satisfaction import Satisfaction
 from desk.self_service import SelfService
@@ -118,6 +120,10 @@ class Desk:
         self.canned = CannedReplies(store, now, team_ids_of=self.teams.member_team_ids,
                                     supervised_team_ids=self.teams.supervised_team_ids)
         self.access = AccessPolicy(store, clock, self.teams)  # who reads which customers: every read asks it
+        # Reports (运营报表): the durable agent-state log the lifecycle feeds, and the report queries.
+        self.agent_states = AgentStateLog(store, self.routing, now)
+        self.lifecycle.on_agents = self.agent_states.observe
+        self.reports = Reports(store, self.skills, self.teams, self.access, now)
         self.menu = WeChatMenu(store, self.settings, wechat, now)  # the Official Account's custom menu
         # 信息推送: template messages (the bank's API; a feature's, e.g. a leave-message answered
         # after WeChat's 48-hour window, through parts.notifications.send_template).

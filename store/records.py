@@ -406,6 +406,45 @@ class CannedReplyRecord(TypedDict):
     updated_by: str | None
 
 
+# -- reports (运营报表; owned by the reports feature, desk/reports.py) ------------------------------
+
+ReportGroup = Literal["skill", "agent", "bucket"]
+# What a report groups stored sessions by: the skill, the agent who first accepted the session
+# (``agents[0]``), or the `REPORT_BUCKET_SECS` slice of ``queued_at`` (folded into local days and
+# hours by the desk, so any time zone's day and hour keys come from one query).
+REPORT_GROUPS: tuple[ReportGroup, ...] = get_args(ReportGroup)
+REPORT_BUCKET_SECS = 900  # 15 minutes: every time zone's offset is a multiple of it
+# A session that was never accepted and ended for one of these reasons was abandoned: the
+# customer left (unsubscribed) while waiting, or it waited past the skill's ``max_wait_s``.
+ABANDONED_REASONS: tuple[str, ...] = ("abandoned", "max_wait")
+
+AgentState = Literal["available", "busy", "away", "wrapup", "offline"]
+AGENT_STATES: tuple[AgentState, ...] = get_args(AgentState)
+# A stored agent-state interval never spans more than this (a longer one is cut into pieces),
+# so a report finds the pieces overlapping its range by their start alone, through an index.
+AGENT_STATE_PIECE_SECS = 86400.0
+
+
+class ReportPartial(TypedDict):
+    """Sums and counts of the sessions of one group (``report_partials``), from which the
+    desk computes a report row (means, service level) after merging groups (days, teams)."""
+
+    key: str | None  # the skill, the first agent's id, or the bucket number as a string
+    offered: int
+    answered: int
+    answered_in_sla: int
+    abandoned: int
+    abandoned_after_sla: int
+    wait_sum: float  # Σ accepted_at − queued_at over answered sessions
+    handle_sum: float  # Σ closed_at − accepted_at over answered, closed sessions
+    handle_n: int
+    frt_sum: float  # Σ first agent message ts − accepted_at over answered sessions with one
+    frt_n: int
+    transfers: int
+    csat_sum: float
+    csat_n: int
+
+
 # -- notifications (template messages, desk/notifications.py) ------------------------------------
 
 NotificationStatus = Literal["pending", "sent", "refused", "failed"]

@@ -197,10 +197,18 @@ def _migration_7(conn: sqlite3.Connection, fts: bool) -> None:
     )
 
 
+def _migration_8(conn: sqlite3.Connection, fts: bool) -> None:
+    # Reports (运营报表, store/sqlite/reports.py): sessions by queued_at, each answered session's
+    # first agent message through a partial index, and the durable agent-state log.
+    from .reports import migration_sql
+
+    run_script(conn, migration_sql())
+
+
 # Migration n brings the schema from version n-1 to n. Append, never edit.
 MIGRATIONS: list[Callable[[sqlite3.Connection, bool], None]] = [_migration_1, _migration_2, _migration_3,
                                                                  _migration_4, _migration_5, _migration_6,
-                                                                 _migration_7]
+                                                                 _migration_7, _migration_8]
 
 
 def fts5_trigram_available() -> bool:

@@ -41,6 +41,7 @@ class FakeDesk:
         self.menu: Any = None  # handlers/menu.py is routed with it; its tests run the real app
         self.bot: Any = None  # handlers/bot.py is routed with it; its tests run the real app
         self.notifications: Any = None  # handlers/notifications.py: its tests run the real app
+        self.reports: Any = None  # handlers/reports.py (运营报表): its tests run the real app
 
     async def _call(self, name: str, *args: Any, default: Any = None) -> Any:
         self.calls.append((name, args))
