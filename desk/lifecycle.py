@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from desk import handover as ho
+from desk.agent_states import agents_named_by
 from desk.audience import Audience
 from desk.crossing import HeldEvents, WriteBarrier
 from desk.deadlines import DeadlineTimer
@@ -76,6 +77,8 @@ class Lifecycle:
         # and, after every applied batch, that routing may have freed an agent (to offer the backlog).
         self.on_diverted: list[Callable[[SessionRecord, str], Awaitable[None]]] = []
         self.on_applied: list[Callable[[], None]] = []
+        # Told the agents each batch of applied events touched (desk/agent_states.py, reports).
+        self.on_agents: Callable[[set[str]], Awaitable[None]] | None = None
         self._closed_listeners: list[ClosedListener] = []
         # The one table: decision type -> what carrying it out means.
         self.handlers: dict[type, Handler] = {
@@ -158,8 +161,10 @@ class Lifecycle:
     async def _apply(self, events: list[ev.Event]) -> Outcome:
         """Apply events in order (lock held): decide, log durably, carry out each decision."""
         outcome = Outcome()
+        touched: set[str] = set()
         try:
             for event in events:
+                touched.update(agents_named_by(event, self.routing))  # before deciding: who holds it now
                 decisions = self.routing.decide(event)
                 for d in decisions:  # before any await: the engine already says assigned
                     if isinstance(d, dec.SessionAssigned):
@@ -167,9 +172,13 @@ class Lifecycle:
                 await self.routing.record(event)
                 for d in decisions:
                     outcome.decisions.append(d)
+                    if agent_id := getattr(d, "agent_id", None):
+                        touched.add(agent_id)
                     handler = self.handlers.get(type(d))
                     if handler is not None:
                         await handler(d, outcome)
+            if touched and self.on_agents is not None:
+                await self.on_agents(touched)
         finally:
             await self.held.release_all()  # a decision failed: never hold events for ever
             self.ticks.arm(None if self._stopped else self.routing.next_deadline())
@@ -226,6 +235,15 @@ class Lifecycle:
 
     async def customer_left(self, session_id: str) -> None:
         await self._route(lambda: [self.routing.customer_left_event(session_id)])
+        await self._write_abandoned(session_id)
+
+    async def _write_abandoned(self, session_id: str) -> None:
+        """The engine counted the customer leaving a waiting session as abandoned (no decision
+        says so): the stored session is closed now, ``close_reason: "abandoned"`` (reports)."""
+        state = self.routing.engine.session(session_id) if self.routing.engine is not None else None
+        if state is not None and state["state"] == routing_state.ABANDONED:
+            await self._write_state(session_id, "closed", closed_at=self.clock(), close_reason="abandoned")
+            self.watchers.session_ended(session_id)
 
     async def agent_disconnected(self, agent_id: str) -> None:
         await self._route(lambda: self.routing.disconnect_events(agent_id))

@@ -66,7 +66,8 @@ class InboundPipeline:
     def __init__(self, store: Store, routing: RoutingDriver, lifecycle: Lifecycle, audience: Audience,
                  views: SessionViews, profiles: CustomerProfiles, config: Config, texts: SystemTexts,
                  metrics: Metrics | None = None,
-                 priority: Callable[[CustomerRecord], Awaitable[int]] = _vip_priority, bot: Bot | None = None) -> None:
+                 priority: Callable[[CustomerRecord], Awaitable[int]] = _vip_priority, bot: Bot | None = None,
+                 self_service: Stage | None = None) -> None:
         self.store = store
         self.routing = routing
         self.lifecycle = lifecycle
@@ -82,6 +83,8 @@ class InboundPipeline:
         self.leave_message_joined: Callable[[SessionRecord], Awaitable[None]] | None = None
         self.stages: list[Stage] = [self.identify, self.bot, self.choose_skill, self.file_into_open_session,
                                     self.file_into_left_message, self.route]
+        if self_service is not None:  # desk.self_service: bank queries and binding, before the bot
+            self.stages.insert(1, self_service)
 
     async def process(self, key: str, message: InboundMessage, received_at: float) -> Processed:
         work = InboundWork(key, message, received_at)
@@ -277,7 +280,10 @@ class InboundPipeline:
         """WeChat told us who a customer is, or an agent changed their tags or note: every console
         showing them refreshes (the offer may have gone out before the name came)."""
         openid = customer["openid"]
-        data: dict[str, Any] = {"customer": {**customer_brief(customer, openid), "note": customer.get("note")}}
+        # Whether a bank customer is bound (self-service), not who: the profile is read over REST,
+        # where the access policy checks who asks (queue subscribers get this event too).
+        data: dict[str, Any] = {"customer": {**customer_brief(customer, openid), "note": customer.get("note"),
+                                             "bank_bound": bool(customer.get("bank"))}}
         watchers = self.audience.watchers
         targets = set(watchers.queue_subscribers()) if watchers is not None else set()
         session = await self.store.open_session_for_customer(openid)

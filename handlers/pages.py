@@ -25,7 +25,7 @@ TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
 # The admin console's section modules (static/js/admin/<name>.js; sections.js lists them in order).
 ADMIN_SECTIONS = ("sections", "overview", "transcripts", "skills", "users", "teams", "texts", "canned", "bot", "menu", "notifications", "alerts", "audit",
-                  "leave_messages")
+                  "reports", "leave_messages")
 
 # Every ES module the consoles import, by bare name -> file under static/. The import map in
 # base.html maps each name to its versioned URL, so an import never goes stale in a cache.
@@ -48,6 +48,7 @@ MODULES = {
     "kefu/admin": "js/admin.js",
     **{f"kefu/admin/{section}": f"js/admin/{section}.js" for section in ADMIN_SECTIONS},
     "kefu/chart": "js/chart.js",
+    "kefu/vendor/chart": "vendor/chart.js/chart.umd.min.js",  # Chart.js 4 (UMD: sets window.Chart), reports
     "kefu/messages": "js/messages.js",
     "kefu/template-card": "js/template_card.js",
     "kefu/lang/zh-CN": "i18n/zh-CN.js",

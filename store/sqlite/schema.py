@@ -198,8 +198,17 @@ def _migration_7(conn: sqlite3.Connection, fts: bool) -> None:
 
 
 def _migration_8(conn: sqlite3.Connection, fts: bool) -> None:
-    # Leave-messages (留言, store/sqlite/leave_messages.py): sessions with a leave_message, oldest
-    # first; a partial expression index over the few sessions that are one.
+    # Reports (运营报表, store/sqlite/reports.py): sessions by queued_at, each answered session's
+    # first agent message through a partial index, and the durable agent-state log.
+    from .reports import migration_sql
+
+    run_script(conn, migration_sql())
+
+
+def _migration_9(conn: sqlite3.Connection, fts: bool) -> None:
+    # Leave-messages (留言, store/sqlite/leave_messages.py; numbered 8 in its branch, hence IF NOT
+    # EXISTS): sessions with a leave_message, oldest first; a partial expression index over the
+    # few sessions that are one.
     run_script(conn,
         """
         CREATE INDEX IF NOT EXISTS sessions_leave_message ON sessions(json_extract(doc, '$.leave_message.created_at'), id)
@@ -211,7 +220,7 @@ def _migration_8(conn: sqlite3.Connection, fts: bool) -> None:
 # Migration n brings the schema from version n-1 to n. Append, never edit.
 MIGRATIONS: list[Callable[[sqlite3.Connection, bool], None]] = [_migration_1, _migration_2, _migration_3,
                                                                  _migration_4, _migration_5, _migration_6,
-                                                                 _migration_7, _migration_8]
+                                                                 _migration_7, _migration_8, _migration_9]
 
 
 def fts5_trigram_available() -> bool:

@@ -42,6 +42,7 @@ class FakeDesk:
         self.bot: Any = None  # handlers/bot.py is routed with it; its tests run the real app
         self.leave_messages: Any = None  # handlers/leave_messages.py is routed with it; its tests run the real app
         self.notifications: Any = None  # handlers/notifications.py: its tests run the real app
+        self.reports: Any = None  # handlers/reports.py (运营报表): its tests run the real app
 
     async def _call(self, name: str, *args: Any, default: Any = None) -> Any:
         self.calls.append((name, args))
@@ -340,9 +341,15 @@ class TemplateWeChat:
         self.sent: list[tuple[str, str, dict[str, Any], str | None]] = []
         self.fail_with: list[Any] = []
         self.msgid = 1000
+        self.gate: asyncio.Event | None = None  # set: a send waits at WeChat until it is set
+        self.entered = asyncio.Event()  # a send reached WeChat
 
     async def send_template(self, openid: str, template_id: str, data: Any, url: str | None = None) -> dict:
         from wechat.errors import WeChatUnreachableError, api_error
+
+        self.entered.set()
+        if self.gate is not None:
+            await self.gate.wait()
 
         if self.fail_with:
             code = self.fail_with.pop(0)
