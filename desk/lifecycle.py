@@ -11,7 +11,9 @@ its ``Tick`` at the next deadline.
 A customer's message and an accept may cross: the relay's target is the engine's (assigned) agent,
 and `desk.crossing` keeps that agent's view whole (:attr:`Lifecycle.writes` tracks transcript
 writes, :attr:`Lifecycle.held` holds the agent's events while its ``session_assigned`` is built).
-What a decision does to a session's hand-over is decided by the rules in `desk.handover`.
+What a decision does to a session's hand-over is decided by the rules in `desk.handover` and
+carried out by `desk.handover_effects`; `desk.recovery` computes the start-up check's writes,
+and `desk.followers` are told after closes, diversions and batches (none of them writes a state).
 """
 
 from __future__ import annotations
