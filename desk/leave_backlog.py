@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -42,6 +43,11 @@ SWEEP_SECS = 30.0
 # Passes in a row that offer nothing before the loop waits for the next change: a change seen
 # during a pass is looked at once more, and a request the engine ignored cannot spin the loop.
 IDLE_PASSES = 2
+# The next look is planned again at most this often (real seconds). Planning reads the backlog
+# from the store, and a pass follows every batch the lifecycle applies: re-planning after each
+# one made the webhook's processing five times slower under load with a backlog of thousands
+# (`python -m bench webhook`, fifth session). A skill's opening is then seen at most this late.
+REPLAN_SECS = 5.0
 
 
 class Backlog:
@@ -56,6 +62,7 @@ class Backlog:
         self._again = False
         self._feeding = False
         self._timer: asyncio.TimerHandle | None = None
+        self._planned_at = 0.0  # time.monotonic() of the last planning
         self._running = False
 
     def start(self) -> None:
@@ -138,11 +145,13 @@ class Backlog:
 
     async def _schedule(self) -> None:
         """The next look: at the earliest opening of a skill with a backlog, at most `SWEEP_SECS` away."""
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
         if not self._running:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
             return
+        if self._timer is not None and time.monotonic() - self._planned_at < REPLAN_SECS:
+            return  # a look is planned already, and recently
         delay = SWEEP_SECS
         now = self.clock()
         waiting: list[SessionRecord] = await self.store.list_leave_messages(states=["diverted"], limit=BATCH)
@@ -150,4 +159,11 @@ class Backlog:
             opens = leave_sla.next_open(now, await self.hours_of(skill))
             if opens is not None and opens > now:
                 delay = min(delay, opens - now)
-        self._timer = asyncio.get_running_loop().call_later(max(1.0, delay), self.wake)
+        if self._timer is not None:
+            self._timer.cancel()
+        self._planned_at = time.monotonic()
+        self._timer = asyncio.get_running_loop().call_later(max(1.0, delay), self._planned_look)
+
+    def _planned_look(self) -> None:
+        self._timer = None  # fired: the pass it starts plans the next one
+        self.wake()
