@@ -141,12 +141,27 @@ def _pinger(client: Redis) -> Callable[[], Awaitable[bool]]:
 
 def make_app(services: Services, **settings: Any) -> tornado.web.Application:
     """Join every handler module's routes in a fixed order, check their access, add a JSON 404."""
-    from handlers import api, auth, bot, canned, health, menu, openapi, pages, socket, teams, users, wechat
+    from handlers import (
+        api,
+        auth,
+        bot,
+        canned,
+        health,
+        menu,
+        openapi,
+        pages,
+        qa,
+        socket,
+        teams,
+        users,
+        wechat,
+    )
     from handlers import settings as settings_api
     from handlers.base import JSONNotFoundHandler, check_handler_access
 
     routes: list[Any] = []
-    for module in (wechat, health, auth, users, teams, api, canned, bot, settings_api, menu, openapi, socket, pages):
+    for module in (wechat, health, auth, users, teams, api, canned, bot, settings_api, menu, qa, openapi, socket,
+                   pages):
         routes.extend(module.default_handlers(services))
     if services.simulator is not None:
         routes.extend(services.simulator.routes())

@@ -31,6 +31,7 @@ from desk.parts import DeskParts
 from desk.pipeline import InboundPipeline
 from desk.priority import PriorityRules
 from desk.profiles import CustomerProfiles
+from desk.qa import QualityAssurance
 from desk.reads import Reads
 from desk.replies import Replies
 from desk.routing_driver import RoutingDriver
@@ -39,6 +40,7 @@ from desk.skills import Skills
 from desk.supervision import MONITOR_MAX_MESSAGES, Supervision, Wall
 from desk.teams import Teams
 from desk.texts import SystemTexts
+from desk.transcript_export import TranscriptExport
 from desk.views import SessionViews
 from desk.watchers import Watchers
 from store.base import Store
@@ -116,6 +118,9 @@ class Desk:
         self.inbound = InboundLog(store, self.pipeline.process, clock)
         self.customer_records = CustomerRecords(store, self.access, self.pipeline.profile_arrived, now)
         self.reads = Reads(store, self.access, views, wall.snapshot, now)
+        # QA (质检): rubrics, the sampled work queue, reviews; a transcript's export for complaints.
+        self.qa = QualityAssurance(store, self.settings, self.access, self.teams, now)
+        self.exports = TranscriptExport(store, self.access, now)
         self.features = [make(self.parts) for make in FEATURES]
         self.agents = next(f for f in self.features if isinstance(f, AgentCommands))
         self.supervision = next(f for f in self.features if isinstance(f, Supervision))
@@ -139,6 +144,7 @@ class Desk:
         self.accounts.on_user_changed(self.lifecycle.agent_changed)
         await self.inbound.recover()
         self.housekeeping.start()
+        self.qa.start()
 
     async def drain(self) -> None:
         """Finish in-flight webhooks' processing and replies (graceful shutdown)."""
@@ -150,6 +156,7 @@ class Desk:
             return
         self._stopping = True
         self.housekeeping.stop()
+        self.qa.stop()
         self.profiles.stop()
         self.watchers.close()
         await self.lifecycle.stop()

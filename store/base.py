@@ -69,7 +69,14 @@ from .records import (
 )
 
 if TYPE_CHECKING:
-    from .qa_records import QAItemFields, QAItemRecord, QAReviewFields, QAReviewRecord, QARubricFields, QARubricRecord
+    from .qa_records import (
+        QAItemFields,
+        QAItemRecord,
+        QAReviewFields,
+        QAReviewRecord,
+        QARubricFields,
+        QARubricRecord,
+    )
 
 # The states live in store.records; these names are kept for the modules that import them here.
 OPEN_SESSION_STATES = OPEN_STATES

@@ -12,7 +12,14 @@ from collections.abc import Collection, Iterable
 from typing import Any, Unpack
 
 from ..base import Store, message_record
-from ..qa_records import QAItemFields, QAItemRecord, QAReviewFields, QAReviewRecord, QARubricFields, QARubricRecord
+from ..qa_records import (
+    QAItemFields,
+    QAItemRecord,
+    QAReviewFields,
+    QAReviewRecord,
+    QARubricFields,
+    QARubricRecord,
+)
 from ..records import (
     AuditEntry,
     CannedFields,
