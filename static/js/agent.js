@@ -23,6 +23,7 @@ import { createTransferDialog } from "kefu/agent/transfer";
 import { createCloseDialog } from "kefu/agent/close";
 import { wireShortcuts } from "kefu/agent/shortcuts";
 import { wireEvents } from "kefu/agent/events";
+import { createReviews } from "kefu/agent/reviews";
 
 await initI18n();
 const { user, token } = requireSignIn("agent");
@@ -70,6 +71,7 @@ desk.replies = createReplies(desk);
 desk.customer = createCustomerPanel(desk);
 createTransferDialog(desk);
 createCloseDialog(desk);
+desk.reviews = createReviews(desk); // 我的质检: this agent's QA reviews
 wireDialogCloseButtons();
 wireShortcuts(desk);
 wireEvents(desk);
