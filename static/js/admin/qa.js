@@ -8,6 +8,7 @@ import { t } from "kefu/i18n";
 import { el, clear, toast, fmtDateTime, skillLabel } from "kefu/ui";
 import { MessageView, Transcript } from "kefu/messages";
 import { reviewCard, reasonChips, fmtTotal, verdict, exportButtons } from "kefu/qa_view";
+import { wrapupLabel } from "kefu/agent/close";
 
 const PAGE = 25;
 
@@ -28,7 +29,7 @@ export async function render(root, { user }) {
   const tabs = el("div", { class: "seg-group", role: "group", "aria-label": t("qa.queue.views") },
     ["mine", "unassigned", "all"].map((v) => el("button", { type: "button", class: "btn btn-sm", dataset: { view: v }, text: t(`qa.queue.view_${v}`),
       onclick: () => { view = v; offset = 0; load(); } })));
-  const statusSel = el("select", { id: "qa-status" }, ["open", "done"].map((s) => el("option", { value: s, text: t(`qa.queue.status_${s}`) })));
+  const statusSel = el("select", { id: "qa-status", class: "select-inline" }, ["open", "done"].map((s) => el("option", { value: s, text: t(`qa.queue.status_${s}`) })));
   statusSel.value = status;
   statusSel.addEventListener("change", () => { status = statusSel.value; offset = 0; load(); });
   const body = el("tbody");
@@ -106,7 +107,7 @@ async function renderReview(root, sessionId, { user, names, catalogue }) {
   new MessageView(list, { names: (id) => names.get(id) || null }).show(new Transcript(bundle.messages || []));
   const who = (session.customer && session.customer.nickname) || session.openid;
   const facts = el("p", { class: "muted small", text: t("qa.review.facts", { who, agent: names.get(session.agent_id) || session.agent_id || "—",
-    skill: skillLabel(catalogue.skills || [], session.skill), when: fmtDateTime(session.closed_at || session.created_at), wrapup: session.wrapup || "—",
+    skill: skillLabel(catalogue.skills || [], session.skill), when: fmtDateTime(session.closed_at || session.created_at), wrapup: session.wrapup ? wrapupLabel(catalogue.wrapup_codes || [], session.wrapup) : "—",
     csat: session.csat ? session.csat.score : "—" }) });
   const past = el("div", { id: "qa-past-reviews" });
   const paintPast = (reviews) => {

@@ -26,8 +26,9 @@ export async function render(root, { user }) {
     el("div", { class: "admin-actions" }, el("button", { type: "submit", class: "btn btn-primary", text: t("admin.tr.search") })));
   const table = (id, kind) => {
     const body = el("tbody");
-    return [body, el("div", { class: "card table-wrap" }, el("table", { class: "table", id },
-      el("caption", { class: "section-title", text: t(`qa.results.by_${kind}`) }),
+    const head = `${id}-title`;
+    return [body, el("div", { class: "card table-wrap" }, el("h2", { class: "section-title", id: head, text: t(`qa.results.by_${kind}`) }),
+      el("table", { class: "table", id, "aria-labelledby": head },
       el("thead", {}, el("tr", {}, ["name", "reviews", "average", "passed"].map((c) => el("th", { scope: "col", text: t(`qa.results.col_${c}`) })))), body))];
   };
   const [agentsBody, agentsCard] = table("qa-by-agent", "agent");

@@ -12,7 +12,7 @@ export async function render(root, { user }) {
   let editing = null;
 
   const title = el("h2", { class: "section-title", id: "rubric-form-title" });
-  const name = el("input", { id: "rubric-name", autocomplete: "off", maxlength: "80" });
+  const name = el("input", { id: "rubric-name", type: "text", autocomplete: "off", maxlength: "80" });
   const passMark = el("input", { id: "rubric-pass", type: "number", min: "0", max: "100", step: "any" });
   const active = el("input", { id: "rubric-active", type: "checkbox" });
   const rows = el("tbody", { id: "rubric-criteria" });
@@ -44,7 +44,7 @@ export async function render(root, { user }) {
   function addRow(c) {
     n += 1;
     const cell = (field, props) => {
-      const input = el("input", { id: `crit-${n}-${field}`, name: field, autocomplete: "off", "aria-label": t(`qa.rubric.col_${field}`), oninput: weigh, ...props });
+      const input = el("input", { id: `crit-${n}-${field}`, name: field, type: "text", autocomplete: "off", "aria-label": t(`qa.rubric.col_${field}`), oninput: weigh, ...props });
       input.value = c[field] ?? "";
       return el("td", {}, input);
     };

@@ -9,6 +9,7 @@ import { t } from "kefu/i18n";
 import { el, clear, fmtDateTime, skillLabel, toast } from "kefu/ui";
 import { MessageView, Transcript } from "kefu/messages";
 import { reviewCard, exportButtons } from "kefu/qa_view";
+import { wrapupLabel } from "kefu/agent/close";
 
 const PAGE = 25;
 const FILTERS = ["q", "openid", "agent", "skill", "from", "to", "csat", "wrapup"];
@@ -38,11 +39,12 @@ export async function render(root, { user } = {}) {
   const skill = el("select", { id: "tr-skill", name: "skill" }, el("option", { value: "", text: t("admin.tr.any") }),
     skills.map((s) => el("option", { value: s.name, text: skillLabel(skills, s.name) })));
   skill.value = params.get("skill") || "";
+  const codes = catalogue.wrapup_codes || [];
   const csat = el("select", { id: "tr-csat", name: "csat" }, el("option", { value: "", text: t("admin.tr.any") }),
     Object.keys(CSAT_RANGES).map((k) => el("option", { value: k, text: t(`admin.tr.csat_${k}`) })));
   csat.value = params.get("csat") || "";
   const wrapup = el("select", { id: "tr-wrapup", name: "wrapup" }, el("option", { value: "", text: t("admin.tr.any") }),
-    (catalogue.wrapup_codes || []).map((w) => el("option", { value: w.code, text: w.label || w.code })));
+    codes.map((w) => (typeof w === "string" ? w : w.code || w.name || w.id)).map((code) => el("option", { value: code, text: wrapupLabel(codes, code) })));
   wrapup.value = params.get("wrapup") || "";
   const field = (name, control) => el("div", { class: "field" }, el("label", { for: `tr-${name}`, text: t(`admin.tr.${name}`) }), control);
   const form = el("form", { class: "admin-form card", id: "tr-filters", role: "search", "aria-label": t("admin.tr.filters") },
@@ -105,7 +107,7 @@ export async function render(root, { user } = {}) {
         el("td", { text: fmtDateTime(s.created_at) }), el("td", { text: who, title: s.openid }),
         el("td", { text: skillLabel(skills, s.skill) }), el("td", { text: names.get(s.agent_id) || s.agent_id || "—" }),
         el("td", { text: t(`state.${s.state}`) }), el("td", { text: s.csat ? String(s.csat.score) : "—" }),
-        el("td", { text: s.wrapup || "—" }), el("td", {}, btn)));
+        el("td", { text: s.wrapup ? wrapupLabel(codes, s.wrapup) : "—" }), el("td", {}, btn)));
     }
     if (!rows.length) body.append(el("tr", {}, el("td", { colspan: "8", class: "muted", text: t("admin.tr.none") })));
     const total = typeof data.total === "number" ? data.total : offset + rows.length;
