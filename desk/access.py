@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 from desk.errors import DeskError, Forbidden, NotFoundError
 from desk.roles import READ_ALL_ROLES, SEARCH_ROLES, roles_of
 from store.base import Store
-from store.records import SessionRecord
+from store.records import PublicUser, SessionRecord
 
 if TYPE_CHECKING:
     from desk.teams import Teams
@@ -60,7 +60,7 @@ class AccessPolicy:
         self.teams = teams
 
     # -- scope -----------------------------------------------------------------------------------
-    def scope(self, user: dict[str, Any]) -> frozenset[str] | None:
+    def scope(self, user: PublicUser) -> frozenset[str] | None:
         """The agents whose customers ``user`` reads: None means every customer."""
         roles = roles_of(user)
         if roles & READ_ALL_ROLES:
@@ -71,14 +71,14 @@ class AccessPolicy:
             return frozenset({user["id"]})
         return frozenset()
 
-    def supervisor_scope(self, user: dict[str, Any]) -> frozenset[str] | None:
+    def supervisor_scope(self, user: PublicUser) -> frozenset[str] | None:
         """The members of the supervisor's teams (and the supervisor), or None (every agent) for
         a supervisor in no team. Answered from the teams' cache, which every change of a team
         replaces: a move between teams counts from the next question on."""
         return self.teams.supervisor_scope(user["id"]) if self.teams is not None else None
 
     # -- questions -------------------------------------------------------------------------------
-    async def can_read_customer(self, user: dict[str, Any], openid: str) -> bool:
+    async def can_read_customer(self, user: PublicUser, openid: str) -> bool:
         return await self._in_scope(self.scope(user), openid)
 
     async def _in_scope(self, scope: frozenset[str] | None, openid: str) -> bool:
@@ -95,7 +95,7 @@ class AccessPolicy:
                 return True
         return False
 
-    async def can_read_session(self, user: dict[str, Any], session: SessionRecord) -> bool:
+    async def can_read_session(self, user: PublicUser, session: SessionRecord) -> bool:
         scope = self.scope(user)
         if scope is None:
             return True
@@ -103,7 +103,7 @@ class AccessPolicy:
             return True
         return await self.can_read_customer(user, session["openid"])
 
-    def holds(self, user: dict[str, Any], session: SessionRecord) -> bool:
+    def holds(self, user: PublicUser, session: SessionRecord) -> bool:
         """Whether ``session`` is one ``user`` supervises: everything for an unscoped caller, else
         a session an agent of their scope holds now (assigned or offered)."""
         scope = self.scope(user)
@@ -115,14 +115,14 @@ class AccessPolicy:
                 or session.get("offered_to") in scope)
 
     # -- checks that refuse ----------------------------------------------------------------------
-    async def check_customer(self, user: dict[str, Any], openid: str, what: str) -> None:
+    async def check_customer(self, user: PublicUser, openid: str, what: str) -> None:
         """Return when ``user`` may read customer ``openid``; refuse (403, audited) otherwise.
         ``what`` names the read in the audit entry (``customer``, ``customer_sessions``…)."""
         if not await self.can_read_customer(user, openid):
             await self._refused(user, what, openid=openid)
             raise Refused("not_your_customer", "you may read only the customers you hold or have served")
 
-    async def check_session(self, user: dict[str, Any], session_id: str, what: str) -> SessionRecord:
+    async def check_session(self, user: PublicUser, session_id: str, what: str) -> SessionRecord:
         """The session ``session_id`` when ``user`` may read it; 404 only for callers who may
         read every session, else 403 (audited) whether or not it exists."""
         session = await self.store.get_session(session_id) if isinstance(session_id, str) and session_id else None
@@ -133,7 +133,7 @@ class AccessPolicy:
         await self._refused(user, what, session_id=session_id)
         raise Refused("not_your_session", "you may read only the sessions of customers you hold or have served")
 
-    async def check_customer_edit(self, user: dict[str, Any], openid: str) -> None:
+    async def check_customer_edit(self, user: PublicUser, openid: str) -> None:
         """Return when ``user`` may change what the desk keeps about customer ``openid`` (tags,
         note): an agent one they hold or have served, a supervisor one in their scope, an admin
         anyone. QA reads every customer but changes none (403 ``forbidden``); a refusal for a
@@ -151,7 +151,7 @@ class AccessPolicy:
             await self._refused(user, "customer_edit", openid=openid)
             raise Refused("not_your_customer", "you may change only the customers you hold or have served")
 
-    async def check_supervised_session(self, user: dict[str, Any], session_id: str, what: str) -> SessionRecord:
+    async def check_supervised_session(self, user: PublicUser, session_id: str, what: str) -> SessionRecord:
         """The session ``session_id`` when ``user`` may supervise it (monitor, whisper, barge,
         reassign): any session for an unscoped caller (404 when missing), else one their scope
         holds now; 403 ``not_your_session`` (audited) otherwise, whether or not it exists."""
@@ -164,13 +164,13 @@ class AccessPolicy:
         await self._refused(user, what, session_id=session_id)
         raise Refused("not_your_session", "you supervise only the sessions your teams' agents hold")
 
-    def check_agent(self, user: dict[str, Any], agent_id: str) -> None:
+    def check_agent(self, user: PublicUser, agent_id: str) -> None:
         """Refuse (403 ``forbidden``) acting on an agent outside a scoped supervisor's teams."""
         scope = self.scope(user)
         if scope is not None and agent_id not in scope:
             raise Forbidden("you supervise only the agents of your teams")
 
-    def search_filters(self, user: dict[str, Any], filters: dict[str, Any]) -> dict[str, Any]:
+    def search_filters(self, user: PublicUser, filters: dict[str, Any]) -> dict[str, Any]:
         """The filters a session search runs with for ``user``. Agents search no one (they read
         their customers' histories per customer); a scoped supervisor searches the sessions
         their scope's agents held (``agent_ids``)."""
@@ -179,7 +179,7 @@ class AccessPolicy:
         scope = self.scope(user)
         return filters if scope is None else {**filters, "agent_ids": scope}
 
-    async def _refused(self, user: dict[str, Any], what: str, openid: str | None = None,
+    async def _refused(self, user: PublicUser, what: str, openid: str | None = None,
                        session_id: str | None = None) -> None:
         ref = str(openid if openid is not None else session_id)[:REFUSED_REF_MAX_CHARS]
         log.warning("read refused", extra={"fields": {"user_id": user.get("id"), "read": what, "ref": ref}})

@@ -10,8 +10,7 @@ re-enabling a user would have revived theirs). A logout revokes the ``jti`` and 
 sockets opened with it; disabling a user or changing their roles closes all their sockets
 (close code 4010).
 
-Login throttling counts the attempts still being checked as failures: scrypt is slow, so
-parallel guesses would otherwise all be checked before the first failure is counted.
+Login throttling (the attempts still being checked count as failures) is `desk.login_throttle`.
 """
 
 from __future__ import annotations
@@ -26,12 +25,12 @@ import re
 import secrets
 import time
 import uuid
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, cast
 
 import jwt
 
+from bus.base import Bus
 from desk.errors import (  # re-exported: handlers import them from here
     AuthError,
     BadCredentials,
@@ -41,9 +40,10 @@ from desk.errors import (  # re-exported: handlers import them from here
     ValidationError,
 )
 from desk.frames import CLOSE_REVOKED
+from desk.login_throttle import LoginThrottle
 from desk.roles import ROLES
 from store.base import Store
-from store.records import NewUser, UserRecord
+from store.records import NewUser, PublicUser, UserRecord
 
 __all__ = ["Accounts", "AuthError", "BadCredentials", "ThrottledError", "ValidationError",
            "hash_password", "verify_password", "ROLES"]
@@ -60,10 +60,6 @@ MAX_PASSWORD_CHARS = 1024  # scrypt of a megabyte password is a cheap way to bur
 DEFAULT_SKILL_LEVEL = 3
 DEFAULT_MAX_SESSIONS = 3
 MAX_SESSIONS_LIMIT = 20
-# Failed logins: the first 3 are free, then each failure doubles the wait, 1 s up to 60 s.
-FREE_LOGIN_FAILURES = 3
-THROTTLE_MAX_SECS = 60.0
-THROTTLE_TRACKED_USERNAMES = 10_000  # bounded memory against username spraying
 UPDATABLE_FIELDS = ("name", "password", "roles", "skills", "max_sessions", "disabled")
 
 DEMO_USERS: list[dict[str, Any]] = [
@@ -111,7 +107,7 @@ _DUMMY_HASH = hash_password(secrets.token_hex(16))
 class Accounts:
     """Users and tokens. ``store`` is a `store.base.Store`; ``bus`` a `bus.base.Bus`."""
 
-    def __init__(self, store: Store, bus: Any, secret: str, token_lifetime: int = 43200,
+    def __init__(self, store: Store, bus: Bus, secret: str, token_lifetime: int = 43200,
                  clock: Callable[[], float] = time.time) -> None:
         if not secret:
             raise ValueError("a JWT secret is required")
@@ -120,10 +116,7 @@ class Accounts:
         self._secret = secret
         self.token_lifetime = int(token_lifetime)
         self._clock = clock
-        # username (casefolded) -> (consecutive failures, time of the last failure)
-        self._failures: OrderedDict[str, tuple[int, float]] = OrderedDict()
-        # username (casefolded) -> logins being checked right now (absent when none)
-        self._in_flight: dict[str, int] = {}
+        self.throttle = LoginThrottle(clock)  # keyed by the casefolded username
         self._disabled_callbacks: list[Callable[[str], Any]] = []
         self._changed_callbacks: list[Callable[[dict[str, Any]], Any]] = []
 
@@ -146,51 +139,21 @@ class Accounts:
 
     # -- login / tokens ----------------------------------------------------------------------------
 
-    def _check_throttle(self, key: str) -> None:
-        failures, last = self._failures.get(key, (0, 0.0))
-        in_flight = self._in_flight.get(key, 0)
-        if in_flight:
-            # Each attempt still being checked counts as a failure happening now: it will be one
-            # unless the password is right, and then the wait is over for everyone anyway.
-            failures, last = failures + in_flight, self._clock()
-        if failures < FREE_LOGIN_FAILURES:
-            return
-        wait = min(THROTTLE_MAX_SECS, 2.0 ** (failures - FREE_LOGIN_FAILURES))
-        remaining = last + wait - self._clock()
-        if remaining > 0:
-            log.warning("login throttled", extra={"fields": {"username": key[:64], "failures": failures,
-                                                             "retry_after": round(remaining, 1)}})
-            raise ThrottledError(remaining)
-
-    def _record_failure(self, key: str) -> int:
-        failures = self._failures.pop(key, (0, 0.0))[0] + 1
-        self._failures[key] = (failures, self._clock())
-        while len(self._failures) > THROTTLE_TRACKED_USERNAMES:
-            self._failures.popitem(last=False)
-        return failures
-
     async def login(self, username: str, password: str) -> dict[str, Any]:
         """``{"token", "expires_at", "user"}``; BadCredentials, or ThrottledError after repeated failures."""
         if not isinstance(username, str) or not isinstance(password, str):
             raise BadCredentials("wrong username or password")
         key = username.casefold()
-        self._check_throttle(key)
-        # Counted from the check on, with no await in between, so that a parallel attempt sees it.
-        self._in_flight[key] = self._in_flight.get(key, 0) + 1
-        try:
+        with self.throttle.attempt(key):  # ThrottledError when it must wait
             user = await self.store.get_user_by_username(username) if username else None
             ok = await self._verify(password[:MAX_PASSWORD_CHARS],
                                     user.get("password_hash") if user else _DUMMY_HASH)
-        finally:
-            left = self._in_flight.pop(key) - 1
-            if left:
-                self._in_flight[key] = left
         if not ok or user is None or user.get("disabled"):
-            failures = self._record_failure(key)
+            failures = self.throttle.failed(key)
             # Never the password; the username is what an operator needs to spot an attack.
             log.warning("login failed", extra={"fields": {"username": username[:64], "failures": failures}})
             raise BadCredentials("wrong username or password")
-        self._failures.pop(key, None)
+        self.throttle.succeeded(key)
         token, expires_at = self.issue_token(user)
         log.info("login", extra={"fields": {"user_id": user["id"]}})
         return {"token": token, "expires_at": expires_at, "user": self.public(user)}
@@ -222,7 +185,7 @@ class Accounts:
             raise AuthError("token expired")
         return claims
 
-    async def authenticate_token(self, token: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    async def authenticate_token(self, token: str) -> tuple[PublicUser, dict[str, Any]]:
         """``(public user, claims)`` of a valid token of an enabled user; AuthError otherwise."""
         claims = self.decode(token)
         if await self.store.is_token_revoked(claims["jti"]):
@@ -239,7 +202,7 @@ class Accounts:
             raise AuthError("token revoked")
         return self.public(user), claims
 
-    async def authenticate(self, token: str) -> dict[str, Any]:
+    async def authenticate(self, token: str) -> PublicUser:
         """The public user of a valid token; AuthError ("token expired", "token revoked",
         "user disabled", "invalid token") otherwise."""
         user, _claims = await self.authenticate_token(token)
@@ -255,14 +218,14 @@ class Accounts:
     # -- users ---------------------------------------------------------------------------------
 
     @staticmethod
-    def public(user: UserRecord) -> dict[str, Any]:
+    def public(user: UserRecord) -> PublicUser:
         """The user as the API shows it: never the password hash."""
         return {
             "id": user["id"],
-            "username": user.get("username"),
-            "name": user.get("name") or user.get("username"),
+            "username": user["username"],
+            "name": user.get("name") or user["username"],
             "roles": list(user.get("roles") or []),
-            "skills": [dict(s) for s in user.get("skills") or []],
+            "skills": [s.copy() for s in user.get("skills") or []],
             "max_sessions": user.get("max_sessions", DEFAULT_MAX_SESSIONS),
             "disabled": bool(user.get("disabled")),
             "created_at": user.get("created_at"),
@@ -342,7 +305,7 @@ class Accounts:
         return list(out.values())
 
     async def create_user(self, fields: dict[str, Any], *, actor_id: str | None = None,
-                          _allow_short_password: bool = False) -> dict[str, Any]:
+                          _allow_short_password: bool = False) -> PublicUser:
         """Validate and create a user; ValidationError naming the field, Exists (409) when taken."""
         from store.base import DuplicateError
 
@@ -361,7 +324,7 @@ class Accounts:
         return self.public(user)
 
     async def update_user(self, user_id: str, fields: dict[str, Any], *,
-                          actor_id: str | None = None) -> dict[str, Any]:
+                          actor_id: str | None = None) -> PublicUser:
         """Change a user; disabling, a role change or a new password closes their sockets (4010)."""
         from store.base import NotFound
 
@@ -416,14 +379,14 @@ class Accounts:
                            (["password"] if "password" in fields else [])})
         return self.public(user)
 
-    async def get_user(self, user_id: str) -> dict[str, Any] | None:
+    async def get_user(self, user_id: str) -> PublicUser | None:
         user = await self.store.get_user(user_id)
         return self.public(user) if user else None
 
-    async def list_users(self) -> list[dict[str, Any]]:
+    async def list_users(self) -> list[PublicUser]:
         return [self.public(u) for u in await self.store.list_users()]
 
-    async def ensure_bootstrap_admin(self, username: str, password: str) -> dict[str, Any] | None:
+    async def ensure_bootstrap_admin(self, username: str, password: str) -> PublicUser | None:
         """Create an admin only when the store holds no user at all; the created user or None."""
         if await self.store.list_users():
             return None
@@ -431,7 +394,7 @@ class Accounts:
         log.info("bootstrap admin created", extra={"fields": {"username": username}})
         return user
 
-    async def seed_demo(self) -> list[dict[str, Any]]:
+    async def seed_demo(self) -> list[PublicUser]:
         """Create the demo users that are missing (short demo passwords, and the two-letter
         username ``qa``, are allowed only here)."""
         created = []

@@ -13,6 +13,7 @@ from desk.commands import Str, command
 from desk.errors import BadRequest, InvalidState
 from desk.parts import DeskParts
 from desk.roles import AGENT_ROLES, is_agent
+from store.records import PublicUser
 
 
 class AgentCommands:
@@ -27,7 +28,7 @@ class AgentCommands:
         self.clock = parts.clock
         self.texts = parts.texts
 
-    async def welcome(self, user: dict[str, Any]) -> dict[str, Any]:
+    async def welcome(self, user: PublicUser) -> dict[str, Any]:
         sessions = []
         if is_agent(user):
             await self.lifecycle.agent_known(user)
@@ -48,7 +49,7 @@ class AgentCommands:
         return {"sessions": sessions, "presence": {"status": status, "since": since}, "offers": offers}
 
     @command("presence", roles=AGENT_ROLES, status=Str(choices=("available", "away")))
-    async def set_presence(self, user: dict[str, Any], status: str) -> dict[str, Any]:
+    async def set_presence(self, user: PublicUser, status: str) -> dict[str, Any]:
         await self.lifecycle.agent_known(user)
         await self.lifecycle.set_presence(user["id"], status)
         current, since = self.routing.presence_of(user["id"])
@@ -58,13 +59,13 @@ class AgentCommands:
         return {"status": current, "since": since}
 
     @command("accept", roles=AGENT_ROLES, session_id=Str())
-    async def accept(self, user: dict[str, Any], session_id: str) -> dict[str, Any]:
+    async def accept(self, user: PublicUser, session_id: str) -> dict[str, Any]:
         if not self.routing.is_offered_to(session_id, user["id"]):
             raise InvalidState("this session is not offered to you (the offer may have expired)")
         return await self.lifecycle.accept(session_id, user["id"])
 
     @command("reject", roles=AGENT_ROLES, session_id=Str())
-    async def reject(self, user: dict[str, Any], session_id: str) -> dict[str, Any]:
+    async def reject(self, user: PublicUser, session_id: str) -> dict[str, Any]:
         if not self.routing.is_offered_to(session_id, user["id"]):
             raise InvalidState("this session is not offered to you")
         await self.lifecycle.reject(session_id, user["id"])
@@ -72,7 +73,7 @@ class AgentCommands:
 
     @command("transfer", one_of=("to_agent", "to_skill"), session_id=Str(), to_agent=Str(required=False),
              to_skill=Str(required=False), note=Str(required=False))
-    async def transfer(self, user: dict[str, Any], session_id: str, to_agent: str | None = None,
+    async def transfer(self, user: PublicUser, session_id: str, to_agent: str | None = None,
                        to_skill: str | None = None, note: str | None = None) -> dict[str, Any]:
         session = await self.lookups.own_session(user, session_id)
         name = None
@@ -100,7 +101,7 @@ class AgentCommands:
         return {"status": "transferred", "to_skill": to_skill}
 
     @command("close", session_id=Str(), wrapup=Str(), note=Str(required=False))
-    async def close(self, user: dict[str, Any], session_id: str, wrapup: str, note: str | None = None) -> dict[str, Any]:
+    async def close(self, user: PublicUser, session_id: str, wrapup: str, note: str | None = None) -> dict[str, Any]:
         session = await self.lookups.own_session(user, session_id)
         self.texts.check_wrapup(wrapup)
         await self.texts.tell(session, "closed")  # before the close: the agent still sees it go out

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from bus.base import Bus
 from desk.watchers import Watchers
 from store.records import SessionRecord
 
 
 class Audience:
-    def __init__(self, bus: Any, watchers: Watchers | None = None) -> None:
+    def __init__(self, bus: Bus, watchers: Watchers | None = None) -> None:
         self.bus = bus
         self.watchers = watchers  # set once built (the watchers publish through this audience)
 
@@ -31,3 +32,14 @@ class Audience:
         if agent and (agent_id := session.get("agent_id")) and session.get("state") == "assigned":
             targets.add(agent_id)
         await self.publish(sorted(targets), event, data)
+
+    async def presence(self, agent_id: str, status: str, since: float, reason: str | None = None) -> None:
+        """The agent's presence changed (every tab hears it); set away for missed offers, they are told why."""
+        data: dict[str, Any] = {"agent_id": agent_id, "status": status, "since": since}
+        if reason:
+            data["reason"] = reason
+        await self.publish([agent_id], "presence", data)
+        if reason == "missed_offers":
+            await self.publish([agent_id], "notice", {
+                "level": "warning", "code": "set_away_missed_offers",
+                "text": "You missed several offers in a row and were set to away."})

@@ -20,12 +20,19 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from desk.bot_matching import Match, Matcher, Segmenter
 from desk.errors import NotFoundError, ValidationError
+from desk.replies import Replies
 from desk.settings import Settings, SettingSpec
+from desk.skills import Skills
 from desk.transcripts import inbound_to_message
+from store.base import Store
+from store.records import PublicUser, SessionRecord
+
+if TYPE_CHECKING:  # the pipeline runs the bot as one of its stages
+    from desk.pipeline import InboundWork
 
 KEY = "bot_answers"
 HANDOVER_WORDS = frozenset({"转人工", "人工", "人工客服", "agent", "human"})
@@ -90,13 +97,13 @@ def validate_answers(value: Any, current: Any) -> list[dict[str, Any]]:
 class BotTurn:
     """What the bot did with a message: the bot session, and whether it hands over to a human."""
 
-    session: dict[str, Any]
+    session: SessionRecord
     hand_over: bool = False
 
 
 class Bot:
-    def __init__(self, store: Any, settings: Settings, skills: Any, replies: Any, idle_timeout: float,
-                 open_session: Callable[[str, str, float], Awaitable[Any]],
+    def __init__(self, store: Store, settings: Settings, skills: Skills, replies: Replies, idle_timeout: float,
+                 open_session: Callable[[str, str, float], Awaitable[SessionRecord]],
                  segmenter: Segmenter | None = None) -> None:
         self.store = store
         # The lifecycle's create_bot_session: the one writer of session state opens the bot's sessions.
@@ -121,12 +128,12 @@ class Bot:
     async def list(self) -> list[dict[str, Any]]:
         return list(await self.settings.get(KEY))
 
-    async def create(self, user: dict[str, Any], body: Any) -> dict[str, Any]:
+    async def create(self, user: PublicUser, body: Any) -> dict[str, Any]:
         answer = check_answer(body, uuid.uuid4().hex)
         await self.settings.update(user, KEY, [*await self.list(), answer])
         return answer
 
-    async def update(self, user: dict[str, Any], answer_id: str, body: Any) -> dict[str, Any]:
+    async def update(self, user: PublicUser, answer_id: str, body: Any) -> dict[str, Any]:
         answers = await self.list()
         found = next((a for a in answers if a["id"] == answer_id), None)
         if found is None:
@@ -137,7 +144,7 @@ class Bot:
         await self.settings.update(user, KEY, [changed if a["id"] == answer_id else a for a in answers])
         return changed
 
-    async def delete(self, user: dict[str, Any], answer_id: str) -> dict[str, Any]:
+    async def delete(self, user: PublicUser, answer_id: str) -> dict[str, Any]:
         answers = await self.list()
         if not any(a["id"] == answer_id for a in answers):
             raise NotFoundError(f"no bot answer {answer_id!r}")
@@ -163,7 +170,7 @@ class Bot:
                                for m in ranked]}
 
     # -- answering -----------------------------------------------------------------------------------
-    async def take(self, work: Any) -> BotTurn | None:
+    async def take(self, work: InboundWork) -> BotTurn | None:
         """Answer a customer's text message when their skill is the bot's; None: not the bot's."""
         text = (work.message.content or work.message.recognition or "").strip()
         if not text or not work.skill:
@@ -198,7 +205,7 @@ class Bot:
         await self.replies.reply(session, MISS_TEXT, author="bot", user=None)
         return BotTurn(session)
 
-    async def _hand_over(self, session: dict[str, Any], mode: str) -> BotTurn:
+    async def _hand_over(self, session: SessionRecord, mode: str) -> BotTurn:
         self._misses.pop(session["id"], None)
         if mode == "bot_only":
             await self.replies.reply(session, NO_HUMAN_TEXT, author="bot", user=None)

@@ -31,7 +31,7 @@ from typing import Any, cast
 from desk.errors import Exists, Forbidden, NotFoundError, ValidationError
 from desk.roles import roles_of
 from store.base import CANNED_PUBLIC, DuplicateError, Store, canned_team_owner, canned_user_owner
-from store.records import CANNED_SCOPES, CannedFields, CannedReplyRecord, NewCannedReply
+from store.records import CANNED_SCOPES, CannedFields, CannedReplyRecord, NewCannedReply, PublicUser
 
 log = logging.getLogger("kefu.canned")
 
@@ -135,14 +135,14 @@ class CannedReplies:
         self.supervised_team_ids = supervised_team_ids
 
     # -- who ---------------------------------------------------------------------------------------
-    async def _teams(self, user: dict[str, Any]) -> tuple[set[str], set[str]]:
+    async def _teams(self, user: PublicUser) -> tuple[set[str], set[str]]:
         """(teams the user uses replies of, teams the user writes replies of)."""
         member = set(await self.team_ids_of(user["id"]))
         supervised = set(await self.supervised_team_ids(user["id"])) if "supervisor" in roles_of(user) else set()
         return member | supervised, supervised
 
     @staticmethod
-    def _may_write(user: dict[str, Any], rec: dict[str, Any], supervised: set[str]) -> bool:
+    def _may_write(user: PublicUser, rec: dict[str, Any], supervised: set[str]) -> bool:
         roles = roles_of(user)
         scope = rec.get("scope")
         if scope == "public":
@@ -159,19 +159,19 @@ class CannedReplies:
             return Forbidden("only an admin or a supervisor of that team writes its canned replies")
         return Forbidden("you may only write your own personal canned replies")
 
-    def _with_editable(self, user: dict[str, Any], replies: Iterable[CannedReplyRecord],
+    def _with_editable(self, user: PublicUser, replies: Iterable[CannedReplyRecord],
                        supervised: set[str]) -> list[dict[str, Any]]:
         return [{**r, "editable": self._may_write(user, dict(r), supervised)} for r in replies]
 
     # -- reading -----------------------------------------------------------------------------------
-    async def usable(self, user: dict[str, Any]) -> dict[str, Any]:
+    async def usable(self, user: PublicUser) -> dict[str, Any]:
         """``{"replies": [...]}``: what ``user`` may insert (public, their teams', their own),
         each with ``editable`` (whether the caller may change it)."""
         teams, supervised = await self._teams(user)
         owners = [CANNED_PUBLIC, *(canned_team_owner(t) for t in sorted(teams)), canned_user_owner(user["id"])]
         return {"replies": self._with_editable(user, await self.store.list_canned(owners), supervised)}
 
-    async def manageable(self, user: dict[str, Any]) -> dict[str, Any]:
+    async def manageable(self, user: PublicUser) -> dict[str, Any]:
         """What ``user`` may use or change: for an admin also every team's replies (the admin
         page's list); for everyone else the same as `usable`."""
         if "admin" not in roles_of(user):
@@ -188,7 +188,7 @@ class CannedReplies:
         return cast(CannedReplyRecord, rec)
 
     # -- changing ----------------------------------------------------------------------------------
-    async def create(self, user: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+    async def create(self, user: PublicUser, body: dict[str, Any]) -> dict[str, Any]:
         fields = validate_fields(body, partial=False)
         rec: dict[str, Any] = {**fields, "team_id": fields.get("team_id"),
                                "owner_id": user["id"] if fields["scope"] == "personal" else None}
@@ -204,7 +204,7 @@ class CannedReplies:
         await self._audit(user, "canned.create", stored, {"reply": dict(stored)})
         return {**stored, "editable": True}
 
-    async def update(self, user: dict[str, Any], reply_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    async def update(self, user: PublicUser, reply_id: str, body: dict[str, Any]) -> dict[str, Any]:
         current = await self._get(reply_id)
         _, supervised = await self._teams(user)
         if not self._may_write(user, dict(current), supervised):
@@ -231,7 +231,7 @@ class CannedReplies:
             "before": {k: current.get(k) for k in changed}, "after": changed})
         return {**stored, "editable": True}
 
-    async def delete(self, user: dict[str, Any], reply_id: str) -> dict[str, Any]:
+    async def delete(self, user: PublicUser, reply_id: str) -> dict[str, Any]:
         current = await self._get(reply_id)
         _, supervised = await self._teams(user)
         if not self._may_write(user, dict(current), supervised):
@@ -240,7 +240,7 @@ class CannedReplies:
         await self._audit(user, "canned.delete", removed, {"reply": dict(removed)})
         return dict(removed)
 
-    async def _audit(self, user: dict[str, Any], action: str, rec: CannedReplyRecord,
+    async def _audit(self, user: PublicUser, action: str, rec: CannedReplyRecord,
                      details: dict[str, Any]) -> None:
         await self.store.add_audit({"ts": self.clock(), "actor_id": user.get("id"), "action": action,
                                     "target": rec["id"], "details": {

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from desk.errors import BadRequest, DeskError, Forbidden
+from store.records import PublicUser
 
 
 class UnknownCommand(DeskError):
@@ -118,7 +119,7 @@ class CommandRegistry:
         return set(self.commands)
 
     @staticmethod
-    def check(spec: CommandSpec, user: dict[str, Any], msg: dict[str, Any]) -> dict[str, Any]:
+    def check(spec: CommandSpec, user: PublicUser, msg: dict[str, Any]) -> dict[str, Any]:
         """The checked values of ``msg`` for ``spec`` (``Forbidden``/``BadRequest`` otherwise)."""
         if spec.roles is not None and not spec.roles & set(user.get("roles") or ()):
             raise Forbidden(f"{spec.name} needs the role {' or '.join(sorted(spec.roles))}")
@@ -127,7 +128,7 @@ class CommandRegistry:
             raise BadRequest(f"{' or '.join(spec.one_of)} is required (one of them)")
         return values
 
-    async def dispatch(self, user: dict[str, Any], name: str, msg: dict[str, Any], conn_key: str) -> Any:
+    async def dispatch(self, user: PublicUser, name: str, msg: dict[str, Any], conn_key: str) -> Any:
         entry = self.commands.get(name)
         if entry is None:
             raise UnknownCommand(f"unknown type {name[:40]!r}")

@@ -34,6 +34,7 @@ from typing import Any
 from desk import frames
 from desk.errors import AuthError, DeskError
 from kefu_json import InvalidJSON, parse_json
+from store.records import PublicUser
 
 log = logging.getLogger("kefu.socket")
 
@@ -101,7 +102,7 @@ class ConsoleConnection:
         self.settings = settings or ConnectionSettings()
         self.metrics = metrics  # desk.metrics.Metrics or None
         self.key = uuid.uuid4().hex  # this connection's id for desk subscriptions and monitors
-        self.user: dict[str, Any] | None = None
+        self.user: PublicUser | None = None
         self.jti: str | None = None
         self.closed = False
         self._hello_seen = False
@@ -176,7 +177,7 @@ class ConsoleConnection:
             user = self.user
             self._spawn(self._connection_closed(user), track=False)
 
-    async def _connection_closed(self, user: dict[str, Any]) -> None:
+    async def _connection_closed(self, user: PublicUser) -> None:
         try:
             await self.desk.connection_closed(user, self.key)
         except Exception:

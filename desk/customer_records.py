@@ -16,7 +16,7 @@ from typing import Any
 from desk.access import AccessPolicy
 from desk.errors import NotFoundError, ValidationError
 from store.base import Store
-from store.records import CustomerRecord
+from store.records import CustomerRecord, PublicUser
 
 MAX_TAGS = 10
 TAG_MAX_CHARS = 20
@@ -68,7 +68,7 @@ class CustomerRecords:
         self.customer_changed = customer_changed  # pushes ``customer_updated`` to the consoles showing them
         self.clock = clock
 
-    async def update(self, user: dict[str, Any], openid: str, body: Any) -> CustomerRecord:
+    async def update(self, user: PublicUser, openid: str, body: Any) -> CustomerRecord:
         """Change a customer's tags and note; returns the customer record."""
         await self.access.check_customer_edit(user, openid)
         changes = validate_profile(body)

@@ -14,7 +14,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from bus.base import Bus
 from desk.access import AccessPolicy
+from desk.accounts import Accounts
 from desk.agent_commands import AgentCommands
 from desk.audience import Audience
 from desk.bot import Bot
@@ -27,6 +29,7 @@ from desk.inbound import InboundLog
 from desk.lifecycle import Lifecycle
 from desk.lookups import Lookups
 from desk.menu import WeChatMenu
+from desk.metrics import Metrics
 from desk.parts import DeskParts
 from desk.pipeline import InboundPipeline
 from desk.priority import PriorityRules
@@ -43,8 +46,10 @@ from desk.texts import SystemTexts
 from desk.transcript_export import TranscriptExport
 from desk.views import SessionViews
 from desk.watchers import Watchers
+from kefu_config import Config
 from store.base import Store
-from store.records import CustomerRecord
+from store.records import CustomerRecord, PublicUser
+from wechat.client import WeChatClient
 from wechat.messages import InboundMessage
 
 __all__ = ["FEATURES", "MONITOR_MAX_MESSAGES", "Desk", "command_names", "feature_classes"]
@@ -68,8 +73,8 @@ def command_names() -> set[str]:
 
 
 class Desk:
-    def __init__(self, store: Store, bus: Any, accounts: Any, wechat: Any, config: Any,
-                 clock: Any = time.time, metrics: Any = None) -> None:
+    def __init__(self, store: Store, bus: Bus, accounts: Accounts, wechat: WeChatClient, config: Config,
+                 clock: Callable[[], float] = time.time, metrics: Metrics | None = None) -> None:
         self.store = store
         self.bus = bus
         self.accounts = accounts
@@ -162,17 +167,17 @@ class Desk:
         await self.lifecycle.stop()
 
     # -- the one entry for commands and connections ---------------------------------------------
-    async def command(self, user: dict[str, Any], name: str, msg: dict[str, Any], conn_key: str) -> Any:
+    async def command(self, user: PublicUser, name: str, msg: dict[str, Any], conn_key: str) -> Any:
         """A console's command: checked against its feature's schema, then carried out."""
         return await self.commands.dispatch(user, name, msg, conn_key)
 
     def command_names(self) -> set[str]:
         return self.commands.names()
 
-    async def welcome(self, user: dict[str, Any]) -> dict[str, Any]:
+    async def welcome(self, user: PublicUser) -> dict[str, Any]:
         return await self.agents.welcome(user)
 
-    async def connection_closed(self, user: dict[str, Any], conn_key: str) -> None:
+    async def connection_closed(self, user: PublicUser, conn_key: str) -> None:
         await self.supervision.connection_closed(user, conn_key)
 
     # -- inbound ----------------------------------------------------------------------------------
@@ -184,25 +189,25 @@ class Desk:
         await self.pipeline.profile_arrived(customer)
 
     # -- reads (REST) -------------------------------------------------------------------------------
-    async def get_session(self, user: dict[str, Any], session_id: str) -> dict[str, Any]:
+    async def get_session(self, user: PublicUser, session_id: str) -> dict[str, Any]:
         return await self.reads.get_session(user, session_id)
 
-    async def search_sessions(self, user: dict[str, Any], **filters: Any) -> dict[str, Any]:
+    async def search_sessions(self, user: PublicUser, **filters: Any) -> dict[str, Any]:
         return await self.reads.search_sessions(user, **filters)
 
-    async def get_customer(self, user: dict[str, Any], openid: str) -> dict[str, Any]:
+    async def get_customer(self, user: PublicUser, openid: str) -> dict[str, Any]:
         return await self.reads.get_customer(user, openid)
 
-    async def update_customer(self, user: dict[str, Any], openid: str, body: Any) -> CustomerRecord:
+    async def update_customer(self, user: PublicUser, openid: str, body: Any) -> CustomerRecord:
         return await self.customer_records.update(user, openid, body)
 
-    async def customer_sessions(self, user: dict[str, Any], openid: str) -> dict[str, Any]:
+    async def customer_sessions(self, user: PublicUser, openid: str) -> dict[str, Any]:
         return await self.reads.customer_sessions(user, openid)
 
-    async def queues_snapshot(self, user: dict[str, Any] | None = None) -> dict[str, Any]:
+    async def queues_snapshot(self, user: PublicUser | None = None) -> dict[str, Any]:
         return await self.reads.queues_snapshot(user)
 
-    async def agents_snapshot(self, user: dict[str, Any] | None = None) -> dict[str, Any]:
+    async def agents_snapshot(self, user: PublicUser | None = None) -> dict[str, Any]:
         return await self.reads.agents_snapshot(user)
 
     async def wall_snapshot(self) -> dict[str, Any]:

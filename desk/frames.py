@@ -12,6 +12,7 @@ import logging
 from typing import Any
 
 from desk.errors import INTERNAL_MESSAGE, wire_error
+from store.records import PublicUser
 
 log = logging.getLogger("kefu.frames")
 
@@ -42,7 +43,7 @@ def event(seq: int, name: str, data: dict[str, Any]) -> dict[str, Any]:
     return {"type": "event", "seq": seq, "event": name, "data": data}
 
 
-def welcome(user: dict[str, Any], seq: int, body: dict[str, Any]) -> dict[str, Any]:
+def welcome(user: PublicUser, seq: int, body: dict[str, Any]) -> dict[str, Any]:
     """``body`` is what ``desk.welcome(user)`` returned: sessions, presence, offers."""
     frame: dict[str, Any] = {"type": "welcome", "user": user, "seq": seq}
     frame.update({k: v for k, v in body.items() if k not in frame})

@@ -15,6 +15,7 @@ accepts it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 KINDS = ("transfer", "reassign", "assign")
@@ -65,3 +66,58 @@ def transfer_entry(handover: dict[str, Any], now: float, accepted_by: str | None
 def counts_as_transfer(handover: dict[str, Any]) -> bool:
     """Assigning a waiting session moves nobody's conversation: it is not a transfer."""
     return handover.get("kind") in ("transfer", "reassign")
+
+
+# -- what the lifecycle does with a hand-over when the engine decides (`desk.lifecycle`) ---------
+def on_assigned(session: Mapping[str, Any], agent_id: str, moved: bool,
+                now: float) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    """The session is assigned to ``agent_id`` (``moved``: from another agent who held it). Returns
+    the hand-over this ends (``None``: there was none, or it is someone else's pending offer, which
+    is kept) and the session's changes: the ``transfers`` entry if a transfer happened, the
+    hand-over cleared."""
+    handover = session.get("handover")
+    changes: dict[str, Any] = {}
+    if handover and applies_to(handover, agent_id) and handover.get("to_agent"):
+        if counts_as_transfer(handover) and moved:
+            changes["transfers"] = [*(session.get("transfers") or []),
+                                    transfer_entry(handover, now, accepted_by=agent_id)]
+    elif handover and handover.get("to_agent") and handover.get("to_agent") != agent_id:
+        handover = None  # someone else's pending offer: keep it
+    if handover is not None:
+        changes["handover"] = None
+    return handover, changes
+
+
+def on_requeued(session: Mapping[str, Any], reason: str, now: float) -> dict[str, Any]:
+    """The session is back in a queue for ``reason``: the session's changes to its hand-over."""
+    handover = session.get("handover")
+    if reason == "transferred" and handover and is_pending(handover):
+        # A transfer to a queue has happened: it counts now; its context waits for the next agent.
+        return {"transfers": [*(session.get("transfers") or []), transfer_entry(handover, now)],
+                "handover": {**handover, "status": "done"}}
+    if handover and reason != "transferred":
+        return {"handover": None}  # the agent was lost: whatever was under way is over
+    return {}
+
+
+def tells_supervisor(handover: Mapping[str, Any] | None) -> bool:
+    """A supervisor's reassignment or assignment: the supervisor hears how it ended."""
+    return handover is not None and handover.get("kind") in ("reassign", "assign")
+
+
+def result_event(handover: Mapping[str, Any], session_id: str, agent_id: str, outcome: str,
+                 reason: str | None, to_name: str | None) -> dict[str, Any]:
+    """The ``reassign_result`` event's data for the supervisor who asked."""
+    return {"session_id": session_id, "to_agent": agent_id, "kind": handover["kind"], "outcome": outcome,
+            "reason": reason, "to_name": to_name}
+
+
+def returned_notice(session_id: str, declined_by: str, name: str, reason: str) -> dict[str, Any]:
+    """The ``notice`` an agent gets when their direct transfer did not happen (the session stays)."""
+    result = OUTCOMES.get(reason, "withdrawn")
+    text = {"declined": f"{name} declined the transfer; the session stays with you.",
+            "timed_out": f"{name} did not answer the transfer in time; the session stays with you."
+            }.get(result, f"The transfer to {name} did not happen ({reason.replace('_', ' ')}); "
+                          "the session stays with you.")
+    return {"level": "info", "code": "transfer_returned", "session_id": session_id, "outcome": result,
+            "reason": reason, "declined_by": declined_by, "name": name, "text": text}

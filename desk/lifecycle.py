@@ -8,62 +8,37 @@ accept, reject, presence. Every use of the engine is serialised by one lock, so 
 carried out in the order they were made; the lifecycle also owns the timer that feeds the engine
 its ``Tick`` at the next deadline.
 
-A customer's message and an accept may cross: the message's transcript write is tracked by
-:class:`WriteBarrier` before it is relayed, the relay's target is the engine's (assigned) agent,
-and the agent's events about a session whose ``session_assigned`` is being built are held and
-sent right after it (the snapshot-then-subscribe of `desk.connection`): the bundle reads the
-transcript after every write already started, and whatever is not in it follows as an event.
+A customer's message and an accept may cross: the relay's target is the engine's (assigned) agent,
+and `desk.crossing` keeps that agent's view whole (:attr:`Lifecycle.writes` tracks transcript
+writes, :attr:`Lifecycle.held` holds the agent's events while its ``session_assigned`` is built).
+What a decision does to a session's hand-over is decided by the rules in `desk.handover`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from desk import handover as ho
 from desk.audience import Audience
+from desk.crossing import HeldEvents, WriteBarrier
+from desk.deadlines import DeadlineTimer
 from desk.errors import DeskError, InvalidState, NotFoundError
 from desk.routing_driver import RoutingDriver, raise_if_ignored
 from desk.texts import DIVERT_MESSAGES
 from desk.views import SessionViews
+from desk.watchers import Watchers
 from routing import decisions as dec
 from routing import events as ev
+from routing import state as routing_state  # the engine's session states (its own, "abandoned" included)
 from store.base import Store
 from store.records import CustomerRecord, SessionRecord, SessionState
-
-log = logging.getLogger("kefu.desk.lifecycle")
 
 # notify_customer(session, message key, **placeholders): the admin's text for that moment
 # (`desk.texts.SystemTexts.tell`), sent if it is not empty and WeChat still allows a message.
 CustomerNotice = Callable[..., Awaitable[None]]
-
-
-class WriteBarrier:
-    """Transcript writes started and not committed yet, per session; :meth:`settled` waits for them."""
-
-    def __init__(self) -> None:
-        self._pending: dict[str, set[asyncio.Future[Any]]] = {}
-
-    def start(self, session_id: str, write: Awaitable[Any]) -> asyncio.Future[Any]:
-        task = asyncio.ensure_future(write)
-        pending = self._pending.setdefault(session_id, set())
-        pending.add(task)
-
-        def done(t: asyncio.Future[Any]) -> None:
-            pending.discard(t)
-            if not pending and self._pending.get(session_id) is pending:
-                del self._pending[session_id]
-        task.add_done_callback(done)
-        return task
-
-    async def settled(self, session_id: str) -> None:
-        """Return once every write started for the session before this call has finished."""
-        pending = list(self._pending.get(session_id, ()))
-        if pending:
-            await asyncio.wait(pending)
 
 
 @dataclass
@@ -74,20 +49,12 @@ class Outcome:
     bundles: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
-@dataclass
-class _Announcing:
-    """Events for ``agent_id`` about a session whose ``session_assigned`` is being built."""
-
-    agent_id: str
-    held: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-
-
 Handler = Callable[[Any, Outcome], Awaitable[None]]
 
 
 class Lifecycle:
     def __init__(self, store: Store, routing: RoutingDriver, audience: Audience, views: SessionViews,
-                 watchers: Any, clock: Callable[[], float], notify_customer: CustomerNotice) -> None:
+                 watchers: Watchers, clock: Callable[[], float], notify_customer: CustomerNotice) -> None:
         self.store = store
         self.routing = routing
         self.audience = audience
@@ -96,10 +63,10 @@ class Lifecycle:
         self.clock = clock
         self.notify_customer = notify_customer
         self.writes = WriteBarrier()
+        self.held = HeldEvents(audience.publish)
         self._lock = asyncio.Lock()
-        self._timer: asyncio.TimerHandle | None = None
+        self.ticks = DeadlineTimer(clock, lambda: self._route(lambda: [self.routing.tick_event()]))
         self._stopped = False
-        self._announcing: dict[str, _Announcing] = {}
         # The one table: decision type -> what carrying it out means.
         self.handlers: dict[type, Handler] = {
             dec.OfferSession: self._offer,
@@ -125,9 +92,7 @@ class Lifecycle:
         if self._stopped:
             return
         self._stopped = True
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        self.ticks.cancel()
         async with self._lock:  # let an event being applied finish its decisions first
             await self.routing.save()
 
@@ -139,13 +104,13 @@ class Lifecycle:
             state = self.routing.engine.session(session["id"])
             if state is None:
                 continue
-            if state["state"] in ("closed", "diverted", "abandoned"):
-                await self._write_state(session["id"], "closed" if state["state"] != "diverted" else "diverted",
+            if state["state"] in routing_state.FINISHED_STATES:
+                await self._write_state(session["id"], "diverted" if state["state"] == routing_state.DIVERTED else "closed",
                                         closed_at=self.clock(),
                                         close_reason=session.get("close_reason") or state["state"])
-            elif state["state"] == "assigned" and session.get("agent_id") != state.get("agent"):
+            elif state["state"] == routing_state.ASSIGNED and session.get("agent_id") != state.get("agent"):
                 await self._write_state(session["id"], "assigned", agent_id=state.get("agent"))
-            elif state["state"] == "queued" and session["state"] != "queued":
+            elif state["state"] == routing_state.QUEUED and session["state"] != "queued":
                 await self._write_state(session["id"], "queued", agent_id=None, offered_to=None)
 
     # -- the one writer ------------------------------------------------------------------------------
@@ -188,7 +153,7 @@ class Lifecycle:
                 decisions = self.routing.decide(event)
                 for d in decisions:  # before any await: the engine already says assigned
                     if isinstance(d, dec.SessionAssigned):
-                        self._announcing.setdefault(d.session_id, _Announcing(d.agent_id))
+                        self.held.begin(d.session_id, d.agent_id)
                 await self.routing.record(event)
                 for d in decisions:
                     outcome.decisions.append(d)
@@ -196,28 +161,10 @@ class Lifecycle:
                     if handler is not None:
                         await handler(d, outcome)
         finally:
-            for session_id in list(self._announcing):  # a decision failed: never hold events for ever
-                await self._announced(session_id, None)
-            self._schedule_tick()
+            await self.held.release_all()  # a decision failed: never hold events for ever
+            self.ticks.arm(None if self._stopped else self.routing.next_deadline())
             self.watchers.queues_changed()
         return outcome
-
-    def _schedule_tick(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        if self._stopped:
-            return
-        deadline = self.routing.next_deadline()
-        if deadline is None:
-            return
-        delay = max(0.0, deadline - self.clock())
-        self._timer = asyncio.get_running_loop().call_later(delay, self._fire_tick)
-
-    def _fire_tick(self) -> None:
-        self._timer = None
-        task = asyncio.ensure_future(self._route(lambda: [self.routing.tick_event()]))
-        task.add_done_callback(_log_failure)
 
     async def apply_events(self, events: list[ev.Event]) -> Outcome:
         """Apply ready-made events (serialised like every other use of the engine)."""
@@ -337,11 +284,9 @@ class Lifecycle:
         if not handover or handover.get("to_agent") != agent_id or not ho.is_pending(handover):
             return session
         session = await self.store.update_session(session["id"], handover=None)
-        if handover["kind"] in ("reassign", "assign"):
-            data: dict[str, Any] = {"session_id": session["id"], "to_agent": agent_id, "kind": handover["kind"],
-                                    "outcome": outcome, "reason": reason,
-                                    "to_name": (await self.views.names(agent_id)).get(agent_id)}
-            await self.audience.publish([handover["by"]], "reassign_result", data)
+        if ho.tells_supervisor(handover):
+            await self.audience.publish([handover["by"]], "reassign_result", ho.result_event(
+                handover, session["id"], agent_id, outcome, reason, (await self.views.names(agent_id)).get(agent_id)))
         return session
 
     # -- events about a session, to the engine's agent -------------------------------------------
@@ -350,25 +295,9 @@ class Lifecycle:
         that agent's ``session_assigned`` is being built, theirs is held and sent right after it."""
         targets = set(self.audience.monitors_of(session_id)) if monitors else set()
         agent_id = self.routing.assigned_agent(session_id)
-        announcing = self._announcing.get(session_id)
-        if agent_id and announcing is not None and announcing.agent_id == agent_id:
-            announcing.held.append((event, data))
-        elif agent_id:
+        if agent_id and not self.held.hold(session_id, agent_id, event, data):
             targets.add(agent_id)
         await self.audience.publish(sorted(targets), event, data)
-
-    async def _announced(self, session_id: str, bundle: dict[str, Any] | None) -> None:
-        """``session_assigned`` is out (or failed): send the held events the bundle does not carry."""
-        announcing = self._announcing.pop(session_id, None)
-        if announcing is None:
-            return
-        shown = {m.get("id") for m in (bundle or {}).get("messages", ())}
-        for event, data in announcing.held:
-            if event == "message" and bundle is not None and data["message"].get("id") in shown:
-                continue
-            if event == "session_updated" and bundle is not None:
-                continue  # the bundle's session is newer
-            await self.audience.publish([announcing.agent_id], event, data)
 
     # -- the decision handlers ---------------------------------------------------------------------
     async def _nothing(self, decision: Any, outcome: Outcome) -> None:
@@ -413,18 +342,9 @@ class Lifecycle:
         agents = list(session.get("agents") or [])
         if agent_id not in agents:
             agents.append(agent_id)
-        handover = session.get("handover")
-        changes: dict[str, Any] = {}
         moved = bool(previous and previous != agent_id and session["state"] == "assigned")
         first_answer = not moved and session["state"] != "assigned"  # not a hand-back to the same agent
-        if ho.applies_to(handover, agent_id) and handover.get("to_agent"):  # type: ignore[union-attr]
-            if ho.counts_as_transfer(handover) and moved:  # type: ignore[arg-type]
-                changes["transfers"] = [*(session.get("transfers") or []),
-                                        ho.transfer_entry(handover, self.clock(), accepted_by=agent_id)]  # type: ignore[arg-type]
-        elif handover and handover.get("to_agent") and handover.get("to_agent") != agent_id:
-            handover = None  # someone else's pending offer: keep it
-        if handover is not None:
-            changes["handover"] = None
+        handover, changes = ho.on_assigned(session, agent_id, moved, self.clock())
         session = await self._write_state(session_id, "assigned", agent_id=agent_id, agents=agents,
                                           accepted_at=session.get("accepted_at") or self.clock(),
                                           offered_to=None, **changes)
@@ -439,11 +359,10 @@ class Lifecycle:
             bundle = await self.views.bundle(session, with_history=True)
             await self.audience.publish([agent_id], "session_assigned", bundle)
         finally:
-            await self._announced(session_id, bundle)
-        if handover and handover.get("kind") in ("reassign", "assign") and handover.get("to_agent") == agent_id:
-            await self.audience.publish([handover["by"]], "reassign_result", {
-                "session_id": session_id, "to_agent": agent_id, "kind": handover["kind"], "outcome": "accepted",
-                "reason": None, "to_name": (await self.views.names(agent_id)).get(agent_id)})
+            await self.held.release(session_id, bundle)
+        if handover and ho.tells_supervisor(handover) and handover.get("to_agent") == agent_id:
+            await self.audience.publish([handover["by"]], "reassign_result", ho.result_event(
+                handover, session_id, agent_id, "accepted", None, (await self.views.names(agent_id)).get(agent_id)))
         if moved and handover:
             await self.notify_customer(session, "transferred")
         elif first_answer:
@@ -460,14 +379,7 @@ class Lifecycle:
         if session is None:
             return
         previous = session.get("agent_id") if session["state"] == "assigned" else None
-        changes: dict[str, Any] = {}
-        handover = session.get("handover")
-        if d.reason == "transferred" and ho.is_pending(handover):
-            # A transfer to a queue has happened: it counts now; its context waits for the next agent.
-            changes["transfers"] = [*(session.get("transfers") or []), ho.transfer_entry(handover, self.clock())]  # type: ignore[arg-type]
-            changes["handover"] = {**handover, "status": "done"}  # type: ignore[dict-item]
-        elif handover and d.reason != "transferred":
-            changes["handover"] = None  # the agent was lost: whatever was under way is over
+        changes = ho.on_requeued(session, d.reason, self.clock())
         session = await self._write_state(d.session_id, "queued", skill=d.skill, agent_id=None,
                                           offered_to=None, **changes)
         if previous:
@@ -485,44 +397,24 @@ class Lifecycle:
         if session is None:
             return
         handover = session.get("handover")
-        result = ho.OUTCOMES.get(d.reason, "withdrawn")
         if handover and handover.get("kind") == "reassign":
             # The supervisor asked, not the agent: the supervisor hears how it ended.
-            session = await self.handover_outcome(session, d.declined_by, result, d.reason)
+            session = await self.handover_outcome(session, d.declined_by, ho.OUTCOMES.get(d.reason, "withdrawn"),
+                                                  d.reason)
         else:
             session = await self.store.update_session(d.session_id, handover=None)
             name = (await self.views.names(d.declined_by)).get(d.declined_by, d.declined_by)
-            text = {"declined": f"{name} declined the transfer; the session stays with you.",
-                    "timed_out": f"{name} did not answer the transfer in time; the session stays with you."
-                    }.get(result, f"The transfer to {name} did not happen ({d.reason.replace('_', ' ')}); "
-                                  "the session stays with you.")
-            await self.audience.publish([d.agent_id], "notice", {
-                "level": "info", "code": "transfer_returned", "session_id": d.session_id, "outcome": result,
-                "reason": d.reason, "declined_by": d.declined_by, "name": name, "text": text})
+            await self.audience.publish([d.agent_id], "notice",
+                                        ho.returned_notice(d.session_id, d.declined_by, name, d.reason))
         if session.get("agent_id") != d.agent_id or session["state"] != "assigned":
-            self._announcing.setdefault(d.session_id, _Announcing(d.agent_id))
+            self.held.begin(d.session_id, d.agent_id)
             await self._assign(d.session_id, d.agent_id)
         else:
             await self.audience.publish([d.agent_id], "session_updated",
                                         {"session": await self.views.public_session(session)})
 
     async def _set_away(self, d: dec.SetAgentAway, outcome: Outcome) -> None:
-        await self._agent_presence(d.agent_id, "away", self.clock(), reason=d.reason)
+        await self.audience.presence(d.agent_id, "away", self.clock(), reason=d.reason)
 
     async def _presence(self, d: dec.AgentPresence, outcome: Outcome) -> None:
-        await self._agent_presence(d.agent_id, d.status, self.clock())
-
-    async def _agent_presence(self, agent_id: str, status: str, since: float, reason: str | None = None) -> None:
-        data: dict[str, Any] = {"agent_id": agent_id, "status": status, "since": since}
-        if reason:
-            data["reason"] = reason
-        await self.audience.publish([agent_id], "presence", data)
-        if reason == "missed_offers":
-            await self.audience.publish([agent_id], "notice", {
-                "level": "warning", "code": "set_away_missed_offers",
-                "text": "You missed several offers in a row and were set to away."})
-
-
-def _log_failure(task: asyncio.Task[Any]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        log.error("routing tick failed", exc_info=task.exception())
+        await self.audience.presence(d.agent_id, d.status, self.clock())

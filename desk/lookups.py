@@ -7,7 +7,7 @@ from typing import Any
 
 from desk.errors import NotFoundError, NotYourSession
 from store.base import Store
-from store.records import SessionRecord, UserRecord
+from store.records import PublicUser, SessionRecord, UserRecord
 
 
 class Lookups:
@@ -21,7 +21,7 @@ class Lookups:
             raise NotFoundError("no such session")
         return session
 
-    async def own_session(self, user: dict[str, Any], session_id: str) -> SessionRecord:
+    async def own_session(self, user: PublicUser, session_id: str) -> SessionRecord:
         session = await self.session(session_id)
         if session.get("agent_id") != user["id"] or session["state"] != "assigned":
             raise NotYourSession("this session is not assigned to you")
@@ -34,7 +34,7 @@ class Lookups:
             raise NotFoundError(f"no active agent {ref!r}")
         return user
 
-    async def audit(self, user: dict[str, Any], action: str, session_id: str | None, target: str | None = None,
+    async def audit(self, user: PublicUser, action: str, session_id: str | None, target: str | None = None,
                     details: dict[str, Any] | None = None) -> None:
         await self.store.add_audit({"ts": self.clock(), "actor_id": user["id"], "action": action,
                                     "session_id": session_id, "target": target, "details": details or {}})

@@ -22,6 +22,8 @@ from typing import Any
 from desk.errors import ValidationError, WeChatRefused
 from desk.settings import Settings, SettingSpec
 from store.base import Store
+from store.records import PublicUser
+from wechat.client import WeChatClient
 from wechat.errors import WeChatAPIError
 from wechat.menu import KEFU_TYPES, MenuProblem, check_menu
 
@@ -47,7 +49,7 @@ def validate_menu(value: Any, current: Any) -> dict[str, Any]:
 
 
 class WeChatMenu:
-    def __init__(self, store: Store, settings: Settings, wechat: Any, clock: Callable[[], float]) -> None:
+    def __init__(self, store: Store, settings: Settings, wechat: WeChatClient, clock: Callable[[], float]) -> None:
         self.store = store
         self.settings = settings
         self.wechat = wechat
@@ -67,7 +69,7 @@ class WeChatMenu:
                 "published": await self.store.get_setting(PUBLISHED_KEY, None),
                 "live": live, "live_error": live_error}
 
-    async def publish(self, user: dict[str, Any]) -> dict[str, Any]:
+    async def publish(self, user: PublicUser) -> dict[str, Any]:
         """Send the saved menu to WeChat; the publication record on success, `WeChatRefused`
         (audited, nothing recorded as live) when WeChat says no."""
         entry = await self.settings.entry(SETTING_KEY)
@@ -87,6 +89,6 @@ class WeChatMenu:
         log.info("menu published", extra={"fields": {"version": version, "by": user.get("id")}})
         return record
 
-    async def _audit(self, user: dict[str, Any], action: str, details: dict[str, Any]) -> None:
+    async def _audit(self, user: PublicUser, action: str, details: dict[str, Any]) -> None:
         await self.store.add_audit({"ts": self.clock(), "actor_id": user.get("id"), "action": action,
                                     "target": SETTING_KEY, "details": details})

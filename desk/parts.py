@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from desk.access import AccessPolicy
 from desk.audience import Audience
@@ -19,13 +19,17 @@ from desk.teams import Teams
 from desk.texts import SystemTexts
 from desk.views import SessionViews
 from desk.watchers import Watchers
+from kefu_config import Config
 from store.base import Store
+
+if TYPE_CHECKING:  # desk.supervision builds on these parts
+    from desk.supervision import Wall
 
 
 @dataclass(frozen=True)
 class DeskParts:
     store: Store
-    config: Any
+    config: Config
     clock: Callable[[], float]
     routing: RoutingDriver
     lifecycle: Lifecycle
@@ -38,6 +42,6 @@ class DeskParts:
     replies: Replies
     settings: Settings
     texts: SystemTexts
-    wall: Any  # desk.supervision.Wall
+    wall: Wall
     teams: Teams
     skills: Skills

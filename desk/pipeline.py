@@ -15,14 +15,19 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from desk.audience import Audience
+from desk.bot import Bot
 from desk.inbound import Processed
 from desk.lifecycle import Lifecycle
+from desk.metrics import Metrics
+from desk.profiles import CustomerProfiles
 from desk.routing_driver import RoutingDriver
 from desk.texts import SystemTexts, estimate_wait_min
 from desk.transcripts import inbound_to_message, public_message
 from desk.views import SessionViews, customer_brief
-from store.base import DuplicateError
-from store.records import CustomerRecord, MessageRecord, SessionRecord
+from kefu_config import Config
+from routing import state as routing_state  # the engine's session states
+from store.base import DuplicateError, Store
+from store.records import WAITING_STATES, CustomerFields, CustomerRecord, MessageRecord, SessionRecord
 from wechat.budget import ReplyBudget
 from wechat.messages import InboundMessage
 
@@ -45,7 +50,7 @@ class InboundWork:
     now: float  # when WeChat's message was stored: recovery after a crash keeps the customer's place
     known: CustomerRecord | None = None  # the customer as stored before this message
     session: SessionRecord | None = None  # their open session
-    changes: dict[str, Any] = field(default_factory=dict)  # what this message changes of the customer
+    changes: CustomerFields = field(default_factory=lambda: CustomerFields())  # what this message changes of the customer
     budget_before: dict[str, Any] = field(default_factory=dict)
     skill: str | None = None  # for a new session
 
@@ -58,9 +63,10 @@ Stage = Callable[[InboundWork], Awaitable[Processed | None]]
 
 
 class InboundPipeline:
-    def __init__(self, store: Any, routing: RoutingDriver, lifecycle: Lifecycle, audience: Audience,
-                 views: SessionViews, profiles: Any, config: Any, texts: SystemTexts, metrics: Any = None,
-                 priority: Callable[[CustomerRecord], Awaitable[int]] = _vip_priority, bot: Any = None) -> None:
+    def __init__(self, store: Store, routing: RoutingDriver, lifecycle: Lifecycle, audience: Audience,
+                 views: SessionViews, profiles: CustomerProfiles, config: Config, texts: SystemTexts,
+                 metrics: Metrics | None = None,
+                 priority: Callable[[CustomerRecord], Awaitable[int]] = _vip_priority, bot: Bot | None = None) -> None:
         self.store = store
         self.routing = routing
         self.lifecycle = lifecycle
@@ -127,9 +133,10 @@ class InboundPipeline:
         """The skill a new session waits for: the menu's last choice, the keyword rules, the default."""
         if work.session is not None or work.message.is_event:
             return None
-        customer = {**(work.known or {}), **work.changes}
-        work.skill = customer.get("last_skill") or await self._skill_by_keyword(work.message) \
-            or self.config.default_skill
+        # This message's menu choice, else the one stored with the customer.
+        last_skill = work.changes["last_skill"] if "last_skill" in work.changes else \
+            (work.known.get("last_skill") if work.known else None)
+        work.skill = last_skill or await self._skill_by_keyword(work.message) or self.config.default_skill
         return None
 
     async def file_into_open_session(self, work: InboundWork) -> Processed | None:
@@ -175,9 +182,9 @@ class InboundPipeline:
                 await self.texts.welcome(work.openid, session)
             if session is None:
                 return Processed(None)
-            if message.event == "unsubscribe" and session["state"] in ("queued", "offered"):
+            if message.event == "unsubscribe" and session["state"] in WAITING_STATES:
                 await self.lifecycle.customer_left(session["id"])
-            elif message.skill_from_menu and session["state"] in ("queued", "offered"):
+            elif message.skill_from_menu and session["state"] in WAITING_STATES:
                 session = await self.lifecycle.change_skill(session["id"], message.skill_from_menu)
         if session is None:
             assert work.skill is not None
@@ -226,7 +233,7 @@ class InboundPipeline:
         queue and a rough wait (`desk.texts.estimate_wait_min`, from the engine's queue figures)."""
         engine = self.routing.engine
         state = engine.session(session["id"]) if engine is not None else None
-        if not state or state.get("state") != "queued" or not state.get("position"):
+        if not state or state.get("state") != routing_state.QUEUED or not state.get("position"):
             return
         stats = engine.queue_stats().get(session["skill"]) or {}  # type: ignore[union-attr, arg-type]
         position = int(state["position"])
@@ -250,8 +257,8 @@ class InboundPipeline:
         if session is not None:
             data["session_id"] = session["id"]
             targets.update(self.audience.monitors_of(session["id"]))
-            if session.get("agent_id") and session["state"] == "assigned":
-                targets.add(session["agent_id"])
-            if session.get("offered_to"):
-                targets.add(session["offered_to"])
+            if (agent_id := session.get("agent_id")) and session["state"] == "assigned":
+                targets.add(agent_id)
+            if offered_to := session.get("offered_to"):
+                targets.add(offered_to)
         await self.audience.publish(sorted(targets), "customer_updated", data)

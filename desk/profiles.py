@@ -18,12 +18,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from store.base import NotFound, Store
 from store.records import CustomerRecord
+from wechat.client import WeChatClient
 from wechat.errors import WeChatAPIError
 
 log = logging.getLogger("kefu.desk.profiles")
@@ -68,7 +69,7 @@ def _avatar_url(value: Any) -> str | None:
     return urlunsplit(parts)
 
 
-def needs_profile(customer: CustomerRecord | None) -> bool:
+def needs_profile(customer: Mapping[str, Any] | None) -> bool:
     """No user-info answer stored yet for this customer."""
     return not (customer and (customer.get("profile") or {}).get("fetched_at"))
 
@@ -76,7 +77,7 @@ def needs_profile(customer: CustomerRecord | None) -> bool:
 class CustomerProfiles:
     """One background fetch per customer at a time, with retries; see the module docstring."""
 
-    def __init__(self, store: Store, wechat: Any, on_profile: ProfileListener,
+    def __init__(self, store: Store, wechat: WeChatClient, on_profile: ProfileListener,
                  clock: Callable[[], float] = time.time,
                  retry_delays_secs: Sequence[float] = RETRY_DELAYS_SECS) -> None:
         self._store = store
@@ -88,8 +89,9 @@ class CustomerProfiles:
         self._fetching: dict[str, asyncio.Task[None]] = {}
         self._stopped = False
 
-    def notice(self, customer: CustomerRecord) -> None:
-        """A stored customer wrote: fetch their profile unless it is known or being fetched."""
+    def notice(self, customer: Mapping[str, Any]) -> None:
+        """A stored customer wrote: fetch their profile unless it is known or being fetched
+        (``customer``: as stored, or with the changes of the message being filed)."""
         openid = customer.get("openid")
         if self._stopped or not openid or openid in self._fetching or not needs_profile(customer):
             return

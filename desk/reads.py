@@ -12,6 +12,7 @@ from desk.access import AccessPolicy
 from desk.errors import NotFoundError
 from desk.views import SessionViews
 from store.base import Store
+from store.records import PublicUser
 from wechat.budget import ReplyBudget
 
 
@@ -24,15 +25,15 @@ class Reads:
         self.wall_snapshot = wall_snapshot
         self.clock = clock
 
-    async def get_session(self, user: dict[str, Any], session_id: str) -> dict[str, Any]:
+    async def get_session(self, user: PublicUser, session_id: str) -> dict[str, Any]:
         session = await self.access.check_session(user, session_id, "session")
         return await self.views.bundle(session)
 
-    async def search_sessions(self, user: dict[str, Any], **filters: Any) -> dict[str, Any]:
+    async def search_sessions(self, user: PublicUser, **filters: Any) -> dict[str, Any]:
         total, sessions = await self.store.search_sessions(**self.access.search_filters(user, filters))
         return {"total": total, "sessions": sessions}
 
-    async def get_customer(self, user: dict[str, Any], openid: str) -> dict[str, Any]:
+    async def get_customer(self, user: PublicUser, openid: str) -> dict[str, Any]:
         await self.access.check_customer(user, openid, "customer")
         customer = await self.store.get_customer(openid)
         if customer is None:
@@ -41,21 +42,21 @@ class Reads:
         out["budget"] = ReplyBudget.from_dict(customer.get("budget")).to_public(self.clock())
         return out
 
-    async def customer_sessions(self, user: dict[str, Any], openid: str) -> dict[str, Any]:
+    async def customer_sessions(self, user: PublicUser, openid: str) -> dict[str, Any]:
         await self.access.check_customer(user, openid, "customer_sessions")
         return {"sessions": await self.store.customer_sessions(openid, limit=50)}
 
-    async def _wall(self, user: dict[str, Any] | None) -> dict[str, Any]:
+    async def _wall(self, user: PublicUser | None) -> dict[str, Any]:
         from desk.supervision import Wall
 
         wall = await self.wall_snapshot()
         return wall if user is None else Wall.narrow(wall, self.access.scope(user))
 
-    async def queues_snapshot(self, user: dict[str, Any] | None = None) -> dict[str, Any]:
+    async def queues_snapshot(self, user: PublicUser | None = None) -> dict[str, Any]:
         """The queues as ``user`` sees them (a scoped supervisor: their agents counted); None:
         the whole picture (metrics)."""
         return {"queues": (await self._wall(user))["queues"]}
 
-    async def agents_snapshot(self, user: dict[str, Any] | None = None) -> dict[str, Any]:
+    async def agents_snapshot(self, user: PublicUser | None = None) -> dict[str, Any]:
         """The agents ``user`` may see (a scoped supervisor: their teams')."""
         return {"agents": (await self._wall(user))["agents"]}

@@ -18,11 +18,13 @@ from desk.commands import Str, command
 from desk.errors import DeskError, ReplyQuotaUsed, ReplyWindowClosed
 from desk.frames import CLIENT_ID_MAX_CHARS
 from desk.lookups import Lookups
+from desk.metrics import Metrics
 from desk.transcripts import public_message
 from desk.views import SessionViews
 from store.base import Store
-from store.records import MessageRecord, MessageStatus, SessionRecord
+from store.records import MessageRecord, MessageStatus, PublicUser, SessionRecord
 from wechat.budget import ReplyBudget
+from wechat.client import WeChatClient
 from wechat.errors import WeChatAPIError
 
 log = logging.getLogger("kefu.desk")
@@ -34,8 +36,8 @@ CLIENT_ID = Str(required=False, max_chars=CLIENT_ID_MAX_CHARS, printable=True,
 
 
 class Replies:
-    def __init__(self, store: Store, audience: Audience, views: SessionViews, lookups: Lookups, wechat: Any,
-                 clock: Callable[[], float], metrics: Any = None) -> None:
+    def __init__(self, store: Store, audience: Audience, views: SessionViews, lookups: Lookups, wechat: WeChatClient,
+                 clock: Callable[[], float], metrics: Metrics | None = None) -> None:
         self.store = store
         self.audience = audience
         self.views = views
@@ -52,7 +54,7 @@ class Replies:
             await asyncio.wait(list(self._sends))
 
     @command("send", roles=None, session_id=Str(), text=REPLY_TEXT, client_id=CLIENT_ID)
-    async def send(self, user: dict[str, Any], session_id: str, text: str,
+    async def send(self, user: PublicUser, session_id: str, text: str,
                    client_id: str | None = None) -> dict[str, Any]:
         """An agent's reply. With ``client_id`` a repeat (a retry after a lost socket or a
         restart) answers the message stored the first time, with ``duplicate: true``, and
@@ -76,14 +78,14 @@ class Replies:
         if not task.cancelled():
             task.exception()  # retrieved: the command whose socket closed may not be there to read it
 
-    async def _send_once(self, user: dict[str, Any], session_id: str, text: str, client_id: str) -> dict[str, Any]:
+    async def _send_once(self, user: PublicUser, session_id: str, text: str, client_id: str) -> dict[str, Any]:
         existing = await self.store.get_client_message(session_id, user["id"], client_id)
         if existing is not None:
             return {"message": public_message(existing), "duplicate": True}
         session = await self.lookups.own_session(user, session_id)
         return await self.reply(session, text, author="agent", user=user, client_id=client_id)
 
-    async def reply(self, session: SessionRecord, text: str, author: str, user: dict[str, Any] | None,
+    async def reply(self, session: SessionRecord, text: str, author: str, user: PublicUser | None,
                     client_id: str | None = None) -> dict:
         """Store and deliver ``text`` (checked by `REPLY_TEXT`, or the desk's own words)."""
         customer: Mapping[str, Any] = await self.store.get_customer(session["openid"]) or {}
@@ -117,8 +119,10 @@ class Replies:
     async def _deliver(self, session: SessionRecord, message: MessageRecord) -> None:
         status: MessageStatus
         error: dict[str, str] | None = None
+        text = message["text"]
+        assert text is not None  # a reply is stored as a text message, with its text
         try:
-            await self.wechat.send_text(session["openid"], message["text"])
+            await self.wechat.send_text(session["openid"], text)
             status = "sent"
             if self.metrics is not None:
                 self.metrics.message_out()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from store.records import PublicUser
 
 ROLES = ("admin", "supervisor", "agent", "qa")
 AGENT_ROLES = frozenset({"agent"})
@@ -14,9 +14,9 @@ READ_ALL_ROLES = frozenset({"admin", "qa"})
 SEARCH_ROLES = frozenset({"admin", "supervisor", "qa"})
 
 
-def roles_of(user: dict[str, Any]) -> set[str]:
+def roles_of(user: PublicUser) -> set[str]:
     return set(user.get("roles") or ())
 
 
-def is_agent(user: dict[str, Any]) -> bool:
+def is_agent(user: PublicUser) -> bool:
     return bool(roles_of(user) & AGENT_ROLES)

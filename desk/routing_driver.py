@@ -21,6 +21,7 @@ from desk.errors import DeskError, InvalidState
 from routing import decisions as dec
 from routing import events as ev
 from routing.engine import RoutingEngine
+from routing.state import ASSIGNED, OFFERED, WAITING_STATES  # the engine's session states
 from store.base import Store
 from store.records import CustomerRecord, SessionRecord
 
@@ -211,7 +212,7 @@ class RoutingDriver:
         or the queue cannot take it now (closed, nobody with the skill)."""
         assert self.engine is not None
         state = self.engine.session(session_id)
-        if state is None or state["state"] not in ("queued", "offered") or state.get("transfer_from"):
+        if state is None or state["state"] not in WAITING_STATES or state.get("transfer_from"):
             raise InvalidState("only a waiting session can be moved to another skill")
         if state.get("skill") == skill:
             raise InvalidState(f"the session already waits in the {skill} queue")
@@ -267,14 +268,14 @@ class RoutingDriver:
         waiting one as an offer ahead of the queue."""
         assert self.engine is not None
         state = self.engine.session(session_id)
-        if state is None or state["state"] not in ("assigned", "queued", "offered"):
+        if state is None or state["state"] not in (ASSIGNED, *WAITING_STATES):
             raise InvalidState("only a waiting or assigned session can be reassigned")
-        if state["state"] == "assigned" and state.get("agent") == to_agent:
+        if state["state"] == ASSIGNED and state.get("agent") == to_agent:
             raise InvalidState("the session is already with that agent")
         if state.get("offered_to") == to_agent:
             raise InvalidState("the session is already offered to that agent")
         self._refuse_unavailable(to_agent, to_name or to_agent)
-        if state["state"] == "assigned":
+        if state["state"] == ASSIGNED:
             return ev.TransferRequested(session_id=session_id, from_agent=state["agent"], to_agent=to_agent,
                                         now=self.clock())
         return ev.AssignRequested(session_id=session_id, agent_id=to_agent, now=self.clock())
@@ -293,12 +294,12 @@ class RoutingDriver:
     def is_offered_to(self, session_id: str, agent_id: str) -> bool:
         """Offered to this agent: a waiting session, or an assigned one being transferred to them."""
         state = self.engine.session(session_id) if self.engine else None
-        return bool(state and state["state"] in ("offered", "assigned") and state.get("offered_to") == agent_id)
+        return bool(state and state["state"] in (OFFERED, ASSIGNED) and state.get("offered_to") == agent_id)
 
     def assigned_agent(self, session_id: str) -> str | None:
         """The agent the engine says holds the session now (None unless it is assigned)."""
         state = self.engine.session(session_id) if self.engine else None
-        return state.get("agent") if state and state["state"] == "assigned" else None
+        return state.get("agent") if state and state["state"] == ASSIGNED else None
 
     def pending_offers(self, agent_id: str) -> list[tuple[str, float]]:
         agent = self.agent(agent_id)

@@ -31,6 +31,7 @@ from typing import Any
 
 from desk.errors import Forbidden, NotFoundError
 from store.base import Store
+from store.records import PublicUser
 
 log = logging.getLogger("kefu.settings")
 
@@ -54,7 +55,7 @@ class SettingSpec:
     legacy_key: str | None = None
 
 
-def _roles(user: dict[str, Any]) -> set[str]:
+def _roles(user: PublicUser) -> set[str]:
     return set(user.get("roles") or ())
 
 
@@ -114,10 +115,10 @@ class Settings:
         return {"key": spec.key, "value": value, "version": 0, "updated_at": None, "updated_by": None}
 
     # -- changing ----------------------------------------------------------------------------------
-    def may_change(self, user: dict[str, Any], key: str) -> bool:
+    def may_change(self, user: PublicUser, key: str) -> bool:
         return bool(_roles(user) & self._spec(key).roles)
 
-    async def update(self, user: dict[str, Any], key: str, value: Any) -> dict[str, Any]:
+    async def update(self, user: PublicUser, key: str, value: Any) -> dict[str, Any]:
         """Validate and keep ``value`` as the setting ``key``; returns the new envelope."""
         spec = self._spec(key)
         if not self.may_change(user, key):

@@ -22,6 +22,7 @@ from desk import skill_rules as rules
 from desk.errors import NotFoundError, ValidationError
 from desk.lifecycle import Lifecycle
 from desk.settings import Settings, SettingSpec
+from store.records import PublicUser
 
 KEY = "skills"
 # The catalogue of a desk nobody has configured yet: name, zh-CN label, English label.
@@ -66,7 +67,7 @@ class Skills:
         return found
 
     # -- changing --------------------------------------------------------------------------------
-    async def put(self, user: dict[str, Any], name: str, change: Any) -> dict[str, Any]:
+    async def put(self, user: PublicUser, name: str, change: Any) -> dict[str, Any]:
         """Create or update one skill (``PUT /api/skills/{name}``); returns it as kept."""
         rules.check_name(name)
         if not isinstance(change, dict):

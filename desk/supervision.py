@@ -22,7 +22,9 @@ from desk.roles import STAFF_ROLES
 from desk.routing_driver import RoutingDriver, skills_of
 from desk.transcripts import public_message
 from desk.views import customer_brief
+from routing import state as routing_state  # the engine's session states (the wall shows them)
 from store.base import Store
+from store.records import CLOSED_STATES, PublicUser
 
 # A monitor result carries at most this many of the latest messages (the rest: GET /api/sessions/{id}):
 # what one command makes the server produce is bounded however long the session grew.
@@ -86,7 +88,7 @@ class Wall:
         agents = [a for a in wall["agents"] if a["id"] in scope]
         held = {sid for a in agents for sid in (*a.get("sessions", ()), *a.get("offers", ()))}
         sessions = [s for s in wall.get("sessions", ())
-                    if s["id"] in held or (s.get("state") == "assigned" and s.get("agent_id") in scope)]
+                    if s["id"] in held or (s.get("state") == routing_state.ASSIGNED and s.get("agent_id") in scope)]
         visible = {s["id"] for s in sessions}
         queues = []
         for queue in wall["queues"]:
@@ -121,7 +123,7 @@ class Supervision:
         self.replies = parts.replies
         self.clock = parts.clock
         self.wall: Wall = parts.wall
-        self._monitoring: dict[str, dict[str, Any]] = {}  # user id -> that user, while they monitor
+        self._monitoring: dict[str, PublicUser] = {}  # user id -> that user, while they monitor
         parts.teams.on_change(self.teams_changed)
         self.skills = parts.skills
 
@@ -140,19 +142,19 @@ class Supervision:
                                             {"session_id": session_id, "reason": "out_of_scope"})
 
     @command("subscribe_queues", roles=STAFF_ROLES, with_connection=True)
-    async def subscribe_queues(self, user: dict[str, Any], conn_key: str) -> dict[str, Any]:
+    async def subscribe_queues(self, user: PublicUser, conn_key: str) -> dict[str, Any]:
         # Snapshot and subscribe with no await in between: no change can fall in a gap.
         snapshot = self.routing.wall_now()
         self.watchers.subscribe_queues(user["id"], conn_key, scope=lambda: self.access.scope(user))
         return Wall.narrow(await self.wall.decorate(snapshot), self.access.scope(user))
 
     @command("unsubscribe_queues", roles=STAFF_ROLES, with_connection=True)
-    async def unsubscribe_queues(self, user: dict[str, Any], conn_key: str) -> dict[str, Any]:
+    async def unsubscribe_queues(self, user: PublicUser, conn_key: str) -> dict[str, Any]:
         self.watchers.unsubscribe_queues(user["id"], conn_key)
         return {}
 
     @command("monitor", roles=STAFF_ROLES, with_connection=True, session_id=Str())
-    async def monitor(self, user: dict[str, Any], session_id: str, conn_key: str) -> dict[str, Any]:
+    async def monitor(self, user: PublicUser, session_id: str, conn_key: str) -> dict[str, Any]:
         session = await self.access.check_supervised_session(user, session_id, "monitor")
         self._monitoring[user["id"]] = user
         if not self.watchers.monitor(session_id, user["id"], conn_key):
@@ -163,12 +165,12 @@ class Supervision:
         return await self.views.bundle(session, max_messages=MONITOR_MAX_MESSAGES)
 
     @command("unmonitor", roles=STAFF_ROLES, with_connection=True, session_id=Str())
-    async def unmonitor(self, user: dict[str, Any], session_id: str, conn_key: str) -> dict[str, Any]:
+    async def unmonitor(self, user: PublicUser, session_id: str, conn_key: str) -> dict[str, Any]:
         self.watchers.unmonitor(session_id, user["id"], conn_key)
         return {}
 
     @command("whisper", roles=STAFF_ROLES, session_id=Str(), text=Str(strip=True))
-    async def whisper(self, user: dict[str, Any], session_id: str, text: str) -> dict[str, Any]:
+    async def whisper(self, user: PublicUser, session_id: str, text: str) -> dict[str, Any]:
         session = await self.access.check_supervised_session(user, session_id, "whisper")
         if session["state"] != "assigned":
             raise InvalidState("whispers go to the agent of an assigned session")
@@ -183,18 +185,18 @@ class Supervision:
         return {"message": public}
 
     @command("barge", roles=STAFF_ROLES, session_id=Str(), text=REPLY_TEXT)
-    async def barge(self, user: dict[str, Any], session_id: str, text: str) -> dict[str, Any]:
+    async def barge(self, user: PublicUser, session_id: str, text: str) -> dict[str, Any]:
         session = await self.access.check_supervised_session(user, session_id, "barge")
-        if session["state"] in ("closed", "diverted"):
+        if session["state"] in CLOSED_STATES:
             raise InvalidState("the session is closed")
         result = await self.replies.reply(session, text, author="supervisor", user=user)
         await self.lookups.audit(user, "barge", session_id)
         return result
 
     @command("reassign", roles=STAFF_ROLES, session_id=Str(), to_agent=Str())
-    async def reassign(self, user: dict[str, Any], session_id: str, to_agent: str) -> dict[str, Any]:
+    async def reassign(self, user: PublicUser, session_id: str, to_agent: str) -> dict[str, Any]:
         session = await self.access.check_supervised_session(user, session_id, "reassign")
-        if session["state"] in ("closed", "diverted"):
+        if session["state"] in CLOSED_STATES:
             raise InvalidState("the session is closed")
         target = await self.lookups.agent(to_agent)
         self.access.check_agent(user, target["id"])
@@ -212,7 +214,7 @@ class Supervision:
         return {"status": "offered", "to_agent": target["id"], "kind": kind}
 
     @command("move_session", roles=STAFF_ROLES, session_id=Str(), to_skill=Str(max_chars=32))
-    async def move_session(self, user: dict[str, Any], session_id: str, to_skill: str) -> dict[str, Any]:
+    async def move_session(self, user: PublicUser, session_id: str, to_skill: str) -> dict[str, Any]:
         """Move a waiting session to another skill's queue (it keeps its place by arrival time)."""
         session = await self.access.check_session(user, session_id, "move_session")
         if to_skill not in await self.skills.names():
@@ -223,7 +225,7 @@ class Supervision:
         return {"session_id": session["id"], "skill": moved.get("skill"), "from_skill": session.get("skill")}
 
     @command("set_presence", roles=STAFF_ROLES, agent_id=Str(), status=Str(choices=("available", "away", "offline")))
-    async def set_agent_presence(self, user: dict[str, Any], agent_id: str, status: str) -> dict[str, Any]:
+    async def set_agent_presence(self, user: PublicUser, agent_id: str, status: str) -> dict[str, Any]:
         target = await self.lookups.agent(agent_id)
         self.access.check_agent(user, target["id"])
         await self.lifecycle.agent_known(target)
@@ -236,11 +238,11 @@ class Supervision:
         return {}
 
     @command("explain", roles=STAFF_ROLES, session_id=Str())
-    async def explain(self, user: dict[str, Any], session_id: str) -> dict[str, Any]:
+    async def explain(self, user: PublicUser, session_id: str) -> dict[str, Any]:
         await self.access.check_supervised_session(user, session_id, "explain")
         text, explanation = self.routing.explain(session_id)
         await self.lookups.audit(user, "explain", session_id)
         return {"text": text, "explanation": explanation}
 
-    async def connection_closed(self, user: dict[str, Any], conn_key: str) -> None:
+    async def connection_closed(self, user: PublicUser, conn_key: str) -> None:
         self.watchers.connection_closed(user["id"], conn_key)

@@ -20,9 +20,11 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Literal
 
 from desk.errors import Exists, NotFoundError, ValidationError
+from store.base import Store
+from store.records import NewTeam, PublicUser, TeamFields, TeamRecord, UserRecord
 
 log = logging.getLogger("kefu.teams")
 
@@ -30,15 +32,18 @@ TEAM_NAME_MAX_CHARS = 64
 # A team is a screenful of people; a bigger list is a mistake (or an attack on our memory).
 TEAM_MAX_USERS = 500
 TEAM_FIELDS = ("name", "supervisors", "members")
+# A team's lists of user ids, and the role each user in it must have (None: any).
+_USER_LISTS: tuple[tuple[Literal["supervisors", "members"], str | None], ...] = (
+    ("supervisors", "supervisor"), ("members", None))
 
 
 class Teams:
     """The teams, their rules and their cache. ``store`` is a `store.base.Store`."""
 
-    def __init__(self, store: Any, clock: Callable[[], float]) -> None:
+    def __init__(self, store: Store, clock: Callable[[], float]) -> None:
         self.store = store
         self.clock = clock
-        self._teams: dict[str, dict[str, Any]] = {}
+        self._teams: dict[str, TeamRecord] = {}
         self._listeners: list[Callable[[], Awaitable[None] | None]] = []
 
     def on_change(self, listener: Callable[[], Awaitable[None] | None]) -> None:
@@ -50,9 +55,9 @@ class Teams:
         self._teams = {t["id"]: t for t in await self.store.list_teams()}
 
     # -- questions (no I/O: the cache answers) ----------------------------------------------------
-    def teams_of(self, user_id: str) -> list[dict[str, Any]]:
-        """The teams ``user_id`` belongs to, as supervisor or member, by name."""
-        return sorted((dict(t) for t in self._teams.values()
+    def teams_of(self, user_id: str) -> list[TeamRecord]:
+        """The teams ``user_id`` belongs to, as supervisor or member, by name (copies: the cache stays ours)."""
+        return sorted((t.copy() for t in self._teams.values()
                        if user_id in t["supervisors"] or user_id in t["members"]),
                       key=lambda t: t["name"].casefold())
 
@@ -75,31 +80,34 @@ class Teams:
             return None
         return frozenset({user_id, *(m for t in teams for m in t["members"])})
 
-    def all(self) -> list[dict[str, Any]]:
-        return sorted((dict(t) for t in self._teams.values()), key=lambda t: t["name"].casefold())
+    def all(self) -> list[TeamRecord]:
+        return sorted((t.copy() for t in self._teams.values()), key=lambda t: t["name"].casefold())
 
-    def get(self, team_id: str) -> dict[str, Any]:
+    def get(self, team_id: str) -> TeamRecord:
         team = self._teams.get(team_id) if isinstance(team_id, str) else None
         if team is None:
             raise NotFoundError("no such team")
-        return dict(team)
+        return team.copy()
 
     # -- changes ------------------------------------------------------------------------------------
-    async def create(self, actor: dict[str, Any], fields: Any) -> dict[str, Any]:
+    async def create(self, actor: PublicUser, fields: Any) -> TeamRecord:
         from store.base import DuplicateError
 
         record = await self._validate(fields, creating=True)
-        self._check_name_free(record["name"], None)
+        name = record["name"]  # creating: _validate gives every field
+        new: NewTeam = {"name": name, "supervisors": record["supervisors"], "members": record["members"],
+                        "created_at": self.clock()}
+        self._check_name_free(name, None)
         try:
-            team = await self.store.create_team({**record, "created_at": self.clock()})
+            team = await self.store.create_team(new)
         except DuplicateError:
-            raise Exists(f"name: a team called {record['name']!r} exists") from None
+            raise Exists(f"name: a team called {name!r} exists") from None
         self._teams[team["id"]] = team
         await self._audit(actor, "team.create", team, sorted(record))
         await self._changed()
-        return dict(team)
+        return team.copy()
 
-    async def update(self, actor: dict[str, Any], team_id: str, fields: Any) -> dict[str, Any]:
+    async def update(self, actor: PublicUser, team_id: str, fields: Any) -> TeamRecord:
         from store.base import DuplicateError, NotFound
 
         self.get(team_id)
@@ -109,7 +117,8 @@ class Teams:
         if "name" in changes:
             self._check_name_free(changes["name"], team_id)
         try:
-            team = await self.store.update_team(team_id, **changes, updated_at=self.clock())
+            stored: TeamFields = {**changes, "updated_at": self.clock()}
+            team = await self.store.update_team(team_id, **stored)
         except NotFound:
             raise NotFoundError("no such team") from None
         except DuplicateError:
@@ -117,9 +126,9 @@ class Teams:
         self._teams[team_id] = team
         await self._audit(actor, "team.update", team, sorted(changes))
         await self._changed()
-        return dict(team)
+        return team.copy()
 
-    async def delete(self, actor: dict[str, Any], team_id: str) -> None:
+    async def delete(self, actor: PublicUser, team_id: str) -> None:
         from store.base import NotFound
 
         team = self.get(team_id)
@@ -138,20 +147,20 @@ class Teams:
             if other["id"] != team_id and other["name"].strip().casefold() == key:
                 raise Exists(f"name: the team {other['name']!r} exists")
 
-    async def _validate(self, fields: Any, creating: bool) -> dict[str, Any]:
+    async def _validate(self, fields: Any, creating: bool) -> TeamFields:
         if not isinstance(fields, dict):
             raise ValidationError("body", "must be a JSON object")
         unknown = sorted(set(fields) - set(TEAM_FIELDS))
         if unknown:
             raise ValidationError(unknown[0], "is not a field of a team")
-        out: dict[str, Any] = {}
+        out: TeamFields = {}
         if creating or "name" in fields:
             name = fields.get("name")
             if not isinstance(name, str) or not name.strip() or len(name.strip()) > TEAM_NAME_MAX_CHARS:
                 raise ValidationError("name", f"1 to {TEAM_NAME_MAX_CHARS} characters")
             out["name"] = name.strip()
-        users: dict[str, dict[str, Any]] | None = None
-        for field, role in (("supervisors", "supervisor"), ("members", None)):
+        users: dict[str, UserRecord] | None = None
+        for field, role in _USER_LISTS:
             if not creating and field not in fields:
                 continue
             ids = fields.get(field, [])
@@ -169,7 +178,7 @@ class Teams:
             out[field] = list(dict.fromkeys(ids))
         return out
 
-    async def _audit(self, actor: dict[str, Any], action: str, team: dict[str, Any], fields: list[str]) -> None:
+    async def _audit(self, actor: PublicUser, action: str, team: TeamRecord, fields: list[str]) -> None:
         await self.store.add_audit({"ts": self.clock(), "actor_id": actor.get("id"), "action": action,
                                     "session_id": None, "target": team["id"],
                                     "details": {"name": team["name"], "fields": fields}})

@@ -10,6 +10,7 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any
 
+from store.records import NewMessage
 from wechat.messages import InboundMessage
 
 # Fields of an inbound message kept as the stored message's ``media``.
@@ -25,7 +26,7 @@ def inbound_message_id(dedup_key: str) -> str:
     return "in" + hashlib.sha1(dedup_key.encode("utf-8")).hexdigest()[:30]
 
 
-def inbound_to_message(key: str, message: InboundMessage, session_id: str, ts: float) -> dict[str, Any]:
+def inbound_to_message(key: str, message: InboundMessage, session_id: str, ts: float) -> NewMessage:
     media = {name: getattr(message, name, None) for name in _MEDIA_FIELDS}
     media = {k: v for k, v in media.items() if v not in (None, "")}
     msg_type = "event" if message.is_event else message.msg_type

@@ -19,6 +19,11 @@ SessionState = Literal["queued", "offered", "assigned", "closed", "diverted", "b
 # Every session state, and those of a session still in the desk's hands (not closed/diverted).
 SESSION_STATES: tuple[SessionState, ...] = get_args(SessionState)
 OPEN_STATES: tuple[SessionState, ...] = ("queued", "offered", "assigned")
+# Waiting in a skill's queue (offered: an agent may take it), and finished (closed by a person or
+# the desk, or diverted to a left message). Compare with these, never with a bare tuple of strings:
+# a misspelt state here is a mypy error, and so is one compared with ``==`` (strict_equality).
+WAITING_STATES: tuple[SessionState, ...] = ("queued", "offered")
+CLOSED_STATES: tuple[SessionState, ...] = ("closed", "diverted")
 
 MessageDirection = Literal["in", "out", "internal"]
 MESSAGE_DIRECTIONS: tuple[MessageDirection, ...] = get_args(MessageDirection)
@@ -251,6 +256,21 @@ class UserRecord(TypedDict):
     created_at: float
     token_generation: NotRequired[str]
     tokens_valid_after: NotRequired[float]  # records from before token generations (desk/accounts.py)
+
+
+class PublicUser(TypedDict):
+    """A user as the desk hands it out (the API, the socket's welcome, the ``user`` a feature is
+    called with): `desk.accounts.Accounts.public` of a `UserRecord`, never its password hash or
+    token generation."""
+
+    id: str
+    username: str
+    name: str  # the username when the user has no name
+    roles: list[str]
+    skills: list[SkillLevel]
+    max_sessions: int
+    disabled: bool
+    created_at: float | None
 
 
 # -- teams ---------------------------------------------------------------------------------------
