@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from desk.access import AccessPolicy
 from desk.errors import ValidationError
 from store.base import Store
-from store.records import MessageRecord, SessionRecord
+from store.records import MessageRecord, PublicUser, SessionRecord
 
 FORMATS = {"txt": "text/plain; charset=utf-8", "csv": "text/csv; charset=utf-8",
            "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
@@ -43,7 +43,7 @@ class TranscriptExport:
         self.access = access
         self.clock = clock
 
-    async def export(self, user: dict[str, Any], session_id: str, fmt: str | None,
+    async def export(self, user: PublicUser, session_id: str, fmt: str | None,
                      tz: str | None) -> tuple[str, str, bytes]:
         """``(file name, content type, body)`` of the transcript in ``fmt``."""
         fmt = fmt or "txt"

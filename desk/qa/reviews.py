@@ -28,6 +28,7 @@ from desk.roles import roles_of
 from desk.teams import Teams
 from store.base import Store
 from store.qa_records import QAReviewRecord
+from store.records import PublicUser
 
 REVIEW_FIELDS = ("session_id", "rubric_id", "scores", "comment")
 COMMENT_MAX_CHARS = 4000
@@ -84,7 +85,7 @@ class Reviews:
         self.on_reviewed: Callable[[QAReviewRecord], Any] | None = None  # the work queue closes its item
 
     # -- scoring ----------------------------------------------------------------------------------
-    async def create(self, user: dict[str, Any], body: dict[str, Any]) -> QAReviewRecord:
+    async def create(self, user: PublicUser, body: dict[str, Any]) -> QAReviewRecord:
         if not roles_of(user) & REVIEW_ROLES:
             raise Forbidden("scoring a session needs the role qa or admin")
         for name in body:
@@ -129,7 +130,7 @@ class Reviews:
         return review
 
     # -- reading ----------------------------------------------------------------------------------
-    def agent_filter(self, user: dict[str, Any], agent: str | None) -> tuple[str | None, frozenset[str] | None]:
+    def agent_filter(self, user: PublicUser, agent: str | None) -> tuple[str | None, frozenset[str] | None]:
         """``(agent_id, agent_ids)`` a review search runs with for ``user`` (403 when not theirs)."""
         roles = roles_of(user)
         if roles & READ_ALL_ROLES:
@@ -145,7 +146,7 @@ class Reviews:
             return user["id"], None
         raise Forbidden("reading reviews needs the role qa, admin, supervisor or agent")
 
-    async def search(self, user: dict[str, Any], agent: str | None = None, session_id: str | None = None,
+    async def search(self, user: PublicUser, agent: str | None = None, session_id: str | None = None,
                    status: str | None = None, since: float | None = None, until: float | None = None,
                    limit: int = 50, offset: int = 0) -> dict[str, Any]:
         agent_id, agent_ids = self.agent_filter(user, agent)
@@ -168,7 +169,7 @@ class Reviews:
                 out[uid] = u.get("name") or u["username"]
         return out
 
-    async def get(self, user: dict[str, Any], review_id: str) -> QAReviewRecord:
+    async def get(self, user: PublicUser, review_id: str) -> QAReviewRecord:
         review = await self.store.get_qa_review(review_id) if isinstance(review_id, str) and review_id else None
         if review is None:
             raise NotFoundError("no such review")
@@ -179,7 +180,7 @@ class Reviews:
         return review
 
     # -- answers ----------------------------------------------------------------------------------
-    async def respond(self, user: dict[str, Any], review_id: str, body: dict[str, Any]) -> QAReviewRecord:
+    async def respond(self, user: PublicUser, review_id: str, body: dict[str, Any]) -> QAReviewRecord:
         for name in body:
             if name not in ("action", "note"):
                 raise ValidationError(name, "is not a field of an answer to a review")
@@ -197,7 +198,7 @@ class Reviews:
         await self._audit(user, f"qa.review_{action}", updated, {"note": note})
         return updated
 
-    async def resolve(self, user: dict[str, Any], review_id: str, body: dict[str, Any]) -> QAReviewRecord:
+    async def resolve(self, user: PublicUser, review_id: str, body: dict[str, Any]) -> QAReviewRecord:
         if not roles_of(user) & REVIEW_ROLES:
             raise Forbidden("resolving a dispute needs the role qa or admin")
         for name in body:
@@ -213,7 +214,7 @@ class Reviews:
         return updated
 
     # -- averages ---------------------------------------------------------------------------------
-    async def averages(self, user: dict[str, Any], since: float | None, until: float | None) -> dict[str, Any]:
+    async def averages(self, user: PublicUser, since: float | None, until: float | None) -> dict[str, Any]:
         """Per agent and per team: ``reviews``, ``average`` (mean total), ``passed``."""
         if not roles_of(user) & (READ_ALL_ROLES | {"supervisor"}):
             raise Forbidden("QA averages are for qa, admin and supervisors")
@@ -247,7 +248,7 @@ class Reviews:
         everyone = [r for rs in per_agent.values() for r in rs]
         return {"agents": agents, "teams": teams, "overall": figures(everyone)}
 
-    async def _audit(self, user: dict[str, Any], action: str, review: QAReviewRecord, details: dict[str, Any]) -> None:
+    async def _audit(self, user: PublicUser, action: str, review: QAReviewRecord, details: dict[str, Any]) -> None:
         await self.store.add_audit({"ts": self.clock(), "actor_id": user.get("id"), "action": action,
                                     "session_id": review["session_id"], "target": review["id"],
                                     "details": {"agent_id": review["agent_id"], **details}})

@@ -29,6 +29,7 @@ from desk.errors import Exists, Forbidden, NotFoundError, ValidationError
 from desk.roles import roles_of
 from store.base import DuplicateError, Store
 from store.qa_records import QARubricRecord
+from store.records import PublicUser
 
 NAME_MAX_CHARS = 80
 LABEL_MAX_CHARS = 80
@@ -131,15 +132,15 @@ class Rubrics:
         self.clock = clock
 
     @staticmethod
-    def _check(user: dict[str, Any], roles: frozenset[str], what: str) -> None:
+    def _check(user: PublicUser, roles: frozenset[str], what: str) -> None:
         if not roles_of(user) & roles:
             raise Forbidden(f"{what} needs the role {' or '.join(sorted(roles))}")
 
-    async def list_all(self, user: dict[str, Any]) -> dict[str, Any]:
+    async def list_all(self, user: PublicUser) -> dict[str, Any]:
         self._check(user, READ_ROLES, "reading rubrics")
         return {"rubrics": await self.store.list_qa_rubrics()}
 
-    async def get(self, user: dict[str, Any] | None, rubric_id: str) -> QARubricRecord:
+    async def get(self, user: PublicUser | None, rubric_id: str) -> QARubricRecord:
         if user is not None:
             self._check(user, READ_ROLES, "reading rubrics")
         rec = await self.store.get_qa_rubric(rubric_id) if isinstance(rubric_id, str) and rubric_id else None
@@ -147,7 +148,7 @@ class Rubrics:
             raise NotFoundError("no such rubric")
         return rec
 
-    async def create(self, user: dict[str, Any], body: dict[str, Any]) -> QARubricRecord:
+    async def create(self, user: PublicUser, body: dict[str, Any]) -> QARubricRecord:
         self._check(user, WRITE_ROLES, "changing rubrics")
         fields = validate_rubric(body, partial=False)
         try:
@@ -157,7 +158,7 @@ class Rubrics:
         await self._audit(user, "qa.rubric_create", rec["id"], {"rubric": dict(rec)})
         return rec
 
-    async def update(self, user: dict[str, Any], rubric_id: str, body: dict[str, Any]) -> QARubricRecord:
+    async def update(self, user: PublicUser, rubric_id: str, body: dict[str, Any]) -> QARubricRecord:
         self._check(user, WRITE_ROLES, "changing rubrics")
         current = await self.get(None, rubric_id)
         fields = validate_rubric(body, partial=True)
@@ -175,6 +176,6 @@ class Rubrics:
             "before": {k: current.get(k) for k in changed}, "after": changed})
         return rec
 
-    async def _audit(self, user: dict[str, Any], action: str, target: str, details: dict[str, Any]) -> None:
+    async def _audit(self, user: PublicUser, action: str, target: str, details: dict[str, Any]) -> None:
         await self.store.add_audit({"ts": self.clock(), "actor_id": user.get("id"), "action": action,
                                     "target": target, "details": details})

@@ -35,7 +35,7 @@ from desk.roles import roles_of
 from desk.settings import Settings, SettingSpec
 from store.base import DuplicateError, Store
 from store.qa_records import QAItemRecord, QAReviewRecord
-from store.records import SessionRecord
+from store.records import PublicUser, SessionRecord
 
 log = logging.getLogger("kefu.qa")
 
@@ -184,7 +184,7 @@ class WorkQueue:
             return None  # sampled before (or added by hand)
 
     # -- people -----------------------------------------------------------------------------------
-    def _scope(self, user: dict[str, Any]) -> frozenset[str] | None:
+    def _scope(self, user: PublicUser) -> frozenset[str] | None:
         roles = roles_of(user)
         if roles & {"admin", "qa"}:
             return None
@@ -192,7 +192,7 @@ class WorkQueue:
             return self.access.supervisor_scope(user)
         raise Forbidden("the QA work queue is for qa, admin and supervisors")
 
-    async def items(self, user: dict[str, Any], view: str | None, status: str | None, limit: int,
+    async def items(self, user: PublicUser, view: str | None, status: str | None, limit: int,
                    offset: int) -> dict[str, Any]:
         scope = self._scope(user)
         is_qa = "qa" in roles_of(user) and not roles_of(user) & MANAGE_ROLES
@@ -222,7 +222,7 @@ class WorkQueue:
                         "wrapup": session.get("wrapup") if session else None})
         return out
 
-    async def add(self, user: dict[str, Any], body: dict[str, Any]) -> QAItemRecord:
+    async def add(self, user: PublicUser, body: dict[str, Any]) -> QAItemRecord:
         """QA (or an admin, a supervisor) puts one closed session in the queue by hand."""
         self._scope(user)
         session_id = body.get("session_id")
@@ -240,7 +240,7 @@ class WorkQueue:
         await self._audit(user, "qa.item_add", item, {"assignee_id": assignee})
         return item
 
-    async def assign(self, user: dict[str, Any], item_id: str, body: dict[str, Any]) -> QAItemRecord:
+    async def assign(self, user: PublicUser, item_id: str, body: dict[str, Any]) -> QAItemRecord:
         scope = self._scope(user)
         for name in body:
             if name != "assignee_id":
@@ -272,6 +272,6 @@ class WorkQueue:
         if item is not None and item["status"] == "open":
             await self.store.update_qa_item(item["id"], status="done", review_id=review["id"], done_at=self.clock())
 
-    async def _audit(self, user: dict[str, Any], action: str, item: QAItemRecord, details: dict[str, Any]) -> None:
+    async def _audit(self, user: PublicUser, action: str, item: QAItemRecord, details: dict[str, Any]) -> None:
         await self.store.add_audit({"ts": self.clock(), "actor_id": user.get("id"), "action": action,
                                     "session_id": item["session_id"], "target": item["id"], "details": details})
