@@ -40,6 +40,8 @@ class FakeDesk:
         self.skills: Any = None  # the skills routes take it; their tests run the real app
         self.menu: Any = None  # handlers/menu.py is routed with it; its tests run the real app
         self.bot: Any = None  # handlers/bot.py is routed with it; its tests run the real app
+        self.qa: Any = None  # handlers/qa.py is routed with it; its tests run the real app
+        self.exports: Any = None  # the transcript export route takes it; its tests run the real app
 
     async def _call(self, name: str, *args: Any, default: Any = None) -> Any:
         self.calls.append((name, args))
