@@ -148,6 +148,7 @@ def make_app(services: Services, **settings: Any) -> tornado.web.Application:
         canned,
         health,
         menu,
+        notifications,
         openapi,
         pages,
         qa,
@@ -160,8 +161,8 @@ def make_app(services: Services, **settings: Any) -> tornado.web.Application:
     from handlers.base import JSONNotFoundHandler, check_handler_access
 
     routes: list[Any] = []
-    for module in (wechat, health, auth, users, teams, api, canned, bot, settings_api, menu, qa, openapi, socket,
-                   pages):
+    for module in (wechat, health, auth, users, teams, api, canned, bot, settings_api, menu, notifications, qa,
+                   openapi, socket, pages):
         routes.extend(module.default_handlers(services))
     if services.simulator is not None:
         routes.extend(services.simulator.routes())

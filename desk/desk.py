@@ -18,6 +18,7 @@ from bus.base import Bus
 from desk.access import AccessPolicy
 from desk.accounts import Accounts
 from desk.agent_commands import AgentCommands
+from desk.alerts import Alerts
 from desk.audience import Audience
 from desk.bot import Bot
 from desk.canned import CannedReplies
@@ -30,6 +31,7 @@ from desk.lifecycle import Lifecycle
 from desk.lookups import Lookups
 from desk.menu import WeChatMenu
 from desk.metrics import Metrics
+from desk.notifications import Notifications
 from desk.parts import DeskParts
 from desk.pipeline import InboundPipeline
 from desk.priority import PriorityRules
@@ -38,6 +40,7 @@ from desk.qa import QualityAssurance
 from desk.reads import Reads
 from desk.replies import Replies
 from desk.routing_driver import RoutingDriver
+from desk.satisfaction import Satisfaction
 from desk.settings import Settings
 from desk.skills import Skills
 from desk.supervision import MONITOR_MAX_MESSAGES, Supervision, Wall
@@ -59,6 +62,8 @@ FEATURES: tuple[Callable[[DeskParts], object], ...] = (
     AgentCommands,
     Supervision,
     Housekeeping,
+    Satisfaction,  # 满意度: the survey after a close, the customer's score
+    Alerts,  # 告警: thresholds crossed and recovered, to supervisors
 )
 
 
@@ -97,7 +102,8 @@ class Desk:
         self.settings = Settings(store, now)
         # What the desk tells customers by itself, the wrap-up codes and the keyword rules.
         self.texts = SystemTexts(self.settings, self.replies.system_reply, self.replies.system_notice,
-                                 lambda: self.catalogue.skill_names(), lambda: self.catalogue.skill_labels())
+                                 lambda: self.catalogue.skill_names(), lambda: self.catalogue.skill_labels(),
+                                 demo=bool(getattr(config, "demo", False)))
         self.lifecycle = Lifecycle(store, self.routing, self.audience, views, self.watchers, now, self.texts.tell)
         self.skills = Skills(self.settings, self.lifecycle, config.default_skill, config.offer_timeout)
         self.priority_rules = PriorityRules(self.settings)
@@ -130,6 +136,12 @@ class Desk:
         self.agents = next(f for f in self.features if isinstance(f, AgentCommands))
         self.supervision = next(f for f in self.features if isinstance(f, Supervision))
         self.housekeeping = next(f for f in self.features if isinstance(f, Housekeeping))
+        self.satisfaction = next(f for f in self.features if isinstance(f, Satisfaction))
+        self.alerts = next(f for f in self.features if isinstance(f, Alerts))
+        # A survey answer is taken before the bot or a new session would take the message.
+        self.pipeline.stages.insert(1, self.satisfaction.answer_stage)
+        # 信息推送: template messages (the bank's API, the leave-message answered after the window).
+        self.notifications = Notifications(self.parts, wechat)
         self.commands = CommandRegistry.of([*self.features, self.replies])
         self._stopping = False
 
@@ -147,9 +159,11 @@ class Desk:
         self.bus.on_user_back(self._user_back)
         self.accounts.on_user_disabled(self.agent_disabled)
         self.accounts.on_user_changed(self.lifecycle.agent_changed)
+        await self.satisfaction.prime()
         await self.inbound.recover()
         self.housekeeping.start()
         self.qa.start()
+        self.alerts.start()
 
     async def drain(self) -> None:
         """Finish in-flight webhooks' processing and replies (graceful shutdown)."""
@@ -162,6 +176,7 @@ class Desk:
         self._stopping = True
         self.housekeeping.stop()
         self.qa.stop()
+        self.alerts.stop()
         self.profiles.stop()
         self.watchers.close()
         await self.lifecycle.stop()
@@ -175,7 +190,9 @@ class Desk:
         return self.commands.names()
 
     async def welcome(self, user: PublicUser) -> dict[str, Any]:
-        return await self.agents.welcome(user)
+        body = await self.agents.welcome(user)
+        alerts = await self.alerts.for_user(user)  # a supervisor who connects during an alert sees it
+        return {**body, "alerts": alerts} if alerts else body
 
     async def connection_closed(self, user: PublicUser, conn_key: str) -> None:
         await self.supervision.connection_closed(user, conn_key)

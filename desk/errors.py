@@ -14,6 +14,7 @@ ERROR_CODES = frozenset({
     "invalid_json", "bad_request", "unknown_type", "forbidden", "not_found", "not_your_session", "not_your_customer",
     "invalid_state", "reply_window_closed", "reply_quota_used", "rate_limited", "internal",
     "unauthorized", "bad_credentials", "too_many_attempts", "bad_field", "exists", "wechat_error",
+    "customer_unsubscribed",  # notifications: WeChat's 43004, the customer unfollowed the account
 })
 
 # What each code answers over HTTP. Anything not listed is a 400.
@@ -23,6 +24,7 @@ HTTP_STATUS: dict[str, int] = {
     "forbidden": 403, "not_your_session": 403, "not_your_customer": 403,
     "not_found": 404,
     "invalid_state": 409, "exists": 409, "reply_window_closed": 409, "reply_quota_used": 409,
+    "customer_unsubscribed": 409,
     "too_many_attempts": 429, "rate_limited": 429,
     "internal": 500,
     "wechat_error": 502,  # WeChat refused or did not answer a call made for the caller

@@ -17,6 +17,7 @@ What a decision does to a session's hand-over is decided by the rules in `desk.h
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,6 +37,8 @@ from routing import state as routing_state  # the engine's session states (its o
 from store.base import Store
 from store.records import CustomerRecord, SessionRecord, SessionState
 
+log = logging.getLogger("kefu.desk.lifecycle")
+
 # notify_customer(session, message key, **placeholders): the admin's text for that moment
 # (`desk.texts.SystemTexts.tell`), sent if it is not empty and WeChat still allows a message.
 CustomerNotice = Callable[..., Awaitable[None]]
@@ -50,6 +53,8 @@ class Outcome:
 
 
 Handler = Callable[[Any, Outcome], Awaitable[None]]
+# on_closed(session as closed, reason): a feature that follows closes (the satisfaction survey).
+ClosedListener = Callable[[SessionRecord, str], Awaitable[None]]
 
 
 class Lifecycle:
@@ -67,6 +72,7 @@ class Lifecycle:
         self._lock = asyncio.Lock()
         self.ticks = DeadlineTimer(clock, lambda: self._route(lambda: [self.routing.tick_event()]))
         self._stopped = False
+        self._closed_listeners: list[ClosedListener] = []
         # The one table: decision type -> what carrying it out means.
         self.handlers: dict[type, Handler] = {
             dec.OfferSession: self._offer,
@@ -245,6 +251,15 @@ class Lifecycle:
             await self.audience.publish([agent_id], "session_closed",
                                         {"session_id": session["id"], "reason": reason})
         self.watchers.session_ended(session["id"])
+        for listener in self._closed_listeners:
+            try:
+                await listener(session, reason)
+            except Exception:  # a follower's failure must not undo or fail the close
+                log.exception("close listener failed")
+
+    def on_closed(self, listener: ClosedListener) -> None:
+        """Call ``listener(session, reason)`` after each close (an agent's or the idle timeout's)."""
+        self._closed_listeners.append(listener)
 
     async def transfer(self, session_id: str, handover: dict[str, Any], from_agent: str, to_agent: str | None,
                        to_skill: str | None, to_name: str | None) -> None:

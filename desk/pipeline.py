@@ -101,6 +101,10 @@ class InboundPipeline:
         work.budget_before = budget.to_public(now)
         if message.is_event:
             budget.on_customer_event(message.event or "", now)
+            if message.event in ("subscribe", "unsubscribe"):
+                # Whether WeChat delivers template messages to them (desk/notifications.py).
+                work.changes["subscribed"] = message.event == "subscribe"
+                work.changes["subscribed_at"] = now
             if message.skill_from_menu:
                 work.changes["last_skill"] = message.skill_from_menu
         else:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from store.records import PublicUser
 
-ROLES = ("admin", "supervisor", "agent", "qa")
+# ``integration``: a bank system calling the API (POST /api/notifications), no console.
+ROLES = ("admin", "supervisor", "agent", "qa", "integration")
 AGENT_ROLES = frozenset({"agent"})
 # Supervisors and admins watch queues and sessions, whisper, barge, reassign, set presence.
 STAFF_ROLES = frozenset({"admin", "supervisor"})
@@ -12,6 +13,8 @@ STAFF_ROLES = frozenset({"admin", "supervisor"})
 READ_ALL_ROLES = frozenset({"admin", "qa"})
 # Roles that may search sessions across customers (a search is a list of many customers).
 SEARCH_ROLES = frozenset({"admin", "supervisor", "qa"})
+# Who may send template messages through the API (desk/notifications.py): the bank's systems and admins.
+NOTIFY_ROLES = frozenset({"integration", "admin"})
 
 
 def roles_of(user: PublicUser) -> set[str]:

@@ -39,6 +39,8 @@ class Wall:
         self.routing = routing
         self.clock = clock
         self.refresh_secs: Callable[[], float] = lambda: 0.0  # the watchers' repaint interval
+        # Features that add their figures to the wall (satisfaction's csat, the alerts).
+        self.decorations: list[Callable[[dict[str, Any]], None]] = []
 
     async def snapshot(self) -> dict[str, Any]:
         return await self.decorate(self.routing.wall_now())
@@ -72,6 +74,8 @@ class Wall:
         ]
         wall["ts"] = self.clock()
         wall["refresh_secs"] = self.refresh_secs()
+        for decorate in self.decorations:
+            decorate(wall)
         return wall
 
     @staticmethod
@@ -107,7 +111,12 @@ class Wall:
             if "offline" not in queue["agents"]:
                 del counts["offline"]
             queues.append({**queue, "agents": counts, "order": [sid for sid in queue.get("order", ()) if sid in visible]})
-        return {**wall, "queues": queues, "agents": agents, "sessions": sessions}
+        narrowed = {**wall, "queues": queues, "agents": agents, "sessions": sessions}
+        if "alerts" in wall:  # desk.alerts: an agent's for that agent's supervisors, a skill's for its teams'
+            skills = {k for a in agents for k in (a.get("skills") or {})}
+            narrowed["alerts"] = [a for a in wall["alerts"]
+                                  if (a["agent_id"] in scope if a.get("agent_id") else a.get("skill") in skills)]
+        return narrowed
 
 
 class Supervision:

@@ -56,6 +56,11 @@ SUGGESTED_MESSAGES: dict[str, str] = {
     "survey_thanks": "感谢您的评价！",
 }
 
+# In ``--demo`` the satisfaction survey is on: these are the demo's starting texts (production
+# starts with the survey off, an empty text).
+DEMO_MESSAGES: dict[str, str] = {"survey": SUGGESTED_MESSAGES["survey"],
+                                 "survey_thanks": SUGGESTED_MESSAGES["survey_thanks"]}
+
 # A diversion's reason (the routing engine's) -> the message the customer gets.
 DIVERT_MESSAGES = {"outside_hours": "out_of_hours", "no_agents": "no_agent", "max_wait": "no_agent"}
 
@@ -208,15 +213,17 @@ class SystemTexts:
 
     def __init__(self, settings: Settings, system_reply: SystemReply, system_notice: SystemNotice,
                  skill_names: Callable[[], Awaitable[list[str]]],
-                 skill_labels: Callable[[], Awaitable[dict[str, str]]]) -> None:
+                 skill_labels: Callable[[], Awaitable[dict[str, str]]], demo: bool = False) -> None:
         self.settings = settings
         self.system_reply = system_reply
         self.system_notice = system_notice
         self.skill_labels = skill_labels
-        self.messages: dict[str, str] = dict(DEFAULT_MESSAGES)
+        defaults = {**DEFAULT_MESSAGES, **(DEMO_MESSAGES if demo else {})}
+        self.defaults = defaults
+        self.messages: dict[str, str] = dict(defaults)
         self.wrapup: dict[str, Any] = default_wrapup()
         self.keyword_rules: list[dict[str, str]] = []
-        settings.define(SettingSpec("messages", default=lambda: dict(DEFAULT_MESSAGES), validate=validate_messages))
+        settings.define(SettingSpec("messages", default=lambda: dict(defaults), validate=validate_messages))
         settings.define(SettingSpec("wrapup", default=default_wrapup, validate=validate_wrapup))
         settings.define(SettingSpec("keyword_rules", default=list, validate=keyword_rules_validator(skill_names),
                                     legacy_key="keyword_rules"))
@@ -225,7 +232,7 @@ class SystemTexts:
         settings.on_change("keyword_rules", self._rules_changed)
 
     async def _messages_changed(self, new: Any, old: Any) -> None:
-        self.messages = {**DEFAULT_MESSAGES, **(new or {})}
+        self.messages = {**self.defaults, **(new or {})}
 
     async def _wrapup_changed(self, new: Any, old: Any) -> None:
         self.wrapup = new or default_wrapup()

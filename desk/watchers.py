@@ -47,6 +47,8 @@ class Watchers:
         self._flush_task: asyncio.Task[None] | None = None
         self.refresh_secs = refresh_secs
         self._refresh_handle: asyncio.TimerHandle | None = None
+        # Called at every change, subscribers or not (the alerts evaluate their thresholds).
+        self.change_listeners: list[Callable[[], None]] = []
 
     # -- queue wall ------------------------------------------------------------------------------
     def subscribe_queues(self, user_id: str, conn_key: str,
@@ -83,6 +85,8 @@ class Watchers:
 
     def queues_changed(self) -> None:
         """Note a change; a ``queues`` event follows within the coalescing interval."""
+        for listener in self.change_listeners:
+            listener()
         if not self._queue_subs:
             return
         self._dirty = True

@@ -1,4 +1,5 @@
-// The WeChat customer simulator page: several customers side by side, every reply live.
+// The WeChat customer simulator page: several customers side by side, every reply live (template
+// messages as WeChat's cards); a customer can follow and unfollow the account.
 // Plain ES module, no build. All user text goes through textContent, never innerHTML.
 
 const config = JSON.parse(document.getElementById("sim-config").textContent);
@@ -84,6 +85,27 @@ function render(event) {
     const bubble = el("div", "bubble", event.text);
     if (event.msgtype === "image" && event.media_id) addImage(bubble, mediaUrl(event.media_id));
     item.append(bubble, el("div", "meta", timeLabel(event.ts)));
+  } else if (event.kind === "template") {
+    // A template message, as WeChat shows it: the account's card with the title, each field
+    // "label value" (in its colour), and 详情 when it links somewhere.
+    item = el("li", "msg in template");
+    const card = el("div", "bubble tpl-card");
+    card.append(el("div", "tpl-title", event.title));
+    const fields = el("dl", "tpl-fields");
+    for (const f of event.fields || []) {
+      const dd = el("dd", "", f.value);
+      if (f.color && /^#[0-9a-f]{6}$/i.test(f.color)) dd.style.color = f.color;
+      fields.append(el("dt", "", f.label), dd);
+    }
+    card.append(fields);
+    if (event.url) {
+      const more = el("a", "tpl-more", "详情");
+      more.href = event.url;
+      more.target = "_blank";
+      more.rel = "noopener noreferrer";
+      card.append(more);
+    }
+    item.append(card, el("div", "meta", timeLabel(event.ts)));
   } else if (event.kind === "system") {
     item = el("li", "msg system");
     item.append(el("div", "bubble", event.text));
@@ -218,6 +240,7 @@ function addPhone(customer) {
   });
   root.querySelector(".btn-image").addEventListener("click", () => send(customer.openid, { type: "image" }));
   root.querySelector(".btn-sub").addEventListener("click", () => send(customer.openid, { type: "subscribe" }));
+  root.querySelector(".btn-unsub").addEventListener("click", () => send(customer.openid, { type: "unsubscribe" }));
   root.querySelector(".btn-remove").addEventListener("click", () => {
     phones.delete(customer.openid);
     customers = customers.filter((c) => c.openid !== customer.openid);

@@ -40,6 +40,7 @@ from .records import (
     CANNED_SCOPES,
     MESSAGE_DIRECTIONS,
     MESSAGE_STATUSES,
+    NOTIFICATION_STATUSES,
     OPEN_STATES,
     SESSION_STATES,
     AuditEntry,
@@ -54,9 +55,12 @@ from .records import (
     NewAuditEntry,
     NewCannedReply,
     NewMessage,
+    NewNotification,
     NewSession,
     NewTeam,
     NewUser,
+    NotificationFields,
+    NotificationRecord,
     RoutingEvent,
     RoutingSnapshot,
     SessionFields,
@@ -823,3 +827,61 @@ class Store(abc.ABC):
     async def closed_sessions(self, since: float, until: float, limit: int = 1000) -> list[SessionRecord]:
         """Sessions whose ``closed_at`` is in ``[since, until)``, by ``closed_at``: what the QA
         sampler reads (indexed on ``closed_at`` in both stores)."""
+
+    # -- notifications (template messages, desk/notifications.py) ----------------------------
+
+    @abc.abstractmethod
+    async def add_notification(self, data: NewNotification) -> NotificationRecord:
+        """Insert a notification (shape: `notification_record`); DuplicateError if the id exists."""
+
+    @abc.abstractmethod
+    async def update_notification(self, notification_id: str, /,
+                                  **fields: Unpack[NotificationFields]) -> NotificationRecord:
+        """Merge ``fields``; NotFound if absent; ``id``, ``openid`` and ``created_at`` are frozen."""
+
+    @abc.abstractmethod
+    async def get_notification(self, notification_id: str) -> NotificationRecord | None:
+        """The notification or None."""
+
+    @abc.abstractmethod
+    async def list_notifications(self, openid: str | None = None, kind: str | None = None,
+                                 created_by: str | None = None, limit: int = 50,
+                                 offset: int = 0) -> list[NotificationRecord]:
+        """Notifications newest first (``created_at``, then insertion order), each given filter
+        equal. Every filter is indexed."""
+
+
+# -- notifications (template messages, desk/notifications.py) --------------------------------------
+
+def notification_record(data: NewNotification) -> NotificationRecord:
+    """Shape of a notification: ``openid`` and ``template_id`` are required, status ``pending``
+    until the WeChat call answers."""
+    if not data.get("openid") or not data.get("template_id"):
+        raise ValueError("a notification needs an openid and a template_id")
+    rec: dict[str, Any] = {
+        "id": None,  # filled below unless the caller gave one
+        "openid": None,
+        "template_id": None,
+        "title": "",
+        "kind": "",
+        "data": {},
+        "url": None,
+        "status": "pending",
+        "msgid": None,
+        "error": None,
+        "created_at": None,
+        "created_by": None,
+        "sent_at": None,
+        "session_id": None,
+        "message_id": None,
+    }
+    rec.update(copy_json(data))
+    rec["id"] = rec["id"] or new_id()
+    rec["created_at"] = _now(rec["created_at"])
+    if rec["status"] not in NOTIFICATION_STATUSES:
+        raise ValueError(f"unknown notification status {rec['status']!r}")
+    return cast(NotificationRecord, rec)
+
+
+# Fields that identify a notification or say when, by whom and for whom it was made.
+NOTIFICATION_FROZEN = ("id", "openid", "template_id", "created_at", "created_by")

@@ -46,6 +46,7 @@ from pymongo.errors import DuplicateKeyError
 from pymongo.write_concern import WriteConcern
 
 from .base import (
+    NOTIFICATION_FROZEN,
     DuplicateError,
     NotFound,
     Store,
@@ -57,6 +58,7 @@ from .base import (
     customer_record,
     inbound_record,
     message_record,
+    notification_record,
     session_record,
     team_name_key,
     team_record,
@@ -91,9 +93,12 @@ from .records import (
     NewAuditEntry,
     NewCannedReply,
     NewMessage,
+    NewNotification,
     NewSession,
     NewTeam,
     NewUser,
+    NotificationFields,
+    NotificationRecord,
     RoutingEvent,
     RoutingSnapshot,
     SessionFields,
@@ -193,6 +198,11 @@ class MongoStore(Store):
         await db.audit.create_index([("action", ASCENDING), ("ts", DESCENDING)], name="action")
         await db.audit.create_index([("target", ASCENDING), ("ts", DESCENDING)], name="target")
         await self._create_qa_indexes()
+        # notifications (desk/notifications.py): by customer, kind and sender, newest first
+        for field in ("openid", "kind", "created_by"):
+            await db.notifications.create_index([(field, ASCENDING), ("created_at", DESCENDING), ("_n", DESCENDING)],
+                                                name=field)
+        await db.notifications.create_index([("created_at", DESCENDING), ("_n", DESCENDING)], name="created_at")
 
     async def close(self) -> None:
         # Every write was acknowledged under the write concern before its await returned:
@@ -777,4 +787,34 @@ class MongoStore(Store):
             return []
         docs = await self.db.sessions.find({"closed_at": {"$gte": since, "$lt": until}}).sort(
             [("closed_at", ASCENDING), ("_n", ASCENDING)]).limit(limit).to_list()
+        return [_clean(d) for d in docs]
+
+    # -- notifications (template messages, desk/notifications.py) ----------------------------
+
+    async def add_notification(self, data: NewNotification) -> NotificationRecord:
+        rec = notification_record(data)
+        try:
+            await self.db.notifications.insert_one(dict(rec, _id=rec["id"], _n=ObjectId()))
+        except DuplicateKeyError as exc:
+            raise DuplicateError(f"notification {rec['id']!r} exists") from exc
+        return rec
+
+    async def update_notification(self, notification_id: str, /,
+                                  **fields: Unpack[NotificationFields]) -> NotificationRecord:
+        changes = check_update("notification", fields, NOTIFICATION_FROZEN)
+        result: NotificationRecord = await self._update("notifications", notification_id, changes, "notification")
+        return result
+
+    async def get_notification(self, notification_id: str) -> NotificationRecord | None:
+        return _clean_or_none(await self.db.notifications.find_one({"_id": notification_id}))
+
+    async def list_notifications(self, openid: str | None = None, kind: str | None = None,
+                                 created_by: str | None = None, limit: int = 50,
+                                 offset: int = 0) -> list[NotificationRecord]:
+        if limit <= 0:
+            return []
+        query = {name: value for name, value in (("openid", openid), ("kind", kind), ("created_by", created_by))
+                 if value is not None}
+        docs = await self.db.notifications.find(query).sort(
+            [("created_at", DESCENDING), ("_n", DESCENDING)]).skip(max(0, offset)).limit(limit).to_list()
         return [_clean(d) for d in docs]

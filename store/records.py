@@ -71,6 +71,8 @@ class CustomerFields(TypedDict, total=False):
     tags: list[str]
     budget: JSONObject  # reply budget, e.g. {"window_start", "sent"}: the desk owns its keys
     last_skill: str | None
+    subscribed: bool  # follows the Official Account: WeChat's (un)subscribe events, a 43004
+    subscribed_at: float | None  # when that last changed
 
 
 class CustomerRecord(TypedDict):
@@ -85,6 +87,8 @@ class CustomerRecord(TypedDict):
     tags: list[str]
     budget: JSONObject
     last_skill: str | None
+    subscribed: NotRequired[bool]  # absent until a (un)subscribe event or a 43004 said
+    subscribed_at: NotRequired[float | None]
 
 
 # -- sessions ------------------------------------------------------------------------------------
@@ -122,6 +126,8 @@ class _SessionData(TypedDict, total=False):
     last_customer_at: float | None
     offered_to: str | None
     handover: JSONObject | None
+    survey: JSONObject | None  # {"sent_at", "agent_id"}: the satisfaction survey went out (desk/satisfaction.py)
+    csat: JSONObject | None  # {"score", "at", "agent_id", "comment"?, "comment_at"?}: the customer's answer
 
 
 class SessionFields(_SessionData, total=False):
@@ -160,6 +166,8 @@ class SessionRecord(TypedDict):
     last_customer_at: float | None
     offered_to: NotRequired[str | None]  # the agent an offer is out to (the desk's)
     handover: NotRequired[JSONObject | None]  # a transfer in progress (desk/handover.py)
+    survey: NotRequired[JSONObject | None]  # the satisfaction survey went out (desk/satisfaction.py)
+    csat: NotRequired[JSONObject | None]  # the customer's score (PROTOCOL v2: {"score", "at"}, …)
 
 
 # -- messages ------------------------------------------------------------------------------------
@@ -391,3 +399,54 @@ class CannedReplyRecord(TypedDict):
     created_by: str | None
     updated_at: float | None
     updated_by: str | None
+
+
+# -- notifications (template messages, desk/notifications.py) ------------------------------------
+
+NotificationStatus = Literal["pending", "sent", "refused", "failed"]
+NOTIFICATION_STATUSES: tuple[NotificationStatus, ...] = get_args(NotificationStatus)
+
+
+class NotificationFields(TypedDict, total=False):
+    """Fields of a notification a caller changes after the WeChat call (``update_notification``)."""
+
+    status: NotificationStatus
+    msgid: int | None  # WeChat's msgid of the template message
+    error: JSONObject | None  # {"code", "message", "errcode"} when refused or failed
+    sent_at: float | None
+    session_id: str | None  # the transcript the template message was filed into
+    message_id: str | None  # its message there
+
+
+class NewNotification(NotificationFields, total=False):
+    """What ``add_notification`` takes: ``openid`` and ``template_id`` at least."""
+
+    id: str
+    openid: Required[str]
+    template_id: Required[str]
+    title: str
+    kind: str
+    data: JSONObject  # {field key: {"value", "color"?}} as sent
+    url: str | None
+    created_at: float
+    created_by: str | None  # the user (a bank system's integration user, an agent) who sent it
+
+
+class NotificationRecord(TypedDict):
+    """A template message Kefu sent (or tried to send) to a customer."""
+
+    id: str
+    openid: str
+    template_id: str
+    title: str
+    kind: str
+    data: JSONObject
+    url: str | None
+    status: NotificationStatus
+    msgid: int | None
+    error: JSONObject | None
+    created_at: float
+    created_by: str | None
+    sent_at: float | None
+    session_id: str | None
+    message_id: str | None

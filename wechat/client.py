@@ -1,5 +1,5 @@
-"""Async client for the WeChat Official Account API (customer-service messages, media, typing,
-user info).
+"""Async client for the WeChat Official Account API (customer-service messages, template
+messages, media, typing, user info).
 
 wechatpy's client is synchronous (``requests``), which would block the event loop that carries
 every agent's WebSocket, so Kefu has its own small client on Tornado's ``AsyncHTTPClient``:
@@ -251,6 +251,20 @@ class WeChatClient:
         """Show (or stop showing) "typing..." to the customer."""
         body = {"touser": openid, "command": "Typing" if typing else "CancelTyping"}
         return await self._api_post("cgi-bin/message/custom/typing", body)
+
+    # -- template messages -------------------------------------------------------------------
+    async def send_template(self, openid: str, template_id: str, data: Mapping[str, Mapping[str, str]],
+                            url: str | None = None) -> dict[str, Any]:
+        """``cgi-bin/message/template/send``: ``data`` is ``{key: {"value", "color"?}}``; WeChat's
+        answer ``{"errcode": 0, "errmsg": "ok", "msgid"}``. Needs no 48-hour window, only a
+        follower: 43004 (unfollowed), 40003 (not this account's openid), 40037 (unknown
+        template_id), 47003 (a value WeChat refuses), 45009 (the day's quota) arrive as
+        ``WeChatAPIError`` with that ``code``; an expired token is refreshed and retried once."""
+        body: dict[str, Any] = {"touser": openid, "template_id": template_id,
+                                "data": {key: dict(value) for key, value in data.items()}}
+        if url:
+            body["url"] = url
+        return await self._api_post("cgi-bin/message/template/send", body)
 
     # -- custom menu -------------------------------------------------------------------------
     async def create_menu(self, menu: Mapping[str, Any]) -> dict[str, Any]:

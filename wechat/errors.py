@@ -36,10 +36,12 @@ _HUMAN: dict[int, str] = {
     40125: "The AppSecret is wrong: check --wechat-secret.",
     40164: "This server's IP address is not on the Official Account's IP whitelist.",
     42001: "The WeChat access token has expired; Kefu will fetch a new one.",
+    40037: "WeChat does not know this template_id: add the template to the Official Account first.",
     43004: "The customer has unfollowed the Official Account.",
     44002: "The message was empty.",
     45002: "The message is too long for WeChat.",
     45009: "The Official Account has reached today's API call limit.",
+    47003: "WeChat refused a template field's value (too long, or not the field's kind).",
     45015: (
         "The customer's 48-hour reply window has closed: WeChat accepts no more messages "
         "until the customer writes again."

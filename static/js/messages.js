@@ -4,6 +4,7 @@ import { t, has } from "kefu/i18n";
 import { el, fmtClock, safeUrl } from "kefu/ui";
 import { ApiError } from "kefu/api";
 import { SocketError } from "kefu/socket";
+import { templateCard } from "kefu/template-card";
 
 let arrival = 0;
 
@@ -235,6 +236,9 @@ function body(msg) {
       parts.push(el("span", { class: "msg-kind", text: t("msg.file") }));
       parts.push(el("p", { text: media.title || media.file_name || media.media_id || "" }));
       break;
+    case "template":
+      parts.push(templateCard(media));
+      break;
     case "text":
     case "whisper":
     case "note":
@@ -308,6 +312,7 @@ export function renderMessage(msg, view = {}) {
   if (out) {
     if (msg.author === "supervisor") author = t("msg.supervisor_barge", { name: (view.names && view.names(msg.author_id)) || "" });
     else if (msg.author === "bot") author = t("msg.bot");
+    else if (msg.author === "notification") author = msg.author_name || t("msg.notification");
     else if (view.me && String(msg.author_id) === String(view.me)) author = "";
     else if (msg.author_id) author = (view.names && view.names(msg.author_id)) || "";
   }
@@ -318,7 +323,7 @@ export function renderMessage(msg, view = {}) {
   if (st) meta.append(st);
   return el(
     "li",
-    { class: `msg ${out ? "msg-out" : "msg-in"}${msg.author === "supervisor" ? " msg-barge" : ""}${msg.status === "failed" ? " msg-failed" : ""}`, dataset: { id } },
+    { class: `msg ${out ? "msg-out" : "msg-in"}${msg.author === "supervisor" ? " msg-barge" : ""}${msg.type === "template" ? " msg-template" : ""}${msg.status === "failed" ? " msg-failed" : ""}`, dataset: { id } },
     el("div", { class: "msg-bubble" }, ...body(msg)),
     meta,
   );

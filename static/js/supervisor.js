@@ -14,6 +14,7 @@ import { CustomerProfiles } from "kefu/profiles";
 import { createWall } from "kefu/supervisor/wall";
 import { createMonitor } from "kefu/supervisor/monitor";
 import { createExplanation } from "kefu/supervisor/explain";
+import { createAlerts } from "kefu/supervisor/alerts";
 
 await initI18n();
 const { user, token } = requireSignIn("supervisor");
@@ -56,6 +57,7 @@ function agentName(id) {
 
 const view = new MessageView($("monitor-messages"), { names: agentName, whisperKey: "msg.whisper_seen_by_agent" });
 const sup = { state, socket, user, canAct, chart, view, agentName };
+sup.alerts = createAlerts(sup);
 sup.wall = createWall(sup);
 sup.monitor = createMonitor(sup);
 sup.explain = createExplanation(sup);

@@ -168,6 +168,22 @@ def _migration_5(conn: sqlite3.Connection, fts: bool) -> None:
     )
 
 
+def _migration_6(conn: sqlite3.Connection, fts: bool) -> None:
+    # Notifications (template messages, desk/notifications.py): a customer's list, a kind's and a
+    # bank system's, each newest first.
+    run_script(conn,
+        """
+        CREATE TABLE notifications (
+            n INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, openid TEXT NOT NULL, kind TEXT,
+            created_by TEXT, created_at REAL NOT NULL, doc TEXT NOT NULL);
+        CREATE INDEX notifications_openid ON notifications(openid, created_at, n);
+        CREATE INDEX notifications_kind ON notifications(kind, created_at, n);
+        CREATE INDEX notifications_created_by ON notifications(created_by, created_at, n);
+        CREATE INDEX notifications_created_at ON notifications(created_at, n);
+        """
+    )
+
+
 def _migration_10(conn: sqlite3.Connection, fts: bool) -> None:
     # QA (质检, store/sqlite/qa.py): rubrics unique by folded name; reviews read by session (the
     # reports' qa_avg, a transcript's reviews), by agent and time (an agent's reviews, averages)
@@ -202,7 +218,8 @@ def _migration_10(conn: sqlite3.Connection, fts: bool) -> None:
 # Migration n brings the schema from version n-1 to n. Append, never edit. (_migration_10 is
 # the QA feature's: numbered by the plan of issue 14, placed in order by whoever merges.)
 MIGRATIONS: list[Callable[[sqlite3.Connection, bool], None]] = [_migration_1, _migration_2, _migration_3,
-                                                                 _migration_4, _migration_5, _migration_10]
+                                                                 _migration_4, _migration_5, _migration_6,
+                                                                 _migration_10]
 
 
 def fts5_trigram_available() -> bool:

@@ -33,9 +33,12 @@ from ..records import (
     NewAuditEntry,
     NewCannedReply,
     NewMessage,
+    NewNotification,
     NewSession,
     NewTeam,
     NewUser,
+    NotificationFields,
+    NotificationRecord,
     RoutingEvent,
     RoutingSnapshot,
     SessionFields,
@@ -49,6 +52,7 @@ from ..records import (
 from . import customers, inbound, messages, sessions
 from .audit import AuditLog
 from .canned import CannedReplies
+from .notifications import Notifications
 from .qa import QA
 from .reader import Reader
 from .routing_log import RoutingLog
@@ -90,6 +94,7 @@ class SQLiteStore(Store):
         self._qa = QA(self._writer, self._reader)
         self._settings = Settings(self._writer, self._reader)
         self._canned = CannedReplies(self._writer, self._reader)
+        self._notifications = Notifications(self._writer, self._reader)
 
     @property
     def commits(self) -> int:
@@ -394,3 +399,19 @@ class SQLiteStore(Store):
 
     async def closed_sessions(self, since: float, until: float, limit: int = 1000) -> list[SessionRecord]:
         return await self._qa.closed_sessions(since, until, limit)
+    # -- notifications (template messages, desk/notifications.py) ----------------------------
+
+    async def add_notification(self, data: NewNotification) -> NotificationRecord:
+        return await self._notifications.add(data)
+
+    async def update_notification(self, notification_id: str, /,
+                                  **fields: Unpack[NotificationFields]) -> NotificationRecord:
+        return await self._notifications.update(notification_id, fields)
+
+    async def get_notification(self, notification_id: str) -> NotificationRecord | None:
+        return await self._notifications.get(notification_id)
+
+    async def list_notifications(self, openid: str | None = None, kind: str | None = None,
+                                 created_by: str | None = None, limit: int = 50,
+                                 offset: int = 0) -> list[NotificationRecord]:
+        return await self._notifications.list(openid, kind, created_by, limit, offset)

@@ -46,6 +46,7 @@ async def test_whole_life_of_a_session(console, customer, platform, api) -> None
     assert history["sessions"][0]["wrapup"] == "resolved"
     code, transcript = await api(f"/api/sessions/{session_id}", token=alice.token)
     assert code == 200
+    # The last one is the satisfaction survey (on in --demo), sent after the close.
     assert [(m["direction"], m["author"]) for m in transcript["messages"]] == [
-        ("in", "customer"), ("in", "customer"), ("out", "agent")]
-    assert transcript["messages"][-1]["status"] == "sent"
+        ("in", "customer"), ("in", "customer"), ("out", "agent"), ("out", "system")]
+    assert transcript["messages"][-2]["status"] == "sent"

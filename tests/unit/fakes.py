@@ -42,6 +42,7 @@ class FakeDesk:
         self.bot: Any = None  # handlers/bot.py is routed with it; its tests run the real app
         self.qa: Any = None  # handlers/qa.py is routed with it; its tests run the real app
         self.exports: Any = None  # the transcript export route takes it; its tests run the real app
+        self.notifications: Any = None  # handlers/notifications.py: its tests run the real app
 
     async def _call(self, name: str, *args: Any, default: Any = None) -> Any:
         self.calls.append((name, args))
@@ -216,6 +217,7 @@ class MemorySessions:
         self.users: dict[str, dict[str, Any]] = {}
         self.settings: dict[str, Any] = {}
         self.audit: list[dict[str, Any]] = []
+        self.notifications: dict[str, dict[str, Any]] = {}
         self.state_writes: list[tuple[str, str]] = []  # (session id, state) in the order written
         self.hold_writes: asyncio.Event | None = None
         self.holding = 0  # writes waiting for hold_writes
@@ -294,6 +296,50 @@ class MemorySessions:
     async def add_audit(self, data: dict[str, Any]) -> dict[str, Any]:
         self.audit.append(data)
         return data
+
+    # notifications (desk/notifications.py)
+    async def add_notification(self, data: dict[str, Any]) -> dict[str, Any]:
+        from store.base import notification_record
+
+        rec = notification_record(data)  # type: ignore[arg-type]
+        self.notifications[rec["id"]] = dict(rec)
+        return dict(rec)
+
+    async def update_notification(self, notification_id: str, /, **fields: Any) -> dict[str, Any]:
+        self.notifications[notification_id].update(fields)
+        return dict(self.notifications[notification_id])
+
+    async def list_notifications(self, openid: str | None = None, kind: str | None = None,
+                                 created_by: str | None = None, limit: int = 50, offset: int = 0) -> list[dict]:
+        found = [dict(n) for n in reversed(self.notifications.values())
+                 if all(v is None or n[k] == v for k, v in (("openid", openid), ("kind", kind),
+                                                           ("created_by", created_by)))]
+        return found[offset:offset + limit]
+
+    async def has_served(self, agent_id: str, openid: str) -> bool:
+        return any(s["openid"] == openid and agent_id in (s.get("agents") or ()) for s in self.sessions.values())
+
+
+class TemplateWeChat:
+    """The WeChat client's ``send_template`` as the notifications feature sees it: ``sent`` lists
+    ``(openid, template_id, data, url)``; ``fail_with`` errcodes are raised, one per call, first."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str, dict[str, Any], str | None]] = []
+        self.fail_with: list[Any] = []
+        self.msgid = 1000
+
+    async def send_template(self, openid: str, template_id: str, data: Any, url: str | None = None) -> dict:
+        from wechat.errors import WeChatUnreachableError, api_error
+
+        if self.fail_with:
+            code = self.fail_with.pop(0)
+            if code == "unreachable":
+                raise WeChatUnreachableError("timeout")
+            raise api_error(code, "argument invalid! data.thing3.value invalid" if code == 47003 else "refused")
+        self.sent.append((openid, template_id, dict(data), url))
+        self.msgid += 1
+        return {"errcode": 0, "errmsg": "ok", "msgid": self.msgid}
 
 
 class RecordingBus:

@@ -91,6 +91,16 @@ class CustomSendHandler(PlatformHandler):
             self.answer_error(exc)
 
 
+class TemplateSendHandler(PlatformHandler):
+    def post(self) -> None:
+        try:
+            self.answer(
+                self.platform.template_send(self.get_query_argument("access_token", None), self.json_body())
+            )
+        except WeChatAPIError as exc:
+            self.answer_error(exc)
+
+
 class CustomTypingHandler(PlatformHandler):
     def post(self) -> None:
         try:
@@ -182,6 +192,7 @@ def platform_routes(platform: WeChatPlatform, prefix: str = "") -> list[tuple[st
         (rf"{p}/cgi-bin/stable_token", StableTokenHandler, kw),
         (rf"{p}/cgi-bin/message/custom/send", CustomSendHandler, kw),
         (rf"{p}/cgi-bin/message/custom/typing", CustomTypingHandler, kw),
+        (rf"{p}/cgi-bin/message/template/send", TemplateSendHandler, kw),
         (rf"{p}/cgi-bin/user/info", UserInfoHandler, kw),
         (rf"{p}/cgi-bin/menu/create", MenuCreateHandler, kw),
         (rf"{p}/cgi-bin/menu/get", MenuGetHandler, kw),

@@ -7,7 +7,11 @@ or expired token, 40003 for an openid that never wrote to the account, 40125 for
 45015 outside the 48-hour window, 45047 past the reply quota, -1 while ``make_busy(n)`` lasts, and
 whatever ``fail_calls`` injects. Every customer has a nickname and an avatar (a generated
 picture served by the simulator page, ``avatar_png``), answered by ``cgi-bin/user/info``. The reply rules are ``wechat.budget.ReplyBudget``,
-the same class the desk uses, so the two cannot disagree. Time is the injected ``clock``.
+the same class the desk uses, so the two cannot disagree. Template messages
+(``cgi-bin/message/template/send``) are checked against the account's template library
+(`wechat.sim.templates`: 40037 unknown template, 47003 a value that does not fit, 43004 an
+unfollowed customer, 45009 past ``template_daily_limit``) and shown as cards. Time is the
+injected ``clock``.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from wechat.crypto import MessageCipher
 from wechat.errors import MalformedMessage, WeChatAPIError, api_error
 from wechat.menu import MenuProblem, check_menu
 from wechat.messages import InboundMessage
+from wechat.sim.templates import DEMO_TEMPLATES, SimTemplate, check_send
 from wechat.xmlsafe import parse_xml
 
 log = logging.getLogger(__name__)
@@ -151,6 +156,12 @@ class WeChatPlatform:
         self._msg_seq = 7_000_000_000_000_000_000
         # The published custom menu (``{"button": [...]}``), None until menu/create.
         self.menu: dict[str, Any] | None = None
+        # The account's template library (template/send accepts these ids only) and, when set,
+        # how many template messages a day it may send before WeChat answers 45009.
+        self.templates: dict[str, SimTemplate] = {t.template_id: t for t in DEMO_TEMPLATES}
+        self.template_daily_limit: int | None = None
+        self._template_sends: Counter[int] = Counter()  # per day number (UTC+8, WeChat's day)
+        self._template_msgids = 2_000_000_000
 
     # -- test and demo controls --------------------------------------------------------------
     def make_busy(self, n: int = 1) -> None:
@@ -410,6 +421,33 @@ class WeChatPlatform:
         )
         return {"errcode": 0, "errmsg": "ok"}
 
+    def template_send(self, access_token: str | None, body: Any) -> dict[str, Any]:
+        """``cgi-bin/message/template/send``: checks as WeChat (`wechat.sim.templates.check_send`),
+        then needs a follower (40003 unknown openid, 43004 unfollowed), no reply window; past
+        ``template_daily_limit`` sends of the day, 45009. The customer's chat shows the card."""
+        self._begin("template_send")
+        self._check_token(access_token)
+        openid, template, data, url = check_send(body, self.templates)
+        c = self.customers.get(openid)
+        if c is None:
+            raise api_error(40003, f"invalid openid hint: [{secrets.token_hex(4)}]")
+        if not c.subscribed:
+            raise api_error(43004, "require subscribe")
+        day = int((self.clock() + 8 * 3600) // 86400)  # WeChat's quotas reset at midnight in Beijing
+        if self.template_daily_limit is not None and self._template_sends[day] >= self.template_daily_limit:
+            raise api_error(45009, "reach max api daily quota limit")
+        self._template_sends[day] += 1
+        self._template_msgids += 1
+        card = {
+            "kind": "template", "openid": openid, "msgtype": "template", "msgid": self._template_msgids,
+            "template_id": template.template_id, "title": template.title, "url": url,
+            "fields": [{"key": key, "label": label, **data[key]} for key, label in template.fields if key in data],
+            "ts": self.clock(),
+        }
+        self.replies.setdefault(openid, []).append(card)
+        self._notify(card)
+        return {"errcode": 0, "errmsg": "ok", "msgid": self._template_msgids}
+
     def user_info(self, access_token: str | None, openid: str | None, lang: str | None) -> dict[str, Any]:
         """``cgi-bin/user/info``: the fields WeChat answers (an unfollowed user: subscribe 0 only)."""
         self._begin("user_info")
@@ -525,6 +563,7 @@ __all__ = [
     "WeChatPlatform",
     "SimCustomer",
     "SimMedia",
+    "SimTemplate",
     "WeChatAPIError",
     "make_png",
     "make_identicon",

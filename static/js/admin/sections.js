@@ -15,6 +15,8 @@ export const SECTIONS = [
   { id: "canned", labelKey: "admin.nav.canned", roles: ["admin", "supervisor"], load: () => import("kefu/admin/canned") },
   { id: "bot", labelKey: "admin.nav.bot", roles: ["admin"], load: () => import("kefu/admin/bot") },
   { id: "menu", labelKey: "admin.nav.menu", roles: ["admin"], load: () => import("kefu/admin/menu") },
+  { id: "alerts", labelKey: "admin.nav.alerts", roles: ["admin"], load: () => import("kefu/admin/alerts") },
+  { id: "notifications", labelKey: "admin.nav.notifications", roles: ["admin"], load: () => import("kefu/admin/notifications") },
   { id: "audit", labelKey: "admin.nav.audit", roles: ["admin"], load: () => import("kefu/admin/audit") },
 ];
 

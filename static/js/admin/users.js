@@ -5,7 +5,7 @@ import { api } from "kefu/api";
 import { t } from "kefu/i18n";
 import { el, clear, toast } from "kefu/ui";
 
-const ROLES = ["agent", "supervisor", "admin", "qa"];
+const ROLES = ["agent", "supervisor", "admin", "qa", "integration"];
 
 function skillsText(skills) {
   return (skills || []).map((s) => `${s.name}:${s.level}`).join(", ");

@@ -1,6 +1,6 @@
 // The customer panel: who the customer on screen is (WeChat's profile, the desk's facts, tags and
-// note, which the agent edits here: PATCH /api/customers/{openid}) and their past sessions, each
-// opening read-only in the history dialog.
+// note, which the agent edits here: PATCH /api/customers/{openid}), their past sessions, each
+// opening read-only in the history dialog, and the template messages they were sent.
 import { t } from "kefu/i18n";
 import { api } from "kefu/api";
 import { el, clear, fmtDateTime, customerName, customerAvatar, skillLabel, openDialog, showFormError, toast, byId as $ } from "kefu/ui";
@@ -12,6 +12,8 @@ const CUSTOMER_FRESH_MS = 30000;
 const MAX_HISTORY_SHOWN = 20;
 
 const openidOf = (session) => session.openid || (session.customer && session.customer.openid);
+// The customer's satisfaction score of a past session (满意度), as "满意度 4/5".
+const csatText = (s) => (s && s.csat && s.csat.score ? t("csat.score", { score: s.csat.score }) : null);
 
 export function createCustomerPanel(desk) {
   const { state, user } = desk;
@@ -50,12 +52,27 @@ export function createCustomerPanel(desk) {
     clear(hist);
     const past = (info.history || []).filter((h) => String(h.id) !== String(session.id));
     if (!past.length) hist.append(el("li", { class: "muted small", text: info.loading ? t("common.loading") : t("customer.no_history") }));
+    renderNotifications(info);
     for (const h of past.slice(0, MAX_HISTORY_SHOWN)) {
       const btn = el("button", { type: "button", class: "history-item" },
         el("span", { class: "history-date", text: fmtDateTime(h.created_at || h.queued_at) }),
-        el("span", { class: "history-meta", text: [skillLabel(state.skills, h.skill), h.wrapup ? wrapupLabel(state.wrapups, h.wrapup) : t(`state.${h.state}`)].filter(Boolean).join(" · ") }));
+        el("span", { class: "history-meta", text: [skillLabel(state.skills, h.skill), h.wrapup ? wrapupLabel(state.wrapups, h.wrapup) : t(`state.${h.state}`)].filter(Boolean).join(" · ") }),
+        h.csat && h.csat.score ? el("span", { class: `csat-badge csat-${h.csat.score}`, text: csatText(h), title: h.csat.comment || "" }) : null);
       btn.addEventListener("click", () => openHistory(h.id));
       hist.append(el("li", {}, btn));
+    }
+  }
+
+  // The template messages (信息推送) the customer was sent: GET /api/notifications?openid=.
+  function renderNotifications(info) {
+    const list = $("customer-notifications");
+    clear(list);
+    const items = info.notifications || [];
+    if (!items.length) list.append(el("li", { class: "muted small", text: info.loading ? t("common.loading") : t("customer.no_notifications") }));
+    for (const n of items.slice(0, MAX_HISTORY_SHOWN)) {
+      list.append(el("li", { class: "history-item notification-item", dataset: { status: n.status } },
+        el("span", { class: "history-date", text: fmtDateTime(n.created_at) }),
+        el("span", { class: "history-meta", text: [n.title || n.template_id, t(`customer.notification_${n.status}`)].join(" · ") })));
     }
   }
 
@@ -126,10 +143,12 @@ export function createCustomerPanel(desk) {
     if (cached.fetchedAt && Date.now() - cached.fetchedAt < CUSTOMER_FRESH_MS) return;
     state.customers.set(openid, { ...cached, loading: true, fetchedAt: Date.now() });
     const enc = encodeURIComponent(openid);
-    const [customer, sessions] = await Promise.allSettled([api(`/api/customers/${enc}`), api(`/api/customers/${enc}/sessions`)]);
+    const [customer, sessions, notifications] = await Promise.allSettled([api(`/api/customers/${enc}`), api(`/api/customers/${enc}/sessions`),
+      api(`/api/notifications?openid=${enc}&limit=${MAX_HISTORY_SHOWN}`)]);
     const next = { ...state.customers.get(openid), loading: false };
     if (customer.status === "fulfilled" && customer.value) next.customer = customer.value.customer || customer.value;
     if (sessions.status === "fulfilled" && sessions.value) next.history = sessions.value.sessions || [];
+    if (notifications.status === "fulfilled" && notifications.value) next.notifications = notifications.value.notifications || [];
     state.customers.set(openid, next);
     const entry = desk.sessions.active();
     if (entry && openidOf(entry.session) === openid) render(entry.session);
@@ -145,7 +164,8 @@ export function createCustomerPanel(desk) {
     try {
       const data = await api(`/api/sessions/${encodeURIComponent(id)}`);
       const s = data.session || {};
-      $("history-meta").textContent = [s.openid ? state.profiles.nameOf(s.customer, s.openid) : null, fmtDateTime(s.created_at), skillLabel(state.skills, s.skill), s.wrapup ? wrapupLabel(state.wrapups, s.wrapup) : null, s.note].filter(Boolean).join(" · ");
+      $("history-meta").textContent = [s.openid ? state.profiles.nameOf(s.customer, s.openid) : null, fmtDateTime(s.created_at), skillLabel(state.skills, s.skill), s.wrapup ? wrapupLabel(state.wrapups, s.wrapup) : null, s.note, csatText(s),
+        s.csat && s.csat.comment ? t("csat.comment", { comment: s.csat.comment }) : null].filter(Boolean).join(" · ");
       const hv = new MessageView(list, { me: user.id, names: desk.agentName });
       hv.show(new Transcript(data.messages || []));
       if (!(data.messages || []).length) list.append(el("li", { class: "muted", text: t("history.empty") }));
@@ -154,5 +174,28 @@ export function createCustomerPanel(desk) {
     }
   }
 
-  return { render, load };
+  // A score arrived for one of my sessions: the history that lists it shows it at once.
+  desk.socket.on("event:csat", (d) => {
+    let changed = false;
+    for (const info of state.customers.values()) {
+      for (const h of info.history || []) {
+        if (String(h.id) === String(d.session_id)) {
+          h.csat = { score: d.score, at: d.at, comment: d.comment, agent_id: d.agent_id };
+          changed = true;
+        }
+      }
+    }
+    const entry = desk.sessions.active();
+    if (changed && entry) render(entry.session);
+  });
+
+  /** Read the customer again now (something new happened to them), not after CUSTOMER_FRESH_MS. */
+  function refresh(session) {
+    const openid = openidOf(session);
+    const cached = state.customers.get(openid);
+    if (cached) state.customers.set(openid, { ...cached, fetchedAt: 0 });
+    return load(session);
+  }
+
+  return { render, load, refresh };
 }

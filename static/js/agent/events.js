@@ -47,6 +47,8 @@ export function wireEvents(desk) {
       if (!shown || document.hidden) entry.unread += 1;
       if (message.type === "whisper" && !shown) toast(t("msg.whisper_toast", { name: nameOf(entry.session) }), "info");
     }
+    // A template message (信息推送) reached the customer: the customer panel's list reads it again.
+    if (change === "added" && message.type === "template" && shown) desk.customer.refresh(entry.session);
     desk.sessions.render();
   }
 

@@ -92,7 +92,8 @@ export function createMonitor(sup) {
     $("monitor-avatar").replaceChildren(customerAvatar(who));
     $("monitor-title").textContent = customerName(who);
     $("monitor-title").title = customerDetail(who) || "";
-    $("monitor-meta").textContent = [customerDetail(who), skillLabel(state.skills, s.skill), s.state ? t(`state.${s.state}`) : "", s.agent_id ? t("monitor.with_agent", { name: sup.agentName(s.agent_id) || s.agent_id }) : "", s.created_at ? fmtDateTime(s.created_at) : ""].filter(Boolean).join(" · ");
+    $("monitor-meta").textContent = [customerDetail(who), skillLabel(state.skills, s.skill), s.state ? t(`state.${s.state}`) : "", s.agent_id ? t("monitor.with_agent", { name: sup.agentName(s.agent_id) || s.agent_id }) : "", s.created_at ? fmtDateTime(s.created_at) : "",
+      s.csat && s.csat.score ? t("csat.score", { score: s.csat.score }) : "", s.csat && s.csat.comment ? t("csat.comment", { comment: s.csat.comment }) : ""].filter(Boolean).join(" · ");
     const closed = m.closed || s.state === "closed";
     $("monitor-closed").hidden = !closed;
     if (closed) $("monitor-closed").textContent = t("monitor.closed", { sentence: closedSentence(m.closed || s.close_reason || "closed") });

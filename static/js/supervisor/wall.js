@@ -22,6 +22,12 @@ function slPercent(v) {
 
 const statusRank = (s) => STATUS_ORDER[s] ?? 5;
 
+// A window's satisfaction (满意度) as "4.5 (12)"; "—" with no score in it.
+function csatFigure(fig) {
+  if (!fig || !fig.count) return "—";
+  return t("queues.csat_figure", { avg: Number(fig.avg).toFixed(1), n: fig.count });
+}
+
 function sessionDuration(s) {
   const start = s.state === "assigned" ? s.accepted_at || s.queued_at : s.queued_at || s.created_at;
   return start ? clock.now() - start : 0;
@@ -42,6 +48,8 @@ export function createWall(sup) {
     if (data.queues) state.queues = data.queues;
     if (data.agents) state.agents = data.agents;
     if (data.sessions) state.sessions = data.sessions;
+    if (data.csat) state.csat = data.csat;
+    if (data.alerts && sup.alerts) sup.alerts.replace(data.alerts);
     state.updatedAt = data.ts || clock.now();
     state.receivedAt = Date.now();
     if (Number(data.refresh_secs) > 0) state.refreshSecs = Number(data.refresh_secs);
@@ -65,6 +73,7 @@ export function createWall(sup) {
       total += q.waiting || 0;
       const a = q.agents || {};
       const sl = slPercent(q.service_level);
+      const csat = (state.csat || {})[q.skill] || {};
       list.append(
         el("li", { class: `queue-card${q.waiting ? " has-waiting" : ""}`, dataset: { skill: q.skill } },
           el("p", { class: "queue-name", text: skillLabel(state.skills, q.skill) }),
@@ -73,7 +82,9 @@ export function createWall(sup) {
             el("span", { class: "queue-unit", text: t("queues.waiting") })),
           el("dl", { class: "queue-facts" },
             el("dt", { text: t("queues.longest") }), el("dd", { text: q.waiting ? fmtDuration(q.longest_wait_s || 0) : "—", dataset: { longest: q.skill } }),
-            el("dt", { text: t("queues.service_level") }), el("dd", { text: sl === null ? "—" : `${Math.round(sl)}%`, class: sl !== null && sl < SERVICE_LEVEL_TARGET ? "bad" : "" })),
+            el("dt", { text: t("queues.service_level") }), el("dd", { text: sl === null ? "—" : `${Math.round(sl)}%`, class: sl !== null && sl < SERVICE_LEVEL_TARGET ? "bad" : "" }),
+            el("dt", { text: t("queues.csat_today") }), el("dd", { text: csatFigure(csat.today), dataset: { csatToday: q.skill } }),
+            el("dt", { text: t("queues.csat_hour") }), el("dd", { text: csatFigure(csat.hour), dataset: { csatHour: q.skill } })),
           el("p", { class: "queue-agents" },
             el("span", { class: "pill pill-available", text: t("queues.n_available", { n: a.available || 0 }) }),
             el("span", { class: "pill pill-busy", text: t("queues.n_busy", { n: a.busy || 0 }) }),
@@ -234,6 +245,17 @@ export function createWall(sup) {
   }
 
   socket.on("event:queues", (d) => applySnapshot(d));
+  // A customer rated a session of an agent in my scope: a toast, and the monitor shows it.
+  socket.on("event:csat", (d) => {
+    const name = sup.agentName(d.agent_id) || d.agent_id || "";
+    toast(d.comment ? t("csat.arrived_comment", { name, score: d.score, comment: d.comment }) : t("csat.arrived", { name, score: d.score }),
+      d.score <= 2 ? "warn" : "info", { timeoutMs: 6000 });
+    const m = state.monitored;
+    if (m && m.id === String(d.session_id)) {
+      m.session = { ...m.session, csat: { score: d.score, at: d.at, comment: d.comment, agent_id: d.agent_id } };
+      sup.monitor.renderHead();
+    }
+  });
   socket.on("event:presence", (d) => {
     const a = state.agents.find((x) => String(x.id) === String(d.agent_id));
     if (a) {
