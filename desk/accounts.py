@@ -1,8 +1,6 @@
 """Accounts: users, password hashes, login tokens (JWT), revocation and login throttling.
 
-Passwords are hashed with scrypt (n=2**14, r=8, p=1, a random 16-byte salt per user) and kept as
-``scrypt$n$r$p$salt$hash`` (base64), so the parameters can be raised later without breaking old
-hashes. Tokens are HS256 JWTs with ``sub``, ``roles``, ``iat``, ``exp``, ``jti`` and ``gen``;
+Passwords are hashed with scrypt (`desk.passwords`). Tokens are HS256 JWTs with ``sub``, ``roles``, ``iat``, ``exp``, ``jti`` and ``gen``;
 decoding pins the algorithm. ``gen`` is the user's token generation, a random value that a new
 password or disabling the user replaces: every token issued before no longer matches, however
 close in time (a cut-off by ``iat`` in seconds let a token from the same second live on, and
@@ -16,9 +14,6 @@ Login throttling (the attempts still being checked count as failures) is `desk.l
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
-import hmac
 import inspect
 import logging
 import re
@@ -41,6 +36,7 @@ from desk.errors import (  # re-exported: handlers import them from here
 )
 from desk.frames import CLOSE_REVOKED
 from desk.login_throttle import LoginThrottle
+from desk.passwords import DUMMY_HASH, hash_password, verify_password
 from desk.roles import ROLES
 from store.base import Store
 from store.records import NewUser, PublicUser, UserRecord
@@ -50,8 +46,6 @@ __all__ = ["Accounts", "AuthError", "BadCredentials", "ThrottledError", "Validat
 
 log = logging.getLogger("kefu.accounts")
 
-SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
-SCRYPT_MAXMEM = 64 * 1024 * 1024
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,32}$")
 DEMO_USERNAME_RE = re.compile(r"^[a-z]{2}$")  # the demo's "qa" predates the 3-character rule
 SKILL_RE = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")
@@ -73,35 +67,6 @@ DEMO_USERS: list[dict[str, Any]] = [
      "skills": [{"name": "loans", "level": 4}, {"name": "cards", "level": 2}], "max_sessions": 2},
     {"username": "qa", "password": "qa123456", "name": "QA", "roles": ["qa"]},
 ]
-
-
-def _b64(raw: bytes) -> str:
-    return base64.b64encode(raw).decode("ascii")
-
-
-def hash_password(password: str, salt: bytes | None = None) -> str:
-    salt = salt if salt is not None else secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P,
-                            maxmem=SCRYPT_MAXMEM, dklen=32)
-    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${_b64(salt)}${_b64(digest)}"
-
-
-def verify_password(password: str, encoded: str | None) -> bool:
-    """Constant-time check of ``password`` against an encoded hash; False for any malformed hash."""
-    try:
-        scheme, n, r, p, salt_b64, digest_b64 = (encoded or "").split("$")
-        if scheme != "scrypt":
-            return False
-        salt, expected = base64.b64decode(salt_b64), base64.b64decode(digest_b64)
-        digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=int(n), r=int(r), p=int(p),
-                                maxmem=SCRYPT_MAXMEM, dklen=len(expected))
-    except (ValueError, TypeError):
-        return False
-    return hmac.compare_digest(digest, expected)
-
-
-# Verified against when the username does not exist, so that answer takes as long as a wrong password.
-_DUMMY_HASH = hash_password(secrets.token_hex(16))
 
 
 class Accounts:
@@ -147,7 +112,7 @@ class Accounts:
         with self.throttle.attempt(key):  # ThrottledError when it must wait
             user = await self.store.get_user_by_username(username) if username else None
             ok = await self._verify(password[:MAX_PASSWORD_CHARS],
-                                    user.get("password_hash") if user else _DUMMY_HASH)
+                                    user.get("password_hash") if user else DUMMY_HASH)
         if not ok or user is None or user.get("disabled"):
             failures = self.throttle.failed(key)
             # Never the password; the username is what an operator needs to spot an attack.

@@ -1,96 +1,68 @@
-"""The bot (客服机器人): its knowledge base of answers and what it says to a customer.
+"""The bot (客服机器人): what it says to a customer, and when it hands them to a human.
 
-The knowledge base is ONE declared setting, ``bot_answers`` (`desk.settings`): a list of
-``{"id", "question", "similar", "keywords", "answer", "skills"}``. A setting rather than a store
-aggregate because it is small (hundreds of answers, read whole to build the index), edited by
-admins only, and every change must be versioned, audited and applied live — which settings
-already do; ``POST/PATCH/DELETE /api/bot/answers`` are thin operations over
-:meth:`Settings.update`. A change rebuilds the matcher (`desk.bot_matching`).
+The knowledge base is `desk.bot_kb` (the setting ``bot_answers``), matching is
+`desk.bot_matching`, usage counts are `desk.bot_stats`; this module is the conversation.
 
 In a skill whose ``mode`` is ``bot_first`` or ``bot_only`` a customer's message opens (or goes
-into) a session in state ``bot``, which is not an open session: no queue, no agent. The bot
-answers when an answer matches (``author: "bot"``) and says it did not understand otherwise;
-``转人工`` / ``人工`` / ``人工客服`` / ``agent`` or two misses in a row hand over: the pipeline moves the
-same session into the skill's queue, so the agent who accepts it reads the bot's part in its
-transcript. ``bot_only`` never hands over: it says no human is available.
+into) a session in state ``bot``, which is not an open session: no queue, no agent. Per message:
+
+* ``转人工`` / ``人工`` / ``人工客服`` / ``agent`` hands over: the pipeline moves the same session into the
+  skill's queue, so the agent who accepts it reads the bot's part in its transcript. ``bot_only``
+  never hands over: it says no human is available (message ``bot_no_human``).
+* A confident match is answered (``author: "bot"``).
+* An unsure one (between the matcher's ``suggest_threshold`` and ``threshold``) gets "did you
+  mean": the best two or three questions numbered (message ``bot_choices``), plus ``0`` for a
+  human in ``bot_first``. The customer's next message picks one by its number or its text; ``0``
+  hands over; anything else is matched afresh.
+* Nothing matches: "did not understand" (``bot_miss``); the second miss in a row hands over in
+  ``bot_first``.
+
+While a customer waits in a skill's queue (any mode: the customer asked for a human, or the skill
+is ``human_first``) the bot answers only what it is sure of, says where they are in the queue
+(``bot_in_queue``, ``{position}``), and stays quiet otherwise; the message reaches the agent as
+any other (:meth:`Bot.while_queued`).
+
+What the bot says goes out as the webhook's passive reply when the webhook call is still open
+(`desk.passive`), else through the customer-service API. Its texts are the admin's
+``messages`` (`desk.texts`).
 """
 
 from __future__ import annotations
 
-import uuid
+import logging
+import unicodedata
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from desk.bot_matching import Match, Matcher, Segmenter
-from desk.errors import NotFoundError, ValidationError
+from desk.bot_kb import KnowledgeBase
+from desk.bot_matching import Segmenter
+from desk.bot_stats import BotStats
+from desk.errors import DeskError, NotFoundError
 from desk.replies import Replies
-from desk.settings import Settings, SettingSpec
+from desk.settings import Settings
 from desk.skills import Skills
+from desk.texts import SystemTexts
 from desk.transcripts import inbound_to_message
 from store.base import Store
 from store.records import PublicUser, SessionRecord
+from wechat.messages import InboundMessage
 
 if TYPE_CHECKING:  # the pipeline runs the bot as one of its stages
     from desk.pipeline import InboundWork
 
-KEY = "bot_answers"
+log = logging.getLogger("kefu.desk.bot")
+
 HANDOVER_WORDS = frozenset({"转人工", "人工", "人工客服", "agent", "human"})
+BOT_MODES = ("bot_first", "bot_only")
 MISSES_BEFORE_HANDOVER = 2
-MAX_ANSWERS = 2000
-QUESTION_MAX_CHARS = 200
-ANSWER_MAX_CHARS = 2000  # one customer-service text message
-MAX_SIMILAR = 50
-# What the bot says when it has no answer, and in a bot-only skill asked for a human.
-MISS_TEXT = "抱歉，我没有理解您的问题。请换个说法，或回复“转人工”联系人工客服。"
-NO_HUMAN_TEXT = "抱歉，此服务暂无人工客服，请换个说法提问，我会尽力为您解答。"
-
-
-def _text(body: dict[str, Any], name: str, max_chars: int) -> str:
-    value = body.get(name)
-    if not isinstance(value, str) or not value.strip():
-        raise ValidationError(name, "is required (non-empty text)")
-    if len(value.strip()) > max_chars:
-        raise ValidationError(name, f"is longer than {max_chars} characters")
-    return value.strip()
-
-
-def _texts(body: dict[str, Any], name: str, max_items: int, max_chars: int) -> list[str]:
-    value = body.get(name, [])
-    if value is None:
-        return []
-    if not isinstance(value, list) or len(value) > max_items:
-        raise ValidationError(name, f"must be a list of at most {max_items} texts")
-    out = []
-    for item in value:
-        if not isinstance(item, str) or len(item.strip()) > max_chars:
-            raise ValidationError(name, f"each item is a text of at most {max_chars} characters")
-        if item.strip():
-            out.append(item.strip())
-    return list(dict.fromkeys(out))
-
-
-def check_answer(body: Any, answer_id: str) -> dict[str, Any]:
-    """One answer as kept, or ValidationError naming the field."""
-    if not isinstance(body, dict):
-        raise ValidationError("answer", "must be an object with question and answer")
-    return {"id": answer_id, "question": _text(body, "question", QUESTION_MAX_CHARS),
-            "similar": _texts(body, "similar", MAX_SIMILAR, QUESTION_MAX_CHARS),
-            "keywords": _texts(body, "keywords", MAX_SIMILAR, 40),
-            "answer": _text(body, "answer", ANSWER_MAX_CHARS),
-            "skills": _texts(body, "skills", 200, 64)}
-
-
-def validate_answers(value: Any, current: Any) -> list[dict[str, Any]]:
-    if not isinstance(value, list) or len(value) > MAX_ANSWERS:
-        raise ValidationError(KEY, f"must be a list of at most {MAX_ANSWERS} answers")
-    kept = []
-    for item in value:
-        answer_id = item.get("id") if isinstance(item, dict) else None
-        kept.append(check_answer(item, answer_id if isinstance(answer_id, str) and answer_id else uuid.uuid4().hex))
-    if len({a["id"] for a in kept}) != len(kept):
-        raise ValidationError("id", "each answer has its own id")
-    return kept
+# The "did you mean" choice that asks for a human, and how it reads in the list.
+HUMAN_CHOICE = "0"
+HUMAN_CHOICE_LABEL = "人工客服"
+# Bot sessions whose conversation state (misses, choices offered, answers given) is remembered;
+# in memory, so the oldest are forgotten past this many (a restart forgives all of them).
+MAX_CHATS = 10000
 
 
 @dataclass
@@ -101,85 +73,70 @@ class BotTurn:
     hand_over: bool = False
 
 
+@dataclass
+class _Chat:
+    misses: int = 0  # in a row
+    choices: list[str] = field(default_factory=list)  # answer ids offered, numbered from 1
+    human_offered: bool = False
+    answered: set[str] = field(default_factory=set)  # for "led to a hand-over"
+
+
+def _message_text(message: InboundMessage) -> str:
+    return (message.content or message.recognition or "").strip()
+
+
 class Bot:
-    def __init__(self, store: Store, settings: Settings, skills: Skills, replies: Replies, idle_timeout: float,
-                 open_session: Callable[[str, str, float], Awaitable[SessionRecord]],
+    def __init__(self, store: Store, settings: Settings, skills: Skills, replies: Replies, texts: SystemTexts,
+                 idle_timeout: float, open_session: Callable[[str, str, float], Awaitable[SessionRecord]],
+                 clock: Callable[[], float],
                  segmenter: Segmenter | None = None) -> None:
         self.store = store
         # The lifecycle's create_bot_session: the one writer of session state opens the bot's sessions.
         self.open_session = open_session
-        self.settings = settings
         self.skills = skills
         self.replies = replies
+        self.texts = texts
         self.idle_timeout = idle_timeout
-        self.segmenter = segmenter or Segmenter()
-        self._answers: list[dict[str, Any]] = []
-        self._matchers: dict[str | None, Matcher] = {}
-        # Misses in a row per bot session; in memory: a restart forgives them.
-        self._misses: dict[str, int] = {}
-        settings.define(SettingSpec(KEY, default=list, validate=validate_answers))
-        settings.on_change(KEY, self._changed)
+        self.kb = KnowledgeBase(settings, segmenter)
+        self.stats = BotStats(store, clock)
+        self._chats: OrderedDict[str, _Chat] = OrderedDict()
 
-    # -- the knowledge base ------------------------------------------------------------------------
-    async def _changed(self, new: Any, old: Any) -> None:
-        self._answers = list(new or [])
-        self._matchers = {}
-
+    # -- the knowledge base (the REST layer's) -----------------------------------------------------
     async def list(self) -> list[dict[str, Any]]:
-        return list(await self.settings.get(KEY))
+        return await self.kb.stored()
 
     async def create(self, user: PublicUser, body: Any) -> dict[str, Any]:
-        answer = check_answer(body, uuid.uuid4().hex)
-        await self.settings.update(user, KEY, [*await self.list(), answer])
-        return answer
+        return await self.kb.create(user, body)
 
     async def update(self, user: PublicUser, answer_id: str, body: Any) -> dict[str, Any]:
-        answers = await self.list()
-        found = next((a for a in answers if a["id"] == answer_id), None)
-        if found is None:
-            raise NotFoundError(f"no bot answer {answer_id!r}")
-        if not isinstance(body, dict):
-            raise ValidationError("answer", "must be an object of the fields to change")
-        changed = check_answer({**found, **body}, answer_id)
-        await self.settings.update(user, KEY, [changed if a["id"] == answer_id else a for a in answers])
-        return changed
+        return await self.kb.update(user, answer_id, body)
 
     async def delete(self, user: PublicUser, answer_id: str) -> dict[str, Any]:
-        answers = await self.list()
-        if not any(a["id"] == answer_id for a in answers):
-            raise NotFoundError(f"no bot answer {answer_id!r}")
-        await self.settings.update(user, KEY, [a for a in answers if a["id"] != answer_id])
-        return {"deleted": answer_id}
-
-    def matcher(self, skill: str | None) -> Matcher:
-        """The index of the answers for ``skill`` (an answer with no skills serves every skill)."""
-        if skill not in self._matchers:
-            answers = [a for a in self._answers if skill is None or not a.get("skills") or skill in a["skills"]]
-            self._matchers[skill] = Matcher(answers, self.segmenter)
-        return self._matchers[skill]
+        return await self.kb.delete(user, answer_id)
 
     def try_question(self, question: str, skill: str | None = None) -> dict[str, Any]:
-        """The admin page's "try a question": the best candidates and whether the bot would answer."""
-        matcher = self.matcher(skill)
-        ranked = matcher.rank(question)
-        best = ranked[0] if ranked and ranked[0].confidence >= matcher.threshold else None
-        by_id = {a["id"]: a for a in self._answers}
-        return {"answered": best is not None, "threshold": matcher.threshold,
-                "answer": by_id.get(best.answer_id) if best else None,
-                "candidates": [{**m.to_public(), "question": by_id.get(m.answer_id, {}).get("question")}
-                               for m in ranked]}
+        return self.kb.try_question(question, skill)
 
-    # -- answering -----------------------------------------------------------------------------------
+    async def counts(self) -> dict[str, Any]:
+        """Usage per answer id that is still in the knowledge base: ``{"used", "handed_over", ...}``."""
+        ids = {a["id"] for a in self.kb.answers}
+        return {k: v for k, v in (await self.stats.counts()).items() if k in ids}
+
+    def may_answer(self, message: InboundMessage) -> bool:
+        """Whether the webhook should wait for the bot (a text, and a knowledge base to answer from)."""
+        return bool(self.kb.answers) and not message.is_event and bool(_message_text(message))
+
+    # -- a bot session ---------------------------------------------------------------------------------
     async def take(self, work: InboundWork) -> BotTurn | None:
         """Answer a customer's text message when their skill is the bot's; None: not the bot's."""
-        text = (work.message.content or work.message.recognition or "").strip()
+        text = _message_text(work.message)
         if not text or not work.skill:
             return None
         try:
             mode = (await self.skills.get(work.skill)).get("mode")
         except NotFoundError:
             return None
-        if mode not in ("bot_first", "bot_only"):
+        if mode not in BOT_MODES:
             return None
         now = work.now
         latest = await self.store.customer_sessions(work.openid, limit=1)
@@ -190,24 +147,103 @@ class Bot:
         _, session, _ = await self.store.file_customer_message(
             work.openid, now, work.changes, session["id"], {"last_customer_at": now},
             inbound_to_message(work.key, work.message, session["id"], now), inbound_key=work.key)
-        if text.lower() in HANDOVER_WORDS:
-            return await self._hand_over(session, mode)
-        found: Match | None = self.matcher(session["skill"]).match(text)
-        if found is not None:
-            self._misses.pop(session["id"], None)
-            answer = next(a for a in self._answers if a["id"] == found.answer_id)
-            await self.replies.reply(session, answer["answer"], author="bot", user=None)
+        chat = self._chat(session["id"])
+        if unicodedata.normalize("NFKC", text).lower() in HANDOVER_WORDS:
+            return await self._hand_over(session, mode, work.key, chat)
+        if chat.choices:
+            picked = self._picked(chat, text)
+            chat.choices, human = [], chat.human_offered
+            if picked == HUMAN_CHOICE and human:
+                return await self._hand_over(session, mode, work.key, chat)
+            if picked is not None and picked != HUMAN_CHOICE:
+                await self._answer(session, picked, work.key, chat)
+                return BotTurn(session)
+        decision = self.kb.matcher(session["skill"]).decide(text)
+        if decision.answer is not None:
+            await self._answer(session, decision.answer.answer_id, work.key, chat)
             return BotTurn(session)
-        misses = self._misses.get(session["id"], 0) + 1
-        self._misses[session["id"]] = misses
-        if misses >= MISSES_BEFORE_HANDOVER and mode == "bot_first":
-            return await self._hand_over(session, mode)
-        await self.replies.reply(session, MISS_TEXT, author="bot", user=None)
+        if decision.choices:
+            chat.choices = [m.answer_id for m in decision.choices]
+            chat.human_offered = mode == "bot_first"
+            await self._say(session, work.key, await self.texts.text("bot_choices", session,
+                                                                     choices=self._choices_text(chat)))
+            return BotTurn(session)
+        chat.misses += 1
+        if chat.misses >= MISSES_BEFORE_HANDOVER and mode == "bot_first":
+            return await self._hand_over(session, mode, work.key, chat)
+        await self._say(session, work.key, await self.texts.text("bot_miss", session))
         return BotTurn(session)
 
-    async def _hand_over(self, session: SessionRecord, mode: str) -> BotTurn:
-        self._misses.pop(session["id"], None)
+    async def while_queued(self, work: InboundWork, session: SessionRecord, position: int | None) -> bool:
+        """A customer waiting in the queue asked something: answered when the bot is sure, with
+        their place in the queue; True when it answered. Their message is filed as usual."""
+        text = _message_text(work.message)
+        if not text or not self.kb.answers or unicodedata.normalize("NFKC", text).lower() in HANDOVER_WORDS:
+            return False
+        decision = self.kb.matcher(session.get("skill")).decide(text)
+        answer = self.kb.get(decision.answer.answer_id) if decision.answer is not None else None
+        if answer is None:
+            return False
+        note = await self.texts.text("bot_in_queue", session, position=position) if position else ""
+        await self._say(session, work.key, f"{answer['answer']}\n{note}" if note else answer["answer"])
+        await self.stats.used(answer["id"])
+        return True
+
+    # -- helpers -----------------------------------------------------------------------------------------
+    def _chat(self, session_id: str) -> _Chat:
+        chat = self._chats.get(session_id)
+        if chat is None:
+            chat = self._chats[session_id] = _Chat()
+            while len(self._chats) > MAX_CHATS:
+                self._chats.popitem(last=False)
+        self._chats.move_to_end(session_id)
+        return chat
+
+    def _picked(self, chat: _Chat, text: str) -> str | None:
+        """The answer id the customer chose among the offered ones (by number or by its question),
+        :data:`HUMAN_CHOICE`, or None (they asked something else)."""
+        reply = unicodedata.normalize("NFKC", text).strip().rstrip(".。、)）")
+        if reply == HUMAN_CHOICE:
+            return HUMAN_CHOICE
+        if reply.isdigit() and 1 <= int(reply) <= len(chat.choices):
+            return chat.choices[int(reply) - 1]
+        for answer_id in chat.choices:
+            answer = self.kb.get(answer_id)
+            if answer is not None and answer["question"].strip() == text.strip():
+                return answer_id
+        return None
+
+    def _choices_text(self, chat: _Chat) -> str:
+        lines = [f"{n}. {(self.kb.get(a) or {}).get('question', '')}" for n, a in enumerate(chat.choices, 1)]
+        if chat.human_offered:
+            lines.append(f"{HUMAN_CHOICE}. {HUMAN_CHOICE_LABEL}")
+        return "\n".join(lines)
+
+    async def _answer(self, session: SessionRecord, answer_id: str, key: str, chat: _Chat) -> None:
+        answer = self.kb.get(answer_id)
+        if answer is None:  # deleted since it was offered
+            await self._say(session, key, await self.texts.text("bot_miss", session))
+            return
+        chat.misses = 0
+        chat.answered.add(answer_id)
+        await self._say(session, key, answer["answer"])
+        await self.stats.used(answer_id)
+
+    async def _hand_over(self, session: SessionRecord, mode: str, key: str, chat: _Chat) -> BotTurn:
+        self._chats.pop(session["id"], None)
         if mode == "bot_only":
-            await self.replies.reply(session, NO_HUMAN_TEXT, author="bot", user=None)
+            await self._say(session, key, await self.texts.text("bot_no_human", session))
             return BotTurn(session)
+        await self._say(session, key, await self.texts.text("bot_handover", session))
+        await self.stats.handed_over(chat.answered)
         return BotTurn(session, hand_over=True)
+
+    async def _say(self, session: SessionRecord, key: str, text: str) -> None:
+        """Tell the customer ``text`` (nothing when the admin emptied it): the passive reply of
+        message ``key`` when its webhook call is still open, else the customer-service API."""
+        if not text:
+            return
+        try:
+            await self.replies.reply(session, text, author="bot", user=None, passive_key=key)
+        except DeskError as exc:  # WeChat's budget is used up: nothing to tell the customer with
+            log.warning("bot reply not sent", extra={"fields": {"session_id": session["id"], "error": exc.code}})

@@ -33,6 +33,7 @@ from desk.menu import WeChatMenu
 from desk.metrics import Metrics
 from desk.notifications import Notifications
 from desk.parts import DeskParts
+from desk.passive import PassiveReplies
 from desk.pipeline import InboundPipeline
 from desk.priority import PriorityRules
 from desk.profiles import CustomerProfiles
@@ -97,7 +98,9 @@ class Desk:
         wall.refresh_secs = lambda: self.watchers.refresh_secs
         views = SessionViews(store, now)
         lookups = Lookups(store, now)
-        self.replies = Replies(store, self.audience, views, lookups, wechat, now, metrics)
+        # The bot's answers ride in the webhook's answer when they are ready in time (desk/passive.py).
+        self.passive = PassiveReplies()
+        self.replies = Replies(store, self.audience, views, lookups, wechat, now, metrics, passive=self.passive)
         # Settings as data: features declare theirs (SettingSpec) and listen for changes.
         self.settings = Settings(store, now)
         # What the desk tells customers by itself, the wrap-up codes and the keyword rules.
@@ -120,13 +123,14 @@ class Desk:
                                access=self.access, watchers=self.watchers, catalogue=self.catalogue,
                                replies=self.replies, settings=self.settings, texts=self.texts, wall=wall,
                                teams=self.teams, skills=self.skills)
-        self.bot = Bot(store, self.settings, self.skills, self.replies, config.idle_timeout,
-                       self.lifecycle.create_bot_session)  # 客服机器人
+        self.bot = Bot(store, self.settings, self.skills, self.replies, self.texts, config.idle_timeout,
+                       self.lifecycle.create_bot_session, now)  # 客服机器人
         self.profiles = CustomerProfiles(store, wechat, self._profile_arrived, clock)
         self.pipeline = InboundPipeline(store, self.routing, self.lifecycle, self.audience, views, self.profiles,
                                         config, self.texts, metrics, priority=self.priority_rules.priority,
                                         bot=self.bot)
-        self.inbound = InboundLog(store, self.pipeline.process, clock)
+        self.inbound = InboundLog(store, self.pipeline.process, clock, passive=self.passive,
+                                  passive_wanted=self.bot.may_answer)
         self.customer_records = CustomerRecords(store, self.access, self.pipeline.profile_arrived, now)
         self.reads = Reads(store, self.access, views, wall.snapshot, now)
         # QA (质检): rubrics, the sampled work queue, reviews; a transcript's export for complaints.

@@ -4,7 +4,9 @@ WeChat retries a message up to three times when it has no answer within 5 s, som
 first try is still running. ``InboundLog.ingest`` stores each message once (the store's unique
 key survives restarts) and gives concurrent retries the very same answer (single flight per key).
 The message is handed on for processing only after it is durable, and processing runs in order
-per customer, in the background, so WeChat's answer never waits for routing or delivery.
+per customer, in the background, so WeChat's answer never waits for routing or delivery — with
+one exception: a message the bot may answer (``passive_wanted``) waits a little for the bot's
+answer, to give it as a passive reply (`desk.passive`).
 Messages stored but not processed (a crash in between) are processed again at start.
 """
 
@@ -18,9 +20,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from desk.passive import PassiveReplies
 from store.base import Store
 from wechat.messages import InboundMessage
-from wechat.replies import SUCCESS
+from wechat.replies import SUCCESS, text_reply
 
 log = logging.getLogger("kefu.desk.inbound")
 
@@ -40,10 +43,14 @@ Processor = Callable[[str, InboundMessage, float], Awaitable[Processed]]
 class InboundLog:
     """Single-flight storing of inbound messages and ordered background processing."""
 
-    def __init__(self, store: Store, process: Processor, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, store: Store, process: Processor, clock: Callable[[], float] = time.time,
+                 passive: PassiveReplies | None = None,
+                 passive_wanted: Callable[[InboundMessage], bool] | None = None) -> None:
         self._store = store
         self._process = process
         self._clock = clock
+        self.passive = passive
+        self._passive_wanted = passive_wanted
         self._inflight: dict[str, asyncio.Future[str]] = {}
         # Per customer with work: the messages waiting, oldest first, and one worker task
         # going through them (a task per customer rather than per message).
@@ -68,7 +75,13 @@ class InboundLog:
             created, record = await self._store.put_inbound(key, message.openid, message.to_dict(), received_at)
             answer = SUCCESS if created else (record.get("reply") or SUCCESS)
             if created:
+                waits = self.passive is not None and self._passive_wanted is not None and self._passive_wanted(message)
+                if waits:
+                    assert self.passive is not None
+                    self.passive.expect(key)
                 self._schedule(key, message, received_at)
+                if waits:
+                    answer = await self._passive_answer(key, message)
             future.set_result(answer)
             return answer
         except BaseException as exc:
@@ -77,6 +90,19 @@ class InboundLog:
             raise
         finally:
             self._inflight.pop(key, None)
+
+    async def _passive_answer(self, key: str, message: InboundMessage) -> str:
+        """The bot's text as a passive reply, when it comes in time; else "success"."""
+        assert self.passive is not None
+        offered = await self.passive.wait(key)
+        if offered is None:
+            return SUCCESS
+        text, session_id = offered
+        reply = text_reply(message.openid, message.to_user, text, int(self._clock()))
+        # Kept for a retry of the same message (WeChat retries when our answer got lost); not
+        # awaited: the answer is due now, and a lost write only means a retry gets "success".
+        self._track(asyncio.ensure_future(self._store.set_inbound_result(key, reply, session_id)))
+        return reply
 
     def _schedule(self, key: str, message: InboundMessage, received_at: float) -> None:
         """Queue processing after the same customer's earlier messages."""
@@ -107,6 +133,9 @@ class InboundLog:
         except Exception:
             # Left unprocessed in the store: the next start processes it again.
             log.exception("inbound processing failed", extra={"fields": {"key": key}})
+        finally:
+            if self.passive is not None:
+                self.passive.release(key)
 
     def _track(self, task: asyncio.Future[Any]) -> None:
         self._tasks.add(task)

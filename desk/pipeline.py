@@ -2,7 +2,7 @@
 
 `desk.inbound.InboundLog` de-duplicates and stores each message, then hands it here in order per
 customer. The stages run in a fixed order; each may finish the message (returns what became of
-it) or pass it on: identify the customer → bot (a no-op stage for now) → choose the skill (menu,
+it) or pass it on: identify the customer → bot (desk/bot.py) → choose the skill (menu,
 keywords, default) → file into the open session → file into a fresh leave-message → route (a new
 session, or a waiting one). A new capability (bot answers, satisfaction replies) is one more stage
 in :attr:`InboundPipeline.stages`, not a branch in one function.
@@ -160,6 +160,7 @@ class InboundPipeline:
         self.profiles.notice(customer)  # a fetch that failed earlier is tried again
         await self._relay(session["id"], {**session, "last_customer_at": now}, customer, filed, work)
         await writes
+        await self._bot_while_queued(work, session)
         return Processed(session["id"], marked=True)
 
     async def file_into_left_message(self, work: InboundWork) -> Processed | None:
@@ -208,6 +209,16 @@ class InboundPipeline:
         return Processed(session["id"])
 
     # -- helpers ---------------------------------------------------------------------------------
+    async def _bot_while_queued(self, work: InboundWork, session: SessionRecord) -> None:
+        """A customer still waiting (the engine says queued, not yet offered) may get the bot's
+        sure answer with their place in the queue (`desk.bot.Bot.while_queued`)."""
+        engine = self.routing.engine
+        state = engine.session(session["id"]) if engine is not None else None
+        if self.answerer is None or work.message.is_event or not state or state.get("state") != "queued":
+            return
+        position = int(state["position"]) if state.get("position") else None
+        await self.answerer.while_queued(work, session, position)
+
     async def _relay(self, session_id: str, session: SessionRecord, customer: Mapping[str, Any],
                      stored: Mapping[str, Any] | None, work: InboundWork) -> None:
         """Show a customer's message to the agent and monitors; update the agent's reply budget

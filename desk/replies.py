@@ -3,7 +3,9 @@
 A reply is checked against WeChat's budget (48-hour window, 5 replies per customer message),
 stored, shown to the agent and monitors, then delivered in the background; its delivery status
 follows as ``message_status``. ``system_reply`` tells the customer something (idle close,
-leave-message, transfer) only when WeChat still allows it.
+leave-message, transfer) only when WeChat still allows it. The bot's replies may go out as the
+webhook's passive reply instead (``passive_key``, `desk.passive`): stored as sent at once, no API
+call, nothing of the budget used.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from desk.errors import DeskError, ReplyQuotaUsed, ReplyWindowClosed
 from desk.frames import CLIENT_ID_MAX_CHARS
 from desk.lookups import Lookups
 from desk.metrics import Metrics
+from desk.passive import PassiveReplies
 from desk.transcripts import public_message
 from desk.views import SessionViews
 from store.base import Store
@@ -37,8 +40,10 @@ CLIENT_ID = Str(required=False, max_chars=CLIENT_ID_MAX_CHARS, printable=True,
 
 class Replies:
     def __init__(self, store: Store, audience: Audience, views: SessionViews, lookups: Lookups, wechat: WeChatClient,
-                 clock: Callable[[], float], metrics: Metrics | None = None) -> None:
+                 clock: Callable[[], float], metrics: Metrics | None = None,
+                 passive: PassiveReplies | None = None) -> None:
         self.store = store
+        self.passive = passive
         self.audience = audience
         self.views = views
         self.lookups = lookups
@@ -86,8 +91,12 @@ class Replies:
         return await self.reply(session, text, author="agent", user=user, client_id=client_id)
 
     async def reply(self, session: SessionRecord, text: str, author: str, user: PublicUser | None,
-                    client_id: str | None = None) -> dict:
-        """Store and deliver ``text`` (checked by `REPLY_TEXT`, or the desk's own words)."""
+                    client_id: str | None = None, passive_key: str | None = None) -> dict:
+        """Store and deliver ``text`` (checked by `REPLY_TEXT`, or the desk's own words). With
+        ``passive_key`` (the inbound message it answers) it goes as the webhook's passive reply
+        when that webhook call is still open."""
+        if self.passive is not None and self.passive.offer(passive_key, text, session["id"]):
+            return await self._passive_sent(session, text, author)
         customer: Mapping[str, Any] = await self.store.get_customer(session["openid"]) or {}
         budget = ReplyBudget.from_dict(customer.get("budget"))
         now = self.clock()
@@ -115,6 +124,18 @@ class Replies:
         self._sends.add(task)
         task.add_done_callback(self._sends.discard)
         return {"message": public}
+
+    async def _passive_sent(self, session: SessionRecord, text: str, author: str) -> dict:
+        """A text WeChat has in the webhook's answer: in the transcript as sent, shown as usual."""
+        message = await self.store.add_message({
+            "session_id": session["id"], "openid": session["openid"], "direction": "out", "author": author,
+            "author_id": None, "author_name": None, "type": "text", "text": text, "ts": self.clock(),
+            "status": "sent"})
+        if self.metrics is not None:
+            self.metrics.message_out()
+        public = public_message(message)
+        await self.audience.session_event(session, "message", {"session_id": session["id"], "message": public})
+        return {"message": public, "passive": True}
 
     async def _deliver(self, session: SessionRecord, message: MessageRecord) -> None:
         status: MessageStatus

@@ -29,8 +29,14 @@ from desk.settings import Settings, SettingSpec
 from store.records import SessionRecord
 
 MESSAGE_KEYS = ("welcome", "queued", "assigned", "transferred", "closed", "idle_closed", "out_of_hours",
-                "no_agent", "survey", "survey_thanks")
+                "no_agent", "survey", "survey_thanks",
+                # The bot's (desk/bot.py, 客服机器人): what it says when it did not understand, hands
+                # over, cannot reach a human (bot_only), is unsure ("did you mean") and answers a
+                # customer waiting in the queue (appended to the answer).
+                "bot_miss", "bot_handover", "bot_no_human", "bot_choices", "bot_in_queue")
 PLACEHOLDERS = ("position", "wait_min", "agent", "skill")
+# Placeholders only some messages have: the numbered questions of "did you mean".
+KEY_PLACEHOLDERS: dict[str, tuple[str, ...]] = {"bot_choices": ("choices",)}
 # WeChat's longest customer-service text.
 MESSAGE_MAX_CHARS = 2000
 
@@ -45,6 +51,11 @@ DEFAULT_MESSAGES: dict[str, str] = {
     "no_agent": "您好，目前暂无客服在线。请留言，我们会尽快回复您。",
     "survey": "",
     "survey_thanks": "",
+    "bot_miss": "抱歉，我没有理解您的问题。请换个说法，或回复“转人工”联系人工客服。",
+    "bot_handover": "好的，正在为您转接人工客服，请稍候。",
+    "bot_no_human": "抱歉，此服务暂无人工客服，请换个说法提问，我会尽力为您解答。",
+    "bot_choices": "您是想问以下哪个问题？请回复序号：\n{choices}",
+    "bot_in_queue": "（您仍在排队等候人工客服，目前排在第 {position} 位，请稍候。）",
 }
 # What the admin page offers for a moment that is empty (nothing is sent until an admin saves one).
 SUGGESTED_MESSAGES: dict[str, str] = {
@@ -90,6 +101,7 @@ def default_wrapup() -> dict[str, Any]:
 
 # -- validation -------------------------------------------------------------------------------------
 def _placeholders(field: str, text: str) -> None:
+    allowed_names = (*PLACEHOLDERS, *KEY_PLACEHOLDERS.get(field, ()))
     try:
         parts = list(string.Formatter().parse(text))
     except ValueError as exc:  # an unmatched brace
@@ -97,8 +109,8 @@ def _placeholders(field: str, text: str) -> None:
     for _literal, name, spec, conversion in parts:
         if name is None:
             continue
-        if name not in PLACEHOLDERS:
-            allowed = ", ".join("{" + p + "}" for p in PLACEHOLDERS)
+        if name not in allowed_names:
+            allowed = ", ".join("{" + p + "}" for p in allowed_names)
             raise ValidationError(field, f"unknown placeholder {{{name}}}; use {allowed}")
         if spec or conversion:
             raise ValidationError(field, f"placeholder {{{name}}} takes no format")
@@ -191,7 +203,8 @@ def keyword_rules_validator(skill_names: Callable[[], Awaitable[list[str]]]) -> 
 # -- rendering -------------------------------------------------------------------------------------
 def render(template: str, **values: Any) -> str:
     """The template with its placeholders filled (a value not given reads as nothing)."""
-    filled = {name: "" if values.get(name) is None else values[name] for name in PLACEHOLDERS}
+    names = {*PLACEHOLDERS, *(n for extra in KEY_PLACEHOLDERS.values() for n in extra)}
+    filled = {name: "" if values.get(name) is None else values[name] for name in names}
     return template.format(**filled).strip()
 
 

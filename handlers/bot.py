@@ -1,15 +1,18 @@
 """The bot's knowledge base over HTTP (admin): ``GET``/``POST /api/bot/answers``,
-``PATCH``/``DELETE /api/bot/answers/{id}`` and ``POST /api/bot/try`` (the admin page's "try a
-question"). Thin: `desk.bot.Bot` validates (400 bad_field naming the field), and the setting
-``bot_answers`` versions and audits every change."""
+``PATCH``/``DELETE /api/bot/answers/{id}``, ``POST /api/bot/try`` (the admin page's "try a
+question"), ``POST /api/bot/import`` (a CSV or XLSX file as the body; ``dry_run`` previews) and
+``GET /api/bot/import/template`` (a file to start from). Thin: `desk.bot_kb` and
+`desk.bot_import` validate (400 bad_field naming the field, or the file's row and column), and
+the setting ``bot_answers`` versions and audits every change."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from desk import bot_import
 from desk.errors import ValidationError
 from handlers.base import APIHandler
-from handlers.openapi import ANY_OBJ, Op, array, obj
+from handlers.openapi import ANY_OBJ, Op, Query, array, obj
 
 if TYPE_CHECKING:
     from desk.accounts import Accounts
@@ -29,12 +32,14 @@ class _BotHandler(APIHandler):
 
 
 class BotAnswersHandler(_BotHandler):
-    api_doc = {"get": Op("The bot's knowledge base", response=obj(("answers",), answers=array(ANY_OBJ)), tags=("bot",)),
+    api_doc = {"get": Op("The bot's knowledge base, with each answer's usage (counts by answer id: used, "
+                         "handed_over, last_used_at)",
+                         response=obj(("answers", "counts"), answers=array(ANY_OBJ), counts=ANY_OBJ), tags=("bot",)),
                "post": Op("Add an answer to the bot's knowledge base", request=ANSWER, response=ANY_OBJ, status=201,
                           errors=(400, 403), tags=("bot",))}
 
     async def get(self) -> None:
-        self.write_json({"answers": await self.bot.list()})
+        self.write_json({"answers": await self.bot.list(), "counts": await self.bot.counts()})
 
     async def post(self) -> None:
         answer = await self.bot.create(self.current_user, self.json_body())
@@ -70,7 +75,51 @@ class BotTryHandler(_BotHandler):
         self.write_json(self.bot.try_question(question, skill or None))
 
 
+FORMAT = Query("format", description="csv or xlsx (default: from the Content-Type, else csv)")
+IMPORT_RESULT = obj(("dry_run", "rows", "added", "replaced", "answers"), dry_run={"type": "boolean"},
+                    rows={"type": "integer"}, added=array({"type": "string"}), replaced=array({"type": "string"}),
+                    answers=array(ANY_OBJ))
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _format(handler: APIHandler) -> str:
+    fmt = handler.get_query_argument("format", None)
+    if fmt is None:
+        fmt = "xlsx" if XLSX_TYPE in handler.request.headers.get("Content-Type", "") else "csv"
+    if fmt not in bot_import.FORMATS:
+        raise ValidationError("format", f"must be one of {', '.join(bot_import.FORMATS)}")
+    return fmt
+
+
+class BotImportHandler(_BotHandler):
+    api_doc = {"post": Op("Import answers from a CSV or XLSX file (the body): all rows or none; a broken row is "
+                          "refused naming its row and column. A question already asked replaces its answer.",
+                          query=(FORMAT, Query("dry_run", "boolean", "1: only check and preview, change nothing")),
+                          response=IMPORT_RESULT, errors=(400, 403), tags=("bot",))}
+
+    async def post(self) -> None:
+        dry_run = self.get_query_argument("dry_run", "0") in ("1", "true", "yes")
+        result = await bot_import.import_file(self.bot.kb, self.current_user, self.request.body, _format(self),
+                                              dry_run)
+        self.write_json(result)
+
+
+class BotTemplateHandler(_BotHandler):
+    api_doc = {"get": Op("A knowledge-base file to start from: the column headings and two example rows",
+                         query=(FORMAT,), tags=("bot",))}
+
+    async def get(self) -> None:
+        fmt = self.get_query_argument("format", "csv")
+        if fmt not in bot_import.FORMATS:
+            raise ValidationError("format", f"must be one of {', '.join(bot_import.FORMATS)}")
+        data = bot_import.template_csv() if fmt == "csv" else bot_import.template_xlsx()
+        self.set_header("Content-Type", "text/csv; charset=UTF-8" if fmt == "csv" else XLSX_TYPE)
+        self.set_header("Content-Disposition", f'attachment; filename="bot-answers-template.{fmt}"')
+        self.finish(data)
+
+
 def default_handlers(services: Services) -> list[tuple[str, type, dict[str, Any]]]:
     args = {"accounts": services.accounts, "bot": services.desk.bot}
     return [(r"/api/bot/answers", BotAnswersHandler, args), (r"/api/bot/try", BotTryHandler, args),
+            (r"/api/bot/import", BotImportHandler, args), (r"/api/bot/import/template", BotTemplateHandler, args),
             (r"/api/bot/answers/([^/]+)", BotAnswerHandler, args)]

@@ -44,6 +44,7 @@ from .records import (
     OPEN_STATES,
     SESSION_STATES,
     AuditEntry,
+    BotAnswerCounts,
     CannedFields,
     CannedReplyRecord,
     CustomerFields,
@@ -849,6 +850,19 @@ class Store(abc.ABC):
                                  offset: int = 0) -> list[NotificationRecord]:
         """Notifications newest first (``created_at``, then insertion order), each given filter
         equal. Every filter is indexed."""
+
+    # -- the bot's answer usage (desk/bot_stats.py, 客服机器人) ---------------------------------
+
+    @abc.abstractmethod
+    async def count_bot_answer(self, answer_id: str, used: int = 0, handed_over: int = 0,
+                               at: float | None = None) -> None:
+        """Add ``used`` (the bot gave this answer) and ``handed_over`` (a session it was given in
+        went on to a human) to the answer's counters, atomically (concurrent adds all count);
+        ``at``, when given, is kept as ``last_used_at``."""
+
+    @abc.abstractmethod
+    async def bot_answer_counts(self) -> dict[str, BotAnswerCounts]:
+        """Every answer's counters by answer id: ``{"used", "handed_over", "last_used_at"}``."""
 
 
 # -- notifications (template messages, desk/notifications.py) --------------------------------------

@@ -82,6 +82,7 @@ from .records import (
     OPEN_STATES,
     SESSION_STATES,
     AuditEntry,
+    BotAnswerCounts,
     CannedFields,
     CannedReplyRecord,
     CustomerFields,
@@ -818,3 +819,17 @@ class MongoStore(Store):
         docs = await self.db.notifications.find(query).sort(
             [("created_at", DESCENDING), ("_n", DESCENDING)]).skip(max(0, offset)).limit(limit).to_list()
         return [_clean(d) for d in docs]
+    # -- the bot's answer usage (desk/bot_stats.py) --------------------------------------------
+
+    async def count_bot_answer(self, answer_id: str, used: int = 0, handed_over: int = 0,
+                               at: float | None = None) -> None:
+        # $inc with upsert: atomic, concurrent counts all land; $max keeps the latest use.
+        update: dict[str, Any] = {"$inc": {"used": int(used), "handed_over": int(handed_over)}}
+        if at is not None:
+            update["$max"] = {"last_used_at": float(at)}
+        await self.db.bot_answer_stats.update_one({"_id": answer_id}, update, upsert=True)
+
+    async def bot_answer_counts(self) -> dict[str, BotAnswerCounts]:
+        docs = await self.db.bot_answer_stats.find({}).to_list()
+        return {d["_id"]: {"used": int(d.get("used", 0)), "handed_over": int(d.get("handed_over", 0)),
+                           "last_used_at": d.get("last_used_at")} for d in docs}

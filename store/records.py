@@ -450,3 +450,11 @@ class NotificationRecord(TypedDict):
     sent_at: float | None
     session_id: str | None
     message_id: str | None
+# -- the bot's answer usage (desk/bot_stats.py) -------------------------------------------------
+
+class BotAnswerCounts(TypedDict):
+    """How often the bot gave one answer, and how often a session it was given in went to a human."""
+
+    used: int
+    handed_over: int
+    last_used_at: float | None

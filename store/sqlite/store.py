@@ -22,6 +22,7 @@ from ..qa_records import (
 )
 from ..records import (
     AuditEntry,
+    BotAnswerCounts,
     CannedFields,
     CannedReplyRecord,
     CustomerFields,
@@ -51,6 +52,7 @@ from ..records import (
 )
 from . import customers, inbound, messages, sessions
 from .audit import AuditLog
+from .bot_stats import BotAnswerStats
 from .canned import CannedReplies
 from .notifications import Notifications
 from .qa import QA
@@ -95,6 +97,7 @@ class SQLiteStore(Store):
         self._settings = Settings(self._writer, self._reader)
         self._canned = CannedReplies(self._writer, self._reader)
         self._notifications = Notifications(self._writer, self._reader)
+        self._bot_stats = BotAnswerStats(self._writer, self._reader)
 
     @property
     def commits(self) -> int:
@@ -415,3 +418,11 @@ class SQLiteStore(Store):
                                  created_by: str | None = None, limit: int = 50,
                                  offset: int = 0) -> list[NotificationRecord]:
         return await self._notifications.list(openid, kind, created_by, limit, offset)
+    # -- the bot's answer usage (desk/bot_stats.py) --------------------------------------------
+
+    async def count_bot_answer(self, answer_id: str, used: int = 0, handed_over: int = 0,
+                               at: float | None = None) -> None:
+        await self._bot_stats.count(answer_id, used, handed_over, at)
+
+    async def bot_answer_counts(self) -> dict[str, BotAnswerCounts]:
+        return await self._bot_stats.all()

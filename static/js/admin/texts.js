@@ -7,18 +7,23 @@ import { api } from "kefu/api";
 import { el, toast } from "kefu/ui";
 
 const MESSAGE_KEYS = ["welcome", "queued", "assigned", "transferred", "closed", "idle_closed", "out_of_hours",
-  "no_agent", "survey", "survey_thanks"];
+  "no_agent", "survey", "survey_thanks",
+  // the bot's (issue 13, 客服机器人)
+  "bot_miss", "bot_handover", "bot_no_human", "bot_choices", "bot_in_queue"];
 const PLACEHOLDERS = ["position", "wait_min", "agent", "skill"];
+// Placeholders only some messages have (the bot's "did you mean" list).
+const KEY_PLACEHOLDERS = { bot_choices: ["choices"] };
 // What the preview fills the placeholders with.
-const SAMPLE = { position: 3, wait_min: 5, agent: "小王", skill: "信用卡" };
+const SAMPLE = { position: 3, wait_min: 5, agent: "小王", skill: "信用卡", choices: "1. 信用卡年费怎么免\n2. 信用卡丢了怎么挂失\n0. 人工客服" };
 
 /** The template as the customer would read it, or null when a placeholder is unknown. */
-export function preview(template) {
+export function preview(template, key) {
   let bad = null;
+  const allowed = [...PLACEHOLDERS, ...(KEY_PLACEHOLDERS[key] || [])];
   const text = template.replace(/\{\{|\}\}|\{([^{}]*)\}/g, (m, name) => {
     if (m === "{{") return "{";
     if (m === "}}") return "}";
-    if (!PLACEHOLDERS.includes(name)) bad = bad || name;
+    if (!allowed.includes(name)) bad = bad || name;
     return SAMPLE[name] === undefined ? m : String(SAMPLE[name]);
   });
   return bad === null ? text : null;
@@ -84,7 +89,7 @@ function messagesCard(values) {
     area.placeholder = t(`admin.texts.example.${key}`);
     const shown = el("output", { class: "texts-preview small", id: `${id}-preview`, for: id });
     const update = () => {
-      const text = preview(area.value.trim());
+      const text = preview(area.value.trim(), key);
       shown.classList.toggle("muted", !area.value.trim());
       shown.classList.toggle("form-error", text === null);
       shown.textContent = !area.value.trim() ? t("admin.texts.sends_nothing")
