@@ -34,7 +34,7 @@ bench: $(TEST_STAMP) system-deps
 	$(PY) -m bench $(ARGS)
 
 # Every package and top-level module (their options are in setup.cfg's [mypy]).
-MYPY_PATHS := routing desk store bus handlers wechat bench server.py kefu_config.py kefu_logging.py kefu_json.py
+MYPY_PATHS := bank routing desk store bus handlers wechat bench server.py kefu_config.py kefu_logging.py kefu_json.py
 
 lint: $(TEST_STAMP)
 	$(VENV)/bin/ruff check .

@@ -8,10 +8,15 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 AES_KEY_LENGTH = 43
+# module:Class of a bank adapter (bank/loader.py imports it at start-up).
+BANK_ADAPTER_SPEC = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+# A bank call that takes longer than this is no use to a customer waiting in a chat.
+MAX_BANK_TIMEOUT_SECS = 30.0
 WECHAT_MODES = ("plain", "compatible", "safe")
 
 
@@ -44,6 +49,9 @@ class Config:
     offer_timeout: int = 20
     log_level: str = "info"
     log_format: str = "json"
+    # Self-service (bank/, desk/self_service.py): "" means demo with --demo, none otherwise.
+    bank_adapter: str = ""
+    bank_timeout: float = 2.5
 
     @property
     def webhook_mode(self) -> str:
@@ -85,6 +93,9 @@ _SETTINGS: list[tuple[str, type, str]] = [
     ("offer-timeout", int, "seconds an agent has to accept an offer"),
     ("log-level", str, "debug, info, warning or error"),
     ("log-format", str, "json or text"),
+    ("bank-adapter", str, "self-service bank adapter: demo, none or module:Class "
+                          "(default demo with --demo, else none; docs/bank-adapter.md)"),
+    ("bank-timeout", float, "seconds a bank call may take before the customer is told to try later"),
 ]
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -115,7 +126,7 @@ def parse_config(argv: Sequence[str] | None = None, environ: Mapping[str, str] |
         raw = getattr(args, attr)
         if raw is None:
             raw = environ.get(env_name(flag))
-        if raw is None or raw == "" and typ is int:
+        if raw is None or raw == "" and typ in (int, float):
             continue
         if typ is bool:
             values[attr] = _parse_bool(flag, raw)
@@ -124,6 +135,11 @@ def parse_config(argv: Sequence[str] | None = None, environ: Mapping[str, str] |
                 values[attr] = int(raw)
             except ValueError:
                 raise ConfigError(f"--{flag} must be a whole number, not {raw!r}") from None
+        elif typ is float:
+            try:
+                values[attr] = float(raw)
+            except ValueError:
+                raise ConfigError(f"--{flag} must be a number, not {raw!r}") from None
         else:
             values[attr] = raw
     demo = args.demo if args.demo is not None else environ.get("KEFU_DEMO", "").lower() in _TRUE
@@ -183,6 +199,10 @@ def validate(config: Config) -> None:
         raise ConfigError(f"--log-level must be debug, info, warning or error, not {config.log_level!r}")
     if config.log_format not in ("json", "text"):
         raise ConfigError(f"--log-format must be json or text, not {config.log_format!r}")
+    if config.bank_adapter not in ("", "demo", "none") and not BANK_ADAPTER_SPEC.match(config.bank_adapter):
+        raise ConfigError(f"--bank-adapter must be demo, none or module:Class, not {config.bank_adapter!r}")
+    if not 0 < config.bank_timeout <= MAX_BANK_TIMEOUT_SECS:
+        raise ConfigError(f"--bank-timeout must be more than 0 and at most {MAX_BANK_TIMEOUT_SECS:g} seconds")
     for name in ("token_lifetime", "idle_timeout", "disconnect_grace", "offer_timeout"):
         if getattr(config, name) <= 0:
             raise ConfigError(f"--{name.replace('_', '-')} must be a positive number of seconds")

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 import tornado.httpserver
 import tornado.web
 
+from bank.loader import AdapterSpecError, load_adapter
+from bank.timed import TimedBank
 from bus.base import Bus
 from bus.local import LocalBus
 from desk.accounts import Accounts
@@ -111,7 +113,8 @@ async def build_services(config: Config) -> Services:
                               max_skew=config.wechat_max_skew, mode=config.webhook_mode)
     wechat = WeChatClient(appid, secret, api_base=wechat_api)
     metrics = Metrics()
-    desk = Desk(store=store, bus=bus, accounts=accounts, wechat=wechat, config=config, metrics=metrics)
+    bank = await _open_bank(config, simulator)
+    desk = Desk(store=store, bus=bus, accounts=accounts, wechat=wechat, config=config, metrics=metrics, bank=bank)
     redis_client: Redis | None = None
     redis_ping: Callable[[], Awaitable[bool]] | None = None
     if config.redis:
@@ -130,6 +133,21 @@ async def build_services(config: Config) -> Services:
         await accounts.seed_demo()
     await desk.start()
     return services
+
+
+async def _open_bank(config: Config, simulator: DemoSimulator | None) -> TimedBank | None:
+    """The bank adapter ``--bank-adapter`` names, with ``--bank-timeout`` on every call; None:
+    self-service is off. The demo bank's text messages go to the simulator's phones."""
+    sms = simulator.platform.sms.deliver if simulator is not None else None
+    try:
+        adapter = load_adapter(config.bank_adapter, config.demo, sms=sms)
+    except AdapterSpecError as exc:
+        raise ConfigError(str(exc)) from None
+    if adapter is None:
+        return None
+    await adapter.open()
+    log.info("bank adapter", extra={"fields": {"adapter": adapter.name, "timeout_s": config.bank_timeout}})
+    return TimedBank(adapter, config.bank_timeout)
 
 
 def _pinger(client: Redis) -> Callable[[], Awaitable[bool]]:
@@ -152,17 +170,19 @@ def make_app(services: Services, **settings: Any) -> tornado.web.Application:
         openapi,
         pages,
         qa,
+        reports,
         socket,
         teams,
         users,
         wechat,
     )
+    from handlers import leave_messages as leave_messages_api
     from handlers import settings as settings_api
     from handlers.base import JSONNotFoundHandler, check_handler_access
 
     routes: list[Any] = []
-    for module in (wechat, health, auth, users, teams, api, canned, bot, settings_api, menu, notifications, qa,
-                   openapi, socket, pages):
+    for module in (wechat, health, auth, users, teams, api, canned, bot, settings_api, menu, notifications, reports,
+                   leave_messages_api, qa, openapi, socket, pages):
         routes.extend(module.default_handlers(services))
     if services.simulator is not None:
         routes.extend(services.simulator.routes())

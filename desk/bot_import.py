@@ -19,7 +19,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import zipfile
 from typing import Any
 
 from desk.bot_kb import MAX_ANSWERS, KnowledgeBase, check_answer
@@ -90,13 +89,20 @@ def read_rows(data: bytes, fmt: str) -> list[list[str]]:
             raise ValidationError("file", f"is not a valid CSV ({exc})") from None
     import openpyxl  # a dependency; imported here, only the import needs it
 
+    # Anything openpyxl raises on a file someone uploaded means "not a workbook we can read"
+    # (a zip of garbage XML raises ParseError, a wrong part KeyError, ...): never a 500.
     try:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+    except Exception as exc:
         raise ValidationError("file", f"is not an XLSX workbook ({type(exc).__name__})") from None
     try:
-        sheet = book.worksheets[0]
-        return [[_cell(c) for c in row] for row in sheet.iter_rows(values_only=True)]
+        if not book.worksheets:
+            raise ValidationError("file", "has no sheet")
+        return [[_cell(c) for c in row] for row in book.worksheets[0].iter_rows(values_only=True)]
+    except ValidationError:
+        raise
+    except Exception as exc:
+        raise ValidationError("file", f"is not an XLSX workbook ({type(exc).__name__})") from None
     finally:
         book.close()
 

@@ -14,10 +14,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from bank.adapter import BankAdapter
 from bus.base import Bus
 from desk.access import AccessPolicy
 from desk.accounts import Accounts
 from desk.agent_commands import AgentCommands
+from desk.agent_states import AgentStateLog
 from desk.alerts import Alerts
 from desk.audience import Audience
 from desk.bot import Bot
@@ -27,6 +29,7 @@ from desk.commands import CommandRegistry, specs_of
 from desk.customer_records import CustomerRecords
 from desk.housekeeping import Housekeeping
 from desk.inbound import InboundLog
+from desk.leave_messages import LeaveMessages
 from desk.lifecycle import Lifecycle
 from desk.lookups import Lookups
 from desk.menu import WeChatMenu
@@ -40,8 +43,10 @@ from desk.profiles import CustomerProfiles
 from desk.qa import QualityAssurance
 from desk.reads import Reads
 from desk.replies import Replies
+from desk.reports import Reports
 from desk.routing_driver import RoutingDriver
 from desk.satisfaction import Satisfaction
+from desk.self_service import SelfService
 from desk.settings import Settings
 from desk.skills import Skills
 from desk.supervision import MONITOR_MAX_MESSAGES, Supervision, Wall
@@ -63,6 +68,7 @@ FEATURES: tuple[Callable[[DeskParts], object], ...] = (
     AgentCommands,
     Supervision,
     Housekeeping,
+    LeaveMessages,  # 留言: diverted sessions as work with an SLA
     Satisfaction,  # 满意度: the survey after a close, the customer's score
     Alerts,  # 告警: thresholds crossed and recovered, to supervisors
 )
@@ -80,7 +86,8 @@ def command_names() -> set[str]:
 
 class Desk:
     def __init__(self, store: Store, bus: Bus, accounts: Accounts, wechat: WeChatClient, config: Config,
-                 clock: Callable[[], float] = time.time, metrics: Metrics | None = None) -> None:
+                 clock: Callable[[], float] = time.time, metrics: Metrics | None = None,
+                 bank: BankAdapter | None = None) -> None:
         self.store = store
         self.bus = bus
         self.accounts = accounts
@@ -117,20 +124,31 @@ class Desk:
         self.canned = CannedReplies(store, now, team_ids_of=self.teams.member_team_ids,
                                     supervised_team_ids=self.teams.supervised_team_ids)
         self.access = AccessPolicy(store, clock, self.teams)  # who reads which customers: every read asks it
+        # Reports (运营报表): the durable agent-state log the lifecycle feeds, and the report queries.
+        self.agent_states = AgentStateLog(store, self.routing, now)
+        self.lifecycle.on_agents = self.agent_states.observe
+        self.reports = Reports(store, self.skills, self.teams, self.access, now)
         self.menu = WeChatMenu(store, self.settings, wechat, now)  # the Official Account's custom menu
+        # 信息推送: template messages (the bank's API; a feature's, e.g. a leave-message answered
+        # after WeChat's 48-hour window, through parts.notifications.send_template).
+        self.notifications = Notifications(store, self.settings, self.access, self.audience, now, config, wechat,
+                                           metrics)
         self.parts = DeskParts(store=store, config=config, clock=now, routing=self.routing,
                                lifecycle=self.lifecycle, audience=self.audience, views=views, lookups=lookups,
                                access=self.access, watchers=self.watchers, catalogue=self.catalogue,
                                replies=self.replies, settings=self.settings, texts=self.texts, wall=wall,
-                               teams=self.teams, skills=self.skills)
+                               teams=self.teams, skills=self.skills, notifications=self.notifications)
         self.bot = Bot(store, self.settings, self.skills, self.replies, self.texts, config.idle_timeout,
                        self.lifecycle.create_bot_session, now)  # 客服机器人
         self.profiles = CustomerProfiles(store, wechat, self._profile_arrived, clock)
+        # Self-service through the bank adapter (绑定, 账单, 余额…): a stage before the bot.
+        self.self_service = SelfService(store, self.settings, self.replies.system_notice, bank, now,
+                                        customer_changed=self._profile_arrived, passive=self.passive)
         self.pipeline = InboundPipeline(store, self.routing, self.lifecycle, self.audience, views, self.profiles,
                                         config, self.texts, metrics, priority=self.priority_rules.priority,
-                                        bot=self.bot)
+                                        bot=self.bot, self_service=self.self_service.stage)
         self.inbound = InboundLog(store, self.pipeline.process, clock, passive=self.passive,
-                                  passive_wanted=self.bot.may_answer)
+                                  passive_wanted=self._passive_wanted)
         self.customer_records = CustomerRecords(store, self.access, self.pipeline.profile_arrived, now)
         self.reads = Reads(store, self.access, views, wall.snapshot, now)
         # QA (质检): rubrics, the sampled work queue, reviews; a transcript's export for complaints.
@@ -140,14 +158,23 @@ class Desk:
         self.agents = next(f for f in self.features if isinstance(f, AgentCommands))
         self.supervision = next(f for f in self.features if isinstance(f, Supervision))
         self.housekeeping = next(f for f in self.features if isinstance(f, Housekeeping))
+        self.leave_messages = next(f for f in self.features if isinstance(f, LeaveMessages))
+        self.pipeline.leave_message_joined = self.leave_messages.customer_wrote
+        self.leave_messages.priority = self.priority_rules.priority
         self.satisfaction = next(f for f in self.features if isinstance(f, Satisfaction))
         self.alerts = next(f for f in self.features if isinstance(f, Alerts))
         # A survey answer is taken before the bot or a new session would take the message.
         self.pipeline.stages.insert(1, self.satisfaction.answer_stage)
-        # 信息推送: template messages (the bank's API, the leave-message answered after the window).
-        self.notifications = Notifications(self.parts, wechat)
+        # A leave-message answered after WeChat's window: the template alternative goes through it.
+        self.leave_messages.use_notifications(self.notifications, self.settings)
+        # WeChat's report on each template message stops right after the customer is identified.
+        self.pipeline.stages.insert(1, self.notifications.delivery_report)
         self.commands = CommandRegistry.of([*self.features, self.replies])
         self._stopping = False
+
+    def _passive_wanted(self, message: InboundMessage) -> bool:
+        """The webhook waits for an answer the bot or self-service may give (desk.passive)."""
+        return self.bot.may_answer(message) or self.self_service.may_answer(message)
 
     def _now(self) -> float:
         return self.clock()  # read at each call: tests move the desk's clock
@@ -164,9 +191,11 @@ class Desk:
         self.accounts.on_user_disabled(self.agent_disabled)
         self.accounts.on_user_changed(self.lifecycle.agent_changed)
         await self.satisfaction.prime()
+        await self.notifications.recover()  # template messages a stop interrupted mid-send
         await self.inbound.recover()
         self.housekeeping.start()
         self.qa.start()
+        self.leave_messages.start()
         self.alerts.start()
 
     async def drain(self) -> None:
@@ -180,10 +209,13 @@ class Desk:
         self._stopping = True
         self.housekeeping.stop()
         self.qa.stop()
+        self.leave_messages.stop()
+        await self.leave_messages.backlog.idle()  # a pass under way finishes before the engine stops
         self.alerts.stop()
         self.profiles.stop()
         self.watchers.close()
         await self.lifecycle.stop()
+        await self.self_service.close()
 
     # -- the one entry for commands and connections ---------------------------------------------
     async def command(self, user: PublicUser, name: str, msg: dict[str, Any], conn_key: str) -> Any:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from desk import handover as ho
+from desk.agent_states import agents_named_by
 from desk.audience import Audience
 from desk.crossing import HeldEvents, WriteBarrier
 from desk.deadlines import DeadlineTimer
@@ -72,6 +73,12 @@ class Lifecycle:
         self._lock = asyncio.Lock()
         self.ticks = DeadlineTimer(clock, lambda: self._route(lambda: [self.routing.tick_event()]))
         self._stopped = False
+        # Leave-messages (desk/leave_messages.py): told of each first diversion (to stamp its SLA)
+        # and, after every applied batch, that routing may have freed an agent (to offer the backlog).
+        self.on_diverted: list[Callable[[SessionRecord, str], Awaitable[None]]] = []
+        self.on_applied: list[Callable[[], None]] = []
+        # Told the agents each batch of applied events touched (desk/agent_states.py, reports).
+        self.on_agents: Callable[[set[str]], Awaitable[None]] | None = None
         self._closed_listeners: list[ClosedListener] = []
         # The one table: decision type -> what carrying it out means.
         self.handlers: dict[type, Handler] = {
@@ -154,8 +161,10 @@ class Lifecycle:
     async def _apply(self, events: list[ev.Event]) -> Outcome:
         """Apply events in order (lock held): decide, log durably, carry out each decision."""
         outcome = Outcome()
+        touched: set[str] = set()
         try:
             for event in events:
+                touched.update(agents_named_by(event, self.routing))  # before deciding: who holds it now
                 decisions = self.routing.decide(event)
                 for d in decisions:  # before any await: the engine already says assigned
                     if isinstance(d, dec.SessionAssigned):
@@ -163,13 +172,19 @@ class Lifecycle:
                 await self.routing.record(event)
                 for d in decisions:
                     outcome.decisions.append(d)
+                    if agent_id := getattr(d, "agent_id", None):
+                        touched.add(agent_id)
                     handler = self.handlers.get(type(d))
                     if handler is not None:
                         await handler(d, outcome)
+            if touched and self.on_agents is not None:
+                await self.on_agents(touched)
         finally:
             await self.held.release_all()  # a decision failed: never hold events for ever
             self.ticks.arm(None if self._stopped else self.routing.next_deadline())
             self.watchers.queues_changed()
+            for listener in self.on_applied:
+                listener()
         return outcome
 
     async def apply_events(self, events: list[ev.Event]) -> Outcome:
@@ -220,6 +235,15 @@ class Lifecycle:
 
     async def customer_left(self, session_id: str) -> None:
         await self._route(lambda: [self.routing.customer_left_event(session_id)])
+        await self._write_abandoned(session_id)
+
+    async def _write_abandoned(self, session_id: str) -> None:
+        """The engine counted the customer leaving a waiting session as abandoned (no decision
+        says so): the stored session is closed now, ``close_reason: "abandoned"`` (reports)."""
+        state = self.routing.engine.session(session_id) if self.routing.engine is not None else None
+        if state is not None and state["state"] == routing_state.ABANDONED:
+            await self._write_state(session_id, "closed", closed_at=self.clock(), close_reason="abandoned")
+            self.watchers.session_ended(session_id)
 
     async def agent_disconnected(self, agent_id: str) -> None:
         await self._route(lambda: self.routing.disconnect_events(agent_id))
@@ -403,9 +427,37 @@ class Lifecycle:
             await self.notify_customer(session, "transferred")
 
     async def _diverted(self, d: dec.Divert, outcome: Outcome) -> None:
+        current = await self.store.get_session(d.session_id)
+        if current is not None and current.get("leave_message"):
+            # A leave-message offered again and not taken in time: a leave-message again, quietly
+            # (the customer was told once), its age and SLA unchanged.
+            await self._write_state(d.session_id, "diverted", offered_to=None)
+            self.watchers.session_ended(d.session_id)
+            return
         session = await self._write_state(d.session_id, "diverted", closed_at=self.clock(), close_reason=d.reason)
         await self.notify_customer(session, DIVERT_MESSAGES.get(d.reason, "no_agent"))
         self.watchers.session_ended(d.session_id)
+        for listener in self.on_diverted:
+            await listener(session, d.reason)
+
+    async def request_leave_message(self, session: SessionRecord, priority: int, to_agent: str | None = None,
+                                    arrived_at: float | None = None) -> list[dec.Decision]:
+        """A diverted session (a leave-message) asks for an agent again: the routing engine offers
+        it like a waiting session (to ``to_agent`` at once: a supervisor's assignment, refused
+        with ``InvalidState`` when that agent cannot take it), in its place by ``arrived_at``
+        (default: when it was left). The decisions made."""
+        if arrived_at is None:
+            arrived_at = (session.get("leave_message") or {}).get("created_at")
+        event = ev.LeaveMessageRequested(session_id=session["id"], customer_id=session["openid"],
+                                         skill=session["skill"] or "", priority=priority, arrived_at=arrived_at,
+                                         to_agent=to_agent, now=self.clock())
+
+        def build() -> list[ev.Event]:
+            return [*self.routing.queue_events(session["skill"] or ""), event]
+        decisions = (await self._route(build)).decisions
+        if to_agent is not None:
+            raise_if_ignored(decisions)
+        return decisions
 
     async def _transfer_returned(self, d: dec.TransferReturned, outcome: Outcome) -> None:
         session = await self.store.get_session(d.session_id)

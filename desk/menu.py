@@ -20,6 +20,13 @@ from collections.abc import Callable
 from typing import Any
 
 from desk.errors import ValidationError, WeChatRefused
+from desk.self_service_intents import (
+    ACTION_LABELS,
+    ACTIONS,
+    MENU_KEY_PREFIX,
+    action_of_key,
+    is_self_service_key,
+)
 from desk.settings import Settings, SettingSpec
 from store.base import Store
 from store.records import PublicUser
@@ -43,9 +50,23 @@ def validate_menu(value: Any, current: Any) -> dict[str, Any]:
     """The whole menu (a PUT replaces it): WeChat's limits, ``click``/``view`` only; an empty
     button list is kept as "no menu yet" (publishing refuses it)."""
     try:
-        return check_menu(value, types=KEFU_TYPES, allow_empty=True)
+        menu = check_menu(value, types=KEFU_TYPES, allow_empty=True)
     except MenuProblem as exc:
         raise ValidationError(exc.field, exc.message) from None
+    _check_self_service_keys(menu)
+    return menu
+
+
+def _check_self_service_keys(menu: dict[str, Any]) -> None:
+    """A ``self:<action>`` key (desk.self_service) must name an action Kefu has."""
+    for i, button in enumerate(menu.get("button") or ()):
+        items = [(f"button[{i}]", button)] + [(f"button[{i}].sub_button[{j}]", sub)
+                                               for j, sub in enumerate(button.get("sub_button") or ())]
+        for field, item in items:
+            key = item.get("key")
+            if is_self_service_key(key) and action_of_key(key) is None:
+                raise ValidationError(f"{field}.key", "names no self-service action; use one of "
+                                      + ", ".join(MENU_KEY_PREFIX + a for a in ACTIONS))
 
 
 class WeChatMenu:
@@ -67,7 +88,10 @@ class WeChatMenu:
             live_error = exc.human
         return {"saved": await self.settings.entry(SETTING_KEY),
                 "published": await self.store.get_setting(PUBLISHED_KEY, None),
-                "live": live, "live_error": live_error}
+                "live": live, "live_error": live_error,
+                # The self-service actions a click item may carry (desk.self_service), for the editor.
+                "self_service_actions": [{"key": MENU_KEY_PREFIX + a, "label": {"zh": zh, "en": en}}
+                                         for a, (zh, en) in ACTION_LABELS.items()]}
 
     async def publish(self, user: PublicUser) -> dict[str, Any]:
         """Send the saved menu to WeChat; the publication record on success, `WeChatRefused`

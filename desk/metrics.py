@@ -42,6 +42,9 @@ class Metrics:
         self.sockets_too_slow = Counter("kefu_sockets_closed_too_slow",
                                         "Console sockets closed with 4009: the client stopped reading and "
                                         "its outbound queue passed the limit", registry=r)
+        # Template messages (desk/notifications.py) by outcome: sent, refused, failed, rate_limited,
+        # unsubscribed (refused before WeChat was called).
+        self.notifications = Counter("kefu_notifications", "Template messages by outcome", ["outcome"], registry=r)
         # Children of the series counted on every message, looked up once.
         self._messages_in = self.messages.labels("in")
         self._messages_out = self.messages.labels("out")
@@ -57,6 +60,9 @@ class Metrics:
 
     def wechat_api_error(self, code: int | str) -> None:
         self.wechat_api_errors.labels(str(code)).inc()
+
+    def notification(self, outcome: str) -> None:
+        self.notifications.labels(outcome).inc()
 
     def socket_too_slow(self) -> None:
         self.sockets_too_slow.inc()

@@ -1,7 +1,8 @@
 """Notifications (信息推送): template messages to customers through WeChat's template-message API.
 
 A bank system (``POST /api/notifications``, as a user with the role ``integration``) or a desk
-feature (the leave-message answered after WeChat's 48-hour window) calls
+feature (the leave-message answered after WeChat's 48-hour window: ``parts.notifications``, with
+`Notifications.template_for` to find the template for a purpose) calls
 :meth:`Notifications.send_template`. In order, and nothing is sent or kept when a step refuses:
 
 1. the request is checked (`desk.notification_rules`): a configured template (setting
@@ -24,20 +25,30 @@ also filed into a transcript — the session given as ``session_id`` (a leave-me
 customer's open session — as a message of type ``template`` (author ``notification``), so the
 agent serving the customer sees it arrive and the transcript keeps it. Every outcome is audited:
 ``notification_sent``, ``notification_refused``, ``notification_failed`` (target: the openid).
+
+WeChat then posts TEMPLATESENDJOBFINISH to the webhook with the message's fate; the inbound stage
+:meth:`Notifications.delivery_report` keeps it as the notification's ``delivery`` and stops the
+event there (it is not something the customer did).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 from desk.access import AccessPolicy
 from desk.audience import Audience
 from desk.errors import DeskError, Forbidden, ValidationError, WeChatRefused
+from desk.inbound import Processed
+from desk.metrics import Metrics
 from desk.notification_rules import (
     DEFAULT_LIMITS,
+    KIND_RE,
     LIMITS_KEY,
     TEMPLATES_KEY,
     SendLimited,
@@ -51,12 +62,14 @@ from desk.notification_rules import (
     find_template,
     summary,
 )
-from desk.parts import DeskParts
+from desk.pipeline import InboundWork
 from desk.roles import roles_of
 from desk.settings import Settings, SettingSpec
 from desk.transcripts import public_message
+from kefu_config import Config
 from store.base import Store
-from store.records import NotificationRecord, NotificationStatus, PublicUser, SessionRecord
+from store.records import MessageRecord, NotificationRecord, NotificationStatus, PublicUser, SessionRecord
+from wechat.client import WeChatClient
 from wechat.errors import WeChatAPIError, WeChatUnreachableError
 
 log = logging.getLogger("kefu.notifications")
@@ -67,6 +80,12 @@ INTEGRATION_ROLE = "integration"
 MAX_LIST = 200
 # WeChat's template quota (45009) is per day, reset at midnight in Beijing (UTC+8).
 WECHAT_DAY_OFFSET_SECS = 8 * 3600
+# WeChat's event after each template message, and how far back a report looks for its send.
+TEMPLATE_REPORT_EVENT = "TEMPLATESENDJOBFINISH"
+REPORT_LOOKBACK = 50
+MAX_DELIVERY_CHARS = 64
+MAX_EARLY_REPORTS = 1000
+RECOVER_LOOKBACK = 200
 _DATA_FIELD_RE = re.compile(r"data\.([A-Za-z_0-9]+)\.value")
 
 
@@ -88,15 +107,20 @@ def _seconds_to_wechat_midnight(now: float) -> float:
 
 
 class Notifications:
-    def __init__(self, parts: DeskParts, wechat: Any) -> None:
-        self.store: Store = parts.store
-        self.settings: Settings = parts.settings
-        self.access: AccessPolicy = parts.access
-        self.audience: Audience = parts.audience
-        self.clock: Callable[[], float] = parts.clock
+    def __init__(self, store: Store, settings: Settings, access: AccessPolicy, audience: Audience,
+                 clock: Callable[[], float], config: Config, wechat: WeChatClient,
+                 metrics: Metrics | None = None) -> None:
+        self.store = store
+        self.settings = settings
+        self.access = access
+        self.audience = audience
+        self.clock = clock
         self.wechat = wechat
-        self.limits = SendLimits(parts.clock)
-        demo = bool(getattr(parts.config, "demo", False))
+        self.metrics = metrics
+        self.limits = SendLimits(clock)
+        self._early_reports: OrderedDict[tuple[str, int], tuple[str, float]] = OrderedDict()
+        self._turns: dict[str, tuple[asyncio.Lock, list[int]]] = {}
+        demo = bool(config.demo)
         self.settings.define(SettingSpec(TEMPLATES_KEY, default=lambda: _default_templates(demo),
                                          validate=check_templates))
         self.settings.define(SettingSpec(LIMITS_KEY, default=lambda: dict(DEFAULT_LIMITS), validate=check_limits))
@@ -120,12 +144,26 @@ class Notifications:
         kind = check_kind(kind, template)
         session = await self._session(openid, session_id)
         actor_id = str(actor.get("id") or "")
-        self.limits.take(await self.settings.get(LIMITS_KEY), actor_id, openid)
+        try:
+            self.limits.take(await self.settings.get(LIMITS_KEY), actor_id, openid)
+        except SendLimited:
+            self._count("rate_limited")
+            log.info("notification rate-limited", extra={"fields": {"by": actor_id}})
+            raise
+        # One send (or delivery report) of a customer at a time: a report that overtakes the
+        # send's answer then finds the msgid or leaves its word for it (see `delivery_report`).
+        async with self._customer_turn(openid):
+            return await self._send(actor, openid, template, values, link, kind, session)
+
+    async def _send(self, actor: PublicUser, openid: str, template: dict[str, Any], values: dict[str, dict[str, str]],
+                    link: str | None, kind: str, session: SessionRecord | None) -> NotificationRecord:
+        actor_id = str(actor.get("id") or "")
         details = {"template_id": template["id"], "kind": kind}
         customer = await self.store.get_customer(openid)
         if customer is not None and _unsubscribed(customer):
             await self._audit(actor_id, "notification_refused", openid, None,
                               {**details, "code": CustomerUnsubscribed.code})
+            self._count("unsubscribed")
             raise CustomerUnsubscribed()
         record = await self.store.add_notification({
             "openid": openid, "template_id": template["id"], "title": template["title"], "kind": kind,
@@ -137,13 +175,22 @@ class Notifications:
         msgid = answer.get("msgid") if isinstance(answer, dict) else None
         changes: dict[str, Any] = {"status": "sent", "msgid": msgid if isinstance(msgid, int) else None,
                                    "sent_at": self.clock()}
+        message = None
         if session is not None:
             message = await self._file(session, record, template, values, actor, msgid)
             changes.update(session_id=session["id"], message_id=message["id"])
+        changes.update(self._take_early_report(openid, changes["msgid"]))
         record = await self.store.update_notification(record["id"], **changes)
+        if session is not None and message is not None:
+            # Shown once the notification says sent (a console reading it on the event sees that),
+            # to whoever holds the session now (WeChat's answer took a while).
+            current = await self.store.get_session(session["id"]) or session
+            await self.audience.session_event(current, "message", {"session_id": session["id"],
+                                                                   "message": public_message(message)})
         await self._audit(actor_id, "notification_sent", openid, record.get("session_id"),
                           {**details, "notification_id": record["id"], "msgid": record["msgid"]})
         log.info("notification sent", extra={"fields": {"id": record["id"], "kind": kind, "by": actor_id}})
+        self._count("sent")
         return record
 
     async def _session(self, openid: str, session_id: str | None) -> SessionRecord | None:
@@ -187,15 +234,22 @@ class Notifications:
         wire = {"code": error.code, "message": error.message, "errcode": exc.code}
         await self.store.update_notification(record["id"], status=status, error=wire)
         action = "notification_refused" if status == "refused" else "notification_failed"
+        self._count(status)
+        if self.metrics is not None:
+            self.metrics.wechat_api_error(exc.code)
         await self._audit(actor_id, action, record["openid"], None,
                           {**details, "notification_id": record["id"], "code": error.code, "errcode": exc.code})
         if isinstance(exc, WeChatUnreachableError):
             log.warning("notification not sent", extra={"fields": {"id": record["id"], "error": exc.errmsg}})
         return error
 
+    def _count(self, outcome: str) -> None:
+        if self.metrics is not None:
+            self.metrics.notification(outcome)
+
     async def _file(self, session: SessionRecord, record: NotificationRecord, template: dict[str, Any],
-                    values: dict[str, dict[str, str]], actor: PublicUser, msgid: Any) -> dict[str, Any]:
-        """The sent template message as a message of the session's transcript, shown live."""
+                    values: dict[str, dict[str, str]], actor: PublicUser, msgid: Any) -> MessageRecord:
+        """The sent template message as a message of the session's transcript (shown by the caller)."""
         fields = [{"key": f["key"], "label": f["label"], **values[f["key"]]} for f in template["fields"]]
         message = await self.store.add_message({
             "session_id": session["id"], "openid": record["openid"], "direction": "out", "author": "notification",
@@ -203,14 +257,73 @@ class Notifications:
             "text": summary(template, values), "ts": self.clock(), "status": "sent",
             "media": {"notification_id": record["id"], "template_id": template["id"], "title": template["title"],
                       "kind": record["kind"], "fields": fields, "url": record["url"], "msgid": msgid}})
-        await self.audience.session_event(session, "message", {"session_id": session["id"],
-                                                               "message": public_message(message)})
-        return dict(message)
+        return message
 
     async def _audit(self, actor_id: str, action: str, openid: str, session_id: str | None,
                      details: dict[str, Any]) -> None:
         await self.store.add_audit({"ts": self.clock(), "actor_id": actor_id or None, "action": action,
                                     "target": openid, "session_id": session_id, "details": details})
+
+    async def recover(self) -> int:
+        """At start: a notification still ``pending`` was being sent when Kefu stopped (nothing is
+        in flight yet in this process). It becomes ``failed`` with the code ``interrupted`` —
+        WeChat may or may not have delivered it, so it is not sent again. Only the latest
+        `RECOVER_LOOKBACK` are looked at: the sends under way at a stop are among the newest."""
+        stale = [n for n in await self.store.list_notifications(limit=RECOVER_LOOKBACK) if n["status"] == "pending"]
+        for record in stale:
+            await self.store.update_notification(record["id"], status="failed", error={
+                "code": "interrupted", "errcode": None,
+                "message": "Kefu stopped while sending this template message; WeChat may have delivered it."})
+            await self._audit(record["created_by"] or "", "notification_failed", record["openid"], None,
+                              {"notification_id": record["id"], "template_id": record["template_id"],
+                               "kind": record["kind"], "code": "interrupted", "errcode": None})
+        if stale:
+            log.warning("interrupted notifications marked failed", extra={"fields": {"count": len(stale)}})
+        return len(stale)
+
+    # -- WeChat's delivery reports ------------------------------------------------------------------
+    async def delivery_report(self, work: InboundWork) -> Processed | None:
+        """Inbound stage: WeChat's TEMPLATESENDJOBFINISH (``Status`` ``success``, ``failed:user
+        block`` — the customer refuses this account's template messages — or ``failed: system
+        failed``) is kept on the notification with that ``msgid``; it is no customer action, so
+        it stops here (no session, no transcript line, no reply window)."""
+        message = work.message
+        if not message.is_event or message.event != TEMPLATE_REPORT_EVENT:
+            return None
+        status = str(message.raw.get("Status") or "")[:MAX_DELIVERY_CHARS] or "unknown"
+        msgid = int(message.msg_id) if message.msg_id and message.msg_id.isdigit() else None
+        # The report follows its send within seconds: it is among the customer's latest ones.
+        if msgid is None:
+            return Processed(None)
+        async with self._customer_turn(work.openid):
+            for record in await self.store.list_notifications(openid=work.openid, limit=REPORT_LOOKBACK):
+                if record["msgid"] == msgid:
+                    await self.store.update_notification(record["id"], delivery=status, delivery_at=work.now)
+                    return Processed(None)
+            # WeChat reported before its answer to the send reached us (the send waits for its
+            # turn): kept for it (`_take_early_report`). Bounded: one for a send we never made
+            # is forgotten in time.
+            self._early_reports[(work.openid, msgid)] = (status, work.now)
+            while len(self._early_reports) > MAX_EARLY_REPORTS:
+                self._early_reports.popitem(last=False)
+        return Processed(None)
+
+    @contextlib.asynccontextmanager
+    async def _customer_turn(self, openid: str) -> AsyncIterator[None]:
+        """A lock per customer, forgotten when nobody holds or awaits it."""
+        entry = self._turns.setdefault(openid, (asyncio.Lock(), [0]))
+        entry[1][0] += 1
+        try:
+            async with entry[0]:
+                yield
+        finally:
+            entry[1][0] -= 1
+            if not entry[1][0]:
+                self._turns.pop(openid, None)
+
+    def _take_early_report(self, openid: str, msgid: Any) -> dict[str, Any]:
+        early = self._early_reports.pop((openid, msgid), None) if isinstance(msgid, int) else None
+        return {"delivery": early[0], "delivery_at": early[1]} if early else {}
 
     # -- reading -----------------------------------------------------------------------------------
     async def list_notifications(self, user: PublicUser, openid: str | None = None, kind: str | None = None,
@@ -222,6 +335,8 @@ class Notifications:
         created_by = None
         if openid is not None:
             check_openid(openid)
+        if kind is not None and not KIND_RE.match(kind):
+            raise ValidationError("kind", "must be a short lower-case name such as transaction")
         if roles == {INTEGRATION_ROLE}:
             created_by = user["id"]
         elif openid is not None:
@@ -236,6 +351,13 @@ class Notifications:
         """The configured templates (for the consoles: an agent's "send a template" choice)."""
         value: list[dict[str, Any]] = await self.settings.get(TEMPLATES_KEY)
         return value
+
+    async def template_for(self, purpose: str) -> dict[str, Any] | None:
+        """The first configured template for ``purpose`` (``leave_message``, ``transaction``…),
+        or None when the admin configured none: ``{"id", "title", "purpose", "fields":
+        [{"key", "label"}]}``. A feature fills ``data`` by these keys (`wechat.templates.fit`
+        shortens a text to what a field's kind takes)."""
+        return next((t for t in await self.templates() if t.get("purpose") == purpose), None)
 
 
 def _unsubscribed(customer: Mapping[str, Any]) -> bool:

@@ -23,6 +23,7 @@ from kefu_config import Config
 from store.base import Store
 
 if TYPE_CHECKING:  # desk.supervision builds on these parts
+    from desk.notifications import Notifications
     from desk.supervision import Wall
 
 
@@ -45,3 +46,4 @@ class DeskParts:
     wall: Wall
     teams: Teams
     skills: Skills
+    notifications: Notifications  # template messages: send_template (desk/notifications.py)

@@ -39,6 +39,7 @@ class Reads:
         if customer is None:
             raise NotFoundError("no such customer")
         out = dict(customer)
+        out.pop("self_service", None)  # the binding flow's state (desk.self_service) is the desk's own
         out["budget"] = ReplyBudget.from_dict(customer.get("budget")).to_public(self.clock())
         return out
 

@@ -203,6 +203,11 @@ class RoutingDriver:
     def knows(self, session_id: str) -> bool:
         return self.engine is not None and self.engine.session(session_id) is not None
 
+    def knows_live(self, session_id: str) -> bool:
+        """The engine has the session waiting, offered or assigned (not finished)."""
+        state = self.engine.session(session_id) if self.engine is not None else None
+        return state is not None and state["state"] in ("queued", "offered", "assigned")
+
     def skill_events(self, session_id: str, skill: str) -> list[ev.Event]:
         return [*self.queue_events(skill), ev.SkillChanged(session_id=session_id, skill=skill, now=self.clock())]
 

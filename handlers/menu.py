@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from handlers.base import APIHandler, roles
-from handlers.openapi import NUM, STR, Op, nullable, obj, ref
+from handlers.openapi import NUM, STR, Op, array, nullable, obj, ref
 
 if TYPE_CHECKING:
     from desk.accounts import Accounts
@@ -34,7 +34,9 @@ class MenuHandler(_MenuHandler):
     api_doc = {"get": Op(
         "The custom menu: saved (the setting), published (which version, when, by whom), live (WeChat's menu/get)",
         response=obj(("saved", "published", "live"), saved=ref("SettingEnvelope"), published=nullable(PUBLISHED),
-                     live=nullable(ref("Menu")), live_error=nullable(STR)),
+                     live=nullable(ref("Menu")), live_error=nullable(STR),
+                     self_service_actions=array(obj(("key", "label"), key=STR,
+                                                    label=obj(("zh", "en"), zh=STR, en=STR)))),
         tags=("menu",))}
 
     async def get(self) -> None:

@@ -93,6 +93,26 @@ class NotificationsHandler(APIHandler):
         return value
 
 
+class NotificationTemplatesHandler(APIHandler):
+    """The configured templates for any console (an agent answering a leave-message after the
+    window picks one); changing them is the setting ``templates`` (admin)."""
+
+    access = AUTHENTICATED
+    api_doc = {"get": Op("The configured template messages (setting templates), for the consoles",
+                         response=obj(("templates",), templates=array(obj(
+                             ("id", "title", "purpose", "fields"), id=STR, title=STR, purpose=STR,
+                             fields=array(obj(("key", "label"), key=STR, label=STR))))),
+                         tags=("notifications",))}
+
+    def initialize(self, accounts: Accounts, notifications: Notifications) -> None:
+        super().initialize(accounts)
+        self.notifications = notifications
+
+    async def get(self) -> None:
+        self.write_json({"templates": await self.notifications.templates()})
+
+
 def default_handlers(services: Services) -> list[tuple[str, type, dict[str, Any]]]:
     args = {"accounts": services.accounts, "notifications": services.desk.notifications}
-    return [(r"/api/notifications", NotificationsHandler, args)]
+    return [(r"/api/notifications", NotificationsHandler, args),
+            (r"/api/notifications/templates", NotificationTemplatesHandler, args)]

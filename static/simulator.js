@@ -130,6 +130,29 @@ function render(event) {
   phone.chat.scrollTop = phone.chat.scrollHeight;
 }
 
+// ---- the phone's text messages (短信): the demo bank's verification codes, shown as a phone does ----
+function addSms(phone, sms, notify) {
+  const item = el("li", "sms-item");
+  item.append(el("div", "sms-meta", `${sms.phone} · ${timeLabel(sms.ts)}`), el("div", "sms-body", sms.text));
+  phone.smsList.prepend(item);
+  phone.smsCount.textContent = String(phone.smsList.children.length);
+  if (!notify) return;
+  phone.sms.querySelector(".sms-from").textContent = ` · 发送至 ${sms.phone}`;
+  phone.sms.querySelector(".sms-text").textContent = sms.text;
+  phone.sms.hidden = false;
+}
+
+async function loadSms(openid) {
+  const phone = phones.get(openid);
+  if (!phone) return;
+  const res = await fetch(`${prefix}/api/sms?openid=${encodeURIComponent(openid)}`);
+  if (!res.ok) return;
+  const data = await res.json();
+  phone.smsList.replaceChildren();
+  phone.smsCount.textContent = "0";
+  for (const sms of data.messages || []) addSms(phone, sms, false);
+}
+
 // ---- the menu bar under each phone, drawn from the published menu ----
 function menuItems() {
   const items = [];
@@ -226,8 +249,10 @@ function addPhone(customer) {
   const error = root.querySelector(".phone-error");
   const typing = el("div", "typing", "对方正在输入…");
   typing.hidden = true;
-  const phone = { root, chat, error, typing, nickname: customer.nickname, menu: root.querySelector(".phone-menu") };
+  const phone = { root, chat, error, typing, nickname: customer.nickname, menu: root.querySelector(".phone-menu"),
+    sms: root.querySelector(".phone-sms"), smsList: root.querySelector(".sms-list"), smsCount: root.querySelector(".sms-count") };
   phones.set(customer.openid, phone);
+  phone.sms.querySelector(".sms-close").addEventListener("click", () => { phone.sms.hidden = true; });
 
   const form = root.querySelector(".phone-input");
   form.addEventListener("submit", (e) => {
@@ -251,6 +276,7 @@ function addPhone(customer) {
   drawMenu(customer.openid);
   chat.after(typing);
   loadTimeline(customer.openid);
+  loadSms(customer.openid);
 }
 
 document.getElementById("add-customer").addEventListener("submit", (e) => {
@@ -277,9 +303,10 @@ function connect() {
     status.textContent = "已连接";
     retryMs = 500;
     // anything that happened while we were away, the menu too
-    for (const openid of phones.keys()) loadTimeline(openid);
+    for (const openid of phones.keys()) { loadTimeline(openid); loadSms(openid); }
     fetch(`${prefix}/api/menu`).then((r) => (r.ok ? r.json() : null)).then((m) => {
-      if (!m) return;
+      // Redrawn only when it changed: a redraw closes a sub-menu the person just opened.
+      if (!m || JSON.stringify(m) === JSON.stringify(menu)) return;
       menu = m;
       for (const openid of phones.keys()) drawMenu(openid);
     }).catch(() => {});
@@ -291,6 +318,9 @@ function connect() {
       // menu/create (or delete) on the platform: every phone shows the new menu at once.
       menu = event.menu ? { ...event.menu, published: true } : { button: [], published: true };
       for (const openid of phones.keys()) drawMenu(openid);
+    } else if (event.kind === "sms") {
+      const phone = phones.get(event.openid);
+      if (phone) addSms(phone, event, true);
     } else if (event.kind !== "hello") render(event);
   });
   ws.addEventListener("close", () => {

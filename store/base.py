@@ -43,6 +43,7 @@ from .records import (
     NOTIFICATION_STATUSES,
     OPEN_STATES,
     SESSION_STATES,
+    AgentState,
     AuditEntry,
     BotAnswerCounts,
     CannedFields,
@@ -62,6 +63,8 @@ from .records import (
     NewUser,
     NotificationFields,
     NotificationRecord,
+    ReportGroup,
+    ReportPartial,
     RoutingEvent,
     RoutingSnapshot,
     SessionFields,
@@ -829,6 +832,54 @@ class Store(abc.ABC):
         """Sessions whose ``closed_at`` is in ``[since, until)``, by ``closed_at``: what the QA
         sampler reads (indexed on ``closed_at`` in both stores)."""
 
+    # -- reports (运营报表; owned by the reports feature, desk/reports.py) ---------------------
+
+    @abc.abstractmethod
+    async def report_partials(self, since: float, until: float, group: ReportGroup,
+                              sla_secs: Mapping[str, float], default_sla_secs: float,
+                              agent_ids: Collection[str] | None = None) -> list[ReportPartial]:
+        """Sums and counts (`ReportPartial`) of the sessions with ``since <= queued_at < until``
+        (state ``bot`` left out: those never entered a queue), one per ``group`` key, in no
+        particular order. Computed by the backend's own aggregation (SQL ``GROUP BY``, a
+        MongoDB pipeline), through an index on ``queued_at``.
+
+        Definitions (docs/protocol.md, reports): answered = ``accepted_at`` set; within the
+        service level when ``accepted_at − queued_at <= sla_secs[skill]`` (``default_sla_secs``
+        for a skill not listed); abandoned = not accepted, ended (closed or diverted) with a
+        ``close_reason`` in `ABANDONED_REASONS`, after the service level when ``closed_at −
+        queued_at > sla``; handle time over answered sessions that are closed; the first
+        response is the first message with ``author: "agent"``; transfers = entries of
+        ``transfers``; CSAT from ``csat.score``. ``agent_ids`` (a team's members) keeps only the
+        sessions whose first agent is one of them (an empty collection keeps none)."""
+
+    @abc.abstractmethod
+    async def report_session_keys(self, since: float, until: float, group: ReportGroup,
+                                  agent_ids: Collection[str] | None = None) -> list[tuple[str, str | None]]:
+        """``(session_id, group key)`` of the answered, closed sessions ``report_partials``
+        counts with the same arguments: the sessions a QA review can be about (qa_avg)."""
+
+    @abc.abstractmethod
+    async def append_agent_state(self, agent_id: str, state: AgentState, at: float) -> None:
+        """The agent is in ``state`` from ``at`` on: end the agent's open interval at ``at``
+        (cut into pieces of at most `AGENT_STATE_PIECE_SECS`, on multiples of it) and open a
+        new one, atomically. A state equal to the open one changes nothing. Durable: the
+        log is never pruned (the routing event log is; it cannot serve reports)."""
+
+    @abc.abstractmethod
+    async def agent_state_totals(self, since: float, until: float, now: float,
+                                 agent_ids: Collection[str] | None = None) -> dict[str, dict[str, float]]:
+        """``{agent_id: {state: seconds}}`` spent in each state within ``[since, until)``; an
+        interval still open counts until ``min(now, until)``. ``agent_ids`` narrows it."""
+
+    # -- leave-messages (留言, desk/leave_messages.py) -------------------------------------------
+
+    @abc.abstractmethod
+    async def list_leave_messages(self, states: Collection[SessionState] | None = None, skill: str | None = None,
+                                  limit: int = 500, newest_first: bool = False) -> list[SessionRecord]:
+        """Sessions that are leave-messages (their ``leave_message`` is set), oldest
+        ``leave_message.created_at`` first (ties by id; ``newest_first`` the other way), whose
+        state is one of ``states`` (all when None) and whose skill is ``skill`` (any when None);
+        at most ``limit``."""
     # -- notifications (template messages, desk/notifications.py) ----------------------------
 
     @abc.abstractmethod
@@ -888,6 +939,8 @@ def notification_record(data: NewNotification) -> NotificationRecord:
         "sent_at": None,
         "session_id": None,
         "message_id": None,
+        "delivery": None,  # WeChat's delivery report (TEMPLATESENDJOBFINISH), None until it comes
+        "delivery_at": None,
     }
     rec.update(copy_json(data))
     rec["id"] = rec["id"] or new_id()

@@ -45,6 +45,8 @@ from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 from pymongo.write_concern import WriteConcern
 
+from . import mongo_reports
+from .agent_states import pieces
 from .base import (
     NOTIFICATION_FROZEN,
     DuplicateError,
@@ -81,6 +83,7 @@ from .qa_records import (
 from .records import (
     OPEN_STATES,
     SESSION_STATES,
+    AgentState,
     AuditEntry,
     BotAnswerCounts,
     CannedFields,
@@ -100,6 +103,8 @@ from .records import (
     NewUser,
     NotificationFields,
     NotificationRecord,
+    ReportGroup,
+    ReportPartial,
     RoutingEvent,
     RoutingSnapshot,
     SessionFields,
@@ -167,6 +172,7 @@ class MongoStore(Store):
             self.db = self.client.get_database(
                 self.db_name, write_concern=WriteConcern(w="majority", j=True))
         await self._create_indexes()
+        await mongo_reports.create_indexes(self.db)  # reports (store/mongo_reports.py)
 
     async def _create_indexes(self) -> None:
         db = self.db
@@ -199,6 +205,11 @@ class MongoStore(Store):
         await db.audit.create_index([("action", ASCENDING), ("ts", DESCENDING)], name="action")
         await db.audit.create_index([("target", ASCENDING), ("ts", DESCENDING)], name="target")
         await self._create_qa_indexes()
+
+        # Leave-messages (留言): only the sessions that are one, oldest first.
+        await db.sessions.create_index([("leave_message.created_at", ASCENDING), ("_id", ASCENDING)],
+                                       name="leave_message",
+                                       partialFilterExpression={"leave_message.created_at": {"$exists": True}})
         # notifications (desk/notifications.py): by customer, kind and sender, newest first
         for field in ("openid", "kind", "created_by"):
             await db.notifications.create_index([(field, ASCENDING), ("created_at", DESCENDING), ("_n", DESCENDING)],
@@ -789,6 +800,64 @@ class MongoStore(Store):
         docs = await self.db.sessions.find({"closed_at": {"$gte": since, "$lt": until}}).sort(
             [("closed_at", ASCENDING), ("_n", ASCENDING)]).limit(limit).to_list()
         return [_clean(d) for d in docs]
+
+    # -- leave-messages (留言, desk/leave_messages.py) -------------------------------------------
+
+    async def list_leave_messages(self, states: Collection[SessionState] | None = None, skill: str | None = None,
+                                  limit: int = 500, newest_first: bool = False) -> list[SessionRecord]:
+        query: dict[str, Any] = {"leave_message.created_at": {"$exists": True, "$ne": None}}
+        if states is not None:
+            query["state"] = {"$in": list(dict.fromkeys(states))}
+        if skill is not None:
+            query["skill"] = skill
+        if limit <= 0:
+            return []
+        order = DESCENDING if newest_first else ASCENDING
+        docs = await self.db.sessions.find(query).sort(
+            [("leave_message.created_at", order), ("_id", order)]).limit(int(limit)).to_list(None)
+        return [_clean(d) for d in docs]
+    # -- reports (运营报表; pipelines in store/mongo_reports.py) ---------------------------------
+
+    async def report_partials(self, since: float, until: float, group: ReportGroup,
+                              sla_secs: Mapping[str, float], default_sla_secs: float,
+                              agent_ids: Collection[str] | None = None) -> list[ReportPartial]:
+        pipeline = mongo_reports.partials_pipeline(since, until, group, sla_secs, default_sla_secs, agent_ids)
+        cursor = await self.db.sessions.aggregate(pipeline)
+        return [mongo_reports.partial_of(doc, group) async for doc in cursor]
+
+    async def report_session_keys(self, since: float, until: float, group: ReportGroup,
+                                  agent_ids: Collection[str] | None = None) -> list[tuple[str, str | None]]:
+        cursor = self.db.sessions.find(mongo_reports.session_keys_query(since, until, agent_ids),
+                                       {"_id": 1, "skill": 1, "agents": 1, "queued_at": 1})
+        return [(doc["_id"], mongo_reports.session_key(doc, group)) async for doc in cursor]
+
+    async def append_agent_state(self, agent_id: str, state: AgentState, at: float) -> None:
+        at = float(at)
+        current = await self.db.agent_states.find_one({"agent_id": agent_id, "open": True})
+        if current is not None:
+            if current["state"] == state:
+                return
+            parts = pieces(float(current["start_at"]), max(at, float(current["start_at"])))
+            # The open document becomes the first piece in one atomic update, then the other
+            # pieces and the new open interval follow: a crash in between loses at most that
+            # stretch of time, and never counts any twice.
+            await self.db.agent_states.update_one({"_id": current["_id"]},
+                                                  {"$set": {"end_at": parts[0][1]}, "$unset": {"open": ""}})
+            if parts[1:]:
+                await self.db.agent_states.insert_many([
+                    {"agent_id": agent_id, "state": current["state"], "start_at": a, "end_at": b}
+                    for a, b in parts[1:]])
+        await self.db.agent_states.insert_one({"agent_id": agent_id, "state": state, "start_at": at,
+                                               "end_at": None, "open": True})
+
+    async def agent_state_totals(self, since: float, until: float, now: float,
+                                 agent_ids: Collection[str] | None = None) -> dict[str, dict[str, float]]:
+        cursor = await self.db.agent_states.aggregate(
+            mongo_reports.state_totals_pipeline(since, until, now, agent_ids))
+        out: dict[str, dict[str, float]] = {}
+        async for doc in cursor:
+            out.setdefault(doc["_id"]["agent_id"], {})[doc["_id"]["state"]] = float(doc["secs"])
+        return out
 
     # -- notifications (template messages, desk/notifications.py) ----------------------------
 

@@ -71,6 +71,9 @@ class CustomerFields(TypedDict, total=False):
     tags: list[str]
     budget: JSONObject  # reply budget, e.g. {"window_start", "sent"}: the desk owns its keys
     last_skill: str | None
+    # Self-service (desk/self_service.py): the bound bank customer (masked profile), the binding flow.
+    bank: JSONObject | None
+    self_service: JSONObject
     subscribed: bool  # follows the Official Account: WeChat's (un)subscribe events, a 43004
     subscribed_at: float | None  # when that last changed
 
@@ -87,6 +90,8 @@ class CustomerRecord(TypedDict):
     tags: list[str]
     budget: JSONObject
     last_skill: str | None
+    bank: NotRequired[JSONObject | None]  # set once bound (desk/self_service.py)
+    self_service: NotRequired[JSONObject]
     subscribed: NotRequired[bool]  # absent until a (un)subscribe event or a 43004 said
     subscribed_at: NotRequired[float | None]
 
@@ -126,6 +131,9 @@ class _SessionData(TypedDict, total=False):
     last_customer_at: float | None
     offered_to: str | None
     handover: JSONObject | None
+    # A leave-message (留言, desk/leave_messages.py): {"created_at", "due_at", "reason", "sla_s",
+    # "outcome", "outcome_note", "callback", "closed_at", "closed_by"}; absent on other sessions.
+    leave_message: JSONObject | None
     survey: JSONObject | None  # {"sent_at", "agent_id"}: the satisfaction survey went out (desk/satisfaction.py)
     csat: JSONObject | None  # {"score", "at", "agent_id", "comment"?, "comment_at"?}: the customer's answer
 
@@ -166,6 +174,7 @@ class SessionRecord(TypedDict):
     last_customer_at: float | None
     offered_to: NotRequired[str | None]  # the agent an offer is out to (the desk's)
     handover: NotRequired[JSONObject | None]  # a transfer in progress (desk/handover.py)
+    leave_message: NotRequired[JSONObject | None]  # a leave-message's SLA and outcome (desk/leave_messages.py)
     survey: NotRequired[JSONObject | None]  # the satisfaction survey went out (desk/satisfaction.py)
     csat: NotRequired[JSONObject | None]  # the customer's score (PROTOCOL v2: {"score", "at"}, …)
 
@@ -401,6 +410,45 @@ class CannedReplyRecord(TypedDict):
     updated_by: str | None
 
 
+# -- reports (运营报表; owned by the reports feature, desk/reports.py) ------------------------------
+
+ReportGroup = Literal["skill", "agent", "bucket"]
+# What a report groups stored sessions by: the skill, the agent who first accepted the session
+# (``agents[0]``), or the `REPORT_BUCKET_SECS` slice of ``queued_at`` (folded into local days and
+# hours by the desk, so any time zone's day and hour keys come from one query).
+REPORT_GROUPS: tuple[ReportGroup, ...] = get_args(ReportGroup)
+REPORT_BUCKET_SECS = 900  # 15 minutes: every time zone's offset is a multiple of it
+# A session that was never accepted and ended for one of these reasons was abandoned: the
+# customer left (unsubscribed) while waiting, or it waited past the skill's ``max_wait_s``.
+ABANDONED_REASONS: tuple[str, ...] = ("abandoned", "max_wait")
+
+AgentState = Literal["available", "busy", "away", "wrapup", "offline"]
+AGENT_STATES: tuple[AgentState, ...] = get_args(AgentState)
+# A stored agent-state interval never spans more than this (a longer one is cut into pieces),
+# so a report finds the pieces overlapping its range by their start alone, through an index.
+AGENT_STATE_PIECE_SECS = 86400.0
+
+
+class ReportPartial(TypedDict):
+    """Sums and counts of the sessions of one group (``report_partials``), from which the
+    desk computes a report row (means, service level) after merging groups (days, teams)."""
+
+    key: str | None  # the skill, the first agent's id, or the bucket number as a string
+    offered: int
+    answered: int
+    answered_in_sla: int
+    abandoned: int
+    abandoned_after_sla: int
+    wait_sum: float  # Σ accepted_at − queued_at over answered sessions
+    handle_sum: float  # Σ closed_at − accepted_at over answered, closed sessions
+    handle_n: int
+    frt_sum: float  # Σ first agent message ts − accepted_at over answered sessions with one
+    frt_n: int
+    transfers: int
+    csat_sum: float
+    csat_n: int
+
+
 # -- notifications (template messages, desk/notifications.py) ------------------------------------
 
 NotificationStatus = Literal["pending", "sent", "refused", "failed"]
@@ -416,6 +464,8 @@ class NotificationFields(TypedDict, total=False):
     sent_at: float | None
     session_id: str | None  # the transcript the template message was filed into
     message_id: str | None  # its message there
+    delivery: str | None  # WeChat's report (TEMPLATESENDJOBFINISH Status): success, failed:user block, …
+    delivery_at: float | None
 
 
 class NewNotification(NotificationFields, total=False):
@@ -450,6 +500,10 @@ class NotificationRecord(TypedDict):
     sent_at: float | None
     session_id: str | None
     message_id: str | None
+    delivery: str | None
+    delivery_at: float | None
+
+
 # -- the bot's answer usage (desk/bot_stats.py) -------------------------------------------------
 
 class BotAnswerCounts(TypedDict):

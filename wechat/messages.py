@@ -103,9 +103,13 @@ class InboundMessage:
 
     @property
     def dedup_key(self) -> str:
-        """What WeChat's retries of this message share: MsgId, or openid|CreateTime|Event."""
+        """What WeChat's retries of this message share: MsgId, or openid|CreateTime|Event, and
+        the EventKey when there is one: two different menu items tapped within one second (a
+        self-service item, then another) are two events, and a retry repeats its key."""
         if self.msg_id:
             return self.msg_id
+        if self.event_key:
+            return f"{self.openid}|{self.create_time}|{self.event}|{self.event_key}"
         return f"{self.openid}|{self.create_time}|{self.event}"
 
     @property

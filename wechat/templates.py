@@ -28,6 +28,7 @@ _LETTER_RE = re.compile(r"^[A-Za-z]+$")
 _CHAR_STRING_RE = re.compile(r"^[\x21-\x7e]+$")  # printable ASCII, no space, no Chinese
 _PHONE_RE = re.compile(r"^[0-9+\-() ]+$")
 _PHRASE_RE = re.compile(rf"^[{_HAN}]+$")
+COLOR_RE = re.compile(r"^#[0-9A-Fa-f]{6}$")
 
 # kind -> (most characters, what the value must look like or None, the rule in words)
 _RULES: dict[str, tuple[int, re.Pattern[str] | None, str]] = {
@@ -71,4 +72,13 @@ def value_problem(key: str, value: str) -> str | None:
     return None
 
 
-COLOR_RE = re.compile(r"^#[0-9A-Fa-f]{6}$")
+def fit(key: str, text: str) -> str:
+    """``text`` shortened to what the field ``key`` takes, ending with … when cut: for a free
+    text field (``thing``, ``short_thing``, ``name``, ``const``, a historical template's), never a
+    sum or a date, which are refused rather than cut."""
+    kind = field_kind(key)
+    limit = _RULES[kind][0] if kind in _RULES else HISTORICAL_MAX_CHARS
+    text = " ".join(text.split())
+    if kind in _RULES and _RULES[kind][1] is not None:
+        return text  # a shaped value (sum, date, code): cutting it would change its meaning
+    return text if len(text) <= limit else text[: limit - 1] + "…"

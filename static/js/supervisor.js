@@ -37,6 +37,7 @@ const state = {
 const socket = new KefuSocket({ token });
 guardConsole(socket, user);
 $("readonly-chip").hidden = canAct;
+$("to-reports").hidden = !canAct; // reports (admin console) are for supervisors and admins
 document.body.classList.toggle("readonly", !canAct);
 
 window.kefuDebug = { socket, state };

@@ -197,6 +197,26 @@ def _migration_7(conn: sqlite3.Connection, fts: bool) -> None:
     )
 
 
+def _migration_8(conn: sqlite3.Connection, fts: bool) -> None:
+    # Reports (运营报表, store/sqlite/reports.py): sessions by queued_at, each answered session's
+    # first agent message through a partial index, and the durable agent-state log.
+    from .reports import migration_sql
+
+    run_script(conn, migration_sql())
+
+
+def _migration_9(conn: sqlite3.Connection, fts: bool) -> None:
+    # Leave-messages (留言, store/sqlite/leave_messages.py; numbered 8 in its branch, hence IF NOT
+    # EXISTS): sessions with a leave_message, oldest first; a partial expression index over the
+    # few sessions that are one.
+    run_script(conn,
+        """
+        CREATE INDEX IF NOT EXISTS sessions_leave_message ON sessions(json_extract(doc, '$.leave_message.created_at'), id)
+            WHERE json_extract(doc, '$.leave_message.created_at') IS NOT NULL;
+        """
+    )
+
+
 def _migration_10(conn: sqlite3.Connection, fts: bool) -> None:
     # QA (质检, store/sqlite/qa.py): rubrics unique by folded name; reviews read by session (the
     # reports' qa_avg, a transcript's reviews), by agent and time (an agent's reviews, averages)
@@ -233,7 +253,8 @@ def _migration_10(conn: sqlite3.Connection, fts: bool) -> None:
 # the QA feature's: numbered by the plan of issue 14, placed in order by whoever merges.)
 MIGRATIONS: list[Callable[[sqlite3.Connection, bool], None]] = [_migration_1, _migration_2, _migration_3,
                                                                  _migration_4, _migration_5, _migration_6,
-                                                                 _migration_7, _migration_10]
+                                                                 _migration_7, _migration_8, _migration_9,
+                                                                 _migration_10]
 
 
 def fts5_trigram_available() -> bool:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any, Unpack
 
 from ..base import Store, message_record
@@ -21,6 +21,7 @@ from ..qa_records import (
     QARubricRecord,
 )
 from ..records import (
+    AgentState,
     AuditEntry,
     BotAnswerCounts,
     CannedFields,
@@ -40,6 +41,8 @@ from ..records import (
     NewUser,
     NotificationFields,
     NotificationRecord,
+    ReportGroup,
+    ReportPartial,
     RoutingEvent,
     RoutingSnapshot,
     SessionFields,
@@ -54,9 +57,11 @@ from . import customers, inbound, messages, sessions
 from .audit import AuditLog
 from .bot_stats import BotAnswerStats
 from .canned import CannedReplies
+from .leave_messages import LeaveMessages
 from .notifications import Notifications
 from .qa import QA
 from .reader import Reader
+from .reports import Reports
 from .routing_log import RoutingLog
 from .schema import migrate
 from .settings import Settings
@@ -96,6 +101,10 @@ class SQLiteStore(Store):
         self._qa = QA(self._writer, self._reader)
         self._settings = Settings(self._writer, self._reader)
         self._canned = CannedReplies(self._writer, self._reader)
+        self._leave_messages = LeaveMessages(self._reader)
+        # Reports read on a connection and thread of their own (store/sqlite/reports.py).
+        self._report_reader = Reader(path)
+        self._reports = Reports(self._writer, self._report_reader)
         self._notifications = Notifications(self._writer, self._reader)
         self._bot_stats = BotAnswerStats(self._writer, self._reader)
 
@@ -119,6 +128,7 @@ class SQLiteStore(Store):
         path = self.path
         self.fts = self._sessions.fts = await self._writer.start(lambda conn: migrate(conn, path))
         await self._reader.open()
+        await self._report_reader.open()
         self._open = True
 
     async def close(self) -> None:
@@ -126,8 +136,10 @@ class SQLiteStore(Store):
             return
         self._open = False
         self._reader.refuse()
+        self._report_reader.refuse()
         await self._writer.stop()  # FIFO: everything queued before is committed
         await self._reader.close()
+        await self._report_reader.close()
 
     async def ping(self) -> bool:
         try:
@@ -402,6 +414,30 @@ class SQLiteStore(Store):
 
     async def closed_sessions(self, since: float, until: float, limit: int = 1000) -> list[SessionRecord]:
         return await self._qa.closed_sessions(since, until, limit)
+
+    # -- leave-messages (留言) ---------------------------------------------------------------------
+
+    async def list_leave_messages(self, states: Collection[SessionState] | None = None, skill: str | None = None,
+                                  limit: int = 500, newest_first: bool = False) -> list[SessionRecord]:
+        return await self._leave_messages.list(states, skill, limit, newest_first)
+    # -- reports (运营报表; store/sqlite/reports.py) ----------------------------------------------
+
+    async def report_partials(self, since: float, until: float, group: ReportGroup,
+                              sla_secs: Mapping[str, float], default_sla_secs: float,
+                              agent_ids: Collection[str] | None = None) -> list[ReportPartial]:
+        return await self._reports.partials(since, until, group, sla_secs, default_sla_secs, agent_ids)
+
+    async def report_session_keys(self, since: float, until: float, group: ReportGroup,
+                                  agent_ids: Collection[str] | None = None) -> list[tuple[str, str | None]]:
+        return await self._reports.session_keys(since, until, group, agent_ids)
+
+    async def append_agent_state(self, agent_id: str, state: AgentState, at: float) -> None:
+        await self._reports.append_agent_state(agent_id, state, at)
+
+    async def agent_state_totals(self, since: float, until: float, now: float,
+                                 agent_ids: Collection[str] | None = None) -> dict[str, dict[str, float]]:
+        return await self._reports.agent_state_totals(since, until, now, agent_ids)
+
     # -- notifications (template messages, desk/notifications.py) ----------------------------
 
     async def add_notification(self, data: NewNotification) -> NotificationRecord:

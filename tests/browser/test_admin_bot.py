@@ -3,7 +3,8 @@ answer without text refused with its field marked, an answer created and edited,
 showing the match explanation for a paraphrase and the "did you mean" choices for a vague one; an
 import whose broken row is named (row and column) with nothing imported, then a good file
 previewed and imported; usage counts (used, handed over) after customers talk to the bot through
-the simulator, sortable. axe on the section; screenshots looked at."""
+the simulator, sortable; the bot's passive reply in the simulator's chat. axe on the section;
+screenshots looked at."""
 
 from __future__ import annotations
 
@@ -90,3 +91,12 @@ def test_create_edit_try_import_and_usage_counts(open_page, artifacts, sim):
     expect(admin.locator("#bot-sort-used").locator("xpath=..")).to_have_attribute("aria-sort", "descending")
     save_screenshot(admin, artifacts, "admin-bot-1280x800", docs_name="admin-bot.png")
     assert not run_axe(admin), "bot knowledge base"
+
+    # In the simulator the bot's passive reply reads like any message from the account.
+    simulator = open_page("1280x800", name="simulator-bot")
+    simulator.goto("/simulator/")
+    phone = simulator.locator(".phone").first
+    phone.locator('input[name="text"]').fill("年费可以减免吗")
+    phone.locator('input[name="text"]').press("Enter")
+    expect(phone.locator(".phone-chat .msg.in.passive .bubble")).to_have_text("刷卡满6次即可免次年年费。")
+    save_screenshot(simulator, artifacts, "simulator-bot-passive-1280x800")

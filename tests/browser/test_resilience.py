@@ -22,6 +22,9 @@ def _accept_new_customer(page, sim, openid, first_text):
     offer = page.locator(".offer-card")
     expect(offer).to_be_visible()
     offer.get_by_role("button", name=re.compile("^接入")).click()
+    # The new session is the one on screen (an earlier test's session of this agent may show the
+    # same first text: the openid tells them apart).
+    expect(page.locator("#conv")).to_contain_text(openid)
     expect(page.locator("#messages .msg-in")).to_contain_text([first_text])
 
 

@@ -31,6 +31,11 @@ def test_admin_edits_messages_wrapup_codes_and_keyword_rules(open_page, sim, art
     expect(admin.locator("#msg-queued-preview")).to_have_text("预览：您前面还有 3 位，约 5 分钟")
     admin.get_by_label("坐席接入").fill("客服 {agnet} 为您服务")
     expect(admin.locator("#msg-assigned-preview")).to_contain_text("占位符无效")
+    # The bot's texts (issue 13): "did you mean" has its own {choices}; elsewhere it is invalid.
+    expect(admin.locator("#msg-bot_choices-preview")).to_contain_text("1. 信用卡年费怎么免")
+    admin.get_by_label("机器人：未理解").fill("没听懂 {choices}")
+    expect(admin.locator("#msg-bot_miss-preview")).to_contain_text("占位符无效")
+    admin.get_by_label("机器人：未理解").fill("抱歉，我没有理解您的问题。")
 
     # Saved with a bad placeholder: refused, the field named and marked.
     messages = admin.locator("form[aria-labelledby=texts-messages-title]")

@@ -26,7 +26,7 @@ async def test_add_get_update_and_the_record_shape(store):
                    "kind": "transaction", "data": {"thing3": {"value": "消费", "color": "#173177"}},
                    "url": "https://bank.example/tx/1", "status": "pending", "msgid": None, "error": None,
                    "created_at": T0, "created_by": "u-bank", "sent_at": None, "session_id": None,
-                   "message_id": None}
+                   "message_id": None, "delivery": None, "delivery_at": None}
     assert set(rec) == NotificationRecord.__required_keys__
     assert await store.get_notification(rec["id"]) == rec
     assert await store.get_notification("missing") is None

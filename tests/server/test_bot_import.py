@@ -7,6 +7,7 @@ answer (usage counts kept); the template files download and import as they are."
 from __future__ import annotations
 
 import io
+import zipfile
 
 import openpyxl
 import pytest
@@ -70,6 +71,18 @@ async def test_a_preview_changes_nothing_and_the_import_adds_and_replaces(api, l
     assert status == 200 and done["added"] == ["网银密码忘了怎么办"]
 
 
+def corrupted_xlsx() -> bytes:
+    """A real workbook whose sheet's XML is cut off (a zip that opens, a sheet that does not parse)."""
+    good = zipfile.ZipFile(io.BytesIO(xlsx([["问题", "答案"], ["年费", "免"]])))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as broken:
+        for item in good.infolist():
+            data = good.read(item.filename)
+            broken.writestr(item, b"<worksheet><sheetData><row><c" if item.filename.startswith("xl/worksheets/")
+                            else data)
+    return out.getvalue()
+
+
 @pytest.mark.gen_test(timeout=30)
 async def test_a_broken_row_is_named_by_row_and_column_and_nothing_is_imported(api, login) -> None:
     admin, _ = await login("admin")
@@ -97,6 +110,8 @@ async def test_a_broken_row_is_named_by_row_and_column_and_nothing_is_imported(a
     error = await refused(xlsx([["问题", "答案"], ["年费怎么免", "免"], ["挂失", None]]), XLSX_TYPE)
     assert error["message"] == "row 3, column B (answer): is required (non-empty text)"
     error = await refused(b"PK\x03\x04 not really a workbook", XLSX_TYPE)
+    assert error["field"] == "file" and "XLSX" in error["message"]
+    error = await refused(corrupted_xlsx(), XLSX_TYPE)
     assert error["field"] == "file" and "XLSX" in error["message"]
     error = await refused(b"", CSV_TYPE)
     assert error["field"] == "file"

@@ -58,11 +58,16 @@ async def test_the_bank_notifies_the_customer_sees_the_card_and_the_agent_the_hi
     # The agent serving the customer sees it arrive, and it stays in the transcript.
     live = await alice.event("message", session_id=session_id, where=lambda d: d["message"]["type"] == "template")
     assert live["message"]["author"] == "notification" and live["message"]["media"]["title"] == "交易提醒"
+    # WeChat reports the delivery to the webhook (TEMPLATESENDJOBFINISH): kept on the
+    # notification, and no line in the transcript (the customer did nothing).
+    await kefu.simulator.sender.reports_sent()
+    await settled(kefu)
     status, bundle = await api(f"/api/sessions/{session_id}", token=alice.token)
-    assert status == 200 and [m["type"] for m in bundle["messages"]][-1] == "template"
+    assert status == 200 and [m["type"] for m in bundle["messages"]] == ["text", "template"]
     # The customer's notifications, as the agent's customer panel reads them.
     status, listed = await api("/api/notifications?openid=o-notify", token=alice.token)
     assert status == 200 and [n["id"] for n in listed["notifications"]] == [sent["id"]]
+    assert listed["notifications"][0]["delivery"] == "success"
     bob, _ = await login("bob")
     status, refused = await api("/api/notifications?openid=o-notify", token=bob)
     assert status == 403 and refused["error"]["code"] == "not_your_customer"
@@ -79,12 +84,24 @@ async def test_the_bank_notifies_the_customer_sees_the_card_and_the_agent_the_hi
     entry = audit["entries"][0]
     assert entry["target"] == "o-notify" and entry["details"]["notification_id"] == sent["id"]
     assert entry["actor_id"] == sent["created_by"]
-    # A customer with no open session: kept as the customer's notification, in no transcript.
-    await customer.send_text("o-quiet", "你好")
+    # A customer with no open session (they only followed the account): kept as the customer's
+    # notification, in no transcript.
+    await customer.subscribe("o-quiet")
     await settled(kefu)
     status, quiet = await api("/api/notifications", "POST", {"openid": "o-quiet", "template_id": TXN,
                                                              "data": TXN_DATA}, token=bank)
-    assert status == 201 and quiet["status"] == "sent"
+    assert status == 201 and quiet["status"] == "sent" and quiet["session_id"] is None
+    # A customer who turned this account's template messages off: WeChat accepts the send and
+    # reports "failed:user block"; nothing shows in their chat.
+    platform.customers["o-quiet"].blocks_templates = True
+    status, blocked = await api("/api/notifications", "POST", {"openid": "o-quiet", "template_id": TXN,
+                                                               "data": TXN_DATA}, token=bank)
+    assert status == 201 and blocked["status"] == "sent"
+    await kefu.simulator.sender.reports_sent()
+    await settled(kefu)
+    deliveries = {n["id"]: n["delivery"] for n in await kefu.store.list_notifications(openid="o-quiet")}
+    assert deliveries == {quiet["id"]: "success", blocked["id"]: "failed:user block"}
+    assert len([r for r in platform.replies["o-quiet"] if r["kind"] == "template"]) == 1
 
 
 @pytest.mark.gen_test(timeout=60)
@@ -135,6 +152,12 @@ async def test_refusals_unfollowed_unknown_template_bad_bodies_and_wechats_own_a
     assert len(platform.replies.get("o-leaving", [])) == before
     status, body = await api("/api/notifications?limit=0", token=bank)
     assert status == 400 and body["error"]["field"] == "limit"
+    status, body = await api("/api/notifications?kind=Not%20A%20Kind", token=bank)
+    assert status == 400 and body["error"]["field"] == "kind"
+    # Every console may read the configured templates (an agent picks one for a leave-message).
+    alice, _ = await login("alice")
+    status, body = await api("/api/notifications/templates", token=alice)
+    assert status == 200 and [t["purpose"] for t in body["templates"]] == ["transaction", "leave_message", "bill"]
 
     # A template configured in Kefu that the Official Account does not have: WeChat's 40037.
     admin, _ = await login("admin")
@@ -191,3 +214,8 @@ async def test_rate_limits_answer_429_with_retry_after(api, login, customer, pla
     response = await post("o-other")
     assert response.code == 429 and 0 < int(response.headers["Retry-After"]) <= 86400
     assert json.loads(response.body)["error"]["errcode"] == 45009
+    # Counted by outcome for the operators.
+    metrics = (await client.fetch(f"{base_url}/metrics")).body.decode()
+    for line in ('kefu_notifications_total{outcome="sent"} 2.0', 'kefu_notifications_total{outcome="rate_limited"} 1.0',
+                 'kefu_notifications_total{outcome="refused"} 2.0', 'kefu_wechat_api_errors_total{code="45009"} 1.0'):
+        assert line in metrics, line

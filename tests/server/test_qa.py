@@ -6,6 +6,7 @@ transcript (403 for a caller who may not read it, audited)."""
 from __future__ import annotations
 
 import csv
+import datetime
 import io
 from typing import Any
 
@@ -87,6 +88,13 @@ async def test_rubric_review_answer_visibility_and_export(console, customer, api
     assert status == 201 and made["total"] == pytest.approx(74.0) and made["passed"] is True
     assert (made["agent_id"], made["status"], made["reviewer_id"]) == (a_user["id"], "new", qa_user["id"])
     assert await kefu.store.qa_totals_by_session([s1, "nope"]) == {s1: [pytest.approx(74.0)]}
+    # The reports' qa_avg reads these totals (the reports feature's own definitions).
+    day = datetime.datetime.fromtimestamp(kefu.desk.clock(), tz=datetime.UTC).date()
+    status, report = await api(f"/api/reports?from={day - datetime.timedelta(days=1)}&to={day + datetime.timedelta(days=2)}"
+                               "&by=agent", token=s_tok)
+    assert status == 200, report
+    alice_row = next(r for r in report["rows"] if r["key"] in (a_user["id"], a_user["username"], "Alice"))
+    assert alice_row["qa_avg"] == pytest.approx(74.0)
 
     # Who reads: the agent their own only, another agent nothing of it, QA and supervisors all.
     status, mine = await api("/api/qa/reviews", token=a_tok)

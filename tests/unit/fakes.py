@@ -42,7 +42,9 @@ class FakeDesk:
         self.bot: Any = None  # handlers/bot.py is routed with it; its tests run the real app
         self.qa: Any = None  # handlers/qa.py is routed with it; its tests run the real app
         self.exports: Any = None  # the transcript export route takes it; its tests run the real app
+        self.leave_messages: Any = None  # handlers/leave_messages.py is routed with it; its tests run the real app
         self.notifications: Any = None  # handlers/notifications.py: its tests run the real app
+        self.reports: Any = None  # handlers/reports.py (运营报表): its tests run the real app
 
     async def _call(self, name: str, *args: Any, default: Any = None) -> Any:
         self.calls.append((name, args))
@@ -154,6 +156,19 @@ class FakeDesk:
 
     async def skills_catalogue(self) -> Any:
         return await self._call("skills_catalogue", default={"skills": [], "wrapup_codes": []})
+
+    # Leave-messages (desk/leave_messages.py): the commands' schemas bound here.
+    async def assign_leave_message(self, user: dict[str, Any], session_id: str, to_agent: str) -> Any:
+        return await self._call("assign_leave_message", user["id"], session_id, to_agent, default={})
+
+    async def close_leave_message(self, user: dict[str, Any], session_id: str, outcome: str, **fields: Any) -> Any:
+        return await self._call("close_leave_message", user["id"], session_id, outcome, default={})
+
+    async def leave_message_options(self, user: dict[str, Any], session_id: str) -> Any:
+        return await self._call("leave_message_options", user["id"], session_id, default={})
+
+    async def send_leave_message_template(self, user: dict[str, Any], session_id: str, text: str) -> Any:
+        return await self._call("send_leave_message_template", user["id"], session_id, default={})
 
 
 class MemoryUsers:
@@ -328,9 +343,15 @@ class TemplateWeChat:
         self.sent: list[tuple[str, str, dict[str, Any], str | None]] = []
         self.fail_with: list[Any] = []
         self.msgid = 1000
+        self.gate: asyncio.Event | None = None  # set: a send waits at WeChat until it is set
+        self.entered = asyncio.Event()  # a send reached WeChat
 
     async def send_template(self, openid: str, template_id: str, data: Any, url: str | None = None) -> dict:
         from wechat.errors import WeChatUnreachableError, api_error
+
+        self.entered.set()
+        if self.gate is not None:
+            await self.gate.wait()
 
         if self.fail_with:
             code = self.fail_with.pop(0)

@@ -5,6 +5,7 @@ transcript and the audit, and who may list which notifications."""
 
 from __future__ import annotations
 
+import asyncio
 from types import SimpleNamespace
 
 import pytest
@@ -40,10 +41,9 @@ def world():
     clock = Clock()
     bus = RecordingBus()
     settings = Settings(store, clock)  # type: ignore[arg-type]
-    parts = SimpleNamespace(store=store, settings=settings, access=AccessPolicy(store, clock),  # type: ignore[arg-type]
-                            audience=Audience(bus), clock=clock, config=SimpleNamespace(demo=True))
     wechat = TemplateWeChat()
-    notes = Notifications(parts, wechat)  # type: ignore[arg-type]
+    notes = Notifications(store, settings, AccessPolicy(store, clock), Audience(bus),  # type: ignore[arg-type]
+                          clock, SimpleNamespace(demo=True), wechat)
     return SimpleNamespace(store=store, clock=clock, bus=bus, wechat=wechat, notes=notes, settings=settings)
 
 
@@ -227,3 +227,72 @@ def test_the_settings_name_the_bad_field():
         with pytest.raises(ValidationError) as caught:
             check_limits(value, None)
         assert caught.value.field == field
+
+
+@pytest.mark.gen_test
+async def test_wechats_delivery_report_is_kept_and_goes_no_further(world):
+    from desk.pipeline import InboundWork
+    from wechat.messages import InboundMessage
+
+    rec = await world.notes.send_template(BANK, "o1", TXN, _good_data())
+
+    def report(msgid, status, event="TEMPLATESENDJOBFINISH"):
+        message = InboundMessage("gh_x", "o1", int(T0), "event", msg_id=str(msgid), event=event,
+                                 raw={"Status": status})
+        return InboundWork(f"k{msgid}", message, T0 + 3)
+
+    done = await world.notes.delivery_report(report(rec["msgid"], "failed:user block"))
+    assert done is not None and done.session_id is None  # the pipeline stops here
+    kept = world.store.notifications[rec["id"]]
+    assert (kept["delivery"], kept["delivery_at"]) == ("failed:user block", T0 + 3)
+    # A report for no notification of this customer changes nothing; other events pass on.
+    assert await world.notes.delivery_report(report(999, "success")) is not None
+    assert world.store.notifications[rec["id"]]["delivery"] == "failed:user block"
+    assert await world.notes.delivery_report(report(rec["msgid"], "success", event="CLICK")) is None
+
+    # WeChat's report overtakes its answer to the send: the report waits for the send's turn...
+    world.wechat.gate, world.wechat.entered = asyncio.Event(), asyncio.Event()
+    sending = asyncio.ensure_future(world.notes.send_template(BANK, "o1", TXN, _good_data()))
+    await world.wechat.entered.wait()
+    reporting = asyncio.ensure_future(world.notes.delivery_report(report(world.wechat.msgid + 1, "success")))
+    world.wechat.gate.set()
+    second = await sending
+    await reporting
+    assert world.store.notifications[second["id"]]["delivery"] == "success"
+    # ... or, processed before the send began, is kept for it.
+    world.wechat.gate = None
+    await world.notes.delivery_report(report(world.wechat.msgid + 1, "failed: system failed"))
+    third = await world.notes.send_template(BANK, "o1", TXN, _good_data())
+    assert (third["delivery"], third["delivery_at"]) == ("failed: system failed", T0 + 3)
+
+
+@pytest.mark.gen_test
+async def test_a_feature_finds_its_template_by_purpose_and_fits_a_long_text(world):
+    from wechat.templates import fit, value_problem
+
+    template = await world.notes.template_for("leave_message")
+    assert template is not None and template["id"] == LEAVE_MESSAGE_ANSWERED.template_id
+    assert [f["key"] for f in template["fields"]] == ["thing1", "thing2", "time3", "thing4"]
+    assert await world.notes.template_for("no_such_purpose") is None
+    answer = "您好，您反映的信用卡年费问题已经为您申请减免，预计三个工作日内到账。"
+    short = fit("thing2", answer)
+    assert len(short) == 20 and short.endswith("…") and value_problem("thing2", short) is None
+    assert fit("thing2", "已为您减免") == "已为您减免"
+    assert fit("time3", "2026-12-01 10:00") == "2026-12-01 10:00"  # a shaped value is never cut
+    rec = await world.notes.send_template(ADMIN, "o1", template["id"], {
+        "thing1": fit("thing1", "信用卡年费可以免吗？我去年刷了很多次"), "thing2": short,
+        "time3": "2026-12-01 10:00", "thing4": "Alice"}, kind="leave_message")
+    assert rec["status"] == "sent" and rec["kind"] == "leave_message"
+
+
+@pytest.mark.gen_test
+async def test_a_send_a_stop_interrupted_is_failed_at_start_not_sent_again(world):
+    sent = await world.notes.send_template(BANK, "o1", TXN, _good_data())
+    stuck = await world.store.add_notification({"openid": "o2", "template_id": TXN, "kind": "transaction",
+                                                "created_at": T0, "created_by": "u-bank"})
+    assert await world.notes.recover() == 1
+    assert world.store.notifications[stuck["id"]]["status"] == "failed"
+    assert world.store.notifications[stuck["id"]]["error"]["code"] == "interrupted"
+    assert world.store.notifications[sent["id"]]["status"] == "sent"
+    assert world.store.audit[-1]["action"] == "notification_failed" and world.store.audit[-1]["target"] == "o2"
+    assert len(world.wechat.sent) == 1 and await world.notes.recover() == 0

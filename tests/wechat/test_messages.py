@@ -130,7 +130,8 @@ def test_properties():
     assert text.dedup_key == "42" and not text.is_event and text.skill_from_menu is None
     click = parse_inbound(xml("event", Event="CLICK", EventKey="skill:cards"))
     assert click.is_event and click.skill_from_menu == "cards"
-    assert click.dedup_key == "o_cust|1700000000|CLICK"
+    assert click.dedup_key == "o_cust|1700000000|CLICK|skill:cards"  # two items in one second: two events
+    assert parse_inbound(xml("event", Event="subscribe")).dedup_key == "o_cust|1700000000|subscribe"
     assert parse_inbound(xml("event", Event="CLICK", EventKey="faq")).skill_from_menu is None
     assert parse_inbound(xml("event", Event="VIEW", EventKey="skill:x")).skill_from_menu is None
     assert parse_inbound(xml("event", Event="CLICK", EventKey="skill:")).skill_from_menu is None

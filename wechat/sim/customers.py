@@ -11,8 +11,10 @@ the server. The passive reply (decrypted in safe mode) is recorded on the platfo
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import itertools
+import logging
 import secrets
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -25,6 +27,8 @@ from wechat.messages import parse_inbound
 from wechat.replies import SUCCESS, cdata
 from wechat.sim.platform import WeChatPlatform, make_png
 from wechat.xmlsafe import parse_xml
+
+log = logging.getLogger(__name__)
 
 # WeChat waits this long for an answer before it tries again ...
 WEBHOOK_TIMEOUT_SECS = 5.0
@@ -61,6 +65,7 @@ _NUMERIC = frozenset(
     {
         "CreateTime",
         "MsgId",
+        "MsgID",
         "Location_X",
         "Location_Y",
         "Scale",
@@ -118,6 +123,9 @@ class WebhookSender:
         # MsgIds are 64-bit numbers, increasing.
         self._msg_ids = itertools.count(int(platform.clock()) * 1_000_000 + secrets.randbelow(1000) * 1000)
         self.attempts = 0  # POSTs made, for tests
+        # WeChat reports each template message's fate to the webhook (TEMPLATESENDJOBFINISH).
+        self._reports: set[asyncio.Future[None]] = set()
+        platform.on_template_sent(self._report_template)
 
     @property
     def http(self) -> AsyncHTTPClient:
@@ -172,7 +180,9 @@ class WebhookSender:
         answer = await self._post(f"{self.webhook_url}?{urlencode(args)}", body, openid)
         return self._take_answer(openid, answer)
 
-    async def _post(self, url: str, body: str, openid: str) -> str:
+    async def _post(self, url: str, body: str, openid: str, customer_waits: bool = True) -> str:
+        """POST with WeChat's retries; ``customer_waits``: a failure shows the customer WeChat's
+        "unavailable" notice (not for WeChat's own reports)."""
         last = "no answer"
         for _ in range(self.tries):
             self.attempts += 1
@@ -197,12 +207,14 @@ class WebhookSender:
                         if exc.response and exc.response.body
                         else ""
                     )
-                    self.platform.record_webhook_failure(openid, f"HTTP {exc.code}")
+                    if customer_waits:
+                        self.platform.record_webhook_failure(openid, f"HTTP {exc.code}")
                     raise WebhookError(f"webhook answered HTTP {exc.code}", exc.code, text) from exc
                 last = "timeout"
             except (TimeoutError, OSError) as exc:
                 last = str(exc) or type(exc).__name__
-        self.platform.record_webhook_failure(openid, last)
+        if customer_waits:
+            self.platform.record_webhook_failure(openid, last)
         raise WebhookError(f"webhook gave no answer after {self.tries} tries ({last})")
 
     def _take_answer(self, openid: str, answer: str) -> str:
@@ -220,6 +232,29 @@ class WebhookSender:
                 raise WebhookError(f"passive reply could not be opened: {exc}", 200, answer) from exc
         self.platform.record_passive_reply(openid, answer)
         return answer
+
+    # -- WeChat's own events (no customer action) -------------------------------------------
+    def _report_template(self, openid: str, msgid: int, status: str) -> None:
+        task = asyncio.ensure_future(self.send_template_report(openid, msgid, status))
+        self._reports.add(task)
+        task.add_done_callback(self._reports.discard)
+
+    async def send_template_report(self, openid: str, msgid: int, status: str) -> None:
+        """WeChat's TEMPLATESENDJOBFINISH for a template message: ``status`` ``success``,
+        ``failed:user block`` or ``failed: system failed``. Sent like any event but not a thing
+        the customer did: it opens no reply allowance and is not in the customer's chat."""
+        xml = build_xml(self.build(openid, "event", Event="TEMPLATESENDJOBFINISH", MsgID=msgid, Status=status))
+        args, body = self.sign(xml)
+        args["openid"] = openid
+        try:
+            await self._post(f"{self.webhook_url}?{urlencode(args)}", body, openid, customer_waits=False)
+        except WebhookError as exc:  # nobody waits for it; WeChat does not retry it either
+            log.warning("template report not delivered", extra={"fields": {"openid": openid, "error": str(exc)}})
+
+    async def reports_sent(self) -> None:
+        """Wait until every template report under way has been answered (tests)."""
+        while self._reports:
+            await asyncio.wait(list(self._reports))
 
     # -- one method per message type ---------------------------------------------------------
     async def send_text(self, openid: str, text: str) -> str:

@@ -33,6 +33,7 @@ from wechat.crypto import MessageCipher
 from wechat.errors import MalformedMessage, WeChatAPIError, api_error
 from wechat.menu import MenuProblem, check_menu
 from wechat.messages import InboundMessage
+from wechat.sim.sms import SmsInbox
 from wechat.sim.templates import DEMO_TEMPLATES, SimTemplate, check_send
 from wechat.xmlsafe import parse_xml
 
@@ -68,6 +69,9 @@ class SimCustomer:
     has_avatar: bool = True
     subscribe_time: int = 0
     remark: str = ""
+    # The customer turned off this account's template messages (WeChat's 拒收消息): a send is
+    # accepted, and the delivery report says "failed:user block".
+    blocks_templates: bool = False
 
     def __post_init__(self) -> None:
         if not self.nickname:
@@ -156,12 +160,17 @@ class WeChatPlatform:
         self._msg_seq = 7_000_000_000_000_000_000
         # The published custom menu (``{"button": [...]}``), None until menu/create.
         self.menu: dict[str, Any] | None = None
+        # The customers' phones' text messages (not WeChat: the demo bank's verification codes).
+        self.sms = SmsInbox(self._broadcast, clock)
         # The account's template library (template/send accepts these ids only) and, when set,
         # how many template messages a day it may send before WeChat answers 45009.
         self.templates: dict[str, SimTemplate] = {t.template_id: t for t in DEMO_TEMPLATES}
         self.template_daily_limit: int | None = None
         self._template_sends: Counter[int] = Counter()  # per day number (UTC+8, WeChat's day)
         self._template_msgids = 2_000_000_000
+        # Told (openid, msgid, status) after every template message: the webhook sender reports
+        # it to Kefu as WeChat's TEMPLATESENDJOBFINISH event.
+        self._template_reporters: list[Callable[[str, int, str], None]] = []
 
     # -- test and demo controls --------------------------------------------------------------
     def make_busy(self, n: int = 1) -> None:
@@ -444,9 +453,18 @@ class WeChatPlatform:
             "fields": [{"key": key, "label": label, **data[key]} for key, label in template.fields if key in data],
             "ts": self.clock(),
         }
-        self.replies.setdefault(openid, []).append(card)
-        self._notify(card)
+        status = "failed:user block" if c.blocks_templates else "success"
+        if status == "success":  # a customer who blocks them never sees the card
+            self.replies.setdefault(openid, []).append(card)
+            self._notify(card)
+        for report in list(self._template_reporters):
+            report(openid, self._template_msgids, status)
         return {"errcode": 0, "errmsg": "ok", "msgid": self._template_msgids}
+
+    def on_template_sent(self, report: Callable[[str, int, str], None]) -> None:
+        """Call ``report(openid, msgid, status)`` after each template message (status ``success``
+        or ``failed:user block``), as WeChat pushes TEMPLATESENDJOBFINISH to the webhook."""
+        self._template_reporters.append(report)
 
     def user_info(self, access_token: str | None, openid: str | None, lang: str | None) -> dict[str, Any]:
         """``cgi-bin/user/info``: the fields WeChat answers (an unfollowed user: subscribe 0 only)."""

@@ -35,6 +35,16 @@ DEFAULT_MENU: tuple[tuple[str, str], ...] = (
     ("skill:loans", "贷款业务"),
     ("skill:cards", "信用卡"),
 )
+# Under them, while nothing is published, the self-service items (desk/self_service.py's
+# ``self:<action>`` keys) as a sub-menu, the way an admin would put them on the published menu.
+DEFAULT_SELF_SERVICE: tuple[tuple[str, str], ...] = (
+    ("self:bind", "绑定账户"),
+    ("self:bill", "信用卡账单"),
+    ("self:balance", "账户余额"),
+    ("self:transactions", "交易明细"),
+    ("self:unbind", "解除绑定"),
+)
+SELF_SERVICE_MENU_NAME = "自助服务"
 # A customer message longer than this is refused by the page API (WeChat's own limit is 2048 bytes+).
 MAX_TEXT_CHARS = 2000
 # WeChat nicknames are short; the page's form limits them too.
@@ -92,7 +102,11 @@ def shown_menu(platform: WeChatPlatform, fallback: Sequence[tuple[str, str]]) ->
     buttons, in WeChat's shape either way."""
     if platform.menu is not None:
         return {**platform.menu, "published": True}
-    return {"button": [{"type": "click", "name": label, "key": key} for key, label in fallback], "published": False}
+    buttons: list[dict[str, Any]] = [{"type": "click", "name": label, "key": key} for key, label in fallback]
+    # WeChat shows at most three buttons: the self-service sub-menu takes the last place.
+    buttons = buttons[:2] + [{"name": SELF_SERVICE_MENU_NAME, "sub_button": [
+        {"type": "click", "name": label, "key": key} for key, label in DEFAULT_SELF_SERVICE]}]
+    return {"button": buttons, "published": False}
 
 
 class SimulatorMenuHandler(_SimHandler):
@@ -203,6 +217,14 @@ class SimulatorRepliesHandler(_SimHandler):
         )
 
 
+class SimulatorSmsHandler(_SimHandler):
+    """GET ``?openid=``: the text messages (the demo bank's codes) sent for that customer."""
+
+    def get(self) -> None:
+        openid = self.get_query_argument("openid", "")
+        self.write_json({"openid": openid, "messages": self.platform.sms.of(openid)})
+
+
 class SimulatorMediaHandler(_SimHandler):
     """The platform's media (customers' generated images, media the account uploaded)."""
 
@@ -282,6 +304,7 @@ def simulator_routes(
         (rf"{p}/api/send", SimulatorSendHandler, kw),
         (rf"{p}/api/replies", SimulatorRepliesHandler, kw),
         (rf"{p}/api/menu", SimulatorMenuHandler, {**kw, "menu": tuple(menu)}),
+        (rf"{p}/api/sms", SimulatorSmsHandler, kw),
         (rf"{p}/media/([A-Za-z0-9_\-]+)", SimulatorMediaHandler, kw),
         (rf"{p}/avatar/([A-Za-z0-9_\-]+)", SimulatorAvatarHandler, kw),
         (rf"{p}/ws", SimulatorSocket, {"platform": platform}),

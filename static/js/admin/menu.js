@@ -40,7 +40,10 @@ export async function render(root) {
   let openParent = null; // the preview's open sub-menu
 
   const skillKeys = (catalogue.skills || []).map((s) => ({ key: `skill:${s.name}`, label: typeof s.label === "object" ? (s.label.zh || s.label.en || s.name) : (s.label || s.name) }));
-  const datalist = el("datalist", { id: "menu-skill-keys" }, skillKeys.map((s) => el("option", { value: s.key, label: s.label })));
+  // Self-service actions (self:bill, self:bind…) sit beside the skills: a click item carries either.
+  const lang = document.documentElement.lang.startsWith("zh") ? "zh" : "en";
+  const selfKeys = (state.self_service_actions || []).map((a) => ({ key: a.key, label: `${t("admin.menu.self_service_keys")} · ${a.label[lang] || a.key}` }));
+  const datalist = el("datalist", { id: "menu-skill-keys" }, [...skillKeys, ...selfKeys].map((s) => el("option", { value: s.key, label: s.label })));
 
   const editor = el("div", { class: "menu-editor", id: "menu-editor" });
   const preview = el("div", { class: "wx-phone", role: "group", "aria-label": t("admin.menu.preview") });

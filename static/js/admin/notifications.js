@@ -11,6 +11,8 @@ import { el, clear, toast, fmtDateTime } from "kefu/ui";
 const PURPOSES = ["transaction", "leave_message", "bill", "notification"];
 const LIMIT_KEYS = ["caller_per_minute", "caller_burst", "customer_per_hour", "customer_burst"];
 const RECENT = 20;
+// WeChat's delivery report (TEMPLATESENDJOBFINISH Status) in three words.
+const deliveryKey = (d) => (d === "success" ? "delivered" : /user block/.test(d) ? "blocked" : "undelivered");
 const fieldId = (field) => `tpl-f-${field.replace(/[^a-z0-9]+/gi, "-")}`;
 
 export async function render(root) {
@@ -169,6 +171,7 @@ export async function render(root) {
     el("td", { text: n.title || n.template_id }),
     el("td", { text: n.kind }),
     el("td", {}, el("span", { class: `tag tpl-status-${n.status}`, text: t(`admin.tpl.status_${n.status}`) }),
+      n.delivery ? el("span", { class: "small", text: ` ${t(`admin.tpl.delivery_${deliveryKey(n.delivery)}`)}` }) : null,
       n.error ? el("span", { class: "muted small", text: ` ${n.error.code}${n.error.errcode ? ` (${n.error.errcode})` : ""}` }) : null)));
   const recentCard = el("section", { class: "card", "aria-labelledby": "tpl-recent-title" },
     el("h2", { class: "section-title", id: "tpl-recent-title", text: t("admin.tpl.recent") }),

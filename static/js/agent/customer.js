@@ -11,6 +11,8 @@ import { wrapupLabel } from "kefu/agent/close";
 const CUSTOMER_FRESH_MS = 30000;
 const MAX_HISTORY_SHOWN = 20;
 
+// A notification's state in a word: WeChat's delivery report when it came, else Kefu's status.
+const notificationState = (n) => (n.delivery === "success" ? "delivered" : n.delivery && /user block/.test(n.delivery) ? "blocked" : n.status);
 const openidOf = (session) => session.openid || (session.customer && session.customer.openid);
 // The customer's satisfaction score of a past session (满意度), as "满意度 4/5".
 const csatText = (s) => (s && s.csat && s.csat.score ? t("csat.score", { score: s.csat.score }) : null);
@@ -21,6 +23,26 @@ export function createCustomerPanel(desk) {
   function addFact(facts, key, value) {
     if (value === undefined || value === null || value === "") return;
     facts.append(el("dt", { text: t(key) }), el("dd", { text: String(value) }));
+  }
+
+  // The bank customer bound to this openid (self-service 绑定): a masked profile kept at binding,
+  // card and ID numbers to their last four digits only (the server never sends more).
+  function renderBank(bank) {
+    const dl = $("customer-bank");
+    clear(dl);
+    if (!bank || !bank.customer_id) {
+      dl.append(el("dt", { text: t("bank.status") }), el("dd", { class: "muted", text: t("bank.not_bound") }));
+      return;
+    }
+    addFact(dl, "bank.name", bank.name);
+    addFact(dl, "bank.segment", bank.segment);
+    addFact(dl, "bank.vip", bank.vip ? (bank.vip_level || t("bank.vip_yes")) : t("bank.vip_no"));
+    for (const card of bank.cards || []) {
+      dl.append(el("dt", { text: card.product || t(card.kind === "credit" ? "bank.credit_card" : "bank.debit_card") }),
+        el("dd", { class: "mono", text: card.number }));
+    }
+    addFact(dl, "bank.id_number", bank.id_number);
+    addFact(dl, "bank.bound_at", bank.bound_at ? fmtDateTime(bank.bound_at) : null);
   }
 
   function render(session) {
@@ -39,6 +61,7 @@ export function createCustomerPanel(desk) {
     addFact(facts, "customer.first_seen", c.first_seen ? fmtDateTime(c.first_seen) : null);
     addFact(facts, "customer.last_seen", c.last_seen ? fmtDateTime(c.last_seen) : null);
     for (const key of ["city", "province", "country", "language"]) addFact(facts, `customer.${key}`, c[key]);
+    renderBank(c.bank);
     const tags = $("customer-tags");
     clear(tags);
     const tagList = c.tags || [];
@@ -72,7 +95,7 @@ export function createCustomerPanel(desk) {
     for (const n of items.slice(0, MAX_HISTORY_SHOWN)) {
       list.append(el("li", { class: "history-item notification-item", dataset: { status: n.status } },
         el("span", { class: "history-date", text: fmtDateTime(n.created_at) }),
-        el("span", { class: "history-meta", text: [n.title || n.template_id, t(`customer.notification_${n.status}`)].join(" · ") })));
+        el("span", { class: "history-meta", text: [n.title || n.template_id, t(`customer.notification_${notificationState(n)}`)].join(" · ") })));
     }
   }
 

@@ -113,6 +113,16 @@ export function wireEvents(desk) {
     const info = state.customers.get(c.openid);
     if (info && info.customer) info.customer = { ...info.customer, nickname: c.nickname, avatar_url: c.avatar_url };
     // Tags and a note an agent changed (pushed to every console showing the customer).
+    // A bank customer bound (or unbound) through self-service: the profile is read again over REST
+    // (the event says only whether one is bound; the read checks who asks).
+    if ("bank_bound" in c) {
+      const known = state.customers.get(c.openid);
+      if (known && known.customer && !!known.customer.bank !== c.bank_bound) {
+        state.customers.set(c.openid, { ...known, fetchedAt: 0 });
+        const active = desk.sessions.active();
+        if (active && (active.session.openid || (active.session.customer || {}).openid) === c.openid) desk.customer.load(active.session);
+      }
+    }
     if ("note" in c || "tags" in c) {
       const known = state.customers.get(c.openid) || {};
       state.customers.set(c.openid, { ...known, customer: { ...(known.customer || {}), tags: c.tags || [], note: c.note || null } });
