@@ -126,7 +126,7 @@ class Desk:
         self.access = AccessPolicy(store, clock, self.teams)  # who reads which customers: every read asks it
         # Reports (运营报表): the durable agent-state log the lifecycle feeds, and the report queries.
         self.agent_states = AgentStateLog(store, self.routing, now)
-        self.lifecycle.on_agents = self.agent_states.observe
+        self.lifecycle.followers.on_agents = self.agent_states.observe
         self.reports = Reports(store, self.skills, self.teams, self.access, now)
         self.menu = WeChatMenu(store, self.settings, wechat, now)  # the Official Account's custom menu
         # 信息推送: template messages (the bank's API; a feature's, e.g. a leave-message answered

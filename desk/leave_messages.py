@@ -94,8 +94,8 @@ class LeaveMessages:
         self._config: dict[str, Any] = {"template_id": ""}
         self._templates: list[dict[str, Any]] = []  # the account's templates (the notification service's setting)
         self.backlog = Backlog(parts.store, parts.routing, parts.lifecycle, parts.clock, self._hours)
-        parts.lifecycle.on_diverted.append(self._became_leave_message)
-        parts.lifecycle.on_applied.append(self.backlog.wake)
+        parts.lifecycle.followers.on_diverted.append(self._became_leave_message)
+        parts.lifecycle.followers.on_applied.append(self.backlog.wake)
         parts.wall.decorations.append(self._decorate_wall)
         parts.replies.window_closed_details = self._window_closed_details
         parts.settings.define(_setting_spec())

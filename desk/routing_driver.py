@@ -200,6 +200,15 @@ class RoutingDriver:
             priority=int(session.get("priority") or 0), vip=False,
             arrived_at=session["queued_at"], now=self.clock())]
 
+    def leave_message_events(self, session: SessionRecord, priority: int, to_agent: str | None,
+                             arrived_at: float | None) -> list[ev.Event]:
+        """A leave-message asks for an agent again, in its place by ``arrived_at`` (default: when it was left)."""
+        if arrived_at is None:
+            arrived_at = (session.get("leave_message") or {}).get("created_at")
+        return [*self.queue_events(session["skill"] or ""), ev.LeaveMessageRequested(
+            session_id=session["id"], customer_id=session["openid"], skill=session["skill"] or "", priority=priority,
+            arrived_at=arrived_at, to_agent=to_agent, now=self.clock())]
+
     def knows(self, session_id: str) -> bool:
         return self.engine is not None and self.engine.session(session_id) is not None
 

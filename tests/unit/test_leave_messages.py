@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from desk.errors import NotFoundError, ValidationError
+from desk.followers import Followers
 from desk.leave_messages import LeaveMessages, _valid_setting, status_of
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -51,7 +52,7 @@ class FakeSkills:
 
 
 def feature(clock: dict[str, float], skills: dict[str, dict[str, Any]]) -> tuple[LeaveMessages, Any]:
-    lifecycle = SimpleNamespace(on_diverted=[], on_applied=[])
+    lifecycle = SimpleNamespace(followers=Followers())
     parts = SimpleNamespace(
         store=FakeStore(), routing=SimpleNamespace(engine=None), lifecycle=lifecycle, access=None, lookups=None,
         skills=FakeSkills(skills), texts=None, views=None, clock=lambda: clock["now"], watchers=None,
@@ -64,10 +65,10 @@ def feature(clock: dict[str, float], skills: dict[str, dict[str, Any]]) -> tuple
 async def test_a_diversion_is_stamped_with_its_due_time_in_business_hours() -> None:
     clock = {"now": at("2026-09-25 17:30")}  # a Friday, half an hour before closing
     lm, parts = feature(clock, {"loans": {"hours": WEEKDAYS_9_TO_18, "leave_message_sla_s": 2 * 3600}})
-    assert parts.lifecycle.on_diverted == [lm._became_leave_message]
-    assert parts.lifecycle.on_applied == [lm.backlog.wake]
+    assert parts.lifecycle.followers.on_diverted == [lm._became_leave_message]
+    assert parts.lifecycle.followers.on_applied == [lm.backlog.wake]
     parts.store.sessions["s1"] = {"id": "s1", "skill": "loans", "state": "diverted"}
-    await parts.lifecycle.on_diverted[0](parts.store.sessions["s1"], "max_wait")
+    await parts.lifecycle.followers.on_diverted[0](parts.store.sessions["s1"], "max_wait")
     stamped = parts.store.sessions["s1"]["leave_message"]
     # 30 minutes on Friday, the weekend does not count, 90 minutes on Monday.
     assert stamped == {"created_at": clock["now"], "due_at": at("2026-09-28 10:30"), "sla_s": 7200.0,
