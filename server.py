@@ -169,6 +169,7 @@ def make_app(services: Services, **settings: Any) -> tornado.web.Application:
         notifications,
         openapi,
         pages,
+        qa,
         reports,
         socket,
         teams,
@@ -181,7 +182,7 @@ def make_app(services: Services, **settings: Any) -> tornado.web.Application:
 
     routes: list[Any] = []
     for module in (wechat, health, auth, users, teams, api, canned, bot, settings_api, menu, notifications, reports,
-                   leave_messages_api, openapi, socket, pages):
+                   leave_messages_api, qa, openapi, socket, pages):
         routes.extend(module.default_handlers(services))
     if services.simulator is not None:
         routes.extend(services.simulator.routes())

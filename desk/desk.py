@@ -40,6 +40,7 @@ from desk.passive import PassiveReplies
 from desk.pipeline import InboundPipeline
 from desk.priority import PriorityRules
 from desk.profiles import CustomerProfiles
+from desk.qa import QualityAssurance
 from desk.reads import Reads
 from desk.replies import Replies
 from desk.reports import Reports
@@ -51,6 +52,7 @@ from desk.skills import Skills
 from desk.supervision import MONITOR_MAX_MESSAGES, Supervision, Wall
 from desk.teams import Teams
 from desk.texts import SystemTexts
+from desk.transcript_export import TranscriptExport
 from desk.views import SessionViews
 from desk.watchers import Watchers
 from kefu_config import Config
@@ -149,6 +151,9 @@ class Desk:
                                   passive_wanted=self._passive_wanted)
         self.customer_records = CustomerRecords(store, self.access, self.pipeline.profile_arrived, now)
         self.reads = Reads(store, self.access, views, wall.snapshot, now)
+        # QA (质检): rubrics, the sampled work queue, reviews; a transcript's export for complaints.
+        self.qa = QualityAssurance(store, self.settings, self.access, self.teams, now)
+        self.exports = TranscriptExport(store, self.access, now)
         self.features = [make(self.parts) for make in FEATURES]
         self.agents = next(f for f in self.features if isinstance(f, AgentCommands))
         self.supervision = next(f for f in self.features if isinstance(f, Supervision))
@@ -189,6 +194,7 @@ class Desk:
         await self.notifications.recover()  # template messages a stop interrupted mid-send
         await self.inbound.recover()
         self.housekeeping.start()
+        self.qa.start()
         self.leave_messages.start()
         self.alerts.start()
 
@@ -202,6 +208,7 @@ class Desk:
             return
         self._stopping = True
         self.housekeeping.stop()
+        self.qa.stop()
         self.leave_messages.stop()
         await self.leave_messages.backlog.idle()  # a pass under way finishes before the engine stops
         self.alerts.stop()

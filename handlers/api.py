@@ -70,14 +70,16 @@ class SessionHandler(_DeskHandler):
 
 
 class SessionSearchHandler(_DeskHandler):
-    """Query ``openid, agent, skill, since, until, q, limit, offset``; the desk receives them under
+    """Query ``openid, agent, skill, since, until, q, limit, offset, csat_min, csat_max, wrapup``; the desk receives them under
     the store's names (``agent`` → ``agent_id``, ``q`` → ``text``)."""
 
     access = roles(*SEARCH_ROLES)  # the desk's access policy owns the rule; this is its role gate
     api_doc = {"get": Op("Search sessions", query=(
         Query("openid"), Query("agent"), Query("skill"), Query("since", "number", "epoch seconds"),
         Query("until", "number", "epoch seconds"), Query("q", description="text in the messages"),
-        Query("limit", "integer"), Query("offset", "integer")),
+        Query("limit", "integer"), Query("offset", "integer"),
+        Query("csat_min", "integer", "survey score at least (1–5)"),
+        Query("csat_max", "integer", "survey score at most (1–5)"), Query("wrapup", description="wrap-up code")),
         response=obj(("sessions",), sessions=array(ref("Session"))), tags=("sessions",))}
 
     async def get(self) -> None:
@@ -91,6 +93,13 @@ class SessionSearchHandler(_DeskHandler):
             "limit": self.int_arg("limit", 50, 1, MAX_PAGE),
             "offset": self.int_arg("offset", 0, 0, 10**9),
         }
+        # The QA and complaint filters (issue 14): left out when not asked, so the store's
+        # signature is all they need.
+        for name in ("csat_min", "csat_max"):
+            if self.get_query_argument(name, ""):
+                filters[name] = self.int_arg(name, 0, 1, 5)
+        if self.str_arg("wrapup"):
+            filters["wrapup"] = self.str_arg("wrapup")
         self.write_json(await self.desk.search_sessions(self.current_user, **filters))
 
 

@@ -24,8 +24,8 @@ if TYPE_CHECKING:
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
 # The admin console's section modules (static/js/admin/<name>.js; sections.js lists them in order).
-ADMIN_SECTIONS = ("sections", "overview", "transcripts", "skills", "users", "teams", "texts", "canned", "bot", "menu", "notifications", "alerts", "audit",
-                  "reports", "leave_messages")
+ADMIN_SECTIONS = ("sections", "overview", "qa", "qa_results", "qa_rubrics", "transcripts", "skills", "users", "teams",
+                  "texts", "canned", "bot", "menu", "notifications", "alerts", "audit", "reports", "leave_messages")
 
 # Every ES module the consoles import, by bare name -> file under static/. The import map in
 # base.html maps each name to its versioned URL, so an import never goes stale in a cache.
@@ -42,7 +42,7 @@ MODULES = {
     "kefu/agent": "js/agent.js",
     **{f"kefu/agent/{panel}": f"js/agent/{panel}.js" for panel in (
         "presence", "offers", "sessions", "conversation", "composer", "replies", "customer",
-        "transfer", "close", "shortcuts", "events", "canned", "leave_message")},
+        "transfer", "close", "shortcuts", "events", "canned", "leave_message", "reviews")},
     "kefu/supervisor": "js/supervisor.js",
     **{f"kefu/supervisor/{panel}": f"js/supervisor/{panel}.js" for panel in ("wall", "monitor", "explain", "alerts")},
     "kefu/admin": "js/admin.js",
@@ -50,6 +50,7 @@ MODULES = {
     "kefu/chart": "js/chart.js",
     "kefu/vendor/chart": "vendor/chart.js/chart.umd.min.js",  # Chart.js 4 (UMD: sets window.Chart), reports
     "kefu/messages": "js/messages.js",
+    "kefu/qa_view": "js/qa_view.js",
     "kefu/template-card": "js/template_card.js",
     "kefu/lang/zh-CN": "i18n/zh-CN.js",
     "kefu/lang/en": "i18n/en.js",

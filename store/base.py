@@ -34,7 +34,7 @@ import os
 import threading
 import time
 from collections.abc import Collection, Iterable, Mapping
-from typing import Any, TypeVar, Unpack, cast
+from typing import TYPE_CHECKING, Any, TypeVar, Unpack, cast
 
 from .records import (
     CANNED_SCOPES,
@@ -75,6 +75,16 @@ from .records import (
     UserFields,
     UserRecord,
 )
+
+if TYPE_CHECKING:
+    from .qa_records import (
+        QAItemFields,
+        QAItemRecord,
+        QAReviewFields,
+        QAReviewRecord,
+        QARubricFields,
+        QARubricRecord,
+    )
 
 # The states live in store.records; these names are kept for the modules that import them here.
 OPEN_SESSION_STATES = OPEN_STATES
@@ -531,13 +541,16 @@ class Store(abc.ABC):
                               skill: str | None = None, since: float | None = None,
                               until: float | None = None, text: str | None = None,
                               limit: int = 50, offset: int = 0,
-                              agent_ids: Collection[str] | None = None) -> tuple[int, list[SessionRecord]]:
+                              agent_ids: Collection[str] | None = None, csat_min: int | None = None,
+                              csat_max: int | None = None,
+                              wrapup: str | None = None) -> tuple[int, list[SessionRecord]]:
         """Sessions matching every given criterion, newest first, as ``(total, page)``.
 
         ``agent_id`` matches the current agent or any agent in ``agents``; ``since <= created_at
         < until``; ``text`` is a case-insensitive substring of any message text in the session;
         ``agent_ids`` (a team's members) matches a session held by any of them, now or before
-        (an empty collection matches nothing).
+        (an empty collection matches nothing); ``csat_min <= csat.score <= csat_max`` (a session
+        with no survey answer matches neither); ``wrapup`` the session's wrap-up code.
         ``total`` counts all matches, ``page`` is ``[offset, offset+limit)`` of them."""
 
     @abc.abstractmethod
@@ -742,6 +755,83 @@ class Store(abc.ABC):
     async def set_setting(self, key: str, value: Any) -> None:
         """Store a JSON-able ``value`` under ``key``, replacing any previous one."""
 
+    # -- QA (owned by the QA feature, desk/qa/; records in store/qa_records.py) ------------------
+
+    @abc.abstractmethod
+    async def create_qa_rubric(self, data: QARubricFields) -> QARubricRecord:
+        """Insert a rubric (shape: `qa_rubric_record`). DuplicateError when its name exists
+        (compared by `qa_name_key`) or the id exists."""
+
+    @abc.abstractmethod
+    async def get_qa_rubric(self, rubric_id: str) -> QARubricRecord | None:
+        """The rubric or None."""
+
+    @abc.abstractmethod
+    async def list_qa_rubrics(self) -> list[QARubricRecord]:
+        """Every rubric, by name (case-insensitive)."""
+
+    @abc.abstractmethod
+    async def update_qa_rubric(self, rubric_id: str, /, **fields: Any) -> QARubricRecord:
+        """Merge ``fields``; NotFound if absent; DuplicateError if a new ``name`` is taken."""
+
+    @abc.abstractmethod
+    async def add_qa_review(self, data: QAReviewFields) -> QAReviewRecord:
+        """Insert a review (shape: `qa_review_record`). DuplicateError if the id exists."""
+
+    @abc.abstractmethod
+    async def get_qa_review(self, review_id: str) -> QAReviewRecord | None:
+        """The review or None."""
+
+    @abc.abstractmethod
+    async def update_qa_review(self, review_id: str, /, **fields: Any) -> QAReviewRecord:
+        """Merge ``fields`` (``status``, ``response``, ``resolution``); NotFound if absent;
+        ``id`` and ``session_id`` cannot change."""
+
+    @abc.abstractmethod
+    async def list_qa_reviews(self, agent_id: str | None = None, session_id: str | None = None,
+                              agent_ids: Collection[str] | None = None, status: str | None = None,
+                              since: float | None = None, until: float | None = None,
+                              limit: int = 50, offset: int = 0) -> tuple[int, list[QAReviewRecord]]:
+        """Reviews matching every given criterion, newest (``created_at``) first, as ``(total,
+        page)``; ``agent_ids`` matches a review of any of them (empty: nothing); ``since <=
+        created_at < until``. Every filter is indexed."""
+
+    @abc.abstractmethod
+    async def qa_totals_by_session(self, session_ids: Collection[str]) -> dict[str, list[float]]:
+        """Session id → the totals of its reviews (oldest first); sessions without a review are
+        left out. The reports' ``qa_avg`` reads this: one indexed query for a page of sessions."""
+
+    @abc.abstractmethod
+    async def add_qa_item(self, data: QAItemFields) -> QAItemRecord:
+        """Insert a work-queue item (shape: `qa_item_record`). DuplicateError when the session
+        already has one (one item per session, atomically) or the id exists."""
+
+    @abc.abstractmethod
+    async def get_qa_item(self, item_id: str) -> QAItemRecord | None:
+        """The item or None."""
+
+    @abc.abstractmethod
+    async def qa_item_for_session(self, session_id: str) -> QAItemRecord | None:
+        """The session's work-queue item or None."""
+
+    @abc.abstractmethod
+    async def update_qa_item(self, item_id: str, /, **fields: Any) -> QAItemRecord:
+        """Merge ``fields`` (``assignee_id``, ``status``, ``review_id``, ``done_at``); NotFound if
+        absent; ``id`` and ``session_id`` cannot change."""
+
+    @abc.abstractmethod
+    async def list_qa_items(self, status: str | None = None, assignee_id: str | None = None,
+                            unassigned: bool = False, agent_ids: Collection[str] | None = None,
+                            limit: int = 50, offset: int = 0) -> tuple[int, list[QAItemRecord]]:
+        """Work-queue items, oldest session first (``closed_at``, then insertion), as ``(total,
+        page)``: ``assignee_id`` given: that QA's; ``unassigned``: nobody's; ``agent_ids``: the
+        sessions of those agents (empty: nothing)."""
+
+    @abc.abstractmethod
+    async def closed_sessions(self, since: float, until: float, limit: int = 1000) -> list[SessionRecord]:
+        """Sessions whose ``closed_at`` is in ``[since, until)``, by ``closed_at``: what the QA
+        sampler reads (indexed on ``closed_at`` in both stores)."""
+
     # -- reports (运营报表; owned by the reports feature, desk/reports.py) ---------------------
 
     @abc.abstractmethod
@@ -780,13 +870,6 @@ class Store(abc.ABC):
                                  agent_ids: Collection[str] | None = None) -> dict[str, dict[str, float]]:
         """``{agent_id: {state: seconds}}`` spent in each state within ``[since, until)``; an
         interval still open counts until ``min(now, until)``. ``agent_ids`` narrows it."""
-
-    # -- QA (owned by the QA feature) ------------------------------------------------------------
-
-    async def qa_totals_by_session(self, session_ids: Collection[str]) -> dict[str, list[float]]:
-        """The totals (0–100) of the QA reviews of each of ``session_ids`` that has any. The QA
-        feature's stores override this default, which knows no reviews."""
-        return {}
 
     # -- leave-messages (留言, desk/leave_messages.py) -------------------------------------------
 

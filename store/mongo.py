@@ -67,6 +67,19 @@ from .base import (
     user_record,
     username_key,
 )
+from .qa_records import (
+    QAItemFields,
+    QAItemRecord,
+    QAReviewFields,
+    QAReviewRecord,
+    QARubricFields,
+    QARubricRecord,
+    check_qa_update,
+    qa_item_record,
+    qa_name_key,
+    qa_review_record,
+    qa_rubric_record,
+)
 from .records import (
     OPEN_STATES,
     SESSION_STATES,
@@ -191,6 +204,8 @@ class MongoStore(Store):
                                      name="owner_shortcut", unique=True)
         await db.audit.create_index([("action", ASCENDING), ("ts", DESCENDING)], name="action")
         await db.audit.create_index([("target", ASCENDING), ("ts", DESCENDING)], name="target")
+        await self._create_qa_indexes()
+
         # Leave-messages (留言): only the sessions that are one, oldest first.
         await db.sessions.create_index([("leave_message.created_at", ASCENDING), ("_id", ASCENDING)],
                                        name="leave_message",
@@ -354,8 +369,15 @@ class MongoStore(Store):
                               skill: str | None = None, since: float | None = None,
                               until: float | None = None, text: str | None = None,
                               limit: int = 50, offset: int = 0,
-                              agent_ids: Collection[str] | None = None) -> tuple[int, list[SessionRecord]]:
+                              agent_ids: Collection[str] | None = None, csat_min: int | None = None,
+                              csat_max: int | None = None,
+                              wrapup: str | None = None) -> tuple[int, list[SessionRecord]]:
         query: dict[str, Any] = {}
+        if csat_min is not None or csat_max is not None:
+            query["csat.score"] = {**({"$gte": csat_min} if csat_min is not None else {}),
+                                   **({"$lte": csat_max} if csat_max is not None else {})}
+        if wrapup is not None:
+            query["wrapup"] = wrapup
         if openid is not None:
             query["openid"] = openid
         if agent_id is not None:
@@ -375,6 +397,10 @@ class MongoStore(Store):
             msg_query: dict[str, Any] = {"_text": {"$regex": re.escape(text.lower())}}
             if openid is not None:
                 msg_query["openid"] = openid
+            if since is not None:
+                # A session's messages are written after it was created: the range bounds the
+                # messages the regex runs over (the messages' ts index).
+                msg_query["ts"] = {"$gte": since}
             query["_id"] = {"$in": await self.db.messages.distinct("session_id", msg_query)}
         total = await self.db.sessions.count_documents(query)
         if limit <= 0 or offset >= total:
@@ -632,6 +658,148 @@ class MongoStore(Store):
 
     async def set_setting(self, key: str, value: Any) -> None:
         await self.db.settings.replace_one({"_id": key}, {"_id": key, "json": _dumps(value)}, upsert=True)
+
+    # -- QA (owned by the QA feature, desk/qa/) --------------------------------------------------
+    # Rubrics keep ``_name_key`` (unique); items are unique by ``session_id``; ``_n`` orders ties.
+
+    async def _create_qa_indexes(self) -> None:
+        db = self.db
+        await db.qa_rubrics.create_index("_name_key", name="name", unique=True)
+        await db.qa_reviews.create_index([("session_id", ASCENDING), ("created_at", ASCENDING)], name="session")
+        await db.qa_reviews.create_index([("agent_id", ASCENDING), ("created_at", DESCENDING)], name="agent")
+        await db.qa_reviews.create_index([("created_at", DESCENDING), ("_n", DESCENDING)], name="created")
+        await db.qa_reviews.create_index([("status", ASCENDING), ("created_at", DESCENDING)], name="status")
+        await db.qa_items.create_index("session_id", name="session", unique=True)
+        await db.qa_items.create_index([("status", ASCENDING), ("closed_at", ASCENDING)], name="status")
+        await db.qa_items.create_index([("assignee_id", ASCENDING), ("status", ASCENDING),
+                                        ("closed_at", ASCENDING)], name="assignee")
+        await db.qa_items.create_index([("agent_id", ASCENDING), ("closed_at", ASCENDING)], name="agent")
+        await db.sessions.create_index([("closed_at", ASCENDING)], name="closed_at")
+        await db.sessions.create_index([("wrapup", ASCENDING), ("created_at", DESCENDING)], name="wrapup")
+        await db.sessions.create_index([("csat.score", ASCENDING), ("created_at", DESCENDING)], name="csat")
+        # The transcript search bounds the messages its regex runs over by time (search_sessions).
+        await db.messages.create_index([("ts", ASCENDING)], name="ts")
+
+    async def create_qa_rubric(self, data: QARubricFields) -> QARubricRecord:
+        rec = qa_rubric_record(data)
+        try:
+            await self.db.qa_rubrics.insert_one(dict(rec, _id=rec["id"], _name_key=qa_name_key(rec["name"])))
+        except DuplicateKeyError as exc:
+            raise DuplicateError(f"rubric {rec['name']!r} or id exists") from exc
+        return rec
+
+    async def get_qa_rubric(self, rubric_id: str) -> QARubricRecord | None:
+        return _clean_or_none(await self.db.qa_rubrics.find_one({"_id": rubric_id}))
+
+    async def list_qa_rubrics(self) -> list[QARubricRecord]:
+        return [_clean(d) for d in await self.db.qa_rubrics.find({}).sort("_name_key", ASCENDING).to_list()]
+
+    async def update_qa_rubric(self, rubric_id: str, /, **fields: Any) -> QARubricRecord:
+        fields = check_qa_update("rubric", fields, ("id",))
+        extra = None
+        if "name" in fields:
+            if not fields["name"]:
+                raise ValueError("a rubric needs a name")
+            extra = {"_name_key": qa_name_key(fields["name"])}
+        try:
+            rec: QARubricRecord = await self._update("qa_rubrics", rubric_id, fields, "rubric", extra)
+        except DuplicateKeyError as exc:
+            raise DuplicateError(f"rubric {fields.get('name')!r} exists") from exc
+        return rec
+
+    async def add_qa_review(self, data: QAReviewFields) -> QAReviewRecord:
+        rec = qa_review_record(data)
+        try:
+            await self.db.qa_reviews.insert_one(dict(rec, _id=rec["id"], _n=ObjectId()))
+        except DuplicateKeyError as exc:
+            raise DuplicateError(f"review {rec['id']!r} exists") from exc
+        return rec
+
+    async def get_qa_review(self, review_id: str) -> QAReviewRecord | None:
+        return _clean_or_none(await self.db.qa_reviews.find_one({"_id": review_id}))
+
+    async def update_qa_review(self, review_id: str, /, **fields: Any) -> QAReviewRecord:
+        fields = check_qa_update("review", fields, ("id", "session_id"))
+        rec: QAReviewRecord = await self._update("qa_reviews", review_id, fields, "review")
+        return rec
+
+    async def _qa_page(self, collection: str, query: dict[str, Any], sort: list[tuple[str, int]],
+                       limit: int, offset: int) -> tuple[int, list[Any]]:
+        total = await self.db[collection].count_documents(query)
+        if limit <= 0 or offset >= total:
+            return total, []
+        docs = await self.db[collection].find(query).sort(sort).skip(max(0, offset)).limit(limit).to_list()
+        return total, [_clean(d) for d in docs]
+
+    async def list_qa_reviews(self, agent_id: str | None = None, session_id: str | None = None,
+                              agent_ids: Collection[str] | None = None, status: str | None = None,
+                              since: float | None = None, until: float | None = None,
+                              limit: int = 50, offset: int = 0) -> tuple[int, list[QAReviewRecord]]:
+        query: dict[str, Any] = {}
+        if agent_id is not None:
+            query["agent_id"] = agent_id
+        if agent_ids is not None:
+            query.setdefault("$and", []).append({"agent_id": {"$in": sorted(agent_ids)}})
+        if session_id is not None:
+            query["session_id"] = session_id
+        if status is not None:
+            query["status"] = status
+        if since is not None or until is not None:
+            query["created_at"] = {**({"$gte": since} if since is not None else {}),
+                                   **({"$lt": until} if until is not None else {})}
+        return await self._qa_page("qa_reviews", query, [("created_at", DESCENDING), ("_n", DESCENDING)],
+                                   limit, offset)
+
+    async def qa_totals_by_session(self, session_ids: Collection[str]) -> dict[str, list[float]]:
+        ids = sorted(set(session_ids))
+        if not ids:
+            return {}
+        out: dict[str, list[float]] = {}
+        docs = await self.db.qa_reviews.find({"session_id": {"$in": ids}}, {"session_id": 1, "total": 1}).sort(
+            [("created_at", ASCENDING), ("_n", ASCENDING)]).to_list()
+        for d in docs:
+            out.setdefault(d["session_id"], []).append(float(d["total"]))
+        return out
+
+    async def add_qa_item(self, data: QAItemFields) -> QAItemRecord:
+        rec = qa_item_record(data)
+        try:
+            await self.db.qa_items.insert_one(dict(rec, _id=rec["id"], _n=ObjectId()))
+        except DuplicateKeyError as exc:
+            raise DuplicateError(f"session {rec['session_id']!r} already has a work-queue item") from exc
+        return rec
+
+    async def get_qa_item(self, item_id: str) -> QAItemRecord | None:
+        return _clean_or_none(await self.db.qa_items.find_one({"_id": item_id}))
+
+    async def qa_item_for_session(self, session_id: str) -> QAItemRecord | None:
+        return _clean_or_none(await self.db.qa_items.find_one({"session_id": session_id}))
+
+    async def update_qa_item(self, item_id: str, /, **fields: Any) -> QAItemRecord:
+        fields = check_qa_update("work-queue item", fields, ("id", "session_id"))
+        rec: QAItemRecord = await self._update("qa_items", item_id, fields, "work-queue item")
+        return rec
+
+    async def list_qa_items(self, status: str | None = None, assignee_id: str | None = None,
+                            unassigned: bool = False, agent_ids: Collection[str] | None = None,
+                            limit: int = 50, offset: int = 0) -> tuple[int, list[QAItemRecord]]:
+        query: dict[str, Any] = {}
+        if status is not None:
+            query["status"] = status
+        if assignee_id is not None:
+            query["assignee_id"] = assignee_id
+        if unassigned:
+            query.setdefault("$and", []).append({"assignee_id": None})
+        if agent_ids is not None:
+            query["agent_id"] = {"$in": sorted(agent_ids)}
+        return await self._qa_page("qa_items", query, [("closed_at", ASCENDING), ("_n", ASCENDING)], limit, offset)
+
+    async def closed_sessions(self, since: float, until: float, limit: int = 1000) -> list[SessionRecord]:
+        if limit <= 0:
+            return []
+        docs = await self.db.sessions.find({"closed_at": {"$gte": since, "$lt": until}}).sort(
+            [("closed_at", ASCENDING), ("_n", ASCENDING)]).limit(limit).to_list()
+        return [_clean(d) for d in docs]
 
     # -- leave-messages (留言, desk/leave_messages.py) -------------------------------------------
 

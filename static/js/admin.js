@@ -12,8 +12,8 @@ const { user } = requireSignIn("admin");
 guardPage(user);
 const sections = sectionsFor(user);
 // Where a bare /admin opens: admins the overview of every setting; QA (and supervisors who come
-// here) their first section of work, the transcripts.
-const home = (user.roles || []).includes("admin") ? sections[0] : (sections.find((s) => s.id !== "overview") || sections[0]);
+// here) their first section of work, the QA work queue.
+const home = (user.roles || []).includes("admin") ? sections[0] : (sections.find((s) => s.id === "qa") || sections.find((s) => s.id !== "overview") || sections[0]);
 
 // The other consoles this user may open, beside the admin console.
 const consoles = $("admin-consoles");

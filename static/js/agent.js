@@ -24,6 +24,7 @@ import { createCloseDialog } from "kefu/agent/close";
 import { createLeaveMessage } from "kefu/agent/leave_message";
 import { wireShortcuts } from "kefu/agent/shortcuts";
 import { wireEvents } from "kefu/agent/events";
+import { createReviews } from "kefu/agent/reviews";
 
 await initI18n();
 const { user, token } = requireSignIn("agent");
@@ -72,6 +73,7 @@ desk.customer = createCustomerPanel(desk);
 desk.leaveMessage = createLeaveMessage(desk);
 createTransferDialog(desk);
 createCloseDialog(desk);
+desk.reviews = createReviews(desk); // 我的质检: this agent's QA reviews
 wireDialogCloseButtons();
 wireShortcuts(desk);
 wireEvents(desk);

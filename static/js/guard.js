@@ -13,15 +13,16 @@ const SIGNED_OUT_CLOSE_CODES = new Set([4001, 4010]);
 // Long enough to read "signed out" before the login page replaces the console.
 const SIGNED_OUT_NOTICE_MS = 2500;
 
-/** The console a user belongs on ("/agent", "/supervisor", "/admin"), or null for a user with
- * none: supervisors watch the wall; admins and QA start in the admin console (settings; the
- * transcripts QA reviews); an agent with no other role works at the agent workbench. */
+/** The console a user belongs on ("/agent", "/supervisor", "/admin", "/admin#/qa"), or null for
+ * a user with none: supervisors watch the wall; admins start in the admin console (settings); QA
+ * on their QA work queue (its section of the admin console); an agent with no other role works
+ * at the agent workbench. */
 export function roleHome(user) {
   const roles = (user && user.roles) || [];
   if (roles.includes("supervisor")) return "/supervisor";
   if (roles.includes("admin")) return "/admin";
   if (roles.includes("agent")) return "/agent"; // an agent who also does QA works first
-  if (roles.includes("qa")) return "/admin";
+  if (roles.includes("qa")) return "/admin#/qa";
   return null;
 }
 

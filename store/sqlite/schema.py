@@ -217,10 +217,44 @@ def _migration_9(conn: sqlite3.Connection, fts: bool) -> None:
     )
 
 
-# Migration n brings the schema from version n-1 to n. Append, never edit.
+def _migration_10(conn: sqlite3.Connection, fts: bool) -> None:
+    # QA (质检, store/sqlite/qa.py): rubrics unique by folded name; reviews read by session (the
+    # reports' qa_avg, a transcript's reviews), by agent and time (an agent's reviews, averages)
+    # and by status (disputes); one work-queue item per session. The sampler reads sessions by
+    # close time and the transcript search filters by wrap-up code and CSAT: expression indexes
+    # over the session's JSON, so the sessions writer needs no new column. IF NOT EXISTS: the
+    # number may change when the branches are ordered, and a file made with the first one is kept.
+    run_script(conn,
+        """
+        CREATE TABLE IF NOT EXISTS qa_rubrics (
+            n INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, name_key TEXT NOT NULL UNIQUE,
+            doc TEXT NOT NULL);
+        CREATE TABLE IF NOT EXISTS qa_reviews (
+            n INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, session_id TEXT NOT NULL, agent_id TEXT,
+            status TEXT NOT NULL, created_at REAL NOT NULL, total REAL NOT NULL, doc TEXT NOT NULL);
+        CREATE INDEX IF NOT EXISTS qa_reviews_session ON qa_reviews(session_id, created_at);
+        CREATE INDEX IF NOT EXISTS qa_reviews_agent ON qa_reviews(agent_id, created_at);
+        CREATE INDEX IF NOT EXISTS qa_reviews_created ON qa_reviews(created_at);
+        CREATE INDEX IF NOT EXISTS qa_reviews_status ON qa_reviews(status, created_at);
+        CREATE TABLE IF NOT EXISTS qa_items (
+            n INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, session_id TEXT NOT NULL UNIQUE,
+            agent_id TEXT, assignee_id TEXT, status TEXT NOT NULL, closed_at REAL, doc TEXT NOT NULL);
+        CREATE INDEX IF NOT EXISTS qa_items_status ON qa_items(status, closed_at);
+        CREATE INDEX IF NOT EXISTS qa_items_assignee ON qa_items(assignee_id, status, closed_at);
+        CREATE INDEX IF NOT EXISTS qa_items_agent ON qa_items(agent_id, closed_at);
+        CREATE INDEX IF NOT EXISTS sessions_closed_at ON sessions(json_extract(doc, '$.closed_at'));
+        CREATE INDEX IF NOT EXISTS sessions_wrapup ON sessions(json_extract(doc, '$.wrapup'), created_at);
+        CREATE INDEX IF NOT EXISTS sessions_csat ON sessions(json_extract(doc, '$.csat.score'), created_at);
+        """
+    )
+
+
+# Migration n brings the schema from version n-1 to n. Append, never edit. (_migration_10 is
+# the QA feature's: numbered by the plan of issue 14, placed in order by whoever merges.)
 MIGRATIONS: list[Callable[[sqlite3.Connection, bool], None]] = [_migration_1, _migration_2, _migration_3,
                                                                  _migration_4, _migration_5, _migration_6,
-                                                                 _migration_7, _migration_8, _migration_9]
+                                                                 _migration_7, _migration_8, _migration_9,
+                                                                 _migration_10]
 
 
 def fts5_trigram_available() -> bool:

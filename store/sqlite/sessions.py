@@ -197,9 +197,21 @@ class Sessions:
                      skill: str | None = None, since: float | None = None,
                      until: float | None = None, text: str | None = None,
                      limit: int = 50, offset: int = 0,
-                     agent_ids: Collection[str] | None = None) -> tuple[int, list[SessionRecord]]:
+                     agent_ids: Collection[str] | None = None, csat_min: int | None = None,
+                     csat_max: int | None = None,
+                     wrapup: str | None = None) -> tuple[int, list[SessionRecord]]:
         where: list[str] = []
         args: list[Any] = []
+        # CSAT and wrap-up: expression indexes over the JSON (migration 10).
+        if csat_min is not None:
+            where.append("json_extract(doc, '$.csat.score') >= ?")
+            args.append(csat_min)
+        if csat_max is not None:
+            where.append("json_extract(doc, '$.csat.score') <= ?")
+            args.append(csat_max)
+        if wrapup is not None:
+            where.append("json_extract(doc, '$.wrapup') = ?")
+            args.append(wrapup)
         if openid is not None:
             where.append("openid = ?")
             args.append(openid)

@@ -12,6 +12,14 @@ from collections.abc import Collection, Iterable, Mapping
 from typing import Any, Unpack
 
 from ..base import Store, message_record
+from ..qa_records import (
+    QAItemFields,
+    QAItemRecord,
+    QAReviewFields,
+    QAReviewRecord,
+    QARubricFields,
+    QARubricRecord,
+)
 from ..records import (
     AgentState,
     AuditEntry,
@@ -51,6 +59,7 @@ from .bot_stats import BotAnswerStats
 from .canned import CannedReplies
 from .leave_messages import LeaveMessages
 from .notifications import Notifications
+from .qa import QA
 from .reader import Reader
 from .reports import Reports
 from .routing_log import RoutingLog
@@ -89,6 +98,7 @@ class SQLiteStore(Store):
         self._tokens = RevokedTokens(self._writer, self._reader)
         self._audit = AuditLog(self._writer, self._reader)
         self._routing = RoutingLog(self._writer, self._reader)
+        self._qa = QA(self._writer, self._reader)
         self._settings = Settings(self._writer, self._reader)
         self._canned = CannedReplies(self._writer, self._reader)
         self._leave_messages = LeaveMessages(self._reader)
@@ -226,9 +236,11 @@ class SQLiteStore(Store):
                               skill: str | None = None, since: float | None = None,
                               until: float | None = None, text: str | None = None,
                               limit: int = 50, offset: int = 0,
-                              agent_ids: Collection[str] | None = None) -> tuple[int, list[SessionRecord]]:
+                              agent_ids: Collection[str] | None = None, csat_min: int | None = None,
+                              csat_max: int | None = None,
+                              wrapup: str | None = None) -> tuple[int, list[SessionRecord]]:
         return await self._sessions.search(openid, agent_id, skill, since, until, text, limit, offset,
-                                           agent_ids)
+                                           agent_ids, csat_min, csat_max, wrapup)
 
     async def has_served(self, agent_id: str, openid: str) -> bool:
         return await self._sessions.has_served(agent_id, openid)
@@ -350,6 +362,58 @@ class SQLiteStore(Store):
 
     async def set_setting(self, key: str, value: Any) -> None:
         await self._settings.set(key, value)
+
+    # -- QA (owned by the QA feature) ----------------------------------------------------------
+
+    async def create_qa_rubric(self, data: QARubricFields) -> QARubricRecord:
+        return await self._qa.create_rubric(data)
+
+    async def get_qa_rubric(self, rubric_id: str) -> QARubricRecord | None:
+        return await self._qa.get_rubric(rubric_id)
+
+    async def list_qa_rubrics(self) -> list[QARubricRecord]:
+        return await self._qa.list_rubrics()
+
+    async def update_qa_rubric(self, rubric_id: str, /, **fields: Any) -> QARubricRecord:
+        return await self._qa.update_rubric(rubric_id, fields)
+
+    async def add_qa_review(self, data: QAReviewFields) -> QAReviewRecord:
+        return await self._qa.add_review(data)
+
+    async def get_qa_review(self, review_id: str) -> QAReviewRecord | None:
+        return await self._qa.get_review(review_id)
+
+    async def update_qa_review(self, review_id: str, /, **fields: Any) -> QAReviewRecord:
+        return await self._qa.update_review(review_id, fields)
+
+    async def list_qa_reviews(self, agent_id: str | None = None, session_id: str | None = None,
+                              agent_ids: Collection[str] | None = None, status: str | None = None,
+                              since: float | None = None, until: float | None = None,
+                              limit: int = 50, offset: int = 0) -> tuple[int, list[QAReviewRecord]]:
+        return await self._qa.list_reviews(agent_id, session_id, agent_ids, status, since, until, limit, offset)
+
+    async def qa_totals_by_session(self, session_ids: Collection[str]) -> dict[str, list[float]]:
+        return await self._qa.totals_by_session(session_ids)
+
+    async def add_qa_item(self, data: QAItemFields) -> QAItemRecord:
+        return await self._qa.add_item(data)
+
+    async def get_qa_item(self, item_id: str) -> QAItemRecord | None:
+        return await self._qa.get_item(item_id)
+
+    async def qa_item_for_session(self, session_id: str) -> QAItemRecord | None:
+        return await self._qa.item_for_session(session_id)
+
+    async def update_qa_item(self, item_id: str, /, **fields: Any) -> QAItemRecord:
+        return await self._qa.update_item(item_id, fields)
+
+    async def list_qa_items(self, status: str | None = None, assignee_id: str | None = None,
+                            unassigned: bool = False, agent_ids: Collection[str] | None = None,
+                            limit: int = 50, offset: int = 0) -> tuple[int, list[QAItemRecord]]:
+        return await self._qa.list_items(status, assignee_id, unassigned, agent_ids, limit, offset)
+
+    async def closed_sessions(self, since: float, until: float, limit: int = 1000) -> list[SessionRecord]:
+        return await self._qa.closed_sessions(since, until, limit)
 
     # -- leave-messages (留言) ---------------------------------------------------------------------
 

@@ -26,8 +26,9 @@ def test_admin_and_qa_land_in_the_admin_console_and_supervisors_on_the_wall(open
     expect(admin.locator("#admin-section-title")).to_have_text("概览")
 
     qa = open_page("1280x800", name="qa-shell")
-    login(qa, "qa", expect_path="/admin")
-    expect(qa.locator("#admin-nav a")).not_to_have_count(0)
+    login(qa, "qa")
+    qa.wait_for_url("**/admin#/qa*")  # QA lands on their work queue
+    expect(qa.locator("#admin-nav a[aria-current=page]")).to_have_text("质检工作台")
 
     sup = open_page("1280x800", name="super-shell")
     login(sup, "super", expect_path="/supervisor")

@@ -40,6 +40,8 @@ class FakeDesk:
         self.skills: Any = None  # the skills routes take it; their tests run the real app
         self.menu: Any = None  # handlers/menu.py is routed with it; its tests run the real app
         self.bot: Any = None  # handlers/bot.py is routed with it; its tests run the real app
+        self.qa: Any = None  # handlers/qa.py is routed with it; its tests run the real app
+        self.exports: Any = None  # the transcript export route takes it; its tests run the real app
         self.leave_messages: Any = None  # handlers/leave_messages.py is routed with it; its tests run the real app
         self.notifications: Any = None  # handlers/notifications.py: its tests run the real app
         self.reports: Any = None  # handlers/reports.py (运营报表): its tests run the real app

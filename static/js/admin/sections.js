@@ -3,6 +3,10 @@
 // its name in handlers/pages.py's import map, and one line here. `roles`: who sees it.
 export const SECTIONS = [
   { id: "overview", labelKey: "admin.nav.overview", roles: ["admin", "supervisor", "qa"], load: () => import("kefu/admin/overview") },
+  // QA (质检): QA's work queue and review page first, its rubrics and sampling, its results.
+  { id: "qa", labelKey: "admin.nav.qa", roles: ["admin", "supervisor", "qa"], load: () => import("kefu/admin/qa") },
+  { id: "qa_results", labelKey: "admin.nav.qa_results", roles: ["admin", "supervisor", "qa"], load: () => import("kefu/admin/qa_results") },
+  { id: "qa_rubrics", labelKey: "admin.nav.qa_rubrics", roles: ["admin", "supervisor", "qa"], load: () => import("kefu/admin/qa_rubrics") },
   { id: "transcripts", labelKey: "admin.nav.transcripts", roles: ["admin", "supervisor", "qa"], load: () => import("kefu/admin/transcripts") },
   { id: "skills", labelKey: "admin.nav.skills", roles: ["admin", "supervisor"], load: () => import("kefu/admin/skills") },
   { id: "users", labelKey: "admin.nav.users", roles: ["admin"], load: () => import("kefu/admin/users") },
