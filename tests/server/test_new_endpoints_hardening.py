@@ -155,3 +155,104 @@ async def test_reports_by_role(api, login) -> None:
         assert (await api(path))[0] == 401
         for name, expected in (("alice", 403), ("qa", 403), ("super", 200), ("admin", 200)):
             assert (await api(path, token=who[name]))[0] == expected, (path, name)
+
+
+# -- notifications ---------------------------------------------------------------------------------
+
+async def bank_token(api, login) -> str:
+    from tests.server.test_notifications import bank_token as make
+
+    return await make(api, login)
+
+
+def test_notification_bodies_and_queries_never_make_a_500_and_send_nothing(io_loop, api, login, kefu,
+                                                                          caplog) -> None:
+    from tests.server.test_notifications import TXN, TXN_DATA
+
+    caplog.set_level(logging.WARNING)
+    bank = run(io_loop, lambda: bank_token(api, login))
+    admin = run(io_loop, lambda: login("admin"))[0]
+
+    @SETTINGS
+    @given(body=st.one_of(
+        json_values,
+        st.fixed_dictionaries({"openid": json_values, "template_id": json_values, "data": json_values},
+                              optional={"url": json_values, "kind": json_values, "extra": json_values}),
+        st.fixed_dictionaries({"openid": st.just("o-hard"), "template_id": st.just(TXN),
+                               "data": st.dictionaries(st.sampled_from(sorted(TXN_DATA)), json_values, max_size=5)},
+                              optional={"url": odd_text, "kind": odd_text, "session_id": json_values}),
+    ))
+    @example(body={"openid": "o-hard", "template_id": TXN, "data": {**TXN_DATA, "thing3": "x" * 100_000}})
+    @example(body={"openid": "o" * 65, "template_id": TXN, "data": TXN_DATA})
+    @example(body={"openid": "o-hard", "template_id": TXN, "data": TXN_DATA, "url": "javascript:alert(1)"})
+    @example(body={"openid": "o-hard", "template_id": TXN, "data": TXN_DATA, "kind": "交易"})
+    @example(body={"openid": "o-hard", "template_id": TXN, "data": {**TXN_DATA, "amount4": {"value": "1元",
+                                                                                          "color": ["#FFF"]}}})
+    def check(body: Any) -> None:
+        status, data = run(io_loop, lambda: api("/api/notifications", "POST", json.dumps(body), token=bank,
+                                                headers={"Content-Type": "application/json"}))
+        not_a_500(status, data)
+        assert status == 400 and data["error"]["code"] in ("bad_field", "invalid_json"), (body, data)
+        if data["error"]["code"] == "bad_field":
+            assert data["error"]["field"], data
+
+    @SETTINGS
+    @given(query=st.dictionaries(st.sampled_from(["openid", "kind", "limit", "offset"]), odd_text, max_size=4))
+    @example(query={"limit": "9" * 5000})
+    @example(query={"offset": "-1"})
+    @example(query={"openid": "o\u0000"})
+    def listing(query: dict[str, str]) -> None:
+        for token in (bank, admin):
+            status, data = run(io_loop, lambda: api(f"/api/notifications?{urlencode(query)}", token=token))
+            not_a_500(status, data)
+            if status == 200:
+                assert data["notifications"] == []
+            else:
+                assert status in (400, 403), data
+
+    check()
+    listing()
+    assert run(io_loop, lambda: kefu.store.list_notifications(limit=10)) == []
+    assert_no_traceback(caplog)
+
+
+@pytest.mark.gen_test(timeout=60)
+async def test_notifications_by_role(api, login, customer, kefu) -> None:
+    from tests.server.test_notifications import TXN, TXN_DATA
+
+    await customer.send_text("o-role", "你好")  # a follower WeChat knows; queued, nobody serves them
+    await kefu.desk.inbound.drain()
+    who = await tokens(login)
+    bank = await bank_token(api, login)
+    body = {"openid": "o-role", "template_id": TXN, "data": TXN_DATA}
+    assert (await api("/api/notifications", "POST", body))[0] == 401
+    assert (await api("/api/notifications"))[0] == 401
+    assert (await api("/api/notifications/templates"))[0] == 401
+    for name in ("alice", "super", "qa"):
+        status, data = await api("/api/notifications", "POST", body, token=who[name])
+        assert status == 403 and data["error"]["code"] == "forbidden", (name, data)
+    # Listing everyone's: admin, QA, a supervisor of no team; an agent must name a customer.
+    for name, expected in (("alice", 403), ("super", 200), ("qa", 200), ("admin", 200)):
+        assert (await api("/api/notifications", token=who[name]))[0] == expected, name
+        assert (await api("/api/notifications/templates", token=who[name]))[0] == 200, name
+    # A customer alice never served: refused, like every other read of a customer.
+    status, data = await api("/api/notifications?openid=o-role", token=who["alice"])
+    assert status == 403 and data["error"]["code"] == "not_your_customer", data
+    status, sent = await api("/api/notifications", "POST", body, token=bank)
+    assert status == 201, sent
+    status, data = await api("/api/notifications?openid=o-role", token=who["alice"])
+    assert status == 403, data
+    # A supervisor in a team lists only their team's customers.
+    _, super_user = await login("super")
+    _, bob = await login("bob")
+    status, team = await api("/api/teams", "POST", {"name": "卡组", "supervisors": [super_user["id"]],
+                                                    "members": [bob["id"]]}, token=who["admin"])
+    assert status == 201, team
+    status, data = await api("/api/notifications", token=who["super"])
+    assert status == 403, data
+    status, data = await api("/api/notifications?openid=o-role", token=who["super"])
+    assert status == 403 and data["error"]["code"] == "not_your_customer", data
+    # The bank reads its own, not another caller's.
+    status, data = await api("/api/notifications", token=bank)
+    assert status == 200 and [n["id"] for n in data["notifications"]] == [sent["id"]]
+    assert (await api("/api/notifications", token=who["admin"]))[1]["notifications"][0]["id"] == sent["id"]
