@@ -28,6 +28,12 @@ from store.records import PublicUser
 # The HTTP server takes bodies up to 1 MiB (server.py); a file of 2,000 answers fits well within it.
 MAX_IMPORT_BYTES = 1024 * 1024
 FORMATS = ("csv", "xlsx")
+# What of a workbook's first sheet is read: its dimension is the file's word, and a 5 KB file
+# with one cell at XFD1048576 is otherwise 17 billion empty cells read on the event loop. Room
+# for every answer with a blank row after each; the five columns and notes beside them.
+MAX_XLSX_ROWS = 2 * MAX_ANSWERS + 1
+MAX_XLSX_COLUMNS = 26
+EXCEL_MAX_ROWS = 1_048_576  # past the limit, rows are only looked at for content, up to Excel's own
 # Column headings as people write them -> the answer's field.
 HEADINGS = {"question": "question", "问题": "question", "标准问题": "question", "标准问": "question",
             "similar": "similar", "相似问题": "similar", "相似问法": "similar", "相似问": "similar",
@@ -98,7 +104,14 @@ def read_rows(data: bytes, fmt: str) -> list[list[str]]:
     try:
         if not book.worksheets:
             raise ValidationError("file", "has no sheet")
-        return [[_cell(c) for c in row] for row in book.worksheets[0].iter_rows(values_only=True)]
+        rows: list[list[str]] = []
+        for number, row in enumerate(book.worksheets[0].iter_rows(max_col=MAX_XLSX_COLUMNS, values_only=True),
+                                     start=1):
+            if number <= MAX_XLSX_ROWS:
+                rows.append([_cell(c) for c in row])
+            elif number > EXCEL_MAX_ROWS or any(c not in (None, "") for c in row):
+                raise ValidationError("file", f"has more than {MAX_XLSX_ROWS} rows in its first sheet")
+        return rows
     except ValidationError:
         raise
     except Exception as exc:

@@ -256,3 +256,39 @@ async def test_notifications_by_role(api, login, customer, kefu) -> None:
     status, data = await api("/api/notifications", token=bank)
     assert status == 200 and [n["id"] for n in data["notifications"]] == [sent["id"]]
     assert (await api("/api/notifications", token=who["admin"]))[1]["notifications"][0]["id"] == sent["id"]
+
+
+# -- the bot's import ------------------------------------------------------------------------------
+
+def far_cell_xlsx(cell: str) -> bytes:
+    """A 5 KB workbook of one answer and a stray cell far down (and right): read naively, up to
+    17 billion empty cells (the server hung, its memory growing)."""
+    import io
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["question", "answer"])
+    sheet.append(["年费怎么免", "刷卡满6次免年费。"])
+    sheet[cell] = "x"
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+@pytest.mark.gen_test(timeout=60)
+async def test_a_small_workbook_of_a_million_empty_rows_is_refused_quickly(api, login, kefu) -> None:
+    from tests.server.test_bot_import import XLSX_TYPE
+
+    admin, _ = await login("admin")
+    before = await kefu.desk.settings.entry("bot_answers")
+    status, data = await api("/api/bot/import?format=xlsx", "POST", far_cell_xlsx("C1048576"), token=admin,
+                             headers=XLSX_TYPE)
+    assert bad_field(status, data) == "file" and "rows" in data["error"]["message"], data
+    # Past column Z a cell is not read (notes beside the answers): the answer above is previewed.
+    status, data = await api("/api/bot/import?format=xlsx&dry_run=1", "POST", far_cell_xlsx("XFD1048576"),
+                             token=admin, headers=XLSX_TYPE)
+    assert status == 200 and data["rows"] == 1, data
+    assert (await kefu.desk.settings.entry("bot_answers"))["version"] == before["version"]
