@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import zipfile
 from typing import Any
 
 from desk.bot_kb import MAX_ANSWERS, KnowledgeBase, check_answer
@@ -33,6 +34,9 @@ FORMATS = ("csv", "xlsx")
 # for every answer with a blank row after each; the five columns and notes beside them.
 MAX_XLSX_ROWS = 2 * MAX_ANSWERS + 1
 MAX_XLSX_COLUMNS = 26
+# What the parts of an XLSX may inflate to: 1 MB zipped can be a gigabyte of XML (a zip bomb),
+# parsed on the event loop and held whole (the shared strings). A real 2,000-answer file is ~5 MB.
+MAX_XLSX_INFLATED_BYTES = 32 * 1024 * 1024
 EXCEL_MAX_ROWS = 1_048_576  # past the limit, rows are only looked at for content, up to Excel's own
 # Column headings as people write them -> the answer's field.
 HEADINGS = {"question": "question", "问题": "question", "标准问题": "question", "标准问": "question",
@@ -97,6 +101,13 @@ def read_rows(data: bytes, fmt: str) -> list[list[str]]:
 
     # Anything openpyxl raises on a file someone uploaded means "not a workbook we can read"
     # (a zip of garbage XML raises ParseError, a wrong part KeyError, ...): never a 500.
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            inflated = sum(item.file_size for item in archive.infolist())
+    except Exception as exc:
+        raise ValidationError("file", f"is not an XLSX workbook ({type(exc).__name__})") from None
+    if inflated > MAX_XLSX_INFLATED_BYTES:
+        raise ValidationError("file", f"unzips to more than {MAX_XLSX_INFLATED_BYTES >> 20} MB")
     try:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:

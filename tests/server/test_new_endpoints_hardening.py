@@ -292,3 +292,37 @@ async def test_a_small_workbook_of_a_million_empty_rows_is_refused_quickly(api, 
                              token=admin, headers=XLSX_TYPE)
     assert status == 200 and data["rows"] == 1, data
     assert (await kefu.desk.settings.entry("bot_answers"))["version"] == before["version"]
+
+
+def inflated_xlsx(megabytes: int) -> bytes:
+    """A workbook whose one answer is ``megabytes`` MB of text: some 100 KB zipped."""
+    import io
+    import zipfile
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["question", "answer"])
+    sheet.append(["年费怎么免", "PLACEHOLDER"])
+    plain = io.BytesIO()
+    book.save(plain)
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(plain.getvalue())) as src, \
+            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            part = src.read(item.filename)
+            dst.writestr(item, part.replace(b"PLACEHOLDER", b"a" * (megabytes << 20)))
+    return out.getvalue()
+
+
+@pytest.mark.gen_test(timeout=60)
+async def test_a_zipped_workbook_that_inflates_past_reason_is_refused_unread(api, login) -> None:
+    from tests.server.test_bot_import import XLSX_TYPE
+
+    admin, _ = await login("admin")
+    body = inflated_xlsx(60)
+    assert len(body) < 1024 * 1024
+    status, data = await api("/api/bot/import?format=xlsx&dry_run=1", "POST", body, token=admin, headers=XLSX_TYPE)
+    assert bad_field(status, data) == "file" and "MB" in data["error"]["message"], data
