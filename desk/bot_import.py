@@ -16,6 +16,7 @@ audit entry.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import re
@@ -204,7 +205,9 @@ def template_xlsx() -> bytes:
 async def import_file(kb: KnowledgeBase, user: PublicUser, data: bytes, fmt: str,
                       dry_run: bool) -> dict[str, Any]:
     """Preview (``dry_run``) or apply a file; the counts and questions added and replaced."""
-    incoming = parse(data, fmt)
+    # In a worker thread: reading a 1 MB workbook takes openpyxl seconds the event loop (every
+    # console's socket, every webhook) would otherwise wait for.
+    incoming = await asyncio.to_thread(parse, data, fmt)
     merged, added, replaced = kb.merge(await kb.stored(), incoming)
     if len(merged) > MAX_ANSWERS:
         raise ValidationError("file", f"the knowledge base would hold {len(merged)} answers, more than {MAX_ANSWERS}")
