@@ -326,3 +326,21 @@ async def test_a_zipped_workbook_that_inflates_past_reason_is_refused_unread(api
     assert len(body) < 1024 * 1024
     status, data = await api("/api/bot/import?format=xlsx&dry_run=1", "POST", body, token=admin, headers=XLSX_TYPE)
     assert bad_field(status, data) == "file" and "MB" in data["error"]["message"], data
+
+
+@pytest.mark.gen_test(timeout=60)
+async def test_trying_questions_for_made_up_skills_keeps_one_index(api, login, kefu) -> None:
+    admin, _ = await login("admin")
+    status, _ = await api("/api/bot/answers", "POST", {"question": "年费怎么免", "answer": "刷卡满6次免年费。"},
+                          token=admin)
+    assert status == 201
+    for i in range(30):
+        status, tried = await api("/api/bot/try", "POST", {"question": "年费", "skill": f"made-up-{i}"},
+                                  token=admin)
+        assert status == 200 and tried["answered"] is not None, tried
+    # Each made-up skill is answered by the answers for every skill: one index, not one per name.
+    assert len(kefu.desk.bot.kb._matchers) <= 2
+    status, data = await api("/api/bot/try", "POST", {"question": "年" * 100_000}, token=admin)
+    assert bad_field(status, data) == "question", data
+    status, data = await api("/api/bot/try", "POST", {"question": "年费", "skill": "s" * 100_000}, token=admin)
+    assert bad_field(status, data) == "skill", data
