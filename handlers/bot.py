@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from desk import bot_import
+from desk.bot_kb import SKILL_MAX_CHARS
 from desk.errors import ValidationError
 from handlers.base import APIHandler
 from handlers.openapi import ANY_OBJ, Op, Query, array, obj
@@ -60,6 +61,9 @@ class BotAnswerHandler(_BotHandler):
         self.write_json(await self.bot.delete(self.current_user, answer_id))
 
 
+TRY_MAX_CHARS = 2000  # as long as a customer's text message
+
+
 class BotTryHandler(_BotHandler):
     api_doc = {"post": Op("What the bot would answer to a question, with the match explanation",
                           request=obj(("question",), question={"type": "string"}, skill={"type": "string"}),
@@ -70,7 +74,9 @@ class BotTryHandler(_BotHandler):
         question, skill = body.get("question"), body.get("skill")
         if not isinstance(question, str) or not question.strip():
             raise ValidationError("question", "is required (non-empty text)")
-        if skill is not None and not isinstance(skill, str):
+        if len(question) > TRY_MAX_CHARS:  # segmented on the event loop: a customer's text is bounded too
+            raise ValidationError("question", f"at most {TRY_MAX_CHARS} characters")
+        if skill is not None and (not isinstance(skill, str) or len(skill) > SKILL_MAX_CHARS):
             raise ValidationError("skill", "must be a skill name")
         self.write_json(self.bot.try_question(question, skill or None))
 
