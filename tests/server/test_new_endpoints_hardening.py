@@ -25,7 +25,7 @@ from tests.server.test_crafted_input import assert_no_traceback, json_values, ru
 
 SETTINGS = settings(max_examples=40, deadline=None, database=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-NEW_SETTINGS = ("templates", "notification_limits", "self_service", "alerts")
+NEW_SETTINGS = ("templates", "notification_limits", "self_service", "alerts", "menu", "bot_answers")
 ROLES = ("alice", "super", "qa", "admin")
 # Texts a careless or hostile caller sends as a query value.
 odd_text = st.one_of(
@@ -70,6 +70,10 @@ def test_a_new_setting_takes_no_junk_and_a_refusal_changes_nothing(io_loop, api,
     @example(value={"caller_per_minute": 10 ** 30})
     @example(value=[{"id": "x" * 5000, "title": "t", "fields": [{"key": "a", "label": "b"}]}])
     @example(value={"skills": {"\u0000": {"oldest_wait_s": 10}}})
+    @example(value={"button": [{"type": "click", "name": "查", "key": "self:nonsense"}]})
+    @example(value={"button": [{"type": "click", "name": "查", "key": ["self:bill"]}]})
+    @example(value=[{"question": "q" * 10_000, "answer": "a"}])
+    @example(value=[{"question": "q", "answer": "a", "skills": [{"x": 1}]}])
     def check(value: Any) -> None:
         status, data = run(io_loop, lambda: api(f"/api/settings/{key}", "PUT", json.dumps(value), token=admin,
                                                 headers={"Content-Type": "application/json"}))
