@@ -89,7 +89,7 @@ def test_a_new_setting_takes_no_junk_and_a_refusal_changes_nothing(io_loop, api,
 
     check()
     for raw in (b"NaN", b"Infinity", b"[" * 50_000, b"\xff\xfe", b"{\"a\": 1e999}"):
-        status, data = run(io_loop, lambda: api(f"/api/settings/{key}", "PUT", raw, token=admin))
+        status, data = run(io_loop, lambda raw=raw: api(f"/api/settings/{key}", "PUT", raw, token=admin))
         assert status == 400 and data["error"]["code"] in ("invalid_json", "bad_field"), (raw[:20], data)
     assert_no_traceback(caplog)
 
@@ -207,7 +207,8 @@ def test_notification_bodies_and_queries_never_make_a_500_and_send_nothing(io_lo
     @example(query={"openid": "o\u0000"})
     def listing(query: dict[str, str]) -> None:
         for token in (bank, admin):
-            status, data = run(io_loop, lambda: api(f"/api/notifications?{urlencode(query)}", token=token))
+            status, data = run(io_loop, lambda token=token: api(f"/api/notifications?{urlencode(query)}",
+                                                                token=token))
             not_a_500(status, data)
             if status == 200:
                 assert data["notifications"] == []
@@ -384,7 +385,7 @@ def test_import_bodies_never_make_a_500_and_import_nothing(io_loop, api, login, 
 
     check()
     for raw in ("pdf", "x" * 300, ""):
-        status, data = run(io_loop, lambda: api(f"/api/bot/import/template?format={raw}", token=admin))
+        status, data = run(io_loop, lambda raw=raw: api(f"/api/bot/import/template?format={raw}", token=admin))
         assert bad_field(status, data) == "format", raw
     assert_no_traceback(caplog)
 
