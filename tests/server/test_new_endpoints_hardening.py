@@ -442,3 +442,34 @@ async def test_a_name_that_looks_like_a_formula_stays_text_in_the_report_files(a
     names = [r[1] for r in rows if "HYPERLINK" in r[1]]
     # Excel runs a cell starting with = + - @ as a formula: the CSV's cell starts with a quote.
     assert names == ["'" + FORMULA_NAME], names
+
+
+# -- the bank's integration user reads no customer -------------------------------------------------
+
+@pytest.mark.gen_test(timeout=60)
+async def test_the_integration_user_sends_notifications_and_reads_nothing_else(api, login, console, customer,
+                                                                              kefu) -> None:
+    bank = await bank_token(api, login)
+    alice = await console("alice")
+    await alice.ok("presence", status="available")
+    await customer.send_text("o-int", "我的卡被盗刷了")
+    offer = await alice.event("offer")
+    session_id = (await alice.ok("accept", session_id=offer["session_id"]))["session"]["id"]
+    for path in (f"/api/sessions/{session_id}", "/api/customers/o-int", "/api/customers/o-int/sessions",
+                 "/api/settings/templates", "/api/reports?from=2026-03-01&to=2026-03-02&by=skill",
+                 "/api/bot/answers", "/api/audit"):
+        status, data = await api(path, token=bank)
+        assert status == 403, (path, status, data)
+        assert "o-int" not in json.dumps(data, ensure_ascii=False) and "盗刷" not in json.dumps(data), (path, data)
+    status, data = await api("/api/customers/o-int", "PATCH", {"note": "x"}, token=bank)
+    assert status == 403, data
+    # The socket: a bank system gets a welcome with nothing of anyone's, and every command that
+    # would act on or watch a session is refused; nothing it sends reaches the customer.
+    socket = await console("core-banking", token=bank)
+    assert "o-int" not in json.dumps(socket.welcome, ensure_ascii=False), socket.welcome
+    for frame in ({"type": "send", "session_id": session_id, "text": "假客服"},
+                  {"type": "monitor", "session_id": session_id}, {"type": "subscribe_queues"}):
+        result = await socket.command(frame.pop("type"), **frame)
+        assert result["ok"] is False and result["error"]["code"] in ("forbidden", "not_your_session"), result
+    await kefu.desk.inbound.drain()
+    assert "假客服" not in json.dumps(kefu.simulator.platform.replies.get("o-int", []), ensure_ascii=False)
