@@ -97,6 +97,9 @@ def _format(handler: APIHandler) -> str:
     return fmt
 
 
+DRY_RUN_VALUES = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False, "": False}
+
+
 class BotImportHandler(_BotHandler):
     api_doc = {"post": Op("Import answers from a CSV or XLSX file (the body): all rows or none; a broken row is "
                           "refused naming its row and column. A question already asked replaces its answer.",
@@ -104,7 +107,12 @@ class BotImportHandler(_BotHandler):
                           response=IMPORT_RESULT, errors=(400, 403), tags=("bot",))}
 
     async def post(self) -> None:
-        dry_run = self.get_query_argument("dry_run", "0") in ("1", "true", "yes")
+        # A value not understood is refused, not taken for "no": dry_run=True or on meant a
+        # preview, and imported for real.
+        raw = self.get_query_argument("dry_run", "0").lower()
+        if raw not in DRY_RUN_VALUES:
+            raise ValidationError("dry_run", "must be 1 (only check and preview) or 0")
+        dry_run = DRY_RUN_VALUES[raw]
         result = await bot_import.import_file(self.bot.kb, self.current_user, self.request.body, _format(self),
                                               dry_run)
         self.write_json(result)

@@ -473,3 +473,22 @@ async def test_the_integration_user_sends_notifications_and_reads_nothing_else(a
         assert result["ok"] is False and result["error"]["code"] in ("forbidden", "not_your_session"), result
     await kefu.desk.inbound.drain()
     assert "假客服" not in json.dumps(kefu.simulator.platform.replies.get("o-int", []), ensure_ascii=False)
+
+
+@pytest.mark.gen_test(timeout=60)
+async def test_a_dry_run_the_server_does_not_understand_imports_nothing(api, login, kefu) -> None:
+    admin, _ = await login("admin")
+    body = "question,answer\n年费怎么免,刷卡满6次免年费。\n".encode()
+    version = (await kefu.desk.settings.entry("bot_answers"))["version"]
+    for value in ("on", "2", "preview", "y", "是"):
+        status, data = await api(f"/api/bot/import?dry_run={value}", "POST", body, token=admin,
+                                 headers={"Content-Type": "text/csv"})
+        assert bad_field(status, data) == "dry_run", (value, data)
+    for value in ("1", "true", "True", "yes"):
+        status, data = await api(f"/api/bot/import?dry_run={value}", "POST", body, token=admin,
+                                 headers={"Content-Type": "text/csv"})
+        assert status == 200 and data["dry_run"] is True, (value, data)
+    assert (await kefu.desk.settings.entry("bot_answers"))["version"] == version
+    status, data = await api("/api/bot/import?dry_run=0", "POST", body, token=admin,
+                             headers={"Content-Type": "text/csv"})
+    assert status == 200 and data["dry_run"] is False and data["added"] == ["年费怎么免"], data
