@@ -175,12 +175,13 @@ def make_app(services: Services, **settings: Any) -> tornado.web.Application:
         users,
         wechat,
     )
+    from handlers import leave_messages as leave_messages_api
     from handlers import settings as settings_api
     from handlers.base import JSONNotFoundHandler, check_handler_access
 
     routes: list[Any] = []
     for module in (wechat, health, auth, users, teams, api, canned, bot, settings_api, menu, notifications, reports,
-                   openapi, socket, pages):
+                   leave_messages_api, openapi, socket, pages):
         routes.extend(module.default_handlers(services))
     if services.simulator is not None:
         routes.extend(services.simulator.routes())

@@ -154,12 +154,14 @@ class AccessPolicy:
     async def check_supervised_session(self, user: PublicUser, session_id: str, what: str) -> SessionRecord:
         """The session ``session_id`` when ``user`` may supervise it (monitor, whisper, barge,
         reassign): any session for an unscoped caller (404 when missing), else one their scope
-        holds now; 403 ``not_your_session`` (audited) otherwise, whether or not it exists."""
+        holds now, or an open leave-message (留言: no agent holds it; like a waiting customer it is
+        every team's work, desk/leave_messages.py); 403 ``not_your_session`` (audited) otherwise,
+        whether or not it exists."""
         scope = self.scope(user)
         if scope is None:
             return await self.check_session(user, session_id, what)
         session = await self.store.get_session(session_id) if isinstance(session_id, str) and session_id else None
-        if session is not None and self._holds(scope, session):
+        if session is not None and (self._holds(scope, session) or _open_leave_message(session)):
             return session
         await self._refused(user, what, session_id=session_id)
         raise Refused("not_your_session", "you supervise only the sessions your teams' agents hold")
@@ -187,3 +189,9 @@ class AccessPolicy:
             "ts": self.clock(), "actor_id": user.get("id"), "action": "read_refused",
             "session_id": ref if session_id is not None else None,
             "target": ref if openid is not None else None, "details": {"read": what}})
+
+
+def _open_leave_message(session: SessionRecord) -> bool:
+    """A leave-message no agent holds yet (waiting as a leave-message, or being offered)."""
+    return bool(session.get("leave_message")) and session.get("state") in ("diverted", "queued", "offered") \
+        and not session.get("offered_to")

@@ -33,6 +33,7 @@ from typing import Any
 
 from desk import frames
 from desk.errors import AuthError, DeskError
+from desk.token_bucket import TokenBucket
 from kefu_json import InvalidJSON, parse_json
 from store.records import PublicUser
 
@@ -63,24 +64,6 @@ class ConnectionSettings:
     heartbeat_interval_secs: float = 5.0
     heartbeat_timeout_secs: float = 15.0
     clock: Callable[[], float] = field(default=time.monotonic)
-
-
-class TokenBucket:
-    """``rate`` tokens a second up to ``burst``; ``take()`` is False when empty."""
-
-    def __init__(self, rate: float, burst: float, clock: Callable[[], float]) -> None:
-        self.rate, self.burst, self._clock = rate, burst, clock
-        self.tokens = burst
-        self._last = clock()
-
-    def take(self) -> bool:
-        now = self._clock()
-        self.tokens = min(self.burst, self.tokens + (now - self._last) * self.rate)
-        self._last = now
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return True
-        return False
 
 
 # The one command the protocol answers itself (a heartbeat); every other goes to the desk.

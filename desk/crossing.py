@@ -6,8 +6,10 @@ the transcript after every write already started; and the agent's events about a
 ``session_assigned`` is being built are held by :class:`HeldEvents` and sent right after it (the
 snapshot-then-subscribe of `desk.connection`), minus what the bundle already carries. Whatever is
 not in the bundle follows as an event; nothing arrives twice, nothing before the bundle.
+:class:`SessionRelay` sends a session's events to its monitors and to the engine's agent, through
+the held events.
 
-Both are owned by `desk.lifecycle.Lifecycle` (which decides when an announcement begins and ends);
+All three are owned by `desk.lifecycle.Lifecycle` (which decides when an announcement begins and ends);
 they write nothing to the store.
 """
 
@@ -91,3 +93,22 @@ class HeldEvents:
         """A decision failed: never hold events for ever (each is sent as if no bundle went out)."""
         for session_id in list(self._announcing):
             await self.release(session_id, None)
+
+
+class SessionRelay:
+    """An event about a session to its monitors and to the agent the engine says holds it. While
+    that agent's ``session_assigned`` is being built, theirs is held and sent right after it."""
+
+    def __init__(self, held: HeldEvents, monitors_of: Callable[[str], list[str]],
+                 assigned_agent: Callable[[str], str | None], publish: Publish) -> None:
+        self.held = held
+        self.monitors_of = monitors_of
+        self.assigned_agent = assigned_agent
+        self.publish = publish
+
+    async def send(self, session_id: str, event: str, data: dict[str, Any], monitors: bool = True) -> None:
+        targets = set(self.monitors_of(session_id)) if monitors else set()
+        agent_id = self.assigned_agent(session_id)
+        if agent_id and not self.held.hold(session_id, agent_id, event, data):
+            targets.add(agent_id)
+        await self.publish(sorted(targets), event, data)

@@ -29,6 +29,7 @@ from desk.commands import CommandRegistry, specs_of
 from desk.customer_records import CustomerRecords
 from desk.housekeeping import Housekeeping
 from desk.inbound import InboundLog
+from desk.leave_messages import LeaveMessages
 from desk.lifecycle import Lifecycle
 from desk.lookups import Lookups
 from desk.menu import WeChatMenu
@@ -65,6 +66,7 @@ FEATURES: tuple[Callable[[DeskParts], object], ...] = (
     AgentCommands,
     Supervision,
     Housekeeping,
+    LeaveMessages,  # 留言: diverted sessions as work with an SLA
     Satisfaction,  # 满意度: the survey after a close, the customer's score
     Alerts,  # 告警: thresholds crossed and recovered, to supervisors
 )
@@ -122,7 +124,7 @@ class Desk:
         self.access = AccessPolicy(store, clock, self.teams)  # who reads which customers: every read asks it
         # Reports (运营报表): the durable agent-state log the lifecycle feeds, and the report queries.
         self.agent_states = AgentStateLog(store, self.routing, now)
-        self.lifecycle.on_agents = self.agent_states.observe
+        self.lifecycle.followers.on_agents = self.agent_states.observe
         self.reports = Reports(store, self.skills, self.teams, self.access, now)
         self.menu = WeChatMenu(store, self.settings, wechat, now)  # the Official Account's custom menu
         # 信息推送: template messages (the bank's API; a feature's, e.g. a leave-message answered
@@ -151,10 +153,15 @@ class Desk:
         self.agents = next(f for f in self.features if isinstance(f, AgentCommands))
         self.supervision = next(f for f in self.features if isinstance(f, Supervision))
         self.housekeeping = next(f for f in self.features if isinstance(f, Housekeeping))
+        self.leave_messages = next(f for f in self.features if isinstance(f, LeaveMessages))
+        self.pipeline.leave_message_joined = self.leave_messages.customer_wrote
+        self.leave_messages.priority = self.priority_rules.priority
         self.satisfaction = next(f for f in self.features if isinstance(f, Satisfaction))
         self.alerts = next(f for f in self.features if isinstance(f, Alerts))
         # A survey answer is taken before the bot or a new session would take the message.
         self.pipeline.stages.insert(1, self.satisfaction.answer_stage)
+        # A leave-message answered after WeChat's window: the template alternative goes through it.
+        self.leave_messages.use_notifications(self.notifications, self.settings)
         # WeChat's report on each template message stops right after the customer is identified.
         self.pipeline.stages.insert(1, self.notifications.delivery_report)
         self.commands = CommandRegistry.of([*self.features, self.replies])
@@ -182,6 +189,7 @@ class Desk:
         await self.notifications.recover()  # template messages a stop interrupted mid-send
         await self.inbound.recover()
         self.housekeeping.start()
+        self.leave_messages.start()
         self.alerts.start()
 
     async def drain(self) -> None:
@@ -194,6 +202,8 @@ class Desk:
             return
         self._stopping = True
         self.housekeeping.stop()
+        self.leave_messages.stop()
+        await self.leave_messages.backlog.idle()  # a pass under way finishes before the engine stops
         self.alerts.stop()
         self.profiles.stop()
         self.watchers.close()

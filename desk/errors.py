@@ -24,6 +24,7 @@ HTTP_STATUS: dict[str, int] = {
     "forbidden": 403, "not_your_session": 403, "not_your_customer": 403,
     "not_found": 404,
     "invalid_state": 409, "exists": 409, "reply_window_closed": 409, "reply_quota_used": 409,
+    "agent_away": 409, "agent_offline": 409, "agent_busy": 409,  # the agent cannot take it now (REST assign)
     "customer_unsubscribed": 409,
     "too_many_attempts": 429, "rate_limited": 429,
     "internal": 500,

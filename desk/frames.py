@@ -11,7 +11,7 @@ import json
 import logging
 from typing import Any
 
-from desk.errors import INTERNAL_MESSAGE, wire_error
+from desk.errors import INTERNAL_MESSAGE, DeskError, wire_error
 from store.records import PublicUser
 
 log = logging.getLogger("kefu.frames")
@@ -64,7 +64,10 @@ def error_of(exc: BaseException) -> tuple[str, str]:
 
 def result_of_exception(frame_id: int | None, exc: BaseException) -> dict[str, Any]:
     code, message = error_of(exc)
-    return result_error(frame_id, code, message)
+    frame = result_error(frame_id, code, message)
+    if isinstance(exc, DeskError) and exc.extra:  # a program reads them: the bad field, the alternatives
+        frame["error"].update({k: v for k, v in exc.extra.items() if k not in ("code", "message")})
+    return frame
 
 
 def encode(frame: dict[str, Any]) -> str:

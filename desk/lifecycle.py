@@ -11,34 +11,35 @@ its ``Tick`` at the next deadline.
 A customer's message and an accept may cross: the relay's target is the engine's (assigned) agent,
 and `desk.crossing` keeps that agent's view whole (:attr:`Lifecycle.writes` tracks transcript
 writes, :attr:`Lifecycle.held` holds the agent's events while its ``session_assigned`` is built).
-What a decision does to a session's hand-over is decided by the rules in `desk.handover`.
+What a decision does to a session's hand-over is decided by the rules in `desk.handover` and
+carried out by `desk.handover_effects`; `desk.recovery` computes the start-up check's writes,
+and `desk.followers` are told after closes, diversions and batches (none of them writes a state).
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from desk import handover as ho
+from desk import recovery
 from desk.agent_states import agents_named_by
 from desk.audience import Audience
-from desk.crossing import HeldEvents, WriteBarrier
+from desk.crossing import HeldEvents, SessionRelay, WriteBarrier
 from desk.deadlines import DeadlineTimer
-from desk.errors import DeskError, InvalidState, NotFoundError
+from desk.errors import InvalidState, NotFoundError
+from desk.followers import Followers
+from desk.handover_effects import HandOverEffects
 from desk.routing_driver import RoutingDriver, raise_if_ignored
 from desk.texts import DIVERT_MESSAGES
 from desk.views import SessionViews
 from desk.watchers import Watchers
 from routing import decisions as dec
 from routing import events as ev
-from routing import state as routing_state  # the engine's session states (its own, "abandoned" included)
 from store.base import Store
 from store.records import CustomerRecord, SessionRecord, SessionState
-
-log = logging.getLogger("kefu.desk.lifecycle")
 
 # notify_customer(session, message key, **placeholders): the admin's text for that moment
 # (`desk.texts.SystemTexts.tell`), sent if it is not empty and WeChat still allows a message.
@@ -54,8 +55,6 @@ class Outcome:
 
 
 Handler = Callable[[Any, Outcome], Awaitable[None]]
-# on_closed(session as closed, reason): a feature that follows closes (the satisfaction survey).
-ClosedListener = Callable[[SessionRecord, str], Awaitable[None]]
 
 
 class Lifecycle:
@@ -70,12 +69,13 @@ class Lifecycle:
         self.notify_customer = notify_customer
         self.writes = WriteBarrier()
         self.held = HeldEvents(audience.publish)
+        # to_session(session id, event, data, monitors=True): to its monitors and the engine's agent.
+        self.to_session = SessionRelay(self.held, audience.monitors_of, routing.assigned_agent, audience.publish).send
+        self.hand_overs = HandOverEffects(store, audience, views)
         self._lock = asyncio.Lock()
         self.ticks = DeadlineTimer(clock, lambda: self._route(lambda: [self.routing.tick_event()]))
         self._stopped = False
-        # Told the agents each batch of applied events touched (desk/agent_states.py, reports).
-        self.on_agents: Callable[[set[str]], Awaitable[None]] | None = None
-        self._closed_listeners: list[ClosedListener] = []
+        self.followers = Followers()  # features told of closes, diversions, applied batches
         # The one table: decision type -> what carrying it out means.
         self.handlers: dict[type, Handler] = {
             dec.OfferSession: self._offer,
@@ -85,8 +85,8 @@ class Lifecycle:
             dec.Requeued: self._requeued,
             dec.Divert: self._diverted,
             dec.TransferReturned: self._transfer_returned,
-            dec.SetAgentAway: self._set_away,
-            dec.AgentPresence: self._presence,
+            dec.SetAgentAway: lambda d, o: self.audience.presence(d.agent_id, "away", self.clock(), reason=d.reason),
+            dec.AgentPresence: lambda d, o: self.audience.presence(d.agent_id, d.status, self.clock()),
             dec.SessionQueued: self._nothing,  # the wall repaints after every event anyway
             dec.EventIgnored: self._nothing,  # the caller reads it from the outcome
         }
@@ -107,20 +107,11 @@ class Lifecycle:
 
     async def _check_store(self) -> None:
         """Start-up check: the engine's log is written before decisions are carried out, so a
-        crash in between leaves stored sessions behind the engine; bring them level."""
+        crash in between leaves stored sessions behind the engine; bring them level (`desk.recovery`)."""
         assert self.routing.engine is not None
         for session in await self.store.list_open_sessions():
-            state = self.routing.engine.session(session["id"])
-            if state is None:
-                continue
-            if state["state"] in routing_state.FINISHED_STATES:
-                await self._write_state(session["id"], "diverted" if state["state"] == routing_state.DIVERTED else "closed",
-                                        closed_at=self.clock(),
-                                        close_reason=session.get("close_reason") or state["state"])
-            elif state["state"] == routing_state.ASSIGNED and session.get("agent_id") != state.get("agent"):
-                await self._write_state(session["id"], "assigned", agent_id=state.get("agent"))
-            elif state["state"] == routing_state.QUEUED and session["state"] != "queued":
-                await self._write_state(session["id"], "queued", agent_id=None, offered_to=None)
+            if write := recovery.level(session, self.routing.engine.session(session["id"]), self.clock()):
+                await self._write_state(session["id"], write[0], **write[1])
 
     # -- the one writer ------------------------------------------------------------------------------
     async def _write_state(self, session_id: str, state: SessionState, **fields: Any) -> SessionRecord:
@@ -149,10 +140,17 @@ class Lifecycle:
     # -- applying events -----------------------------------------------------------------------------
     async def _route(self, build: Callable[[], list[ev.Event]]) -> Outcome:
         """Build the events under the lock (refusals see the state they would change) and apply them."""
+        return await self._route_in_turn(build)
+
+    async def _route_in_turn(self, *builds: Callable[[], list[ev.Event]]) -> Outcome:
+        """Batches under one hold of the lock, each built after the one before was applied; the last's outcome."""
+        outcome = Outcome()
         async with self._lock:
             if self._stopped:  # shutting down: the final snapshot is (being) written
-                return Outcome()
-            return await self._apply(build())
+                return outcome
+            for build in builds:
+                outcome = await self._apply(build())
+        return outcome
 
     async def _apply(self, events: list[ev.Event]) -> Outcome:
         """Apply events in order (lock held): decide, log durably, carry out each decision."""
@@ -173,12 +171,12 @@ class Lifecycle:
                     handler = self.handlers.get(type(d))
                     if handler is not None:
                         await handler(d, outcome)
-            if touched and self.on_agents is not None:
-                await self.on_agents(touched)
+            await self.followers.agents(touched)
         finally:
             await self.held.release_all()  # a decision failed: never hold events for ever
             self.ticks.arm(None if self._stopped else self.routing.next_deadline())
             self.watchers.queues_changed()
+            self.followers.applied()
         return outcome
 
     async def apply_events(self, events: list[ev.Event]) -> Outcome:
@@ -235,8 +233,8 @@ class Lifecycle:
         """The engine counted the customer leaving a waiting session as abandoned (no decision
         says so): the stored session is closed now, ``close_reason: "abandoned"`` (reports)."""
         state = self.routing.engine.session(session_id) if self.routing.engine is not None else None
-        if state is not None and state["state"] == routing_state.ABANDONED:
-            await self._write_state(session_id, "closed", closed_at=self.clock(), close_reason="abandoned")
+        if write := recovery.abandoned(state, self.clock()):
+            await self._write_state(session_id, write[0], **write[1])
             self.watchers.session_ended(session_id)
 
     async def agent_disconnected(self, agent_id: str) -> None:
@@ -255,9 +253,7 @@ class Lifecycle:
 
     async def reject(self, session_id: str, agent_id: str) -> None:
         await self._route(lambda: [self.routing.reject_event(session_id, agent_id)])
-        session = await self.store.get_session(session_id)
-        if session is not None and (session.get("handover") or {}).get("kind") == "assign":
-            await self.handover_outcome(session, agent_id, "declined", "rejected")
+        await self.hand_overs.assign_ended(await self.store.get_session(session_id), agent_id, "rejected")
 
     async def close(self, session: SessionRecord, wrapup: str | None, note: str | None, reason: str) -> None:
         session = await self._write_state(session["id"], "closed", closed_at=self.clock(), wrapup=wrapup,
@@ -269,68 +265,19 @@ class Lifecycle:
             await self.audience.publish([agent_id], "session_closed",
                                         {"session_id": session["id"], "reason": reason})
         self.watchers.session_ended(session["id"])
-        for listener in self._closed_listeners:
-            try:
-                await listener(session, reason)
-            except Exception:  # a follower's failure must not undo or fail the close
-                log.exception("close listener failed")
-
-    def on_closed(self, listener: ClosedListener) -> None:
-        """Call ``listener(session, reason)`` after each close (an agent's or the idle timeout's)."""
-        self._closed_listeners.append(listener)
+        await self.followers.closed(session, reason)
 
     async def transfer(self, session_id: str, handover: dict[str, Any], from_agent: str, to_agent: str | None,
                        to_skill: str | None, to_name: str | None) -> None:
         """An agent hands a session on (``handover`` recorded first: the offer it causes carries it)."""
-        def build() -> list[ev.Event]:
-            return [*(self.routing.queue_events(to_skill) if to_skill else [])]
-
-        async def route() -> None:
-            async with self._lock:
-                if self._stopped:
-                    return
-                await self._apply(build())
-                event = self.routing.transfer_event(session_id, from_agent, to_agent, to_skill, to_name)
-                raise_if_ignored((await self._apply([event])).decisions)
-        await self._hand_over(session_id, handover, route)
+        await self.hand_overs.recorded(session_id, handover, lambda: self._route_in_turn(
+            lambda: self.routing.queue_events(to_skill) if to_skill else [],
+            lambda: [self.routing.transfer_event(session_id, from_agent, to_agent, to_skill, to_name)]))
 
     async def reassign(self, session_id: str, handover: dict[str, Any], to_agent: str, to_name: str | None) -> None:
         """A supervisor hands a session to an agent (an assigned one moves, a waiting one is offered)."""
-        async def route() -> None:
-            raise_if_ignored((await self._route(
-                lambda: [self.routing.reassign_event(session_id, to_agent, to_name)])).decisions)
-        await self._hand_over(session_id, handover, route)
-
-    async def _hand_over(self, session_id: str, handover: dict[str, Any], route: Callable[[], Awaitable[None]]) -> None:
-        await self.store.update_session(session_id, handover=handover)
-        try:
-            await route()
-        except DeskError:
-            await self.store.update_session(session_id, handover=None)
-            raise
-
-    async def handover_outcome(self, session: SessionRecord, agent_id: str, outcome: str,
-                               reason: str | None = None) -> SessionRecord:
-        """A supervisor's reassignment or assignment to ``agent_id`` ended: tell that supervisor
-        (every tab) what happened, and drop the hand-over. Returns the session as stored."""
-        handover = session.get("handover")
-        if not handover or handover.get("to_agent") != agent_id or not ho.is_pending(handover):
-            return session
-        session = await self.store.update_session(session["id"], handover=None)
-        if ho.tells_supervisor(handover):
-            await self.audience.publish([handover["by"]], "reassign_result", ho.result_event(
-                handover, session["id"], agent_id, outcome, reason, (await self.views.names(agent_id)).get(agent_id)))
-        return session
-
-    # -- events about a session, to the engine's agent -------------------------------------------
-    async def to_session(self, session_id: str, event: str, data: dict[str, Any], monitors: bool = True) -> None:
-        """An event about a session to its monitors and to the agent the engine says holds it. While
-        that agent's ``session_assigned`` is being built, theirs is held and sent right after it."""
-        targets = set(self.audience.monitors_of(session_id)) if monitors else set()
-        agent_id = self.routing.assigned_agent(session_id)
-        if agent_id and not self.held.hold(session_id, agent_id, event, data):
-            targets.add(agent_id)
-        await self.audience.publish(sorted(targets), event, data)
+        await self.hand_overs.recorded(session_id, handover, lambda: self._route(
+            lambda: [self.routing.reassign_event(session_id, to_agent, to_name)]))
 
     # -- the decision handlers ---------------------------------------------------------------------
     async def _nothing(self, decision: Any, outcome: Outcome) -> None:
@@ -354,11 +301,7 @@ class Lifecycle:
 
     async def _offer_ended(self, session_id: str, agent_id: str, reason: str) -> None:
         await self.audience.publish([agent_id], "offer_revoked", {"session_id": session_id, "reason": reason})
-        session = await self.store.get_session(session_id)
-        if session is not None and (session.get("handover") or {}).get("kind") == "assign":
-            # A supervisor's assignment of a waiting session; a direct transfer's end comes as
-            # TransferReturned instead.
-            session = await self.handover_outcome(session, agent_id, ho.OUTCOMES.get(reason, "withdrawn"), reason)
+        session = await self.hand_overs.assign_ended(await self.store.get_session(session_id), agent_id, reason)
         if session is not None and session["state"] == "offered":
             await self._write_state(session_id, "queued", offered_to=None)
         elif session is not None and session.get("offered_to") == agent_id:
@@ -393,9 +336,7 @@ class Lifecycle:
             await self.audience.publish([agent_id], "session_assigned", bundle)
         finally:
             await self.held.release(session_id, bundle)
-        if handover and ho.tells_supervisor(handover) and handover.get("to_agent") == agent_id:
-            await self.audience.publish([handover["by"]], "reassign_result", ho.result_event(
-                handover, session_id, agent_id, "accepted", None, (await self.views.names(agent_id)).get(agent_id)))
+        await self.hand_overs.accepted(handover, session_id, agent_id)
         if moved and handover:
             await self.notify_customer(session, "transferred")
         elif first_answer:
@@ -421,33 +362,31 @@ class Lifecycle:
             await self.notify_customer(session, "transferred")
 
     async def _diverted(self, d: dec.Divert, outcome: Outcome) -> None:
+        current = await self.store.get_session(d.session_id)
+        if current is not None and current.get("leave_message"):
+            # A leave-message offered again and not taken in time: a leave-message again, quietly
+            # (the customer was told once), its age and SLA unchanged.
+            await self._write_state(d.session_id, "diverted", offered_to=None)
+            self.watchers.session_ended(d.session_id)
+            return
         session = await self._write_state(d.session_id, "diverted", closed_at=self.clock(), close_reason=d.reason)
         await self.notify_customer(session, DIVERT_MESSAGES.get(d.reason, "no_agent"))
         self.watchers.session_ended(d.session_id)
+        await self.followers.diverted(session, d.reason)
+
+    async def request_leave_message(self, session: SessionRecord, priority: int, to_agent: str | None = None,
+                                    arrived_at: float | None = None) -> list[dec.Decision]:
+        """A diverted session (a leave-message) asks for an agent again: the routing engine offers
+        it like a waiting session (to ``to_agent`` at once: a supervisor's assignment, refused
+        with ``InvalidState`` when that agent cannot take it), in its place by ``arrived_at``
+        (default: when it was left). The decisions made."""
+        decisions = (await self._route(
+            lambda: self.routing.leave_message_events(session, priority, to_agent, arrived_at))).decisions
+        if to_agent is not None:
+            raise_if_ignored(decisions)
+        return decisions
 
     async def _transfer_returned(self, d: dec.TransferReturned, outcome: Outcome) -> None:
-        session = await self.store.get_session(d.session_id)
-        if session is None:
-            return
-        handover = session.get("handover")
-        if handover and handover.get("kind") == "reassign":
-            # The supervisor asked, not the agent: the supervisor hears how it ended.
-            session = await self.handover_outcome(session, d.declined_by, ho.OUTCOMES.get(d.reason, "withdrawn"),
-                                                  d.reason)
-        else:
-            session = await self.store.update_session(d.session_id, handover=None)
-            name = (await self.views.names(d.declined_by)).get(d.declined_by, d.declined_by)
-            await self.audience.publish([d.agent_id], "notice",
-                                        ho.returned_notice(d.session_id, d.declined_by, name, d.reason))
-        if session.get("agent_id") != d.agent_id or session["state"] != "assigned":
+        if await self.hand_overs.returned(d):  # back to its agent, who no longer holds it: assigned again
             self.held.begin(d.session_id, d.agent_id)
             await self._assign(d.session_id, d.agent_id)
-        else:
-            await self.audience.publish([d.agent_id], "session_updated",
-                                        {"session": await self.views.public_session(session)})
-
-    async def _set_away(self, d: dec.SetAgentAway, outcome: Outcome) -> None:
-        await self.audience.presence(d.agent_id, "away", self.clock(), reason=d.reason)
-
-    async def _presence(self, d: dec.AgentPresence, outcome: Outcome) -> None:
-        await self.audience.presence(d.agent_id, d.status, self.clock())

@@ -79,6 +79,8 @@ class InboundPipeline:
         self.metrics = metrics
         self.priority = priority  # what the customer's tags earn a new session (desk.priority)
         self.answerer = bot  # desk.bot.Bot: answers in bot_first / bot_only skills
+        # Leave-messages (desk/leave_messages.py): a customer wrote into their open leave-message.
+        self.leave_message_joined: Callable[[SessionRecord], Awaitable[None]] | None = None
         self.stages: list[Stage] = [self.identify, self.bot, self.choose_skill, self.file_into_open_session,
                                     self.file_into_left_message, self.route]
         if self_service is not None:  # desk.self_service: bank queries and binding, before the bot
@@ -167,15 +169,25 @@ class InboundPipeline:
         return Processed(session["id"], marked=True)
 
     async def file_into_left_message(self, work: InboundWork) -> Processed | None:
-        """Right after a diversion, further messages are part of the same left message."""
+        """Right after a diversion, and for as long as it is an open leave-message (留言,
+        desk/leave_messages.py), further messages are part of the same left message; whoever
+        monitors it sees them."""
         if work.session is not None or work.message.is_event:
             return None
         latest = await self.store.customer_sessions(work.openid, limit=1)
-        if latest and latest[0]["state"] == "diverted" and work.now - latest[0]["created_at"] < self.config.idle_timeout:
-            await self.store.file_customer_message(
-                work.openid, work.now, work.changes, latest[0]["id"], None,
-                inbound_to_message(work.key, work.message, latest[0]["id"], work.now), inbound_key=work.key)
-            return Processed(latest[0]["id"], marked=True)
+        if latest and latest[0]["state"] == "diverted" and (
+                latest[0].get("leave_message") or work.now - latest[0]["created_at"] < self.config.idle_timeout):
+            session_id = latest[0]["id"]
+            filed = inbound_to_message(work.key, work.message, session_id, work.now)
+            _, _, stored = await self.store.file_customer_message(
+                work.openid, work.now, work.changes, session_id, {"last_customer_at": work.now}, filed,
+                inbound_key=work.key)
+            if stored is not None:
+                await self.lifecycle.to_session(session_id, "message", {"session_id": session_id,
+                                                                        "message": public_message(stored)})
+            if self.leave_message_joined is not None and latest[0].get("leave_message"):
+                await self.leave_message_joined(latest[0])
+            return Processed(session_id, marked=True)
         return None
 
     async def route(self, work: InboundWork) -> Processed | None:

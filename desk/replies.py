@@ -52,6 +52,9 @@ class Replies:
         self.metrics = metrics
         self._sends: set[asyncio.Task[None]] = set()
         self._client_sends: dict[tuple[str, str, str], asyncio.Future[dict[str, Any]]] = {}
+        # More fields of a ``reply_window_closed`` refusal for a session (the leave-messages
+        # feature names the alternatives: a template message, a callback).
+        self.window_closed_details: Callable[[SessionRecord], dict[str, object]] = lambda session: {}
 
     async def drain(self) -> None:
         """Wait for the deliveries under way (graceful shutdown)."""
@@ -103,9 +106,11 @@ class Replies:
         ok, reason = budget.check(now)
         if not ok:
             if reason == "window_closed":
-                raise ReplyWindowClosed(
+                closed = ReplyWindowClosed(
                     "The customer's 48-hour reply window has closed: WeChat accepts no more messages until the "
                     "customer writes again.")
+                closed.extra = self.window_closed_details(session)
+                raise closed
             raise ReplyQuotaUsed("All 5 replies WeChat allows since the customer's last message are used: wait "
                                  "for the customer to write again.")
         budget.record_send(now)

@@ -200,8 +200,22 @@ class RoutingDriver:
             priority=int(session.get("priority") or 0), vip=False,
             arrived_at=session["queued_at"], now=self.clock())]
 
+    def leave_message_events(self, session: SessionRecord, priority: int, to_agent: str | None,
+                             arrived_at: float | None) -> list[ev.Event]:
+        """A leave-message asks for an agent again, in its place by ``arrived_at`` (default: when it was left)."""
+        if arrived_at is None:
+            arrived_at = (session.get("leave_message") or {}).get("created_at")
+        return [*self.queue_events(session["skill"] or ""), ev.LeaveMessageRequested(
+            session_id=session["id"], customer_id=session["openid"], skill=session["skill"] or "", priority=priority,
+            arrived_at=arrived_at, to_agent=to_agent, now=self.clock())]
+
     def knows(self, session_id: str) -> bool:
         return self.engine is not None and self.engine.session(session_id) is not None
+
+    def knows_live(self, session_id: str) -> bool:
+        """The engine has the session waiting, offered or assigned (not finished)."""
+        state = self.engine.session(session_id) if self.engine is not None else None
+        return state is not None and state["state"] in ("queued", "offered", "assigned")
 
     def skill_events(self, session_id: str, skill: str) -> list[ev.Event]:
         return [*self.queue_events(skill), ev.SkillChanged(session_id=session_id, skill=skill, now=self.clock())]

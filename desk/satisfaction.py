@@ -149,7 +149,7 @@ class Satisfaction:
         self.store = parts.store
         self.clock = parts.clock
         self.tally = CsatTally(parts.clock)
-        parts.lifecycle.on_closed(self.session_closed)
+        parts.lifecycle.followers.on_closed.append(self.session_closed)
         parts.wall.decorations.append(self._decorate_wall)
 
     async def prime(self) -> None:

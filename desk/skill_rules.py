@@ -5,7 +5,8 @@ A skill as the protocol shows it (docs/protocol.md, "Skills (queues)")::
     {"name", "label", "labels": {"zh-CN", "en"}, "strategy", "sla_secs", "sla_target",
      "offer_timeout_s", "max_wait_s" | null, "overflow": {"to", "after_s"} | null,
      "mode", "hours": null | {"timezone", "weekly": {"mon": [["09:00", "18:00"]], ...},
-                              "holidays": ["YYYY-MM-DD"], "workdays": ["YYYY-MM-DD"]}}
+                              "holidays": ["YYYY-MM-DD"], "workdays": ["YYYY-MM-DD"]},
+     "leave_message_sla_s"}   (seconds of business hours a leave-message is due in; an extension)
 
 Pure functions, no I/O: :func:`merge_skill` applies a partial change to a skill (fields left out
 keep their value), :func:`check_catalogue` refuses what cannot work across skills (an overflow to
@@ -32,7 +33,7 @@ MODES = ("human_first", "bot_first", "bot_only")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 LANGUAGES = ("zh-CN", "en")
 FIELDS = ("name", "label", "labels", "strategy", "sla_secs", "sla_target", "offer_timeout_s", "max_wait_s",
-          "overflow", "mode", "hours")
+          "overflow", "mode", "hours", "leave_message_sla_s")
 HOURS_FIELDS = ("timezone", "weekly", "holidays", "workdays")
 NAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")  # the same rule as a user's skills (desk/accounts.py)
 TIME_RE = re.compile(r"^(?:[01]\d|2[0-3]):[0-5]\d$|^24:00$")
@@ -41,7 +42,11 @@ MAX_LABEL_CHARS = 64
 # Bounds that keep a typo from configuring a queue nobody could use (a day is the longest wait
 # or service-level threshold that means anything for a chat).
 MAX_SECS = 24 * 3600.0
-MAX_DATES = 400  # a year of holidays and make-up days, with room to spare
+MAX_DATES = 400
+# Leave-messages (留言, desk/leave_messages.py): answered within this many seconds of the skill's
+# business hours by default (one working day), at most a month of them.
+LEAVE_MESSAGE_SLA_S = 8 * 3600
+MAX_LEAVE_MESSAGE_SLA_S = 30 * 24 * 3600.0  # a year of holidays and make-up days, with room to spare
 
 
 def default_skill(name: str, label: str | None = None, labels: dict[str, str] | None = None,
@@ -50,7 +55,8 @@ def default_skill(name: str, label: str | None = None, labels: dict[str, str] | 
     labels = dict(labels or {"zh-CN": label or name, "en": label or name})
     return {"name": name, "label": label or labels.get("zh-CN") or labels.get("en") or name, "labels": labels,
             "strategy": "longest_idle", "sla_secs": 30, "sla_target": 80, "offer_timeout_s": offer_timeout_s,
-            "max_wait_s": None, "overflow": None, "mode": "human_first", "hours": None}
+            "max_wait_s": None, "overflow": None, "mode": "human_first", "hours": None,
+            "leave_message_sla_s": LEAVE_MESSAGE_SLA_S}
 
 
 def complete(skill: dict[str, Any], offer_timeout_s: float) -> dict[str, Any]:
@@ -209,6 +215,9 @@ def merge_skill(current: dict[str, Any], change: Any) -> dict[str, Any]:
     if "max_wait_s" in change:
         out["max_wait_s"] = None if change["max_wait_s"] is None else _number(
             "max_wait_s", change["max_wait_s"], low_open=True)
+    if "leave_message_sla_s" in change:
+        out["leave_message_sla_s"] = _number("leave_message_sla_s", change["leave_message_sla_s"],
+                                             high=MAX_LEAVE_MESSAGE_SLA_S, low_open=True)
     if "overflow" in change:
         out["overflow"] = _overflow(change["overflow"], current.get("overflow"))
     if "hours" in change:

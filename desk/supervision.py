@@ -10,7 +10,8 @@ session or an agent asks `desk.access.AccessPolicy` first (``check_supervised_se
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import inspect
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from desk import handover as ho
@@ -39,8 +40,9 @@ class Wall:
         self.routing = routing
         self.clock = clock
         self.refresh_secs: Callable[[], float] = lambda: 0.0  # the watchers' repaint interval
-        # Features that add their figures to the wall (satisfaction's csat, the alerts).
-        self.decorations: list[Callable[[dict[str, Any]], None]] = []
+        # Features that add their figures to the wall (satisfaction's csat, the alerts, the
+        # leave-messages' backlog, which reads the store: a decoration may be a coroutine).
+        self.decorations: list[Callable[[dict[str, Any]], Awaitable[None] | None]] = []
 
     async def snapshot(self) -> dict[str, Any]:
         return await self.decorate(self.routing.wall_now())
@@ -75,7 +77,9 @@ class Wall:
         wall["ts"] = self.clock()
         wall["refresh_secs"] = self.refresh_secs()
         for decorate in self.decorations:
-            decorate(wall)
+            result = decorate(wall)
+            if inspect.isawaitable(result):
+                await result
         return wall
 
     @staticmethod
@@ -91,8 +95,10 @@ class Wall:
             return wall
         agents = [a for a in wall["agents"] if a["id"] in scope]
         held = {sid for a in agents for sid in (*a.get("sessions", ()), *a.get("offers", ()))}
+        # A waiting leave-message (留言) is every team's work, like the queue figures (desk/leave_messages.py).
         sessions = [s for s in wall.get("sessions", ())
-                    if s["id"] in held or (s.get("state") == routing_state.ASSIGNED and s.get("agent_id") in scope)]
+                    if s["id"] in held or (s.get("state") == routing_state.ASSIGNED and s.get("agent_id") in scope)
+                    or (s.get("state") == "diverted" and s.get("leave_message"))]
         visible = {s["id"] for s in sessions}
         queues = []
         for queue in wall["queues"]:
@@ -196,7 +202,8 @@ class Supervision:
     @command("barge", roles=STAFF_ROLES, session_id=Str(), text=REPLY_TEXT)
     async def barge(self, user: PublicUser, session_id: str, text: str) -> dict[str, Any]:
         session = await self.access.check_supervised_session(user, session_id, "barge")
-        if session["state"] in CLOSED_STATES:
+        # A leave-message (diverted, not closed) may be answered while WeChat's window allows.
+        if session["state"] in CLOSED_STATES and not (session["state"] == "diverted" and session.get("leave_message")):
             raise InvalidState("the session is closed")
         result = await self.replies.reply(session, text, author="supervisor", user=user)
         await self.lookups.audit(user, "barge", session_id)

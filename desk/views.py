@@ -16,6 +16,8 @@ from store.records import SessionRecord
 from wechat.budget import ReplyBudget
 
 HISTORY_SESSIONS = 5
+# A leave-message's offer carries the customer's latest messages, at most this many.
+LEAVE_MESSAGE_PREVIEW = 20
 
 
 def customer_brief(customer: Mapping[str, Any] | None, openid: str) -> dict[str, Any]:
@@ -69,6 +71,16 @@ class SessionViews:
         handover = session.get("handover")
         if handover and ho.applies_to(handover, agent_id):
             data["transfer"] = ho.offer_context(handover, await self.names(handover.get("from"), handover.get("by")))
+        data["kind"] = "session"
+        if lm := session.get("leave_message"):
+            # A leave-message (留言, desk/leave_messages.py): what the console shows before accepting.
+            now = self.clock()
+            due = lm.get("due_at")
+            data["kind"] = "leave_message"
+            data["leave_message"] = {"created_at": lm.get("created_at"), "due_at": due, "reason": lm.get("reason"),
+                                     "age_s": round(now - float(lm.get("created_at") or now), 1),
+                                     "breached": due is not None and now > float(due)}
+            data["messages"] = [public_message(m) for m in messages if m["direction"] == "in"][-LEAVE_MESSAGE_PREVIEW:]
         return data
 
     async def names(self, *user_ids: str | None) -> dict[str, str]:

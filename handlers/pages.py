@@ -25,7 +25,7 @@ TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
 # The admin console's section modules (static/js/admin/<name>.js; sections.js lists them in order).
 ADMIN_SECTIONS = ("sections", "overview", "transcripts", "skills", "users", "teams", "texts", "canned", "bot", "menu", "notifications", "alerts", "audit",
-                  "reports")
+                  "reports", "leave_messages")
 
 # Every ES module the consoles import, by bare name -> file under static/. The import map in
 # base.html maps each name to its versioned URL, so an import never goes stale in a cache.
@@ -42,7 +42,7 @@ MODULES = {
     "kefu/agent": "js/agent.js",
     **{f"kefu/agent/{panel}": f"js/agent/{panel}.js" for panel in (
         "presence", "offers", "sessions", "conversation", "composer", "replies", "customer",
-        "transfer", "close", "shortcuts", "events", "canned")},
+        "transfer", "close", "shortcuts", "events", "canned", "leave_message")},
     "kefu/supervisor": "js/supervisor.js",
     **{f"kefu/supervisor/{panel}": f"js/supervisor/{panel}.js" for panel in ("wall", "monitor", "explain", "alerts")},
     "kefu/admin": "js/admin.js",

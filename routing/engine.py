@@ -56,6 +56,7 @@ from routing.events import (
     ConfigureQueue,
     CustomerLeft,
     Event,
+    LeaveMessageRequested,
     OfferAccepted,
     OfferRejected,
     PresenceChanged,
@@ -113,6 +114,7 @@ class RoutingEngine(Matcher):
             CustomerLeft: self._on_customer_left,
             TransferRequested: self._on_transfer,
             AssignRequested: self._on_assign,
+            LeaveMessageRequested: self._on_leave_message,
             Tick: lambda event: None,
         }
         self._timer_handlers: tuple[Callable[[str, float], None], ...] = (
@@ -641,6 +643,34 @@ class RoutingEngine(Matcher):
             session.state = QUEUED
             self._queue_in(session)  # an offered session is in no queue; _offer takes it out again
         self._offer(session, target, session.skill, ex.offered_by_supervisor(session, target))
+
+    def _on_leave_message(self, event: LeaveMessageRequested) -> None:
+        """A leave-message asks for an agent again (see ``LeaveMessageRequested``)."""
+        if event.session_id in self._sessions:
+            self._ignore(event, event.session_id, "session is waiting or assigned already")
+            return
+        target = self._agents.get(event.to_agent) if event.to_agent is not None else None
+        if event.to_agent is not None:
+            if target is None or not target.can_take():
+                reason = "logged out" if target is None else target.unavailable_reason()
+                self._ignore(event, event.session_id, f"{event.to_agent} cannot take it: {reason}")
+                return
+        else:
+            refusal = self._admission_refusal(event.skill)
+            if refusal is not None:
+                self._ignore(event, event.session_id, refusal[1])
+                return
+        self._finished.pop(event.session_id, None)
+        self._seq += 1
+        arrived = self._now if event.arrived_at is None else min(event.arrived_at, self._now)
+        session = SessionState(event.session_id, event.customer_id, event.skill, event.priority, False,
+                               event.priority, arrived, self._seq)
+        # It waits from now: its age as a leave-message is the desk's, not the queue's wait.
+        session.waiting_since = self._now
+        self._sessions[session.session_id] = session
+        self._enqueue(session, announce=False)
+        if target is not None:
+            self._offer(session, target, session.skill, ex.offered_by_supervisor(session, target))
 
     def _on_transfer(self, event: TransferRequested) -> None:
         session = self._sessions.get(event.session_id)

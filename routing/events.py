@@ -223,6 +223,29 @@ class AssignRequested(Event):
 
 @register
 @dataclass(frozen=True, kw_only=True, slots=True)
+class LeaveMessageRequested(Event):
+    """A diverted session (a leave-message, 留言) asks for an agent again.
+
+    Like ``SessionRequested`` for a session the engine diverted (or never heard of), with the
+    leave-message's own rules: it is not diverted again when the queue cannot take it (the event
+    is ignored and the session stays a leave-message), it counts in none of the queue's
+    counters, and the customer's last agent is not waited for. ``to_agent``: a supervisor's
+    assignment, offered to that agent at once whatever the queue's hours (ignored when that
+    agent cannot take it). The desk gives leave-messages a priority below live customers'.
+    """
+
+    kind: ClassVar[str] = "leave_message_requested"
+    session_id: str
+    customer_id: str
+    skill: str
+    priority: int = 0
+    arrived_at: float | None = None
+    to_agent: str | None = None
+    now: float
+
+
+@register
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Tick(Event):
     """The clock moved: offer timeouts, wrap-up ends, overflow, max wait, grace, sticky wait.
 

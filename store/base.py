@@ -788,6 +788,15 @@ class Store(abc.ABC):
         feature's stores override this default, which knows no reviews."""
         return {}
 
+    # -- leave-messages (留言, desk/leave_messages.py) -------------------------------------------
+
+    @abc.abstractmethod
+    async def list_leave_messages(self, states: Collection[SessionState] | None = None, skill: str | None = None,
+                                  limit: int = 500, newest_first: bool = False) -> list[SessionRecord]:
+        """Sessions that are leave-messages (their ``leave_message`` is set), oldest
+        ``leave_message.created_at`` first (ties by id; ``newest_first`` the other way), whose
+        state is one of ``states`` (all when None) and whose skill is ``skill`` (any when None);
+        at most ``limit``."""
     # -- notifications (template messages, desk/notifications.py) ----------------------------
 
     @abc.abstractmethod

@@ -191,6 +191,10 @@ class MongoStore(Store):
                                      name="owner_shortcut", unique=True)
         await db.audit.create_index([("action", ASCENDING), ("ts", DESCENDING)], name="action")
         await db.audit.create_index([("target", ASCENDING), ("ts", DESCENDING)], name="target")
+        # Leave-messages (留言): only the sessions that are one, oldest first.
+        await db.sessions.create_index([("leave_message.created_at", ASCENDING), ("_id", ASCENDING)],
+                                       name="leave_message",
+                                       partialFilterExpression={"leave_message.created_at": {"$exists": True}})
         # notifications (desk/notifications.py): by customer, kind and sender, newest first
         for field in ("openid", "kind", "created_by"):
             await db.notifications.create_index([(field, ASCENDING), ("created_at", DESCENDING), ("_n", DESCENDING)],
@@ -629,6 +633,21 @@ class MongoStore(Store):
     async def set_setting(self, key: str, value: Any) -> None:
         await self.db.settings.replace_one({"_id": key}, {"_id": key, "json": _dumps(value)}, upsert=True)
 
+    # -- leave-messages (留言, desk/leave_messages.py) -------------------------------------------
+
+    async def list_leave_messages(self, states: Collection[SessionState] | None = None, skill: str | None = None,
+                                  limit: int = 500, newest_first: bool = False) -> list[SessionRecord]:
+        query: dict[str, Any] = {"leave_message.created_at": {"$exists": True, "$ne": None}}
+        if states is not None:
+            query["state"] = {"$in": list(dict.fromkeys(states))}
+        if skill is not None:
+            query["skill"] = skill
+        if limit <= 0:
+            return []
+        order = DESCENDING if newest_first else ASCENDING
+        docs = await self.db.sessions.find(query).sort(
+            [("leave_message.created_at", order), ("_id", order)]).limit(int(limit)).to_list(None)
+        return [_clean(d) for d in docs]
     # -- reports (运营报表; pipelines in store/mongo_reports.py) ---------------------------------
 
     async def report_partials(self, since: float, until: float, group: ReportGroup,

@@ -131,6 +131,9 @@ class _SessionData(TypedDict, total=False):
     last_customer_at: float | None
     offered_to: str | None
     handover: JSONObject | None
+    # A leave-message (留言, desk/leave_messages.py): {"created_at", "due_at", "reason", "sla_s",
+    # "outcome", "outcome_note", "callback", "closed_at", "closed_by"}; absent on other sessions.
+    leave_message: JSONObject | None
     survey: JSONObject | None  # {"sent_at", "agent_id"}: the satisfaction survey went out (desk/satisfaction.py)
     csat: JSONObject | None  # {"score", "at", "agent_id", "comment"?, "comment_at"?}: the customer's answer
 
@@ -171,6 +174,7 @@ class SessionRecord(TypedDict):
     last_customer_at: float | None
     offered_to: NotRequired[str | None]  # the agent an offer is out to (the desk's)
     handover: NotRequired[JSONObject | None]  # a transfer in progress (desk/handover.py)
+    leave_message: NotRequired[JSONObject | None]  # a leave-message's SLA and outcome (desk/leave_messages.py)
     survey: NotRequired[JSONObject | None]  # the satisfaction survey went out (desk/satisfaction.py)
     csat: NotRequired[JSONObject | None]  # the customer's score (PROTOCOL v2: {"score", "at"}, …)
 

@@ -21,6 +21,7 @@ import { createReplies } from "kefu/agent/replies";
 import { createCustomerPanel } from "kefu/agent/customer";
 import { createTransferDialog } from "kefu/agent/transfer";
 import { createCloseDialog } from "kefu/agent/close";
+import { createLeaveMessage } from "kefu/agent/leave_message";
 import { wireShortcuts } from "kefu/agent/shortcuts";
 import { wireEvents } from "kefu/agent/events";
 
@@ -68,6 +69,7 @@ desk.composer = createComposer(desk);
 desk.canned = createCanned(desk);
 desk.replies = createReplies(desk);
 desk.customer = createCustomerPanel(desk);
+desk.leaveMessage = createLeaveMessage(desk);
 createTransferDialog(desk);
 createCloseDialog(desk);
 wireDialogCloseButtons();

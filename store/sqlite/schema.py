@@ -205,10 +205,22 @@ def _migration_8(conn: sqlite3.Connection, fts: bool) -> None:
     run_script(conn, migration_sql())
 
 
+def _migration_9(conn: sqlite3.Connection, fts: bool) -> None:
+    # Leave-messages (留言, store/sqlite/leave_messages.py; numbered 8 in its branch, hence IF NOT
+    # EXISTS): sessions with a leave_message, oldest first; a partial expression index over the
+    # few sessions that are one.
+    run_script(conn,
+        """
+        CREATE INDEX IF NOT EXISTS sessions_leave_message ON sessions(json_extract(doc, '$.leave_message.created_at'), id)
+            WHERE json_extract(doc, '$.leave_message.created_at') IS NOT NULL;
+        """
+    )
+
+
 # Migration n brings the schema from version n-1 to n. Append, never edit.
 MIGRATIONS: list[Callable[[sqlite3.Connection, bool], None]] = [_migration_1, _migration_2, _migration_3,
                                                                  _migration_4, _migration_5, _migration_6,
-                                                                 _migration_7, _migration_8]
+                                                                 _migration_7, _migration_8, _migration_9]
 
 
 def fts5_trigram_available() -> bool:

@@ -49,6 +49,7 @@ from . import customers, inbound, messages, sessions
 from .audit import AuditLog
 from .bot_stats import BotAnswerStats
 from .canned import CannedReplies
+from .leave_messages import LeaveMessages
 from .notifications import Notifications
 from .reader import Reader
 from .reports import Reports
@@ -90,6 +91,7 @@ class SQLiteStore(Store):
         self._routing = RoutingLog(self._writer, self._reader)
         self._settings = Settings(self._writer, self._reader)
         self._canned = CannedReplies(self._writer, self._reader)
+        self._leave_messages = LeaveMessages(self._reader)
         # Reports read on a connection and thread of their own (store/sqlite/reports.py).
         self._report_reader = Reader(path)
         self._reports = Reports(self._writer, self._report_reader)
@@ -349,6 +351,11 @@ class SQLiteStore(Store):
     async def set_setting(self, key: str, value: Any) -> None:
         await self._settings.set(key, value)
 
+    # -- leave-messages (留言) ---------------------------------------------------------------------
+
+    async def list_leave_messages(self, states: Collection[SessionState] | None = None, skill: str | None = None,
+                                  limit: int = 500, newest_first: bool = False) -> list[SessionRecord]:
+        return await self._leave_messages.list(states, skill, limit, newest_first)
     # -- reports (运营报表; store/sqlite/reports.py) ----------------------------------------------
 
     async def report_partials(self, since: float, until: float, group: ReportGroup,

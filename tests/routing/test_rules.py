@@ -746,3 +746,63 @@ def test_explanations_carry_codes_and_parameters_for_every_language() -> None:
     again = Explanation.from_dict(json.loads(json.dumps(offered)))
     assert again.to_dict() == offered
     assert again.explain_text() == d.engine.explain("s1")
+
+
+# --- leave-messages (留言) ----------------------------------------------------------------------
+
+
+def test_a_leave_message_comes_back_below_live_customers_and_oldest_first() -> None:
+    from routing import LeaveMessageRequested
+
+    d = Driver()
+    d(ConfigureQueue(skill="billing", max_wait_secs=60, now=0))
+    out = request(d, "old", 1)  # nobody logged in: diverted
+    assert only(out, "divert")[0].reason == "no_agents"
+    request(d, "older", 0.5)
+    # Still nobody: the leave-message is not diverted twice, the event is ignored.
+    out = d(LeaveMessageRequested(session_id="old", customer_id="c-old", skill="billing", priority=-100,
+                                  arrived_at=1, now=2))
+    assert kinds(out) == ["event_ignored"] and "no agent" in out[0].reason
+    assert d.engine.session("old")["state"] == "diverted"
+    login(d, "a1", now=10)
+    login(d, "a2", now=11)
+    d(PresenceChanged(agent_id="a1", status="away", now=12))
+    d(PresenceChanged(agent_id="a2", status="away", now=12))
+    # Two leave-messages and one live customer wait; one agent comes: the live one first.
+    for sid, at in (("old", 1.0), ("older", 0.5)):
+        d(LeaveMessageRequested(session_id=sid, customer_id="c-" + sid, skill="billing", priority=-100,
+                                arrived_at=at, now=13))
+    request(d, "live", 14)
+    assert [w["session_id"] for w in d.engine.waiting_sessions("billing")] == ["live", "older", "old"]
+    out = d(PresenceChanged(agent_id="a1", status="available", now=15))
+    assert offers(out) == [("live", "a1")]
+    out = d(PresenceChanged(agent_id="a2", status="available", now=16))
+    assert offers(out) == [("older", "a2")]  # the oldest leave-message next
+    # Its offer times out: it goes to the next agent who comes, not left with a2.
+    out = d(Tick(now=16 + 20))
+    assert kinds(out)[0] == "offer_timed_out"
+    out = d(AgentLoggedIn(agent_id="a3", skills={"billing": 3}, now=37))
+    assert offers(out) == [("older", "a3")]
+    # It counts in none of the queue's counters (only the two first requests and the live one).
+    assert d.engine.queue_stats()["billing"]["requested"] == 3
+
+
+def test_a_supervisor_assigns_a_leave_message_outside_hours() -> None:
+    from routing import LeaveMessageRequested
+
+    d = Driver()
+    closed = BusinessHours(weekly=(), closed_without_spans=True)
+    d(ConfigureQueue(skill="billing", business_hours=closed, now=0))
+    login(d, "a1", now=0)
+    out = request(d, "s1", 1)
+    assert only(out, "divert")[0].reason == "outside_hours"
+    out = d(LeaveMessageRequested(session_id="s1", customer_id="c-s1", skill="billing", now=2))
+    assert kinds(out) == ["event_ignored"]
+    out = d(LeaveMessageRequested(session_id="s1", customer_id="c-s1", skill="billing", to_agent="a1", now=3))
+    assert offers(out) == [("s1", "a1")]
+    assert "supervisor" in d.engine.explain("s1")
+    # Already waiting or assigned: ignored.
+    out = d(LeaveMessageRequested(session_id="s1", customer_id="c-s1", skill="billing", to_agent="a1", now=4))
+    assert kinds(out) == ["event_ignored"]
+    accept(d, "s1", "a1", 5)
+    assert d.engine.session("s1")["state"] == "assigned"

@@ -40,10 +40,15 @@ async def test_closed_hours_divert_a_new_customer_with_the_out_of_hours_text(kef
     assert api_replies(platform, "o-night") == [DEFAULT_MESSAGES["out_of_hours"]]
     assert not [e for e in alice.events if e["event"] == "offer"]
 
-    # Open again (hours null): the next customer is offered to alice, no restart.
+    # Open again (hours null), no restart: the night's leave-message is offered to alice first
+    # (nobody else waits; desk/leave_messages.py), then the next customer once she is free.
     assert (await api("/api/skills/general", "PUT", {"hours": None}, token=admin))[0] == 200
+    left = await alice.event("offer")
+    assert (left["customer"]["openid"], left["kind"]) == ("o-night", "leave_message")
+    await alice.ok("accept", session_id=left["session_id"])
     await customer.send_text("o-morning", "早上好")
-    offer = await alice.event("offer")
+    await alice.ok("close", session_id=left["session_id"], wrapup="resolved")
+    offer = await alice.event("offer", kind="session")
     assert offer["customer"]["openid"] == "o-morning"
     assert [e["details"]["version"] for e in await _setting_changes(api, admin)] == [2, 1]
 

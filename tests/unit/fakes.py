@@ -40,6 +40,7 @@ class FakeDesk:
         self.skills: Any = None  # the skills routes take it; their tests run the real app
         self.menu: Any = None  # handlers/menu.py is routed with it; its tests run the real app
         self.bot: Any = None  # handlers/bot.py is routed with it; its tests run the real app
+        self.leave_messages: Any = None  # handlers/leave_messages.py is routed with it; its tests run the real app
         self.notifications: Any = None  # handlers/notifications.py: its tests run the real app
         self.reports: Any = None  # handlers/reports.py (运营报表): its tests run the real app
 
@@ -153,6 +154,19 @@ class FakeDesk:
 
     async def skills_catalogue(self) -> Any:
         return await self._call("skills_catalogue", default={"skills": [], "wrapup_codes": []})
+
+    # Leave-messages (desk/leave_messages.py): the commands' schemas bound here.
+    async def assign_leave_message(self, user: dict[str, Any], session_id: str, to_agent: str) -> Any:
+        return await self._call("assign_leave_message", user["id"], session_id, to_agent, default={})
+
+    async def close_leave_message(self, user: dict[str, Any], session_id: str, outcome: str, **fields: Any) -> Any:
+        return await self._call("close_leave_message", user["id"], session_id, outcome, default={})
+
+    async def leave_message_options(self, user: dict[str, Any], session_id: str) -> Any:
+        return await self._call("leave_message_options", user["id"], session_id, default={})
+
+    async def send_leave_message_template(self, user: dict[str, Any], session_id: str, text: str) -> Any:
+        return await self._call("send_leave_message_template", user["id"], session_id, default={})
 
 
 class MemoryUsers:

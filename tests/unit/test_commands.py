@@ -108,4 +108,7 @@ def test_a_name_registered_twice_is_an_error(feature):
 def test_the_desk_features_register_every_documented_command():
     assert command_names() == {"presence", "accept", "reject", "send", "transfer", "close", "subscribe_queues",
                                "unsubscribe_queues", "monitor", "unmonitor", "whisper", "barge", "reassign",
-                               "set_presence", "explain", "move_session"}
+                               "set_presence", "explain", "move_session",
+                               # leave-messages (desk/leave_messages.py)
+                               "assign_leave_message", "close_leave_message", "leave_message_alternatives",
+                               "send_leave_message_template"}

@@ -185,7 +185,9 @@ async def test_every_documented_command_is_in_the_table():
     COMMANDS = {PING} | command_names()  # the protocol's own, and every feature's
     assert set(COMMANDS) == {"ping", "presence", "accept", "reject", "send", "transfer", "close",
                              "subscribe_queues", "unsubscribe_queues", "monitor", "unmonitor", "whisper",
-                             "barge", "reassign", "set_presence", "explain", "move_session"}
+                             "barge", "reassign", "set_presence", "explain", "move_session",
+                             "assign_leave_message", "close_leave_message", "leave_message_alternatives",
+                               "send_leave_message_template"}
 
 
 @pytest.mark.gen_test

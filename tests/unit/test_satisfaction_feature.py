@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from desk.followers import Followers
 from desk.satisfaction import SURVEY_ANSWER_SECS, Satisfaction
 from tests.unit.fakes import MemorySessions
 from wechat.budget import ReplyBudget
@@ -41,7 +42,7 @@ def build(survey: str = "请打分") -> tuple[Satisfaction, MemorySessions, dict
         return []
 
     store.list_users = list_users  # type: ignore[attr-defined]
-    parts = Parts(store=store, clock=lambda: NOW, lifecycle=SimpleNamespace(on_closed=lambda f: None),
+    parts = Parts(store=store, clock=lambda: NOW, lifecycle=SimpleNamespace(followers=Followers()),
                   wall=SimpleNamespace(decorations=[]), texts=SimpleNamespace(text=text, tell=tell),
                   replies=SimpleNamespace(reply=reply), audience=SimpleNamespace(publish=publish),
                   access=SimpleNamespace(scope=lambda u: None), watchers=SimpleNamespace(queues_changed=lambda: None))

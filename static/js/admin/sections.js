@@ -8,6 +8,7 @@ export const SECTIONS = [
   { id: "users", labelKey: "admin.nav.users", roles: ["admin"], load: () => import("kefu/admin/users") },
   { id: "teams", labelKey: "admin.nav.teams", roles: ["admin"], load: () => import("kefu/admin/teams") },
   { id: "texts", labelKey: "admin.nav.texts", roles: ["admin"], load: () => import("kefu/admin/texts") },
+  { id: "leave_messages", labelKey: "admin.nav.leave_messages", roles: ["admin", "supervisor"], load: () => import("kefu/admin/leave_messages") },
   { id: "canned", labelKey: "admin.nav.canned", roles: ["admin", "supervisor"], load: () => import("kefu/admin/canned") },
   { id: "bot", labelKey: "admin.nav.bot", roles: ["admin"], load: () => import("kefu/admin/bot") },
   { id: "menu", labelKey: "admin.nav.menu", roles: ["admin"], load: () => import("kefu/admin/menu") },

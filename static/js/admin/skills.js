@@ -88,7 +88,7 @@ export async function render(root, { user }) {
 
   function openEditor(skill) {
     const creating = !skill;
-    const s = skill || { name: "", labels: {}, strategy: "longest_idle", sla_secs: 30, sla_target: 80, offer_timeout_s: 20, max_wait_s: null, overflow: null, mode: "human_first", hours: null };
+    const s = skill || { name: "", labels: {}, strategy: "longest_idle", sla_secs: 30, sla_target: 80, offer_timeout_s: 20, max_wait_s: null, overflow: null, mode: "human_first", hours: null, leave_message_sla_s: 28800 };
     const hours = s.hours || { timezone: DEFAULT_TZ, weekly: { mon: [["09:00", "18:00"]], tue: [["09:00", "18:00"]], wed: [["09:00", "18:00"]], thu: [["09:00", "18:00"]], fri: [["09:00", "18:00"]] }, holidays: [], workdays: [] };
     const c = {
       name: input("text", s.name, { required: true, maxlength: "32", autocomplete: "off", disabled: !creating }),
@@ -100,6 +100,8 @@ export async function render(root, { user }) {
       sla_target: input("number", s.sla_target, { min: "1", max: "100", step: "1" }),
       offer: input("number", s.offer_timeout_s, { min: "1", max: "3600", step: "1" }),
       max_wait: input("number", s.max_wait_s, { min: "1", step: "1", placeholder: t("admin.skills.no_limit") }),
+      // Leave-messages (留言): due in this many hours of the skill's business hours (kept in seconds).
+      lm_sla: input("number", (s.leave_message_sla_s || 28800) / 3600, { min: "0.1", max: "720", step: "0.5" }),
       overflow_to: select([["", t("admin.skills.no_overflow")], ...skills.filter((o) => o.name !== s.name).map((o) => [o.name, labelOf(o)])], (s.overflow && s.overflow.to) || ""),
       overflow_after: input("number", s.overflow ? s.overflow.after_s : 60, { min: "0", step: "1" }),
       always: el("input", { type: "checkbox", id: nextId("sk-always") }),
@@ -136,6 +138,7 @@ export async function render(root, { user }) {
           field("sla_target", t("admin.skills.sla_target"), c.sla_target),
           field("offer_timeout_s", t("admin.skills.offer_timeout"), c.offer),
           field("max_wait_s", t("admin.skills.max_wait"), c.max_wait, t("admin.skills.max_wait_hint")),
+          field("leave_message_sla_s", t("admin.skills.lm_sla"), c.lm_sla, t("admin.skills.lm_sla_hint")),
           field("overflow.to", t("admin.skills.overflow_to"), c.overflow_to),
           field("overflow.after_s", t("admin.skills.overflow_after"), c.overflow_after)),
         el("label", { class: "check", for: c.always.id }, c.always, " ", t("admin.skills.always_open")),
@@ -176,6 +179,7 @@ export async function render(root, { user }) {
       const body = {
         labels, strategy: c.strategy.value, mode: c.mode.value, sla_secs: num(c.sla_secs), sla_target: num(c.sla_target),
         offer_timeout_s: num(c.offer), max_wait_s: num(c.max_wait),
+        leave_message_sla_s: c.lm_sla.value === "" ? undefined : Math.round(Number(c.lm_sla.value) * 3600),
         overflow: c.overflow_to.value ? { to: c.overflow_to.value, after_s: num(c.overflow_after) } : null,
         hours: c.always.checked ? null : {
           timezone: c.tz.value.trim(),

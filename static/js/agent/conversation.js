@@ -56,6 +56,7 @@ export function createConversation(desk) {
     }
     renderBudget();
     desk.customer.render(s);
+    if (desk.leaveMessage) desk.leaveMessage.render();
   }
 
   // Keyboard work goes on in the composer; a closed conversation has none, so its messages.

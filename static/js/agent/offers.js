@@ -3,7 +3,9 @@
 // in front) for a new one.
 import { t } from "kefu/i18n";
 import { SocketError } from "kefu/socket";
-import { el, clear, fmtDuration, toast, customerName, customerAvatar, customerDetail, skillLabel, byId as $ } from "kefu/ui";
+import {
+  el, clear, fmtAgo, fmtDateTime, fmtDuration, toast, customerName, customerAvatar, customerDetail, skillLabel, byId as $,
+} from "kefu/ui";
 import { failureText } from "kefu/messages";
 
 // What an offer lasts when the server does not say (docs/protocol.md, event offer).
@@ -58,6 +60,14 @@ export function createOffers(desk) {
     return t("offer.transfer_from", { name: from });
   }
 
+  // A leave-message (留言): how long ago it was left and when it is due, before accepting it.
+  function leaveMessageHeadline(d) {
+    const lm = d.leave_message;
+    return el("p", { class: "offer-transfer", dataset: { testid: "offer-leave-message" } },
+      el("strong", { text: t("agent.offer.leave_message", { ago: fmtAgo(lm.age_s) }) }),
+      lm.due_at ? el("span", { class: lm.breached ? "lm-overdue" : "", text: ` · ${t(lm.breached ? "agent.lm.overdue" : "agent.lm.due", { when: fmtDateTime(lm.due_at) })}` }) : null);
+  }
+
   function remove(id) {
     if (state.offers.delete(String(id))) render();
   }
@@ -83,6 +93,7 @@ export function createOffers(desk) {
       d.transfer ? el("p", { class: "offer-transfer", dataset: { testid: "offer-transfer" } },
         el("strong", { text: handoverHeadline(d.transfer) }),
         d.transfer.note ? el("span", { class: "offer-transfer-note", text: ` · ${t("offer.transfer_note", { note: d.transfer.note })}` }) : null) : null,
+      d.kind === "leave_message" && d.leave_message ? leaveMessageHeadline(d) : null,
       d.preview ? el("p", { class: "offer-preview", text: d.preview }) : null,
       countdown,
       el("div", { class: "offer-actions" }, reject, accept));

@@ -9,6 +9,11 @@ import { Transcript, failureText } from "kefu/messages";
 // WeChat's replies per customer message when the server does not say.
 const DEFAULT_REPLIES_MAX = 5;
 
+/** A leave-message (留言) that waits for an agent: diverted, not closed. */
+function leaveMessageWaits(s) {
+  return !!(s && s.leave_message && s.state === "diverted");
+}
+
 export function createMonitor(sup) {
   const { state, socket, canAct, view } = sup;
 
@@ -76,7 +81,8 @@ export function createMonitor(sup) {
     if (!choices) sel.append(el("option", { value: "", text: t("monitor.no_agents") }));
     if ([...sel.options].some((o) => o.value === current)) sel.value = current;
     // A waiting session can be handed to a named agent too (the engine offers it to them at once).
-    const movable = ["assigned", "queued", "offered"].includes(s.state) && !closed;
+    // A waiting leave-message (留言, state diverted) is assigned with assign_leave_message.
+    const movable = (["assigned", "queued", "offered"].includes(s.state) || leaveMessageWaits(s)) && !closed;
     $("reassign").hidden = !canAct;
     $("btn-reassign").disabled = !movable || !choices;
     sel.disabled = !movable || !choices;
@@ -103,8 +109,9 @@ export function createMonitor(sup) {
     const assigned = s.state === "assigned" && !closed;
     $("sup-composer").hidden = !canAct;
     $("btn-whisper").disabled = !assigned;
-    $("btn-barge").disabled = !assigned;
-    $("sup-input").disabled = !assigned;
+    // A waiting leave-message has no agent to whisper to, but the customer may be answered.
+    $("btn-barge").disabled = !(assigned || (leaveMessageWaits(s) && !closed));
+    $("sup-input").disabled = !(assigned || (leaveMessageWaits(s) && !closed));
     const b = s.budget;
     $("sup-budget").textContent = b ? t("budget.replies_left", { n: b.replies_left ?? "?", max: b.replies_max || DEFAULT_REPLIES_MAX }) + (b.can_reply === false ? ` · ${t(`budget.${b.reason || "quota_used"}`)}` : "") : "";
   }
@@ -134,7 +141,8 @@ export function createMonitor(sup) {
     if (!m || !to) return;
     try {
       // Only an offer so far: the outcome arrives as a reassign_result event when the agent answers.
-      await socket.request("reassign", { session_id: m.id, to_agent: to });
+      const s = m.session || {};
+      await socket.request(leaveMessageWaits(s) ? "assign_leave_message" : "reassign", { session_id: m.id, to_agent: to });
       toast(t("monitor.reassign_offered", { name: sup.agentName(to) || to }), "info");
     } catch (exc) {
       toast(t("monitor.reassign_failed", { reason: failureText(exc) }), "error");

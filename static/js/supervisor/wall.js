@@ -65,6 +65,19 @@ export function createWall(sup) {
     }
   }
 
+  // The queue's leave-messages (留言): waiting and with agents, past due marked, the oldest's age;
+  // the list page is a link away. Nothing when the queue has none.
+  function leaveMessages(q) {
+    const lm = q.leave_messages;
+    if (!lm || !(lm.open || lm.assigned)) return null;
+    return el("p", { class: "wall-lm", dataset: { leaveMessages: q.skill } },
+      el("strong", { text: t("wall.lm.title") }),
+      el("span", { text: t("wall.lm.counts", { open: lm.open || 0, assigned: lm.assigned || 0 }) }),
+      lm.breached ? el("span", { class: "wall-lm-breached", role: "status", text: `⚠ ${t("wall.lm.breached", { n: lm.breached })}` }) : null,
+      lm.oldest_s ? el("span", { class: "muted", text: t("wall.lm.oldest", { age: fmtDuration(lm.oldest_s) }) }) : null,
+      el("a", { href: `/admin#/leave_messages?status=open&skill=${encodeURIComponent(q.skill)}`, text: t("wall.lm.list") }));
+  }
+
   function renderQueues() {
     const list = $("queues");
     clear(list);
@@ -89,7 +102,8 @@ export function createWall(sup) {
             el("span", { class: "pill pill-available", text: t("queues.n_available", { n: a.available || 0 }) }),
             el("span", { class: "pill pill-busy", text: t("queues.n_busy", { n: a.busy || 0 }) }),
             el("span", { class: "pill pill-away", text: t("queues.n_away", { n: a.away || 0 }) }),
-            el("span", { class: "pill pill-offline", text: t("queues.n_offline", { n: a.offline || 0 }) }))),
+            el("span", { class: "pill pill-offline", text: t("queues.n_offline", { n: a.offline || 0 }) })),
+          leaveMessages(q)),
       );
     }
     if (!state.queues.length) list.append(el("li", { class: "empty", text: t("queues.empty") }));
@@ -217,7 +231,7 @@ export function createWall(sup) {
           el("span", { class: "customer-cell", title: detail }, el("span", { text: name }),
             detail ? el("span", { class: "customer-id mono", text: detail }) : null))),
         el("td", { text: skillLabel(state.skills, s.skill) }),
-        el("td", {}, el("span", { class: `state state-${s.state}`, text: t(`state.${s.state}`) })),
+        el("td", {}, el("span", { class: `state state-${s.state}`, text: s.leave_message && s.state === "diverted" ? t("wall.lm.title") : t(`state.${s.state}`) })),
         el("td", { text: sup.agentName(s.agent_id) || (s.agent_id ? String(s.agent_id) : "—") }),
         el("td", { class: "mono", dataset: { dur: id } }, fmtDuration(sessionDuration(s))),
         el("td", { class: "actions" }, watch, move ? " " : null, move));
