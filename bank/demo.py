@@ -94,6 +94,9 @@ class DemoBank(BankAdapter):
 
     async def send_verification_code(self, identity: str, openid: str) -> Challenge:
         n = next(self._serial)
+        now = self.clock()
+        for stale in [k for k, p in self._pending.items() if now > p.expires_at]:
+            del self._pending[stale]  # past its time it only ever answers "expired": forgotten
         challenge_id = f"demo-{n}"
         customer = self._by_phone.get(identity)
         code = self.code_for(identity, n) if customer is not None else None

@@ -16,9 +16,11 @@ audit entry.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import re
+import zipfile
 from typing import Any
 
 from desk.bot_kb import MAX_ANSWERS, KnowledgeBase, check_answer
@@ -28,6 +30,15 @@ from store.records import PublicUser
 # The HTTP server takes bodies up to 1 MiB (server.py); a file of 2,000 answers fits well within it.
 MAX_IMPORT_BYTES = 1024 * 1024
 FORMATS = ("csv", "xlsx")
+# What of a workbook's first sheet is read: its dimension is the file's word, and a 5 KB file
+# with one cell at XFD1048576 is otherwise 17 billion empty cells read on the event loop. Room
+# for every answer with a blank row after each; the five columns and notes beside them.
+MAX_XLSX_ROWS = 2 * MAX_ANSWERS + 1
+MAX_XLSX_COLUMNS = 26
+# What the parts of an XLSX may inflate to: 1 MB zipped can be a gigabyte of XML (a zip bomb),
+# parsed on the event loop and held whole (the shared strings). A real 2,000-answer file is ~5 MB.
+MAX_XLSX_INFLATED_BYTES = 32 * 1024 * 1024
+EXCEL_MAX_ROWS = 1_048_576  # past the limit, rows are only looked at for content, up to Excel's own
 # Column headings as people write them -> the answer's field.
 HEADINGS = {"question": "question", "问题": "question", "标准问题": "question", "标准问": "question",
             "similar": "similar", "相似问题": "similar", "相似问法": "similar", "相似问": "similar",
@@ -92,13 +103,27 @@ def read_rows(data: bytes, fmt: str) -> list[list[str]]:
     # Anything openpyxl raises on a file someone uploaded means "not a workbook we can read"
     # (a zip of garbage XML raises ParseError, a wrong part KeyError, ...): never a 500.
     try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            inflated = sum(item.file_size for item in archive.infolist())
+    except Exception as exc:
+        raise ValidationError("file", f"is not an XLSX workbook ({type(exc).__name__})") from None
+    if inflated > MAX_XLSX_INFLATED_BYTES:
+        raise ValidationError("file", f"unzips to more than {MAX_XLSX_INFLATED_BYTES >> 20} MB")
+    try:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:
         raise ValidationError("file", f"is not an XLSX workbook ({type(exc).__name__})") from None
     try:
         if not book.worksheets:
             raise ValidationError("file", "has no sheet")
-        return [[_cell(c) for c in row] for row in book.worksheets[0].iter_rows(values_only=True)]
+        rows: list[list[str]] = []
+        for number, row in enumerate(book.worksheets[0].iter_rows(max_col=MAX_XLSX_COLUMNS, values_only=True),
+                                     start=1):
+            if number <= MAX_XLSX_ROWS:
+                rows.append([_cell(c) for c in row])
+            elif number > EXCEL_MAX_ROWS or any(c not in (None, "") for c in row):
+                raise ValidationError("file", f"has more than {MAX_XLSX_ROWS} rows in its first sheet")
+        return rows
     except ValidationError:
         raise
     except Exception as exc:
@@ -180,7 +205,9 @@ def template_xlsx() -> bytes:
 async def import_file(kb: KnowledgeBase, user: PublicUser, data: bytes, fmt: str,
                       dry_run: bool) -> dict[str, Any]:
     """Preview (``dry_run``) or apply a file; the counts and questions added and replaced."""
-    incoming = parse(data, fmt)
+    # In a worker thread: reading a 1 MB workbook takes openpyxl seconds the event loop (every
+    # console's socket, every webhook) would otherwise wait for.
+    incoming = await asyncio.to_thread(parse, data, fmt)
     merged, added, replaced = kb.merge(await kb.stored(), incoming)
     if len(merged) > MAX_ANSWERS:
         raise ValidationError("file", f"the knowledge base would hold {len(merged)} answers, more than {MAX_ANSWERS}")

@@ -151,6 +151,10 @@ class KnowledgeBase:
     # -- matching ----------------------------------------------------------------------------------
     def matcher(self, skill: str | None) -> Matcher:
         """The index of the answers for ``skill`` (an answer with no skills serves every skill)."""
+        if skill is not None and not any(skill in (a.get("skills") or ()) for a in self.answers):
+            # No answer names it: the answers for every skill serve it, from one index (a skill
+            # name is the caller's text; one index per made-up name grew without end).
+            skill = ""
         if skill not in self._matchers:
             answers = [a for a in self.answers if skill is None or not a.get("skills") or skill in a["skills"]]
             options = {k: v for k, v in (("threshold", self.threshold),

@@ -23,6 +23,9 @@ class DeadlineTimer:
         self.clock = clock
         self.fire = fire
         self._handle: asyncio.TimerHandle | None = None
+        # Ticks under way: the loop keeps only weak references to tasks (asyncio's docs), so a
+        # tick waiting on something nobody else holds could be collected mid-way.
+        self._running: set[asyncio.Future[Any]] = set()
 
     @property
     def armed(self) -> bool:
@@ -44,6 +47,8 @@ class DeadlineTimer:
     def _fired(self) -> None:
         self._handle = None
         task = asyncio.ensure_future(self.fire())
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
         task.add_done_callback(_log_failure)
 
 

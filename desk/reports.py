@@ -62,7 +62,8 @@ def _zone(value: str | None) -> zoneinfo.ZoneInfo:
     name = value or DEFAULT_TZ
     try:
         return zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    # OSError: a name that is a directory of the zone database (America) or too long for a path.
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
         raise ValidationError("tz", f"{name!r} is not a known time zone (such as Asia/Shanghai)") from None
 
 

@@ -55,6 +55,7 @@ SURVEYED_CLOSES = frozenset({"closed", "idle"})
 # The tally's windows: the last hour, and today since local midnight.
 HOUR_SECS = 3600.0
 DAY_SECS = 86400.0
+PRUNE_EVERY = 500  # scores added between two forgettings of the old ones (with no wall drawn)
 PRIME_PAGE = 500
 
 WORD_SCORES = {"非常满意": 5, "满意": 4, "一般": 3, "不满意": 2, "非常不满意": 1}
@@ -110,13 +111,20 @@ class CsatTally:
             return
         self._scores[session["id"]] = _Score(session["id"], session.get("skill") or "", csat.get("agent_id"),
                                              int(csat["score"]), float(csat.get("at") or 0.0))
+        # Forgotten here too, not only when a wall is drawn (a desk nobody watches kept every
+        # score since it started); every so often, so adding stays cheap.
+        if len(self._scores) % PRUNE_EVERY == 0:
+            self._forget_old(self.clock())
+
+    def _forget_old(self, now: float) -> None:
+        for key in [k for k, s in self._scores.items() if s.at < now - DAY_SECS]:
+            del self._scores[key]  # older than any window: forgotten
 
     def figures(self) -> dict[str, dict[str, Any]]:
         """``{skill: {"today": {"avg", "count"}, "hour": {"avg", "count"}}}``."""
         now = self.clock()
         midnight, hour = local_midnight(now), now - HOUR_SECS
-        for key in [k for k, s in self._scores.items() if s.at < now - DAY_SECS]:
-            del self._scores[key]  # older than any window: forgotten
+        self._forget_old(now)
         out: dict[str, dict[str, Any]] = {}
         for s in self._scores.values():
             for window, since in (("today", midnight), ("hour", hour)):

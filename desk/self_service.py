@@ -111,6 +111,8 @@ class SelfService:
         message = work.message
         known: dict[str, Any] = dict(work.known or {})
         flow = self._flow(known, work.now)
+        if flow is None:
+            self._in_flow.discard(work.openid)  # a flow walked away from ran out: not waited for
         action: Action | None = None
         if message.is_event:
             if message.event != "CLICK" or not is_self_service_key(message.event_key):

@@ -133,7 +133,8 @@ def _timezone(value: Any) -> str:
         raise ValidationError("hours.timezone", "must be a time zone name such as Asia/Shanghai")
     try:
         ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
+    # OSError: a directory of the zone database (America) or a name too long for a path.
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise ValidationError("hours.timezone", f"{value!r} is not a known time zone") from None
     return value
 

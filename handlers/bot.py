@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from desk import bot_import
+from desk.bot_kb import SKILL_MAX_CHARS
 from desk.errors import ValidationError
 from handlers.base import APIHandler
 from handlers.openapi import ANY_OBJ, Op, Query, array, obj
@@ -60,6 +61,9 @@ class BotAnswerHandler(_BotHandler):
         self.write_json(await self.bot.delete(self.current_user, answer_id))
 
 
+TRY_MAX_CHARS = 2000  # as long as a customer's text message
+
+
 class BotTryHandler(_BotHandler):
     api_doc = {"post": Op("What the bot would answer to a question, with the match explanation",
                           request=obj(("question",), question={"type": "string"}, skill={"type": "string"}),
@@ -70,7 +74,9 @@ class BotTryHandler(_BotHandler):
         question, skill = body.get("question"), body.get("skill")
         if not isinstance(question, str) or not question.strip():
             raise ValidationError("question", "is required (non-empty text)")
-        if skill is not None and not isinstance(skill, str):
+        if len(question) > TRY_MAX_CHARS:  # segmented on the event loop: a customer's text is bounded too
+            raise ValidationError("question", f"at most {TRY_MAX_CHARS} characters")
+        if skill is not None and (not isinstance(skill, str) or len(skill) > SKILL_MAX_CHARS):
             raise ValidationError("skill", "must be a skill name")
         self.write_json(self.bot.try_question(question, skill or None))
 
@@ -91,6 +97,9 @@ def _format(handler: APIHandler) -> str:
     return fmt
 
 
+DRY_RUN_VALUES = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False, "": False}
+
+
 class BotImportHandler(_BotHandler):
     api_doc = {"post": Op("Import answers from a CSV or XLSX file (the body): all rows or none; a broken row is "
                           "refused naming its row and column. A question already asked replaces its answer.",
@@ -98,7 +107,12 @@ class BotImportHandler(_BotHandler):
                           response=IMPORT_RESULT, errors=(400, 403), tags=("bot",))}
 
     async def post(self) -> None:
-        dry_run = self.get_query_argument("dry_run", "0") in ("1", "true", "yes")
+        # A value not understood is refused, not taken for "no": dry_run=True or on meant a
+        # preview, and imported for real.
+        raw = self.get_query_argument("dry_run", "0").lower()
+        if raw not in DRY_RUN_VALUES:
+            raise ValidationError("dry_run", "must be 1 (only check and preview) or 0")
+        dry_run = DRY_RUN_VALUES[raw]
         result = await bot_import.import_file(self.bot.kb, self.current_user, self.request.body, _format(self),
                                               dry_run)
         self.write_json(result)

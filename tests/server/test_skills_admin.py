@@ -84,6 +84,8 @@ BAD_VALUES = [
     ({"hours": {"weekly": {"mon": [["18:00", "09:00"]]}}}, "hours.weekly.mon"),
     ({"hours": {"weekly": {"funday": [["09:00", "18:00"]]}}}, "hours.weekly.funday"),
     ({"hours": {"timezone": "Mars/Olympus"}}, "hours.timezone"),
+    ({"hours": {"timezone": "America"}}, "hours.timezone"),  # a directory of the zone database
+    ({"hours": {"timezone": "a" * 300}}, "hours.timezone"),  # too long for a file name
     ({"hours": {"holidays": ["2026-02-30"]}}, "hours.holidays"),
     ({"hours": {"workdays": ["next monday"]}}, "hours.workdays"),
     ({"strategy": "fastest"}, "strategy"),

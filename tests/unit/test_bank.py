@@ -122,3 +122,15 @@ def test_the_bank_flags_are_read_and_checked() -> None:
                         (["--bank-timeout", "60"], "--bank-timeout"), (["--bank-timeout", "soon"], "a number")):
         with pytest.raises(ConfigError, match=words):
             parse_config(["--demo", *argv], environ={})
+
+
+@pytest.mark.gen_test
+async def test_the_demo_bank_forgets_challenges_past_their_time() -> None:
+    """A demo server runs for weeks: every code asked for must not stay in memory for ever."""
+    now = {"t": 1000.0}
+    bank = DemoBank(clock=lambda: now["t"])
+    for i in range(50):
+        await bank.send_verification_code("13999999999", f"o{i}")
+    now["t"] += CODE_TTL_SECS + 1
+    await bank.send_verification_code("13999999999", "o-last")
+    assert len(bank._pending) == 1

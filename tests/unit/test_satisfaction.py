@@ -40,3 +40,16 @@ def test_the_tally_counts_today_and_the_last_hour_per_skill() -> None:
     assert tally.figures()["general"]["hour"] == {"avg": None, "count": 0}
     now["t"] = noon + 30 * HOUR_SECS  # a day later: all forgotten
     assert tally.figures() == {}
+
+
+def test_the_tally_forgets_old_scores_with_no_wall_looking() -> None:
+    """Scores are forgotten as they are added too, not only when a wall is drawn: a desk no
+    supervisor watches must not keep every score since it started."""
+    now = {"t": 1_800_000_000.0}
+    tally = CsatTally(lambda: now["t"])
+    for day in range(5):
+        for i in range(1000):
+            tally.add({"id": f"s{day}-{i}", "skill": "general",  # type: ignore[typeddict-item]
+                       "csat": {"score": 5, "at": now["t"]}})
+        now["t"] += 2 * 86400.0
+    assert len(tally._scores) <= 2000

@@ -292,3 +292,16 @@ async def test_the_answer_rides_in_the_webhooks_answer_while_it_waits() -> None:
     assert not env.feature.may_answer(InboundMessage.from_dict({**phone.to_dict(), "openid": "o2"}))
     # Nobody waiting (the webhook gave up): the customer-service API.
     assert await env.send(ZHANG.phone) is not None and len(env.said) == 1
+
+
+@pytest.mark.gen_test
+async def test_a_binding_walked_away_from_is_forgotten_by_the_webhook_too(env: Env) -> None:
+    """The openids in a binding (the webhook waits for their answers) shrink as flows run out,
+    not only when a flow ends by its words: else every customer who ever walked away stays."""
+    from desk.self_service import FLOW_TTL_SECS
+
+    await env.send(key="self:bind", openid="o-gone")
+    assert "o-gone" in env.feature._in_flow
+    env.now += FLOW_TTL_SECS + 1
+    assert await env.send("信用卡年费怎么免", openid="o-gone") is None  # passed on: the flow ran out
+    assert "o-gone" not in env.feature._in_flow

@@ -91,3 +91,30 @@ async def test_the_client_refreshes_a_token_and_retries_busy_as_for_other_calls(
         await wechat_client._api_post("cgi-bin/message/template/send", {"touser": "o1", "template_id": TXN,
                                                                          "data": "not an object"})
     assert caught.value.code == 47001
+
+
+def test_a_send_body_of_any_shape_gets_an_errcode_as_from_wechat():
+    """The simulator's template/send answers junk with WeChat's errcodes, never a 500."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from wechat.sim.templates import DEMO_TEMPLATES, check_send
+
+    library = {t.template_id: t for t in DEMO_TEMPLATES}
+    junk = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+                        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner,
+                                                                                   max_size=3), max_leaves=8)
+
+    @settings(max_examples=300, deadline=None, database=None)
+    @given(body=st.fixed_dictionaries({"touser": st.just("o1"), "template_id": junk | st.sampled_from(sorted(library)),
+                                       "data": junk}, optional={"url": junk}))
+    def check(body):
+        try:
+            check_send(body, library)
+        except WeChatAPIError as exc:
+            assert exc.code in (40003, 40037, 47001, 47003, 40039)
+
+    check()
+    with pytest.raises(WeChatAPIError) as exc:
+        check_send({"touser": "o1", "template_id": ["x"], "data": {}}, library)
+    assert exc.value.code == 40037

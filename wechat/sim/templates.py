@@ -68,7 +68,8 @@ def check_send(body: Any, templates: dict[str, SimTemplate]) -> tuple[str, SimTe
     openid = body.get("touser")
     if not isinstance(openid, str) or not openid:
         raise api_error(40003, "invalid openid")
-    template = templates.get(body.get("template_id") or "")
+    template_id = body.get("template_id")
+    template = templates.get(template_id) if isinstance(template_id, str) else None  # a list: unhashable
     if template is None:
         raise api_error(40037, "invalid template_id")
     raw = body.get("data")
