@@ -168,6 +168,15 @@ class APIHandler(BaseHandler):
             raise APIError(400, "bad_field", f"{name}: has the wrong type")
         return value
 
+    def decode_argument(self, value: bytes, name: str | None = None) -> str:
+        # Tornado refuses bytes that are not UTF-8 with a 400 naming no field; the contract's
+        # bad_field names the query argument (or the path) that carried them.
+        try:
+            return super().decode_argument(value, name)
+        except tornado.web.HTTPError:
+            field = name or "path"
+            raise APIError(400, "bad_field", f"{field}: is not valid UTF-8", extra={"field": field}) from None
+
     def write_json(self, value: Any, status: int = 200) -> None:
         self.set_status(status)
         self.finish(json.dumps(value, ensure_ascii=False, default=str))

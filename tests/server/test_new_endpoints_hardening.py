@@ -151,6 +151,15 @@ async def test_a_time_zone_that_is_a_directory_or_too_long_is_400_tz(api, login,
 
 
 @pytest.mark.gen_test(timeout=30)
+async def test_a_query_argument_that_is_not_utf8_is_400_naming_it(api, login) -> None:
+    admin, _ = await login("admin")
+    status, data = await api("/api/reports?by=skill&from=2026-03-01&to=2026-03-02&tz=%FF", token=admin)
+    assert bad_field(status, data) == "tz", data
+    status, data = await api("/api/sessions?q=%C3%28", token=admin)
+    assert bad_field(status, data) == "q", data
+
+
+@pytest.mark.gen_test(timeout=30)
 async def test_reports_by_role(api, login) -> None:
     who = await tokens(login)
     query = "from=2026-03-01&to=2026-03-02"
