@@ -139,9 +139,9 @@ class Bot:
         if mode not in BOT_MODES:
             return None
         now = work.now
-        latest = await self.store.customer_sessions(work.openid, limit=1)
-        if latest and latest[0]["state"] == "bot" and now - (latest[0].get("last_customer_at") or 0) < self.idle_timeout:
-            session = latest[0]
+        latest = await work.latest_session(self.store)
+        if latest is not None and latest["state"] == "bot" and now - (latest.get("last_customer_at") or 0) < self.idle_timeout:
+            session = latest
         else:
             session = await self.open_session(work.openid, work.skill, now)
         _, session, _ = await self.store.file_customer_message(

@@ -53,10 +53,19 @@ class InboundWork:
     changes: CustomerFields = field(default_factory=lambda: CustomerFields())  # what this message changes of the customer
     budget_before: dict[str, Any] = field(default_factory=dict)
     skill: str | None = None  # for a new session
+    _latest: list[SessionRecord] | None = field(default=None, repr=False)
 
     @property
     def openid(self) -> str:
         return self.message.openid
+
+    async def latest_session(self, store: Store) -> SessionRecord | None:
+        """The customer's most recent session, open or not, read once per message: the survey,
+        the bot and the leave-message stages each ask, and none changes it before the next asks
+        (a stage that writes finishes the message)."""
+        if self._latest is None:
+            self._latest = await store.customer_sessions(self.openid, limit=1)
+        return self._latest[0] if self._latest else None
 
 
 Stage = Callable[[InboundWork], Awaitable[Processed | None]]
@@ -174,10 +183,10 @@ class InboundPipeline:
         monitors it sees them."""
         if work.session is not None or work.message.is_event:
             return None
-        latest = await self.store.customer_sessions(work.openid, limit=1)
-        if latest and latest[0]["state"] == "diverted" and (
-                latest[0].get("leave_message") or work.now - latest[0]["created_at"] < self.config.idle_timeout):
-            session_id = latest[0]["id"]
+        latest = await work.latest_session(self.store)
+        if latest is not None and latest["state"] == "diverted" and (
+                latest.get("leave_message") or work.now - latest["created_at"] < self.config.idle_timeout):
+            session_id = latest["id"]
             filed = inbound_to_message(work.key, work.message, session_id, work.now)
             _, _, stored = await self.store.file_customer_message(
                 work.openid, work.now, work.changes, session_id, {"last_customer_at": work.now}, filed,
@@ -185,8 +194,8 @@ class InboundPipeline:
             if stored is not None:
                 await self.lifecycle.to_session(session_id, "message", {"session_id": session_id,
                                                                         "message": public_message(stored)})
-            if self.leave_message_joined is not None and latest[0].get("leave_message"):
-                await self.leave_message_joined(latest[0])
+            if self.leave_message_joined is not None and latest.get("leave_message"):
+                await self.leave_message_joined(latest)
             return Processed(session_id, marked=True)
         return None
 

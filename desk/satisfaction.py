@@ -194,10 +194,9 @@ class Satisfaction:
         text = work.message.content if work.message.msg_type == "text" else None
         if not text:
             return None
-        latest = await self.store.customer_sessions(work.openid, limit=1)
-        if not latest:
+        session = await work.latest_session(self.store)
+        if session is None:
             return None
-        session = latest[0]
         survey, csat = session.get("survey"), session.get("csat")
         if not survey or session["state"] != "closed":
             return None

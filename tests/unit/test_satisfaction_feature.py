@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from desk.followers import Followers
+from desk.pipeline import InboundWork
 from desk.satisfaction import SURVEY_ANSWER_SECS, Satisfaction
 from tests.unit.fakes import MemorySessions
 from wechat.budget import ReplyBudget
@@ -62,7 +63,7 @@ async def served(store: MemorySessions, openid: str = "o1", budget: dict[str, An
 def work(openid: str, text: str, now: float = NOW + 10, key: str = "k1") -> Any:
     message = InboundMessage(to_user="gh", openid=openid, create_time=int(now), msg_type="text", msg_id=key,
                              content=text)
-    return SimpleNamespace(key=key, message=message, now=now, session=None, changes={}, openid=openid)
+    return InboundWork(key, message, now)
 
 
 @pytest.mark.gen_test
